@@ -1,0 +1,93 @@
+"""The model backend: runs Steps on a simulated kernel. Model-only.
+
+The model uses the trace's own numbers directly: a task's pid is the trace pid, and a call
+that creates an fd installs it at the trace's number (Step.label) when that slot is free.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+
+from ..errors import KernelError
+from ..machine import boot
+from ..proc_namespace import mountinfo
+from ..syscalls import dispatch, is_modelled
+from ..syscalls.file import close_fd
+from ..trace.program import Program, Result, Step
+from ..uapi import errno_name
+from ..versions import Semantics, semantics
+
+
+class UnknownPid(Exception):
+    """A step names a pid the model has no process for."""
+
+
+class ModelSession:
+    """A simulated machine executing one program."""
+
+    def __init__(self, program: Program, sem: Semantics | None = None) -> None:
+        self.sem = sem or semantics(program.kernel)
+        self.k, _ = boot(self.sem, program.main_pid, program.start_mountinfo, program.start_dirs)
+        self.last_error: KernelError | None = None   # why the last failing call failed
+
+    def task(self, pid: int):
+        t = self.k.tasks.get(pid)
+        if t is None or not t.alive:
+            raise UnknownPid(pid)
+        return t
+
+    def execute(self, step: Step) -> Result:
+        task = self.task(step.pid)
+        if step.name in ("exit", "exit_group"):
+            self.exit(task)
+            return Result(0)
+        if not is_modelled(step.name):
+            return Result(-1, "ENOSYS")
+        self.last_error = None
+        try:
+            ret = dispatch(self.k, task, step.name, step.args, step.label)
+        except KernelError as e:
+            self.last_error = e
+            return Result(-1, errno_name(e.errno))
+        return Result(ret)
+
+    def exit(self, task) -> None:
+        """do_exit(): drop files, fs_struct and the namespace reference."""
+        task.alive = False
+        task.files.users -= 1
+        if task.files.users == 0:
+            for fd in list(task.files.fds):
+                close_fd(self.k, task, fd)
+        task.fs.users -= 1
+        if task.fs.users == 0:
+            task.fs.release()
+        task.mnt_ns.users -= 1
+
+    def has_fd(self, pid: int, fd: int) -> bool:
+        t = self.k.tasks.get(pid)
+        return t is not None and fd in t.files.fds
+
+    def mountinfo(self, pid: int) -> str:
+        return mountinfo(self.task(pid))
+
+    def pids(self) -> list[int]:
+        return [p for p, t in self.k.tasks.items() if t.alive]
+
+    def close(self) -> None:
+        pass
+
+
+class ModelBackend:
+    name = "model"
+
+    def __init__(self, kernel: str | None = None) -> None:
+        self.kernel = kernel
+
+    def unavailable(self) -> str | None:
+        return None
+
+    def start(self, program: Program) -> ModelSession:
+        return ModelSession(program, semantics(self.kernel or program.kernel))
+
+
+__all__ = ["ModelBackend", "ModelSession", "UnknownPid", "_errno"]

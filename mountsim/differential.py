@@ -1,0 +1,75 @@
+"""Run one program on two backends in lockstep and find the first divergence. Model-only.
+
+Results are compared call by call (errno always; the return value except for fd and pid
+numbers, which are each backend's own); at the end the mountinfo of every live process is
+compared after normalisation (mount ids, peer groups and device numbers renumbered in
+order of first appearance across all processes of a backend, trace/normalise.py).
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from .trace.normalise import normalise
+from .trace.program import RETURNS_FD, RETURNS_PID, Program, Result, Step
+
+
+@attrs.define
+class Divergence:
+    """Where two backends first disagreed."""
+
+    index: int                  # step index, or len(steps) for the final tables
+    step: Step | None
+    a: str                      # what backend A gave (a result or a table)
+    b: str
+    a_name: str = "model"
+    b_name: str = "live"
+
+    def describe(self) -> str:
+        if self.step is None:
+            return (f"final tables differ ({self.a_name} left, {self.b_name} right):\n"
+                    + side_by_side(self.a, self.b))
+        s = self.step
+        return (f"{s.file}:{s.line}: step {self.index + 1}: [pid {s.pid}] {s.text or s.name}: "
+                f"{self.a_name} gave {self.a}, {self.b_name} gave {self.b}")
+
+
+def side_by_side(a: str, b: str, width: int = 70) -> str:
+    la, lb = a.splitlines(), b.splitlines()
+    out = []
+    for i in range(max(len(la), len(lb))):
+        x = la[i] if i < len(la) else ""
+        y = lb[i] if i < len(lb) else ""
+        mark = " " if x == y else "|"
+        out.append(f"{x[:width]:<{width}} {mark} {y[:width]}")
+    return "\n".join(out)
+
+
+def same_result(step: Step, a: Result, b: Result) -> bool:
+    if a.errno or b.errno:
+        return a.errno == b.errno
+    if step.name in RETURNS_FD or step.name in RETURNS_PID:
+        return True
+    return a.ret == b.ret
+
+
+def tables(session) -> str:
+    """Every live process's mountinfo, normalised together, pid by pid."""
+    parts = []
+    for pid in sorted(session.pids()):
+        parts.append(f"== pid {pid}\n" + session.mountinfo(pid))
+    return normalise("".join(parts))
+
+
+def run_pair(program: Program, a, b) -> Divergence | None:
+    """Run *program* on started sessions *a* and *b*; the first divergence or None."""
+    for i, step in enumerate(program.steps):
+        if step.pid not in a.pids() or step.pid not in b.pids():
+            continue
+        ra, rb = a.execute(step), b.execute(step)
+        if not same_result(step, ra, rb):
+            return Divergence(i, step, str(ra), str(rb))
+    ta, tb = tables(a), tables(b)
+    if ta != tb:
+        return Divergence(len(program.steps), None, ta, tb)
+    return None

@@ -1,0 +1,199 @@
+"""Superblocks, dentries and the filesystem types the model knows.
+
+Mirrors the parts of fs/dcache.c, fs/super.c and the filesystems (mm/shmem.c, fs/ramfs,
+fs/proc, fs/nsfs.c) that the mount code depends on: a per-superblock directory tree,
+`is_subdir()`, which dentries are mountpoints (`struct mountpoint`'s m_list), anonymous
+device numbers (`get_anon_bdev()`), and what each type prints in mountinfo.
+
+Limitations: no DAC permission checks, no symlinks, no file contents. Filesystems known only
+from a `# start-mountinfo:` line (`opaque`) create any path on demand: their contents are
+unknown to the model, and a trace that used a path successfully proves it exists.
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+from typing import TYPE_CHECKING, Iterator
+
+import attrs
+
+from .errors import KernelError
+
+if TYPE_CHECKING:
+    from .mount import Mount
+    from .user_namespace import UserNamespace
+
+S_IFDIR, S_IFREG = "dir", "reg"
+_ino = itertools.count(2)
+
+
+class Dentry:
+    """A directory entry. The root's `parent` is itself, as in the kernel (IS_ROOT)."""
+
+    __slots__ = ("name", "parent", "children", "sb", "kind", "unlinked", "ino", "mnts", "ns_ref")
+
+    def __init__(self, name: str, parent: Dentry | None, sb: SuperBlock, kind: str = S_IFDIR) -> None:
+        self.name = name
+        self.parent: Dentry = parent if parent is not None else self
+        self.children: dict[str, Dentry] = {}
+        self.sb = sb
+        self.kind = kind
+        self.unlinked = False        # d_unlinked(): removed by rmdir/unlink
+        self.ino = next(_ino)
+        self.mnts: list[Mount] = []  # struct mountpoint m_list: mounts whose mountpoint this is
+        self.ns_ref = None           # nsfs dentries: the namespace they stand for
+
+    @property
+    def is_dir(self) -> bool:
+        return self.kind == S_IFDIR
+
+    @property
+    def is_root(self) -> bool:
+        return self.parent is self
+
+    def lookup(self, name: str) -> Dentry | None:
+        """d_lookup(), with on-demand creation in filesystems whose contents are unknown."""
+        d = self.children.get(name)
+        if d is None and self.sb.opaque and self.is_dir:
+            d = self.create(name, S_IFDIR)
+        return d
+
+    def create(self, name: str, kind: str) -> Dentry:
+        d = Dentry(name, self, self.sb, kind)
+        self.children[name] = d
+        return d
+
+    def path(self) -> str:
+        """Path of this dentry from its superblock's root (dentry_path_raw())."""
+        parts: list[str] = []
+        d = self
+        while not d.is_root:
+            parts.append(d.name)
+            d = d.parent
+        return "/" + "/".join(reversed(parts))
+
+    def __repr__(self) -> str:
+        return f"<Dentry {self.sb.fstype}:{self.path()}>"
+
+
+def is_subdir(d: Dentry, ancestor: Dentry) -> bool:
+    """is_subdir(): *d* is *ancestor* or lies below it (fs/dcache.c)."""
+    while True:
+        if d is ancestor:
+            return True
+        if d.is_root:
+            return False
+        d = d.parent
+
+
+@attrs.define(slots=True, eq=False)
+class AnonDevIda:
+    """get_anon_bdev()/free_anon_bdev(): the smallest free minor number >= 1 (fs/super.c)."""
+
+    used: set[int] = attrs.Factory(set)
+
+    def alloc(self) -> int:
+        n = 1
+        while n in self.used:
+            n += 1
+        self.used.add(n)
+        return n
+
+    def free(self, n: int) -> None:
+        self.used.discard(n)
+
+
+@attrs.define(slots=True, eq=False)
+class FsType:
+    """struct file_system_type plus the option parsing/printing that mountinfo shows."""
+
+    name: str
+    userns_mount: bool            # FS_USERNS_MOUNT: mountable by root of a user namespace
+    ignores_options: bool = False  # ramfs "traditionally ignored all mount options"
+    known_options: frozenset[str] = frozenset()
+    nodev: bool = True            # not a block-device filesystem: source is just a name
+
+
+FS_TYPES: dict[str, FsType] = {
+    t.name: t for t in (
+        FsType("tmpfs", True, known_options=frozenset(
+            {"size", "nr_blocks", "nr_inodes", "mode", "uid", "gid", "huge", "mpol",
+             "inode32", "inode64", "noswap", "quota", "usrquota", "grpquota"})),
+        FsType("ramfs", True, ignores_options=True),
+        FsType("proc", True, known_options=frozenset({"hidepid", "gid", "subset"})),
+        FsType("rootfs", False),
+        FsType("nsfs", False),
+    )
+}
+
+
+class SuperBlock:
+    """struct super_block: one instance of a filesystem, shared by all its mounts."""
+
+    __slots__ = ("fstype", "dev", "root", "rdonly", "user_ns", "options", "opaque",
+                 "mounts", "major", "nouser", "dynamic")
+
+    def __init__(self, fstype: str, dev: int, user_ns: UserNamespace, options: tuple[str, ...] = (),
+                 opaque: bool = False, major: int = 0) -> None:
+        self.fstype = fstype
+        self.dev = dev                   # minor of the anonymous device (s_dev)
+        self.major = major
+        self.user_ns = user_ns           # s_user_ns
+        self.options = options           # what show_options prints, in order
+        self.rdonly = False              # SB_RDONLY
+        self.opaque = opaque             # contents unknown: paths are created on demand
+        self.nouser = fstype in ("nsfs",)  # SB_NOUSER: never mountable by graft_tree()
+        self.mounts: list[Mount] = []    # s_mounts
+        self.dynamic = None              # proc: lookup(dentry, name) -> Dentry | Path | None
+        self.root = Dentry("/", None, self)
+
+    def show_options(self) -> str:
+        """`rw`/`ro` then the filesystem's own options, as show_mountinfo() prints them."""
+        return ("ro" if self.rdonly else "rw") + "".join("," + o for o in self.options)
+
+
+def parse_options(fstype: FsType, data: str | None) -> tuple[str, ...]:
+    """parse_monolithic_mount_data() for the types the model knows.
+
+    Errors: EINVAL for a parameter the filesystem does not know (tmpfs, proc).
+    """
+    if not data or fstype.ignores_options:
+        return ()
+    shown: list[str] = []
+    for opt in data.split(","):
+        if not opt:
+            continue
+        key, _, val = opt.partition("=")
+        if key not in fstype.known_options:
+            raise KernelError(errno.EINVAL, f"{fstype.name}: Unknown parameter '{key}'",
+                              where="vfs_parse_fs_param")
+        shown.append(_show_tmpfs_option(key, val) if fstype.name == "tmpfs" else opt)
+    return tuple(o for o in shown if o)
+
+
+def _show_tmpfs_option(key: str, val: str) -> str:
+    """shmem_show_options(): sizes are printed in KiB, mode in octal, defaults omitted."""
+    if key == "size":
+        mult = {"k": 1, "m": 1024, "g": 1024 * 1024}.get(val[-1:].lower(), 0)
+        try:
+            kib = int(val[:-1]) * mult if mult else -(-int(val) // 4096) * 4
+        except ValueError:
+            raise KernelError(errno.EINVAL, f"tmpfs: Bad value for 'size'", where="shmem_parse_one")
+        return f"size={kib}k"
+    if key == "mode":
+        try:
+            mode = int(val, 8) & 0o7777
+        except ValueError:
+            raise KernelError(errno.EINVAL, "tmpfs: Bad value for 'mode'", where="shmem_parse_one")
+        return "" if mode == 0o1777 else f"mode={mode:03o}"
+    return f"{key}={val}" if val else key
+
+
+def walk(d: Dentry) -> Iterator[Dentry]:
+    """Every dentry below *d*, *d* first (used by detach_mounts on rmdir)."""
+    stack = [d]
+    while stack:
+        x = stack.pop()
+        yield x
+        stack.extend(x.children.values())

@@ -1,0 +1,158 @@
+"""The simulated machine's global state: id allocators, the mount hash, tasks.
+
+Model-only glue that holds what the kernel keeps in globals: `mnt_id_xa` and the unique-id
+counter, `mnt_group_ida`, `unnamed_dev_ida`, `mount_hashtable` ((parent, mountpoint) ->
+child) and the task list. Small helpers that fs/namespace.c and fs/pnode.c share
+(`lookup_mnt`, `set_mnt_shared`, `mnt_change_mountpoint`, freeing) live here so both
+modules can reach them without importing each other.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .fs import AnonDevIda, Dentry, SuperBlock
+from .mount import MNT, MNT_UNIQUE_ID_OFFSET, IdAllocator, MntNamespace, Mount
+from .task import FdTable, FsStruct, Path, Task
+from .user_namespace import Cred, UserNamespace
+from .versions import Semantics, semantics
+
+Explain = Callable[[str, Mount, Mount], None]
+
+
+class Kernel:
+    """One simulated Linux machine."""
+
+    def __init__(self, sem: Semantics | None = None, mount_max: int = 100_000) -> None:
+        self.sem = sem or semantics(None)
+        self.mount_max = mount_max                 # /proc/sys/fs/mount-max
+        self.mnt_ids = IdAllocator(1)              # mnt_id_xa: smallest free id >= 1
+        self.unique_ctr = MNT_UNIQUE_ID_OFFSET     # mnt_id_ctr
+        self.group_ids = IdAllocator(1)            # mnt_group_ida
+        self.anon_devs = AnonDevIda()              # unnamed_dev_ida
+        self.hash: dict[tuple[Mount, Dentry], Mount] = {}   # mount_hashtable
+        self.tasks: dict[int, Task] = {}
+        self.init_user_ns = UserNamespace(None, 0)
+        self.explain_hook: Explain | None = None   # receives ("propagate", copy, receiver)
+        self.current: Task | None = None           # the task running the current syscall
+        self.nsfs_mnt: Mount | None = None         # set at boot (machine.boot)
+
+    def nsfs_path(self, ns) -> Path:
+        """The path a namespace file resolves to (ns_get_path())."""
+        from .proc import nsfs_dentry
+        return Path(self.nsfs_mnt, nsfs_dentry(self.nsfs_mnt.sb, ns))
+
+    # -- allocation ----------------------------------------------------------
+    def alloc_vfsmnt(self, sb: SuperBlock, root: Dentry, devname: str) -> Mount:
+        """alloc_vfsmnt() + mnt_alloc_id()."""
+        self.unique_ctr += 1
+        m = Mount(self.mnt_ids.alloc(), self.unique_ctr, sb, root, devname)
+        sb.mounts.append(m)
+        return m
+
+    def new_sb(self, fstype: str, user_ns: UserNamespace, options: tuple[str, ...] = (),
+               opaque: bool = False, dev: int | None = None, major: int = 0) -> SuperBlock:
+        """sget_fc() + set_anon_super() for a nodev filesystem."""
+        sb = SuperBlock(fstype, self.anon_devs.alloc() if dev is None else dev, user_ns,
+                        options, opaque, major)
+        if fstype == "proc":
+            from .proc import proc_lookup
+            sb.dynamic = lambda d, n: proc_lookup(self, d, n)
+        return sb
+
+    def free_mount(self, m: Mount) -> None:
+        """mntput_no_expire() dropping the last reference: release ids, maybe the sb."""
+        self.mnt_ids.free(m.mnt_id)
+        m.mnt_id = -m.mnt_id if m.mnt_id > 0 else m.mnt_id  # freed marker, for debugging
+        sb = m.sb
+        sb.mounts.remove(m)
+        if not sb.mounts and sb.major == 0:
+            self.anon_devs.free(sb.dev)            # kill_anon_super()
+
+    def mnt_alloc_group_id(self, m: Mount) -> None:
+        m.group_id = self.group_ids.alloc()
+
+    def mnt_release_group_id(self, m: Mount) -> None:
+        self.group_ids.free(m.group_id)
+        m.group_id = 0
+
+    def set_mnt_shared(self, m: Mount) -> None:
+        """set_mnt_shared(): clears T_UNBINDABLE too."""
+        from .mount import T
+        m.t_flags &= ~T.UNBINDABLE
+        m.flags |= MNT.SHARED
+
+    # -- the mount hash (fs/namespace.c) --------------------------------------
+    def lookup_mnt(self, parent: Mount, dentry: Dentry) -> Mount | None:
+        """__lookup_mnt(): the mount on *dentry* in *parent*, if any."""
+        return self.hash.get((parent, dentry))
+
+    def attach_mnt(self, mnt: Mount, parent: Mount, mp: Dentry) -> None:
+        """attach_mnt(): mnt_set_mountpoint() + __attach_mnt()."""
+        self.mnt_set_mountpoint(parent, mp, mnt)
+        self._attach(mnt, parent)
+
+    def mnt_set_mountpoint(self, parent: Mount, mp: Dentry, child: Mount) -> None:
+        """mnt_set_mountpoint(): child sits on (parent, mp); not yet hashed."""
+        child.mountpoint = mp
+        child.parent = parent
+        mp.mnts.append(child)
+
+    def _attach(self, mnt: Mount, parent: Mount) -> None:
+        """__attach_mnt(): hash it, link it at the tail of the parent's children."""
+        self.hash[(parent, mnt.mountpoint)] = mnt
+        mnt.child.add_tail(parent.mounts)
+        if mnt.mountpoint is parent.root:
+            parent.overmount = mnt
+
+    def unhash_mnt(self, mnt: Mount) -> Dentry:
+        """unhash_mnt(): detach from the parent; returns the old mountpoint."""
+        parent = mnt.parent
+        if parent.overmount is mnt:
+            parent.overmount = None
+        mp = mnt.mountpoint
+        key = (parent, mp)
+        if self.hash.get(key) is mnt:
+            del self.hash[key]
+        mnt.child.del_init()
+        if mnt in mp.mnts:
+            mp.mnts.remove(mnt)
+        mnt.parent = mnt
+        mnt.mountpoint = mnt.root
+        return mp
+
+    def mnt_change_mountpoint(self, parent: Mount, mp: Dentry, mnt: Mount) -> None:
+        """mnt_change_mountpoint(): move *mnt* (a mounted tree) onto (parent, mp)."""
+        self.unhash_mnt(mnt)
+        self.attach_mnt(mnt, parent, mp)
+
+    def move_from_ns(self, m: Mount) -> None:
+        if m.ns is not None:
+            m.ns.remove(m)
+
+    def explain(self, what: str, copy: Mount, receiver: Mount) -> None:
+        if self.explain_hook is not None:
+            self.explain_hook(what, copy, receiver)
+
+    # -- tasks -----------------------------------------------------------------
+    def next_pid(self) -> int:
+        """A pid for a child the program did not number (Model-only)."""
+        return max(self.tasks, default=0) + 1
+
+    def new_task(self, pid: int, cred: Cred, fs: FsStruct, files: FdTable, ns: MntNamespace) -> Task:
+        t = Task(pid, cred, fs, files, ns)
+        self.tasks[pid] = t
+        return t
+
+    def chroot_fs_refs(self, old_root: Path, new_root: Path) -> None:
+        """chroot_fs_refs(): every task rooted (or cwd'ed) at old_root moves to new_root."""
+        seen: set[int] = set()
+        for t in self.tasks.values():
+            fs = t.fs
+            if not t.alive or id(fs) in seen:
+                continue
+            seen.add(id(fs))
+            if fs.root.same(old_root):
+                fs.set_root(new_root)
+            if fs.pwd.same(old_root):
+                fs.set_pwd(new_root)

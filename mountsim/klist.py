@@ -1,0 +1,93 @@
+"""A circular doubly-linked list, the kernel's `struct list_head`.
+
+Model-only (mirrors include/linux/list.h). The peer ring (`mnt_share`), slave lists
+(`mnt_slave_list`/`mnt_slave`) and child lists (`mnt_mounts`/`mnt_child`) keep the kernel's
+exact order, because propagation walks them and the order decides which copy is created
+first, hence mount ids and mountinfo order. A Python list would lose O(1) removal and the
+"insert after this node" operations the kernel relies on.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+
+class ListHead:
+    """One `list_head`: either a list's head or an entry's link (then `owner` is set)."""
+
+    __slots__ = ("prev", "next", "owner")
+
+    def __init__(self, owner: Any = None) -> None:
+        self.prev: ListHead = self
+        self.next: ListHead = self
+        self.owner = owner
+
+    def empty(self) -> bool:
+        """list_empty()"""
+        return self.next is self
+
+    def singular(self) -> bool:
+        """list_is_singular()"""
+        return self.next is not self and self.next is self.prev
+
+    def add(self, head: ListHead) -> None:
+        """list_add(self, head): insert right after *head*."""
+        nxt = head.next
+        nxt.prev = self
+        self.next = nxt
+        self.prev = head
+        head.next = self
+
+    def add_tail(self, head: ListHead) -> None:
+        """list_add_tail(self, head): insert right before *head* (at the list's end)."""
+        prv = head.prev
+        head.prev = self
+        self.next = head
+        self.prev = prv
+        prv.next = self
+
+    def del_init(self) -> None:
+        """list_del_init()"""
+        self.prev.next = self.next
+        self.next.prev = self.prev
+        self.prev = self.next = self
+
+    def move(self, head: ListHead) -> None:
+        """list_move(): unlink and insert after *head*."""
+        self.del_init()
+        self.add(head)
+
+    def move_tail(self, head: ListHead) -> None:
+        """list_move_tail()"""
+        self.del_init()
+        self.add_tail(head)
+
+    def splice_init(self, at: ListHead) -> None:
+        """list_splice_init(self, at): move all entries of list *self* right after *at*."""
+        if self.empty():
+            return
+        first, last, nxt = self.next, self.prev, at.next
+        first.prev = at
+        at.next = first
+        last.next = nxt
+        nxt.prev = last
+        self.prev = self.next = self
+
+    def first(self) -> Any:
+        """list_first_entry() (the list must not be empty)."""
+        return self.next.owner
+
+    def __iter__(self) -> Iterator[Any]:
+        """list_for_each_entry(): entries of the list whose head is *self*."""
+        node = self.next
+        while node is not self:
+            nxt = node.next
+            yield node.owner
+            node = nxt
+
+    def __len__(self) -> int:
+        n, node = 0, self.next
+        while node is not self:
+            n += 1
+            node = node.next
+        return n

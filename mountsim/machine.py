@@ -1,0 +1,160 @@
+"""Booting a simulated machine: the model host, or a host described by mountinfo lines.
+
+Model-only. The default host is what a booted system looks like to its init: real root in
+the initial user and mount namespace, whose only visible mount is a tmpfs at "/" mounted on
+top of the hidden namespace root (rootfs), as init_mount_tree() + the initramfs switch leave
+it. A starting table can instead be given as mountinfo lines; their filesystems are
+"opaque" (contents unknown: paths are created on demand).
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import Iterable
+
+from .errors import KernelError
+from .fs import S_IFDIR
+from .kernel import Kernel
+from .mount import MNT, MntNamespace, Mount, T
+from .namei import traverse_mounts
+from .proc import make_nsfs, proc_lookup
+from .task import FdTable, FsStruct, Path, Task
+from .user_namespace import Cred
+from .versions import Semantics
+
+
+class BadMountinfo(ValueError):
+    """A start-mountinfo line the model cannot use; the message says why."""
+
+
+def boot(sem: Semantics | None = None, main_pid: int = 1, start_mountinfo: Iterable[str] = (),
+         start_dirs: Iterable[str] = ()) -> tuple[Kernel, Task]:
+    """A fresh machine and its first process."""
+    k = Kernel(sem)
+    ns = MntNamespace(k.init_user_ns)
+    rsb = k.new_sb("rootfs", k.init_user_ns)
+    rootfs = k.alloc_vfsmnt(rsb, rsb.root, "rootfs")
+    ns.add(rootfs)
+    ns.root = rootfs
+    k.nsfs_mnt = make_nsfs(k)
+    lines = [ln for ln in start_mountinfo if ln.strip()]
+    if lines:
+        _from_mountinfo(k, ns, rootfs, lines)
+    else:
+        sb = k.new_sb("tmpfs", k.init_user_ns)
+        m = k.alloc_vfsmnt(sb, sb.root, "tmpfs")
+        m.flags = MNT.RELATIME
+        k.attach_mnt(m, rootfs, rsb.root)
+        ns.add(m)
+    root = traverse_mounts(k, Path(rootfs, rootfs.root))
+    task = k.new_task(main_pid, Cred(k.init_user_ns), FsStruct(root, root), FdTable(), ns)
+    k.current = task
+    for d in start_dirs:
+        mkdir_p(k, task, d)
+    return k, task
+
+
+def mkdir_p(k: Kernel, task: Task, path: str) -> None:
+    """Create *path* and its parents (Model-only: the `# start-dirs:` header)."""
+    from .syscalls.file import sys_mkdir
+    cur = ""
+    for comp in [c for c in path.split("/") if c]:
+        cur += "/" + comp
+        try:
+            sys_mkdir(k, task, cur)
+        except KernelError as e:
+            if e.errno != errno.EEXIST:
+                raise
+
+
+def _unescape(s: str) -> str:
+    out, i = [], 0
+    while i < len(s):
+        if s[i] == "\\" and i + 3 < len(s) + 0 and s[i + 1:i + 4].isdigit():
+            out.append(chr(int(s[i + 1:i + 4], 8)))
+            i += 4
+        else:
+            out.append(s[i])
+            i += 1
+    return "".join(out)
+
+
+_MNT_OPT = {"ro": MNT.READONLY, "nosuid": MNT.NOSUID, "nodev": MNT.NODEV, "noexec": MNT.NOEXEC,
+            "noatime": MNT.NOATIME, "nodiratime": MNT.NODIRATIME, "relatime": MNT.RELATIME,
+            "nosymfollow": MNT.NOSYMFOLLOW}
+
+
+def _dentry_at(sb, path: str):
+    d = sb.root
+    for c in [c for c in path.split("/") if c]:
+        d = d.lookup(c) or d.create(c, S_IFDIR)
+    return d
+
+
+def _from_mountinfo(k: Kernel, ns: MntNamespace, rootfs: Mount, lines: list[str]) -> None:
+    """Build mounts, superblocks and peer groups from mountinfo lines (in file order)."""
+    by_id: dict[int, Mount] = {}
+    where: dict[int, str] = {}
+    sbs: dict[str, object] = {}
+    group_first: dict[int, Mount] = {}
+    slaves: list[tuple[Mount, int]] = []
+    for ln in lines:
+        try:
+            left, right = ln.split(" - ", 1)
+            f = left.split()
+            mid, pid, dev, root, mp, opts = int(f[0]), int(f[1]), f[2], f[3], f[4], f[5]
+            fstype, source, sopts = (right.split() + ["", ""])[:3]
+            major, minor = (int(x) for x in dev.split(":"))
+        except (ValueError, IndexError):
+            raise BadMountinfo(f"not a mountinfo line: {ln!r}")
+        sb = sbs.get(dev)
+        if sb is None:
+            sb = k.new_sb(_unescape(fstype), k.init_user_ns,
+                          tuple(o for o in sopts.split(",")[1:] if o), opaque=True,
+                          dev=minor, major=major or 1_000_000)
+            sb.major = major
+            sb.rdonly = sopts.split(",")[0] == "ro"
+            if sb.fstype == "proc":
+                sb.opaque = False
+                sb.dynamic = lambda d, n, _k=k: proc_lookup(_k, d, n)
+            sbs[dev] = sb
+        k.mnt_ids.reserve(mid)
+        k.unique_ctr += 1
+        m = Mount(mid, k.unique_ctr, sb, _dentry_at(sb, _unescape(root)), _unescape(source))
+        sb.mounts.append(m)
+        for o in opts.split(","):
+            m.flags |= _MNT_OPT.get(o, MNT(0))
+        for word in f[6:]:
+            tag, _, num = word.partition(":")
+            if tag == "shared":
+                m.group_id = int(num)
+                k.group_ids.reserve(m.group_id)
+                m.flags |= MNT.SHARED
+                first = group_first.setdefault(m.group_id, m)
+                if first is not m:
+                    m.share.add(first.share.prev)
+            elif tag == "master":
+                slaves.append((m, int(num)))
+            elif tag == "unbindable":
+                m.t_flags |= T.UNBINDABLE
+        mpath = _unescape(mp)
+        parent = by_id.get(pid)
+        if parent is None:
+            if mpath != "/":
+                raise BadMountinfo(f"mount {mid}: parent {pid} is not in the table")
+            k.attach_mnt(m, rootfs, rootfs.root)
+        else:
+            rel = mpath[len(where[pid]):] if where[pid] != "/" else mpath
+            if where[pid] != "/" and not mpath.startswith(where[pid] + "/") and mpath != where[pid]:
+                raise BadMountinfo(f"mount {mid}: {mpath} is not under its parent {where[pid]}")
+            base = parent.root.path().rstrip("/")
+            k.attach_mnt(m, parent, _dentry_at(parent.sb, base + (rel or "/")))
+        ns.add(m)
+        by_id[mid] = m
+        where[mid] = mpath
+    for m, gid in slaves:
+        master = group_first.get(gid)
+        if master is None:
+            raise BadMountinfo(f"master:{gid} names no shared mount in the table")
+        m.master = master
+        m.slave.add_tail(master.slave_list)

@@ -1,0 +1,229 @@
+"""Mounts and mount namespaces: fs/mount.h.
+
+`Mount` is `struct mount` with the kernel's links (peer ring, slave list, children list)
+as `klist.ListHead`s so that propagation walks them in the kernel's order. A namespace keeps
+its mounts ordered by the 64-bit unique id (the kernel's rbtree `ns->mounts`), which is the
+order /proc/<pid>/mountinfo, listmount() and statmount() see. Children are found by a hash
+on (parent, mountpoint dentry), as `__lookup_mnt()` does with `mount_hashtable`.
+
+Fields drop only the `mnt_` prefix of their kernel names.
+"""
+
+from __future__ import annotations
+
+import enum
+import heapq
+import itertools
+from typing import TYPE_CHECKING, Iterator
+
+from sortedcontainers import SortedDict
+
+from .fs import Dentry, SuperBlock
+from .klist import ListHead
+
+if TYPE_CHECKING:
+    from .user_namespace import UserNamespace
+
+
+class MNT(enum.IntFlag):
+    """Per-mount flags, include/linux/mount.h (values are the kernel's)."""
+
+    NOSUID = 0x01
+    NODEV = 0x02
+    NOEXEC = 0x04
+    NOATIME = 0x08
+    NODIRATIME = 0x10
+    RELATIME = 0x20
+    READONLY = 0x40
+    NOSYMFOLLOW = 0x80
+    SHRINKABLE = 0x100
+    SHARED = 0x1000
+    INTERNAL = 0x4000
+    LOCK_ATIME = 0x040000
+    LOCK_NOEXEC = 0x080000
+    LOCK_NOSUID = 0x100000
+    LOCK_NODEV = 0x200000
+    LOCK_READONLY = 0x400000
+    LOCKED = 0x800000
+    DOOMED = 0x1000000
+    SYNC_UMOUNT = 0x2000000
+    MARKED = 0x4000000
+    UMOUNT = 0x8000000
+    IDMAPPED = 0x10000000   # Model-only: stands for a non-default mnt_idmap
+
+
+MNT_ATIME_MASK = MNT.NOATIME | MNT.NODIRATIME | MNT.RELATIME
+MNT_USER_SETTABLE_MASK = (MNT.NOSUID | MNT.NODEV | MNT.NOEXEC | MNT.NOATIME | MNT.NODIRATIME
+                          | MNT.RELATIME | MNT.READONLY | MNT.NOSYMFOLLOW)
+MNT_LOCK_MASK = MNT.LOCK_ATIME | MNT.LOCK_NOEXEC | MNT.LOCK_NOSUID | MNT.LOCK_NODEV | MNT.LOCK_READONLY
+MNT_INTERNAL_FLAGS = (MNT.SHARED | MNT.INTERNAL | MNT.DOOMED | MNT.SYNC_UMOUNT | MNT.MARKED
+                      | MNT.UMOUNT | MNT.LOCKED)
+
+
+class T(enum.IntFlag):
+    """mnt_t_flags: bits only touched under namespace_sem (fs/mount.h)."""
+
+    MARKED = 1
+    UMOUNT_CANDIDATE = 2
+    UNBINDABLE = 4
+
+
+# First unique id handed out: MNT_UNIQUE_ID_OFFSET (1 << 31) + 1, so the two id spaces
+# never overlap (fs/namespace.c:mnt_alloc_id()).
+MNT_UNIQUE_ID_OFFSET = 1 << 31
+
+
+class IdAllocator:
+    """An IDA handing out the smallest free id >= *start* (ida_alloc_min()).
+
+    A heap of freed ids plus a high-water mark keeps alloc/free O(log n), so 100,000 mounts
+    cost what they cost the kernel's xarray.
+    """
+
+    __slots__ = ("_free", "_next")
+
+    def __init__(self, start: int = 1) -> None:
+        self._free: list[int] = []
+        self._next = start
+
+    def alloc(self) -> int:
+        if self._free:
+            return heapq.heappop(self._free)
+        n = self._next
+        self._next += 1
+        return n
+
+    def free(self, n: int) -> None:
+        heapq.heappush(self._free, n)
+
+    def reserve(self, n: int) -> None:
+        """Mark *n* as used (a starting table names its ids)."""
+        if n >= self._next:
+            for x in range(self._next, n):
+                heapq.heappush(self._free, x)
+            self._next = n + 1
+        elif n in self._free:
+            self._free.remove(n)
+            heapq.heapify(self._free)
+
+
+class Mount:
+    """struct mount. `parent is self` for a mount with no parent (a namespace root or a
+    detached tree's root): mnt_has_parent() is false for both, as in the kernel."""
+
+    __slots__ = (
+        "mnt_id", "unique_id", "sb", "root", "flags", "t_flags", "devname",
+        "parent", "mountpoint", "child", "mounts", "overmount",
+        "share", "slave", "slave_list", "master", "group_id",
+        "ns", "pins", "expiry_mark", "expire", "clist", "__weakref__",
+    )
+
+    def __init__(self, mnt_id: int, unique_id: int, sb: SuperBlock, root: Dentry, devname: str) -> None:
+        self.mnt_id = mnt_id              # kernel: mnt_id (small, reused; mountinfo)
+        self.unique_id = unique_id        # kernel: mnt_id_unique (64-bit, never reused)
+        self.sb = sb                      # kernel: mnt.mnt_sb
+        self.root = root                  # kernel: mnt.mnt_root
+        self.flags = MNT(0)               # kernel: mnt.mnt_flags
+        self.t_flags = T(0)               # kernel: mnt_t_flags
+        self.devname = devname            # kernel: mnt_devname
+        self.parent: Mount = self         # kernel: mnt_parent
+        self.mountpoint: Dentry = root    # kernel: mnt_mountpoint
+        self.child = ListHead(self)       # kernel: mnt_child (link in parent's mnt_mounts)
+        self.mounts = ListHead()          # kernel: mnt_mounts (our children)
+        self.overmount: Mount | None = None  # kernel: overmount (child mounted on our root)
+        self.share = ListHead(self)       # kernel: mnt_share (peer ring)
+        self.slave = ListHead(self)       # kernel: mnt_slave (link in master's slave list)
+        self.slave_list = ListHead()      # kernel: mnt_slave_list
+        self.master: Mount | None = None  # kernel: mnt_master
+        self.group_id = 0                 # kernel: mnt_group_id
+        self.ns: MntNamespace | None = None  # kernel: mnt_ns
+        self.pins = 0                     # Model-only: open files, cwds and roots on us
+        self.expiry_mark = False          # kernel: mnt_expiry_mark
+        self.expire = False               # kernel: !list_empty(&mnt_expire)
+        self.clist = ListHead(self)       # kernel: mnt_list (umount/candidate lists)
+
+    # -- fs/pnode.h predicates -------------------------------------------------
+    @property
+    def is_shared(self) -> bool:          # IS_MNT_SHARED
+        return bool(self.flags & MNT.SHARED)
+
+    @property
+    def is_slave(self) -> bool:           # IS_MNT_SLAVE
+        return self.master is not None
+
+    @property
+    def is_unbindable(self) -> bool:      # IS_MNT_UNBINDABLE
+        return bool(self.t_flags & T.UNBINDABLE)
+
+    @property
+    def is_marked(self) -> bool:          # IS_MNT_MARKED
+        return bool(self.t_flags & T.MARKED)
+
+    @property
+    def is_locked(self) -> bool:          # IS_MNT_LOCKED
+        return bool(self.flags & MNT.LOCKED)
+
+    @property
+    def has_parent(self) -> bool:         # mnt_has_parent()
+        return self.parent is not self
+
+    @property
+    def is_new(self) -> bool:             # IS_MNT_NEW: not yet in a namespace
+        return self.ns is None or self.ns.is_anon
+
+    def next_peer(self) -> Mount:         # next_peer()
+        return self.share.next.owner
+
+    def count(self) -> int:
+        """mnt_get_count(): 1 for being mounted, 1 per child, 1 per pin."""
+        return 1 + len(self.mounts) + self.pins
+
+    def __repr__(self) -> str:
+        return f"<Mount {self.mnt_id} {self.sb.fstype}:{self.root.path()} on {self.mountpoint.path()}>"
+
+
+def peers(a: Mount, b: Mount) -> bool:
+    """peers(): same non-zero peer group."""
+    return a.group_id == b.group_id and a.group_id != 0
+
+
+_mntns_seq = itertools.count(1)
+
+
+class MntNamespace:
+    """struct mnt_namespace: a root, an owner user namespace, and the mounts by unique id.
+
+    Anonymous namespaces hold detached trees (open_tree(OPEN_TREE_CLONE), fsmount()).
+    """
+
+    __slots__ = ("root", "user_ns", "mounts", "pending", "is_anon", "seq", "inum", "users",
+                 "seq_origin", "__weakref__")
+
+    def __init__(self, user_ns: UserNamespace, anon: bool = False) -> None:
+        from .user_namespace import _ns_inum
+        self.root: Mount | None = None
+        self.user_ns = user_ns
+        self.mounts: SortedDict = SortedDict()   # unique_id -> Mount (ns->mounts rbtree)
+        self.pending = 0                          # pending_mounts (count_mounts())
+        self.is_anon = anon
+        self.seq = 0 if anon else next(_mntns_seq)  # seq: a loop check for ns file binds
+        self.inum = 0 if anon else next(_ns_inum)
+        self.users = 0                            # tasks (nsproxies) and fds holding us
+        self.seq_origin: MntNamespace | None = None  # anon: the namespace it was cloned from
+
+    @property
+    def nr_mounts(self) -> int:
+        return len(self.mounts)
+
+    def add(self, m: Mount) -> None:
+        """mnt_add_to_ns()"""
+        m.ns = self
+        self.mounts[m.unique_id] = m
+
+    def remove(self, m: Mount) -> None:
+        """move_from_ns()"""
+        self.mounts.pop(m.unique_id, None)
+        m.ns = None
+
+    def __iter__(self) -> Iterator[Mount]:
+        return iter(self.mounts.values())

@@ -1,0 +1,145 @@
+"""Path resolution: the parts of fs/namei.c that cross mounts.
+
+Mirrors path_lookupat()/link_path_walk(): components are looked up in the current dentry,
+then `traverse_mounts()` steps onto the topmost mount stacked there; `..` goes through
+`follow_dotdot()` (stop at the process root, climb out of a mount root to its mountpoint,
+stay put at a namespace root); LOOKUP_MOUNTPOINT/LOOKUP_DOWN also traverse mounts on the
+starting point (umount2("/") sees what is mounted on top of the root).
+
+Limitations: no symlinks, so LOOKUP_FOLLOW has nothing to follow; no DAC checks.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING
+
+from .errors import KernelError
+from .task import Path
+from .uapi import AT_FDCWD
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
+    from .task import Task
+
+LOOKUP_FOLLOW = 0x1
+LOOKUP_DIRECTORY = 0x2
+LOOKUP_AUTOMOUNT = 0x4
+LOOKUP_EMPTY = 0x4000
+LOOKUP_DOWN = 0x8000
+LOOKUP_MOUNTPOINT = 0x80
+
+
+def traverse_mounts(k: Kernel, p: Path) -> Path:
+    """Step onto the topmost mount stacked on *p*. Mirrors traverse_mounts()."""
+    while True:
+        child = k.lookup_mnt(p.mnt, p.dentry)
+        if child is None:
+            return p
+        p = Path(child, child.root)
+
+
+def follow_dotdot(k: Kernel, p: Path, root: Path) -> Path:
+    """Mirrors follow_dotdot() + choose_mountpoint(), then step_into()'s mount traversal."""
+    if not p.same(root):
+        if p.dentry is p.mnt.root:
+            m = p.mnt
+            up = None
+            while m.has_parent:
+                mountpoint = m.mountpoint
+                m = m.parent
+                if root.dentry is mountpoint and root.mnt is m:
+                    break
+                if mountpoint is not m.root:
+                    up = Path(m, mountpoint)
+                    break
+            if up is None:
+                return traverse_mounts(k, p)          # in_root
+            p = up
+        p = Path(p.mnt, p.dentry.parent)
+    return traverse_mounts(k, p)
+
+
+def start_path(task: Task, dfd: int, name: str, flags: int) -> Path:
+    """path_init(): where a walk starts. Errors: EBADF, ENOTDIR (dfd not a directory)."""
+    if name.startswith("/"):
+        return task.fs.root
+    if dfd == AT_FDCWD:
+        return task.fs.pwd
+    f = task.files.get(dfd)
+    if f.path is None:
+        raise KernelError(errno.ENOTDIR if name else errno.EBADF, "dfd has no path", where="path_init")
+    if name and not f.path.dentry.is_dir:
+        raise KernelError(errno.ENOTDIR, "dfd is not a directory", where="path_init")
+    return f.path
+
+
+def split(name: str) -> list[str]:
+    return [c for c in name.split("/") if c]
+
+
+def walk(k: Kernel, task: Task, start: Path, comps: list[str]) -> Path:
+    """link_path_walk() + walk_component() over *comps*, crossing mounts."""
+    p = start
+    root = task.fs.root
+    for c in comps:
+        if not p.dentry.is_dir:
+            raise KernelError(errno.ENOTDIR, "a path component is not a directory", where="link_path_walk")
+        if c == ".":
+            continue
+        if c == "..":
+            p = follow_dotdot(k, p, root)
+            continue
+        if p.dentry.unlinked:
+            raise KernelError(errno.ENOENT, "directory was removed", where="lookup_slow")
+        dyn = p.dentry.sb.dynamic
+        d = dyn(p.dentry, c) if dyn is not None else p.dentry.lookup(c)
+        if d is None:
+            raise KernelError(errno.ENOENT, f"no such entry {c!r}", where="walk_component")
+        if isinstance(d, Path):
+            p = d                               # a proc magic link: nd_jump_link()
+            continue
+        p = traverse_mounts(k, Path(p.mnt, d))
+    return p
+
+
+def user_path_at(k: Kernel, task: Task, dfd: int, name: str | None, flags: int = LOOKUP_FOLLOW) -> Path:
+    """Resolve *name* relative to *dfd*. Mirrors user_path_at()/filename_lookup().
+
+    Errors: EFAULT (NULL name), ENOENT (empty name without LOOKUP_EMPTY, missing entry),
+    ENOTDIR, EBADF.
+    """
+    if name is None:
+        if flags & LOOKUP_EMPTY:
+            name = ""
+        else:
+            raise KernelError(errno.EFAULT, "NULL path", where="getname")
+    if name == "" and not (flags & LOOKUP_EMPTY):
+        raise KernelError(errno.ENOENT, "empty path", where="getname")
+    start = start_path(task, dfd, name, flags)
+    if flags & (LOOKUP_MOUNTPOINT | LOOKUP_DOWN):
+        start = traverse_mounts(k, start)
+    p = walk(k, task, start, split(name))
+    if (name.endswith("/") or flags & LOOKUP_DIRECTORY) and not p.dentry.is_dir:
+        raise KernelError(errno.ENOTDIR, "not a directory", where="complete_walk")
+    return p
+
+
+def lookup_parent(k: Kernel, task: Task, dfd: int, name: str | None) -> tuple[Path, str]:
+    """filename_parentat(): the parent directory and the last component.
+
+    The last component is returned as typed ("." and ".." included) for the caller to judge.
+    Errors: EFAULT, ENOENT (empty), ENOTDIR, EBADF.
+    """
+    if name is None:
+        raise KernelError(errno.EFAULT, "NULL path", where="getname")
+    if name == "":
+        raise KernelError(errno.ENOENT, "empty path", where="getname")
+    comps = split(name)
+    start = start_path(task, dfd, name, 0)
+    if not comps:
+        return start, "/"
+    parent = walk(k, task, start, comps[:-1])
+    if not parent.dentry.is_dir:
+        raise KernelError(errno.ENOTDIR, "parent is not a directory", where="filename_parentat")
+    return parent, comps[-1]

@@ -1,0 +1,436 @@
+"""Mount tree operations: fs/namespace.c (the parts below the syscalls).
+
+Functions mirror their namesakes in fs/namespace.c: next_mnt, skip_mnt_tree, clone_mnt,
+copy_tree, count_mounts, invent_group_ids, cleanup_group_ids, attach_recursive_mnt,
+graft_tree, umount_tree, has_locked_children, lock_mnt_tree, copy_mnt_ns,
+is_path_reachable, lock_mount (do_lock_mount), check_mnt.
+
+Context: every function here runs inside one syscall; the syscall layer (syscalls/) has
+already done argument checks. Errors are raised as KernelError before the first mutation,
+or undone (attach_recursive_mnt's cleanup) so a failed call leaves the table unchanged.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING, Iterator
+
+from . import pnode
+from .errors import KernelError
+from .fs import Dentry, is_subdir
+from .klist import ListHead
+from .mount import MNT, MNT_INTERNAL_FLAGS, MntNamespace, Mount, peers
+from .pnode import (CL_COPY_MNT_NS_FILE, CL_COPY_UNBINDABLE, CL_EXPIRE, CL_MAKE_SHARED,
+                    CL_PRIVATE, CL_SHARED_TO_SLAVE, CL_SLAVE)
+from .task import Path
+from .uapi import MS_PRIVATE
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
+    from .task import Task
+    from .user_namespace import UserNamespace
+
+UMOUNT_SYNC = 1
+UMOUNT_PROPAGATE = 2
+UMOUNT_CONNECTED = 4
+
+
+def next_mnt(p: Mount, root: Mount) -> Mount | None:
+    """Pre-order successor of *p* in the tree rooted at *root*. Mirrors next_mnt()."""
+    nxt = p.mounts.next
+    if nxt is p.mounts:
+        while True:
+            if p is root:
+                return None
+            nxt = p.child.next
+            if nxt is not p.parent.mounts:
+                break
+            p = p.parent
+    return nxt.owner
+
+
+def skip_mnt_tree(p: Mount) -> Mount:
+    """The last mount of p's subtree in pre-order. Mirrors skip_mnt_tree()."""
+    prev = p.mounts.prev
+    while prev is not p.mounts:
+        p = prev.owner
+        prev = p.mounts.prev
+    return p
+
+
+def walk_tree(root: Mount) -> Iterator[Mount]:
+    """for (p = root; p; p = next_mnt(p, root))"""
+    p: Mount | None = root
+    while p is not None:
+        yield p
+        p = next_mnt(p, root)
+
+
+def check_mnt(task: Task, m: Mount) -> bool:
+    """check_mnt(): *m* is in the caller's mount namespace."""
+    return m.ns is task.mnt_ns
+
+
+def is_mnt_ns_file(d: Dentry) -> bool:
+    """is_mnt_ns_file(): an nsfs dentry standing for a mount namespace."""
+    return d.sb.fstype == "nsfs" and isinstance(d.ns_ref, MntNamespace)
+
+
+def clone_mnt(k: Kernel, old: Mount, root: Dentry, flag: int) -> Mount:
+    """A new mount of old's superblock at *root*, linked into propagation per *flag*.
+
+    Mirrors clone_mnt(). MNT_LOCKED is an internal flag, so the copy starts unlocked;
+    copy_tree() puts it back on non-root copies.
+    """
+    mnt = k.alloc_vfsmnt(old.sb, root, old.devname)
+    mnt.flags = old.flags & ~MNT_INTERNAL_FLAGS
+    if flag & (CL_SLAVE | CL_PRIVATE | CL_SHARED_TO_SLAVE):
+        mnt.group_id = 0                  # not a peer of original
+    else:
+        mnt.group_id = old.group_id
+    if (flag & CL_MAKE_SHARED) and not mnt.group_id:
+        k.mnt_alloc_group_id(mnt)
+    if mnt.group_id:
+        k.set_mnt_shared(mnt)
+    if flag & CL_EXPIRE and old.expire:
+        mnt.expire = True
+    if flag & CL_PRIVATE:                 # we are done with it
+        return mnt
+    if peers(mnt, old):
+        mnt.share.add(old.share)
+    if (flag & (CL_SLAVE | CL_SHARED_TO_SLAVE)) and old.group_id:
+        mnt.slave.add(old.slave_list)    # hlist_add_head(&mnt->mnt_slave, &old->mnt_slave_list)
+        mnt.master = old
+    elif old.is_slave:
+        mnt.slave.add(old.slave)         # hlist_add_behind(&mnt->mnt_slave, &old->mnt_slave)
+        mnt.master = old.master
+    return mnt
+
+
+def copy_tree(k: Kernel, src_root: Mount, dentry: Dentry, flag: int) -> Mount:
+    """Copy the tree under (src_root, dentry). Mirrors copy_tree().
+
+    Errors: EINVAL (unbindable root without CL_COPY_UNBINDABLE; an mnt-ns file root),
+    EPERM (a mount both unbindable and locked would be skipped, revealing what it covers).
+    """
+    if not (flag & CL_COPY_UNBINDABLE) and src_root.is_unbindable:
+        raise KernelError(errno.EINVAL, "source mount is unbindable", where="copy_tree")
+    if not (flag & CL_COPY_MNT_NS_FILE) and is_mnt_ns_file(dentry):
+        raise KernelError(errno.EINVAL, "mount namespace file", where="copy_tree")
+    res = dst_mnt = clone_mnt(k, src_root, dentry, flag)
+    src_parent = src_root
+    try:
+        for src_root_child in list(src_root.mounts):
+            if not is_subdir(src_root_child.mountpoint, dentry):
+                continue
+            src_mnt: Mount | None = src_root_child
+            while src_mnt is not None:
+                if not (flag & CL_COPY_UNBINDABLE) and src_mnt.is_unbindable:
+                    if src_mnt.is_locked:   # both unbindable and locked
+                        raise KernelError(errno.EPERM, "unbindable mount is locked",
+                                          where="copy_tree")
+                    src_mnt = next_mnt(skip_mnt_tree(src_mnt), src_root_child)
+                    continue
+                if not (flag & CL_COPY_MNT_NS_FILE) and is_mnt_ns_file(src_mnt.root):
+                    src_mnt = next_mnt(skip_mnt_tree(src_mnt), src_root_child)
+                    continue
+                while src_parent is not src_mnt.parent:
+                    src_parent = src_parent.parent
+                    dst_mnt = dst_mnt.parent
+                src_parent = src_mnt
+                dst_parent = dst_mnt
+                dst_mnt = clone_mnt(k, src_mnt, src_mnt.root, flag)
+                if src_mnt.is_locked:
+                    dst_mnt.flags |= MNT.LOCKED
+                k.attach_mnt(dst_mnt, dst_parent, src_parent.mountpoint)
+                src_mnt = next_mnt(src_mnt, src_root_child)
+    except KernelError:
+        umount_tree(k, res, UMOUNT_SYNC)
+        raise
+    return res
+
+
+def count_mounts(k: Kernel, ns: MntNamespace, mnt: Mount) -> None:
+    """Reserve room for the tree at *mnt* in *ns*. Mirrors count_mounts().
+
+    Errors: ENOSPC past fs.mount-max.
+    """
+    maxm = k.mount_max
+    if ns.nr_mounts >= maxm:
+        raise KernelError(errno.ENOSPC, "fs.mount-max reached", where="count_mounts")
+    maxm -= ns.nr_mounts
+    if ns.pending >= maxm:
+        raise KernelError(errno.ENOSPC, "fs.mount-max reached", where="count_mounts")
+    maxm -= ns.pending
+    n = sum(1 for _ in walk_tree(mnt))
+    if n > maxm:
+        raise KernelError(errno.ENOSPC, "fs.mount-max reached", where="count_mounts")
+    ns.pending += n
+
+
+def invent_group_ids(k: Kernel, mnt: Mount, recurse: bool) -> list[Mount]:
+    """Give every mount of the tree without one a peer group id. Mirrors invent_group_ids().
+
+    Returns the mounts that got one, for cleanup_group_ids().
+    """
+    got = []
+    for p in (walk_tree(mnt) if recurse else (mnt,)):
+        if not p.group_id:
+            k.mnt_alloc_group_id(p)
+            got.append(p)
+    return got
+
+
+def cleanup_group_ids(k: Kernel, got: list[Mount]) -> None:
+    """Mirrors cleanup_group_ids(): release ids invented for a failed operation."""
+    for p in got:
+        if p.group_id and not p.is_shared:
+            k.mnt_release_group_id(p)
+
+
+def commit_tree(k: Kernel, mnt: Mount) -> None:
+    """Add the tree at *mnt* to its parent's namespace and hash it. Mirrors commit_tree()."""
+    ns = mnt.parent.ns
+    for m in walk_tree(mnt):
+        if m.ns is not None and m.ns is not ns:
+            m.ns.remove(m)
+        ns.add(m)
+    k._attach(mnt, mnt.parent)
+
+
+def attach_recursive_mnt(task: Task, k: Kernel, source_mnt: Mount, dest_mnt: Mount,
+                         dest_mp: Dentry) -> None:
+    """Attach a tree at (dest_mnt, dest_mp), propagating copies. Mirrors attach_recursive_mnt().
+
+    A copy landing where something is already mounted is slid under it: the existing mount
+    moves on top of the copy's topmost root ("tucked" mounts).
+    Errors: ENOSPC (count_mounts), from propagate_mnt; nothing is left changed.
+    """
+    user_ns = task.mnt_ns.user_ns
+    ns = dest_mnt.ns
+    moving = source_mnt.has_parent
+    top = source_mnt
+    while top.overmount is not None:
+        top = top.overmount
+    tree_list: list[Mount] = []
+    invented: list[Mount] = []
+    touched = [ns]
+    try:
+        if not moving:
+            count_mounts(k, ns, source_mnt)
+        if dest_mnt.is_shared:
+            invented = invent_group_ids(k, source_mnt, True)
+            pnode.propagate_mnt(k, dest_mnt, dest_mp, source_mnt, tree_list)
+            touched.extend(c.parent.ns for c in tree_list)
+    except KernelError:
+        for child in tree_list:
+            child.parent.ns.pending = 0
+            k.unhash_mnt(child)
+            umount_tree(k, child, UMOUNT_SYNC)
+        cleanup_group_ids(k, invented)
+        ns.pending = 0
+        raise
+    for n in touched:
+        n.pending = 0
+    if dest_mnt.is_shared:
+        for p in walk_tree(source_mnt):
+            k.set_mnt_shared(p)
+    if moving:
+        k.unhash_mnt(source_mnt)          # umount_mnt()
+        source_mnt.expire = False
+    elif source_mnt.ns is not None:       # move from anon: the caller destroys it
+        for p in walk_tree(source_mnt):
+            k.move_from_ns(p)
+    k.mnt_set_mountpoint(dest_mnt, dest_mp, source_mnt)
+    # hlist_add_head order: the original first, then the copies newest first.
+    for child in [source_mnt] + tree_list[::-1]:
+        if child.parent.ns.user_ns is not user_ns:
+            lock_mnt_tree(child)          # propagating across user namespaces
+        q = k.lookup_mnt(child.parent, child.mountpoint)
+        commit_tree(k, child)
+        if q is not None:
+            r = child
+            while r.overmount is not None:
+                r = r.overmount
+            k.mnt_change_mountpoint(r, top.root, q)   # root.mp: where the stack top sits
+
+
+def graft_tree(task: Task, k: Kernel, mnt: Mount, p: Mount, mp: Dentry) -> None:
+    """Mirrors graft_tree(). Errors: EINVAL (SB_NOUSER), ENOTDIR (dir onto non-dir or back)."""
+    if mnt.sb.nouser:
+        raise KernelError(errno.EINVAL, "filesystem is not mountable", where="graft_tree")
+    if mp.is_dir != mnt.root.is_dir:
+        raise KernelError(errno.ENOTDIR, "directory and non-directory mismatch", where="graft_tree")
+    attach_recursive_mnt(task, k, mnt, p, mp)
+
+
+def lock_mnt_tree(mnt: Mount) -> None:
+    """Lock the flags and the mounts of a tree handed to a less privileged user namespace.
+
+    Mirrors lock_mnt_tree(): atime and set ro/nodev/nosuid/noexec become unchangeable, and
+    every mount but the tree's root is MNT_LOCKED (must not be unmounted to reveal what it
+    covers), unless it is on the expiry list.
+    """
+    for p in walk_tree(mnt):
+        flags = p.flags | MNT.LOCK_ATIME
+        if flags & MNT.READONLY:
+            flags |= MNT.LOCK_READONLY
+        if flags & MNT.NODEV:
+            flags |= MNT.LOCK_NODEV
+        if flags & MNT.NOSUID:
+            flags |= MNT.LOCK_NOSUID
+        if flags & MNT.NOEXEC:
+            flags |= MNT.LOCK_NOEXEC
+        if not p.expire and p is not mnt:
+            flags |= MNT.LOCKED
+        p.flags = flags
+
+
+def has_locked_children(mnt: Mount, dentry: Dentry) -> bool:
+    """Would a non-recursive bind of (mnt, dentry) reveal something under a locked mount?
+
+    Mirrors __has_locked_children() (and has_locked_children(), which takes the lock).
+    """
+    for child in mnt.mounts:
+        if not is_subdir(child.mountpoint, dentry):
+            continue
+        if child.is_locked:
+            return True
+    return False
+
+
+def umount_mnt(k: Kernel, mnt: Mount) -> None:
+    """umount_mnt(): unhash_mnt() and drop the mountpoint."""
+    k.unhash_mnt(mnt)
+
+
+def disconnect_mount(mnt: Mount, how: int) -> bool:
+    """Mirrors disconnect_mount(): lazily unmounted locked children stay on their parent."""
+    if how & UMOUNT_SYNC:
+        return True
+    if not mnt.has_parent:
+        return True
+    if not (mnt.parent.flags & MNT.UMOUNT):
+        return True
+    if how & UMOUNT_CONNECTED:
+        return False
+    if mnt.is_locked:
+        return False
+    return True
+
+
+def umount_tree(k: Kernel, mnt: Mount, how: int) -> list[Mount]:
+    """Take the tree at *mnt* (and with UMOUNT_PROPAGATE its twins) out of the namespace.
+
+    Mirrors umount_tree(). Returns the unmounted mounts; those nothing pins are freed.
+    """
+    if how & UMOUNT_PROPAGATE:
+        pnode.propagate_mount_unlock(k, mnt)
+    tmp = ListHead()
+    for p in walk_tree(mnt):
+        p.flags |= MNT.UMOUNT
+        k.move_from_ns(p)
+        p.clist.move_tail(tmp)
+    for p in tmp:                          # hide the mounts from mnt_mounts
+        p.child.del_init()
+    if how & UMOUNT_PROPAGATE:
+        pnode.propagate_umount(k, tmp)
+    gone = list(tmp)
+    for p in gone:                         # bulk_make_private()
+        pnode.change_mnt_propagation(k, p, MS_PRIVATE)
+    for p in gone:
+        p.clist.del_init()
+        p.expire = False
+        if how & UMOUNT_SYNC:
+            p.flags |= MNT.SYNC_UMOUNT
+        disconnect = disconnect_mount(p, how)
+        if p.has_parent:
+            if not disconnect:
+                p.child.add_tail(p.parent.mounts)   # don't forget about p
+            else:
+                umount_mnt(k, p)
+    for p in gone:
+        maybe_free(k, p)
+    return gone
+
+
+def maybe_free(k: Kernel, m: Mount) -> None:
+    """Free an unmounted mount that nothing references (mntput() of the last reference).
+
+    Model-only bookkeeping: a mount stays allocated while pinned by a file or an
+    fs_struct, or while a pinned mount hangs below it (connected lazily-unmounted trees).
+    """
+    if m.ns is not None or m.mnt_id < 0 or m.pins > 0 or m.flags & MNT.INTERNAL:
+        return
+    if m.has_parent and m.parent.mnt_id > 0 and m.parent.ns is None:
+        return                             # still connected to a live detached parent
+    for c in list(m.mounts):
+        c.child.del_init()
+        c.parent = c
+        maybe_free(k, c)
+    k.free_mount(m)
+
+
+def is_path_reachable(mnt: Mount, dentry: Dentry, root_mnt: Mount, root: Dentry) -> bool:
+    """Is (mnt, dentry) at or below *root*? Mirrors is_path_reachable()."""
+    while mnt is not root_mnt and mnt.has_parent:
+        dentry = mnt.mountpoint
+        mnt = mnt.parent
+    return mnt is root_mnt and is_subdir(dentry, root)
+
+
+def lock_mount(k: Kernel, path: Path, beneath: bool = False) -> tuple[Path, Dentry]:
+    """Find where a mount on *path* really goes. Mirrors do_lock_mount().
+
+    Returns (path, mountpoint): normally the topmost mount stacked on *path* and its root;
+    with *beneath*, the top mount and the dentry it sits on in its parent.
+    Errors: ENOENT (dentry unlinked, or its mount not in any namespace).
+    """
+    while True:
+        m = path.mnt
+        dentry = m.mountpoint if beneath else path.dentry
+        if dentry.unlinked or m.ns is None:
+            raise KernelError(errno.ENOENT, "mountpoint is gone or not mounted", where="do_lock_mount")
+        over = k.lookup_mnt(path.mnt, path.dentry)
+        if over is not None:
+            path = Path(over, over.root)      # got overmounted
+            continue
+        return path, dentry
+
+
+def copy_mnt_ns(task: Task, k: Kernel, ns: MntNamespace, user_ns: UserNamespace,
+                fs) -> MntNamespace:
+    """A new mount namespace holding a copy of *ns*. Mirrors copy_mnt_ns().
+
+    Copies owned by a less privileged user namespace turn shared mounts into slaves
+    (CL_SHARED_TO_SLAVE) and are locked (lock_mnt_tree); the caller's root and cwd move to
+    the copies of the mounts they were on.
+    """
+    new_ns = MntNamespace(user_ns)
+    old = ns.root
+    copy_flags = CL_COPY_UNBINDABLE | CL_EXPIRE
+    if user_ns is not ns.user_ns:
+        copy_flags |= CL_SHARED_TO_SLAVE
+    new = copy_tree(k, old, old.root, copy_flags)
+    if user_ns is not ns.user_ns:
+        lock_mnt_tree(new)
+    new_ns.root = new
+    p: Mount | None = old
+    q: Mount | None = new
+    root_path, pwd_path = fs.root, fs.pwd
+    new_root, new_pwd = root_path, pwd_path
+    while p is not None and q is not None:
+        new_ns.add(q)
+        if p is root_path.mnt:
+            new_root = Path(q, root_path.dentry)
+        if p is pwd_path.mnt:
+            new_pwd = Path(q, pwd_path.dentry)
+        p = next_mnt(p, old)
+        q = next_mnt(q, new)
+        if q is None:
+            break
+        while p is not None and p.root is not q.root:   # an mntns binding we'd skipped?
+            p = next_mnt(skip_mnt_tree(p), old)
+    fs.set_root(new_root)
+    fs.set_pwd(new_pwd)
+    return new_ns

@@ -1,0 +1,448 @@
+"""Mount propagation: fs/pnode.c.
+
+Functions mirror their namesakes in fs/pnode.c (6.16+, the rewrite with `overmount` and
+T_UMOUNT_CANDIDATE) one to one, so the two can be read side by side.
+
+Invariants the walks rely on (kernel comments, restated once):
+- Peer groups form contiguous segments of slave lists, so a walk by propagation_next()
+  meets each peer group as one run.
+- Mounts created by the current operation are "new" (no namespace yet) and are never
+  walked into: their slave lists are not followed.
+- After propagate_umount() the set is non-shifting (nothing that stays is slid under
+  something else) and non-revealing (no locked mount is taken off what it covers).
+
+Reasons are kept as data: `propagate_mnt` reports each copy it made to `explain`, the hook
+the "why did this propagate" renderer listens on.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from .fs import Dentry, is_subdir
+from .klist import ListHead
+from .mount import MNT, T, Mount, peers
+from .uapi import MS_PRIVATE, MS_SHARED, MS_SLAVE, MS_UNBINDABLE
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
+
+CL_SLAVE = 0x02
+CL_COPY_UNBINDABLE = 0x04
+CL_MAKE_SHARED = 0x08
+CL_PRIVATE = 0x10
+CL_SHARED_TO_SLAVE = 0x20
+CL_COPY_MNT_NS_FILE = 0x40
+CL_EXPIRE = 0x01
+
+
+def first_slave(p: Mount) -> Mount:
+    return p.slave_list.next.owner
+
+
+def next_slave(p: Mount) -> Mount:
+    return p.slave.next.owner
+
+
+def _is_last_slave(m: Mount, master: Mount) -> bool:
+    """m->mnt_slave.next == &master->mnt_slave_list"""
+    return m.slave.next is master.slave_list
+
+
+def get_dominating_id(mnt: Mount, root_mnt: Mount, root: Dentry, reachable: Callable) -> int:
+    """Group id of the closest dominating peer group with a member under *root*.
+
+    Mirrors fs/pnode.c:get_dominating_id() and get_peer_under_root(); mountinfo prints it
+    as `propagate_from:N` when it differs from `master:N`.
+    """
+    m = mnt.master
+    while m is not None:
+        p = m
+        while True:
+            if p.ns is mnt.ns and reachable(p, p.root, root_mnt, root):
+                return p.group_id
+            p = p.next_peer()
+            if p is m:
+                break
+        m = m.master
+    return 0
+
+
+def do_make_slave(k: Kernel, mnt: Mount) -> None:
+    """Turn *mnt* into a slave of a peer (or of its master), handing its slaves over.
+
+    Mirrors fs/pnode.c:do_make_slave(). A peer with the same root dentry is preferred as
+    the new master, so that slaves keep seeing the same subtree.
+    """
+    if mnt.share.empty():
+        if mnt.is_shared:
+            k.mnt_release_group_id(mnt)
+            mnt.flags &= ~MNT.SHARED
+        master = mnt.master
+        if master is None:
+            p = mnt.slave_list
+            while not p.empty():
+                s = p.first()
+                s.slave.del_init()
+                s.master = None
+            return
+    else:
+        master = m = mnt.next_peer()
+        while m is not mnt:
+            if m.root is mnt.root:
+                master = m
+                break
+            m = m.next_peer()
+        mnt.share.del_init()
+        mnt.group_id = 0
+        mnt.flags &= ~MNT.SHARED
+    for s in mnt.slave_list:
+        s.master = master
+    mnt.slave.move(master.slave_list)
+    mnt.slave_list.splice_init(master.slave_list.prev)
+    mnt.master = master
+
+
+def change_mnt_propagation(k: Kernel, mnt: Mount, type_: int) -> None:
+    """Mirrors fs/pnode.c:change_mnt_propagation()."""
+    if type_ == MS_SHARED:
+        k.set_mnt_shared(mnt)
+        return
+    do_make_slave(k, mnt)
+    if type_ != MS_SLAVE:
+        mnt.slave.del_init()
+        mnt.master = None
+        if type_ == MS_UNBINDABLE:
+            mnt.t_flags |= T.UNBINDABLE
+        else:
+            mnt.t_flags &= ~T.UNBINDABLE
+
+
+def _propagation_next(m: Mount, origin: Mount) -> Mount | None:
+    """Mirrors fs/pnode.c:__propagation_next(): forward among peers, else up to the master."""
+    while True:
+        master = m.master
+        if master is origin.master:
+            nxt = m.next_peer()
+            return None if nxt is origin else nxt
+        if not _is_last_slave(m, master):
+            return next_slave(m)
+        m = master
+
+
+def propagation_next(m: Mount, origin: Mount) -> Mount | None:
+    """Mirrors fs/pnode.c:propagation_next(): m's first slave unless m is new, else onward."""
+    if not m.is_new and not m.slave_list.empty():
+        return first_slave(m)
+    return _propagation_next(m, origin)
+
+
+def skip_propagation_subtree(m: Mount, origin: Mount) -> Mount | None:
+    """Mirrors fs/pnode.c:skip_propagation_subtree(): past everything m propagates to."""
+    p = _propagation_next(m, origin)
+    while p is not None and peers(m, p):
+        p = _propagation_next(p, origin)
+    return p
+
+
+def next_group(m: Mount, origin: Mount) -> Mount | None:
+    """The first mount of the next peer group in a depth-first walk from *origin*.
+
+    Mirrors fs/pnode.c:next_group().
+    """
+    while True:
+        while True:
+            if not m.is_new and not m.slave_list.empty():
+                return first_slave(m)
+            nxt = m.next_peer()
+            if m.group_id == origin.group_id:
+                if nxt is origin:
+                    return None
+            elif m.slave.next is not nxt.slave:
+                break
+            m = nxt
+        # m is the last peer
+        while True:
+            master = m.master
+            if not _is_last_slave(m, master):
+                return next_slave(m)
+            m = master.next_peer()
+            if master.group_id == origin.group_id:
+                break
+            if master.slave.next is m.slave:
+                break
+            m = master
+        if m is origin:
+            return None
+
+
+def need_secondary(m: Mount, dest_mp: Dentry) -> bool:
+    """Mirrors fs/pnode.c:need_secondary(): does m get a copy of the new mount?"""
+    if m.is_new:
+        return False                      # added by this propagate_mnt()
+    if not is_subdir(dest_mp, m.root):
+        return False                      # mountpoint isn't visible in m
+    if m.ns.is_anon:
+        return False                      # m is in an anonymous namespace
+    return True
+
+
+def find_master(m: Mount, last_copy: Mount, original: Mount) -> Mount:
+    """The copy that the first copy in m's peer group must be a slave of.
+
+    Mirrors fs/pnode.c:find_master(): ascend until there's a copy for something with the
+    same master.
+    """
+    while True:
+        p = m.master
+        if p is None or p.is_marked:
+            break
+        m = p
+    while not peers(last_copy, original):
+        parent = last_copy.parent
+        if parent.master is p:
+            if not peers(parent, m):
+                last_copy = last_copy.master
+            break
+        last_copy = last_copy.master
+    return last_copy
+
+
+def propagate_mnt(k: Kernel, dest_mnt: Mount, dest_mp: Dentry, source_mnt: Mount,
+                  tree_list: list[Mount]) -> None:
+    """Create the secondary copies for attaching *source_mnt* at (dest_mnt, dest_mp).
+
+    Mirrors fs/pnode.c:propagate_mnt(). Each copy is mounted (not yet hashed) on its
+    receiving mount and appended to *tree_list* (the kernel's hlist_add_head order is kept
+    by the caller iterating in reverse).
+
+    Errors: ENOSPC from count_mounts() (fs.mount-max); the caller undoes the copies.
+    """
+    from .namespace import copy_tree, count_mounts
+    if dest_mnt.master is not None:
+        dest_mnt.master.t_flags |= T.MARKED
+    try:
+        m: Mount | None = dest_mnt
+        copy = source_mnt
+        while m is not None:
+            if m is dest_mnt:            # have one for dest_mnt itself
+                copy = source_mnt
+                type_ = CL_MAKE_SHARED
+                n = m.next_peer()
+                if n is m:
+                    m = next_group(m, dest_mnt)
+                    continue
+            else:
+                type_ = CL_SLAVE
+                if m.is_shared:          # beginning of peer group among the slaves
+                    type_ |= CL_MAKE_SHARED
+                n = m
+            while True:
+                if need_secondary(n, dest_mp):
+                    if type_ & CL_SLAVE:     # first in this peer group
+                        copy = find_master(n, copy, source_mnt)
+                    this = copy_tree(k, copy, copy.root, type_)
+                    k.mnt_set_mountpoint(n, dest_mp, this)
+                    if n.master is not None:
+                        n.master.t_flags |= T.MARKED
+                    copy = this
+                    tree_list.append(this)
+                    k.explain("propagate", this, n)
+                    count_mounts(k, n.ns, this)
+                    type_ = CL_MAKE_SHARED
+                n = n.next_peer()
+                if n is m:
+                    break
+            m = next_group(m, dest_mnt)
+    finally:
+        for n in tree_list:
+            p = n.parent
+            if p.master is not None:
+                p.master.t_flags &= ~T.MARKED
+        if dest_mnt.master is not None:
+            dest_mnt.master.t_flags &= ~T.MARKED
+
+
+def propagation_would_overmount(frm: Mount, to: Mount, mp: Dentry) -> bool:
+    """Would propagation from *frm* cover *to* (whose future mountpoint is *mp*)?
+
+    Mirrors fs/pnode.c:propagation_would_overmount().
+    """
+    if not frm.is_shared:
+        return False
+    if to.root is not mp:
+        return False
+    m: Mount | None = to
+    while m is not None:
+        if peers(frm, m):
+            return True
+        m = m.master
+    return False
+
+
+def propagate_mount_busy(k: Kernel, mnt: Mount, refcnt: int) -> bool:
+    """Would unmounting *mnt* (and its propagated twins) hit a busy mount?
+
+    Mirrors fs/pnode.c:propagate_mount_busy(). Twins with children of their own are left
+    alone by umount propagation, so only their references count, unless the only child
+    completely covers them.
+    """
+    parent = mnt.parent
+    if not mnt.mounts.empty() or mnt.count() > refcnt:
+        return True
+    if mnt is parent:
+        return False
+    m = propagation_next(parent, parent)
+    while m is not None:
+        child = k.lookup_mnt(m, mnt.mountpoint)
+        if child is not None:
+            head = child.mounts
+            if not head.empty() and (not head.singular() or child.overmount is None):
+                m = propagation_next(m, parent)
+                continue
+            if child.count() > 1:
+                return True
+        m = propagation_next(m, parent)
+    return False
+
+
+def propagate_mount_unlock(k: Kernel, mnt: Mount) -> None:
+    """Clear MNT_LOCKED on the twins of *mnt*. Mirrors fs/pnode.c:propagate_mount_unlock()."""
+    parent = mnt.parent
+    m = propagation_next(parent, parent)
+    while m is not None:
+        child = k.lookup_mnt(m, mnt.mountpoint)
+        if child is not None:
+            child.flags &= ~MNT.LOCKED
+        m = propagation_next(m, parent)
+
+
+def _is_candidate(m: Mount) -> bool:
+    return bool(m.t_flags & T.UMOUNT_CANDIDATE)
+
+
+def _will_be_unmounted(m: Mount) -> bool:
+    return bool(m.flags & MNT.UMOUNT)
+
+
+def umount_one(k: Kernel, m: Mount, to_umount: ListHead) -> None:
+    """Mirrors fs/pnode.c:umount_one()."""
+    m.flags |= MNT.UMOUNT
+    m.child.del_init()
+    k.move_from_ns(m)
+    m.clist.move_tail(to_umount)
+
+
+def remove_from_candidate_list(m: Mount) -> None:
+    m.t_flags &= ~(T.MARKED | T.UMOUNT_CANDIDATE)
+    m.clist.del_init()
+
+
+def gather_candidates(k: Kernel, set_: ListHead, candidates: ListHead) -> None:
+    """Mirrors fs/pnode.c:gather_candidates(): every twin of every mount in *set_*."""
+    for m in set_:
+        if _is_candidate(m):
+            continue
+        m.t_flags |= T.UMOUNT_CANDIDATE
+        p = m.parent
+        q = propagation_next(p, p)
+        while q is not None:
+            child = k.lookup_mnt(q, m.mountpoint)
+            if child is not None:
+                # Met on an earlier iteration of the outer loop: nothing new below q.
+                if _is_candidate(child):
+                    q = skip_propagation_subtree(q, p)
+                    continue
+                child.t_flags |= T.UMOUNT_CANDIDATE
+                if not _will_be_unmounted(child):
+                    child.clist.add(candidates)
+            q = propagation_next(q, p)
+    for m in set_:
+        m.t_flags &= ~T.UMOUNT_CANDIDATE
+
+
+def trim_ancestors(m: Mount) -> None:
+    """Mirrors fs/pnode.c:trim_ancestors(): a kept child pins non-overmounting ancestors."""
+    p = m.parent
+    while _is_candidate(p):
+        if m.is_marked:                    # all candidates beneath are overmounts
+            return
+        m.t_flags |= T.MARKED
+        if m is not p.overmount:
+            p.t_flags &= ~T.UMOUNT_CANDIDATE
+        m, p = p, p.parent
+
+
+def trim_one(k: Kernel, m: Mount, to_umount: ListHead) -> None:
+    """Mirrors fs/pnode.c:trim_one(): keep the set non-shifting."""
+    remove_this = found = umount_this = False
+    if not _is_candidate(m):               # trim_ancestors() left it on the list
+        remove_from_candidate_list(m)
+        return
+    for n in m.mounts:
+        if not _is_candidate(n):
+            found = True
+            if n is not m.overmount:
+                remove_this = True
+                break
+    if found:
+        trim_ancestors(m)
+    elif not m.is_locked and m.mounts.empty():
+        remove_this = umount_this = True
+    if remove_this:
+        remove_from_candidate_list(m)
+        if umount_this:
+            umount_one(k, m, to_umount)
+
+
+def handle_locked(k: Kernel, m: Mount, to_umount: ListHead) -> None:
+    """Mirrors fs/pnode.c:handle_locked(): keep the set non-revealing."""
+    if not _is_candidate(m):
+        remove_from_candidate_list(m)
+        return
+    cutoff = m
+    p = m
+    while _is_candidate(p):
+        remove_from_candidate_list(p)
+        if not p.is_locked:
+            cutoff = p.parent
+        p = p.parent
+    if _will_be_unmounted(p):
+        cutoff = p
+    while m is not cutoff:
+        umount_one(k, m, to_umount)
+        m = m.parent
+
+
+def reparent(k: Kernel, m: Mount) -> None:
+    """Slide *m* down to where the bottom of the departing stack it covers is attached.
+
+    Mirrors fs/pnode.c:reparent().
+    """
+    p = m
+    while True:
+        mp = p.mountpoint
+        p = p.parent
+        if not _will_be_unmounted(p):
+            break
+    k.mnt_change_mountpoint(p, mp, m)
+
+
+def propagate_umount(k: Kernel, set_: ListHead) -> None:
+    """Add to *set_* every twin that receives the umount and can go.
+
+    Mirrors fs/pnode.c:propagate_umount() (see Documentation/filesystems/propagate_umount.txt).
+    """
+    to_umount = ListHead()
+    candidates = ListHead()
+    gather_candidates(k, set_, candidates)
+    for m in list(candidates):             # reduce the set until it's non-shifting
+        trim_one(k, m, to_umount)
+    while not candidates.empty():          # ... and non-revealing
+        handle_locked(k, candidates.first(), to_umount)
+    for m in list(to_umount):
+        if m.overmount is not None:
+            reparent(k, m.overmount)
+    # list_splice_tail_init(&to_umount, set)
+    for m in list(to_umount):
+        m.clist.move_tail(set_)

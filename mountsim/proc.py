@@ -1,0 +1,79 @@
+"""procfs, as far as the mount model needs it: /proc/<pid>/{ns/mnt,ns/user,root,cwd,
+mountinfo,mounts}, /proc/self, /proc/thread-self; and nsfs, the filesystem behind namespace
+files (fs/proc/base.c, fs/proc/namespaces.c, fs/nsfs.c).
+
+`ns/*`, `root` and `cwd` are magic links: looking them up jumps to another path (the nsfs
+dentry of the namespace; the task's root or cwd), like nd_jump_link().
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .fs import S_IFDIR, S_IFREG, Dentry, SuperBlock
+from .mount import MNT, MntNamespace
+from .task import Path
+from .user_namespace import UserNamespace
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
+
+_PID_FILES = ("mountinfo", "mounts", "mountstats")
+
+
+def proc_lookup(k: Kernel, dentry: Dentry, name: str) -> Dentry | Path | None:
+    """The lookup hook of a proc superblock: *name* under *dentry*."""
+    depth = dentry.path().count("/") if not dentry.is_root else 0
+    if dentry.is_root:
+        if name in ("self", "thread-self"):
+            task = k.current
+            return _child(dentry, str(task.pid), S_IFDIR) if task else None
+        if name.isdigit() and int(name) in k.tasks and k.tasks[int(name)].alive:
+            return _child(dentry, name, S_IFDIR)
+        return None
+    pid_d = dentry if depth == 1 else dentry.parent
+    task = k.tasks.get(int(pid_d.name)) if pid_d.name.isdigit() else None
+    if task is None or not task.alive:
+        return None
+    if depth == 1:
+        if name == "ns":
+            return _child(dentry, "ns", S_IFDIR)
+        if name == "root":
+            return task.fs.root
+        if name == "cwd":
+            return task.fs.pwd
+        if name in _PID_FILES:
+            return _child(dentry, name, S_IFREG)
+        return None
+    if depth == 2 and dentry.name == "ns":
+        if name == "mnt":
+            return k.nsfs_path(task.mnt_ns)
+        if name == "user":
+            return k.nsfs_path(task.cred.user_ns)
+    return None
+
+
+def _child(parent: Dentry, name: str, kind: str) -> Dentry:
+    d = parent.children.get(name)
+    if d is None:
+        d = parent.create(name, kind)
+    return d
+
+
+def nsfs_dentry(sb: SuperBlock, ns: MntNamespace | UserNamespace) -> Dentry:
+    """The nsfs dentry for *ns*, named as nsfs_show_path() prints it ("mnt:[4026531841]")."""
+    kind = "mnt" if isinstance(ns, MntNamespace) else "user"
+    name = f"{kind}:[{ns.inum}]"
+    d = sb.root.children.get(name)
+    if d is None:
+        d = sb.root.create(name, S_IFREG)
+        d.ns_ref = ns
+    return d
+
+
+def make_nsfs(k: Kernel):
+    """The internal nsfs mount (MNT_INTERNAL, in no namespace), as nsfs_init() makes it."""
+    sb = k.new_sb("nsfs", k.init_user_ns)
+    m = k.alloc_vfsmnt(sb, sb.root, "nsfs")
+    m.flags |= MNT.INTERNAL
+    return m

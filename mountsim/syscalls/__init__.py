@@ -1,0 +1,68 @@
+"""The syscall table: trace names to the functions that implement them.
+
+Model-only dispatch (the kernel's is arch/x86/entry/syscalls/syscall_64.tbl). Every entry
+takes (kernel, task, *args) with args decoded in kernel order (trace/program.SYSCALLS) and
+returns an int, or a File for calls that create an fd (installed here, at the trace's number
+when it gives one, as fd_install() would at the lowest free slot). KernelError passes through
+to the caller: the backend turns it into `-1 ERRNO`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from ..task import File
+from . import file, mount, newapi, ns
+
+if TYPE_CHECKING:
+    from ..kernel import Kernel
+    from ..task import Task
+
+Handler = Callable[..., Any]
+
+TABLE: dict[str, Handler] = {
+    "mount": mount.sys_mount,
+    "umount2": mount.sys_umount2,
+    "unshare": ns.sys_unshare,
+    "setns": ns.sys_setns,
+    "chdir": ns.sys_chdir,
+    "fchdir": ns.sys_fchdir,
+    "chroot": ns.sys_chroot,
+    "pivot_root": ns.sys_pivot_root,
+    "setresuid": ns.sys_setresuid,
+    "setuid": lambda k, t, uid: ns.sys_setresuid(k, t, uid if t.cred.caps else -1, uid, uid if t.cred.caps else -1),
+    "mkdir": file.sys_mkdir,
+    "mkdirat": file.sys_mkdirat,
+    "rmdir": file.sys_rmdir,
+    "open": file.sys_open,
+    "openat": file.sys_openat,
+    "close": file.sys_close,
+    "open_tree": newapi.sys_open_tree,
+    "move_mount": newapi.sys_move_mount,
+}
+
+FORKS = {"fork": 0, "vfork": 0}
+
+
+def register(name: str, handler: Handler) -> None:
+    """Add a syscall family's handlers (fscontext, setattr, stat register themselves)."""
+    TABLE[name] = handler
+
+
+def dispatch(k: Kernel, task: Task, name: str, args: tuple, label: int | None) -> int:
+    """Run syscall *name* as *task*. Raises KernelError; KeyError if not modelled."""
+    k.current = task
+    if name in FORKS or name in ("clone", "clone3"):
+        child = label if label is not None else k.next_pid()
+        if name == "clone3":
+            return ns.sys_clone3(k, task, args[0] or {}, args[1] if len(args) > 1 else None, child)
+        flags = (args[0] if args else 0) & ~0xFF
+        return ns.do_fork(k, task, flags, child)
+    ret = TABLE[name](k, task, *args)
+    if isinstance(ret, File):
+        return task.files.install(ret, at=label)
+    return ret
+
+
+def is_modelled(name: str) -> bool:
+    return name in TABLE or name in FORKS or name in ("clone", "clone3", "exit", "exit_group")

@@ -1,0 +1,175 @@
+"""Directory and file calls the mount model needs: mkdir, mkdirat, rmdir, open, openat, close.
+
+Mirrors fs/namei.c do_mkdirat()/filename_create(), do_rmdir()/vfs_rmdir() (including
+is_local_mountpoint() and detach_mounts() for mounts of other namespaces), and fs/open.c
+do_sys_openat2() for O_PATH, O_DIRECTORY and O_CREAT, plus close_fd().
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING
+
+from .. import uapi
+from ..errors import KernelError
+from ..fs import S_IFDIR, S_IFREG
+from ..mount import MNT
+from ..namei import LOOKUP_DIRECTORY, LOOKUP_FOLLOW, lookup_parent, user_path_at
+from ..namespace import UMOUNT_CONNECTED, umount_tree
+from ..task import File, Path
+
+if TYPE_CHECKING:
+    from ..kernel import Kernel
+    from ..task import Task
+
+
+def mnt_want_write(p: Path) -> None:
+    """mnt_want_write(). Errors: EROFS (read-only mount or superblock)."""
+    if p.mnt.flags & MNT.READONLY or p.mnt.sb.rdonly:
+        raise KernelError(errno.EROFS, "read-only mount", where="mnt_want_write")
+
+
+def sys_mkdirat(k: Kernel, task: Task, dfd: int, name: str | None, mode: int | None = 0o777) -> int:
+    """mkdirat(2). Mirrors do_mkdirat() -> filename_create().
+
+    Errors: lookup errors, EEXIST (".", "..", "/", or existing), EROFS, ENOENT (parent removed).
+    """
+    parent, last = lookup_parent(k, task, dfd, name)
+    if last in (".", "..", "/"):
+        raise KernelError(errno.EEXIST, "not a normal last component", where="filename_create")
+    d = parent.dentry
+    exists = (d.sb.dynamic(d, last) if d.sb.dynamic else d.children.get(last)) is not None
+    if exists:
+        raise KernelError(errno.EEXIST, f"{last!r} exists", where="filename_create")
+    mnt_want_write(parent)
+    if d.unlinked:
+        raise KernelError(errno.ENOENT, "parent directory was removed", where="vfs_mkdir")
+    if d.sb.dynamic is not None or d.sb.fstype == "nsfs":
+        raise KernelError(errno.ENOENT, "cannot create here", where="vfs_mkdir")
+    d.create(last, S_IFDIR)
+    return 0
+
+
+def sys_mkdir(k: Kernel, task: Task, name: str | None, mode: int | None = 0o777) -> int:
+    return sys_mkdirat(k, task, uapi.AT_FDCWD, name, mode)
+
+
+def is_local_mountpoint(task: Task, dentry) -> bool:
+    """is_local_mountpoint(): a mount of the caller's namespace sits on *dentry*."""
+    return any(m.ns is task.mnt_ns for m in dentry.mnts)
+
+
+def sys_rmdir(k: Kernel, task: Task, name: str | None) -> int:
+    """rmdir(2). Mirrors do_rmdir() -> vfs_rmdir().
+
+    Errors: ENOTEMPTY (".."), EINVAL ("."), EBUSY ("/"), EROFS, ENOENT, ENOTDIR, EBUSY (a
+    mountpoint in our namespace), ENOTEMPTY. Mounts of other namespaces on the directory
+    are detached (detach_mounts()).
+    """
+    parent, last = lookup_parent(k, task, uapi.AT_FDCWD, name)
+    if last == "..":
+        raise KernelError(errno.ENOTEMPTY, "'..' is never empty", where="do_rmdir")
+    if last == ".":
+        raise KernelError(errno.EINVAL, "cannot remove '.'", where="do_rmdir")
+    if last == "/":
+        raise KernelError(errno.EBUSY, "cannot remove the root", where="do_rmdir")
+    mnt_want_write(parent)
+    d = parent.dentry.children.get(last)
+    if d is None:
+        raise KernelError(errno.ENOENT, f"no such entry {last!r}", where="do_rmdir")
+    if not d.is_dir:
+        raise KernelError(errno.ENOTDIR, "not a directory", where="may_delete")
+    if is_local_mountpoint(task, d):
+        raise KernelError(errno.EBUSY, "a mount sits on it in this namespace", where="vfs_rmdir")
+    if d.children:
+        raise KernelError(errno.ENOTEMPTY, "directory not empty", where="simple_rmdir")
+    del parent.dentry.children[last]
+    d.unlinked = True
+    for m in list(d.mnts):                  # detach_mounts(): lazily, keeping locked pieces
+        if m.ns is not None:
+            umount_tree(k, m, UMOUNT_CONNECTED)
+    return 0
+
+
+def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mode: int | None = 0) -> File:
+    """openat(2) for directories, O_PATH files, namespace files and plain files.
+
+    Errors: lookup errors, EEXIST (O_CREAT|O_EXCL), ENOTDIR (O_DIRECTORY), EISDIR (writing a
+    directory), EROFS.
+    """
+    lookup = 0 if flags & uapi.O_NOFOLLOW else LOOKUP_FOLLOW
+    if flags & uapi.O_DIRECTORY:
+        lookup |= LOOKUP_DIRECTORY
+    if flags & uapi.O_CREAT and not flags & uapi.O_PATH:
+        p = _open_create(k, task, dfd, name, flags)
+    else:
+        p = user_path_at(k, task, dfd, name, lookup)
+    acc = flags & uapi.O_ACCMODE
+    if not flags & uapi.O_PATH:
+        if p.dentry.is_dir and (acc != uapi.O_RDONLY or flags & uapi.O_CREAT):
+            raise KernelError(errno.EISDIR, "cannot open a directory for writing", where="may_open")
+        if acc != uapi.O_RDONLY or flags & uapi.O_TRUNC:
+            mnt_want_write(p)
+    ns = p.dentry.ns_ref
+    kind = "ns" if ns is not None and not flags & uapi.O_PATH else "path"
+    f = File(kind, p, flags, ns=ns)
+    return f                                # installed by the syscall table (fd_install)
+
+
+def _open_create(k: Kernel, task: Task, dfd: int, name: str | None, flags: int) -> Path:
+    """O_CREAT: look up the parent, create a regular file if missing (open_last_lookups())."""
+    parent, last = lookup_parent(k, task, dfd, name)
+    if last in (".", "..", "/"):
+        raise KernelError(errno.EISDIR, "O_CREAT on a directory", where="open_last_lookups")
+    d = parent.dentry.lookup(last) if parent.dentry.sb.dynamic is None else \
+        parent.dentry.sb.dynamic(parent.dentry, last)
+    if isinstance(d, Path):
+        return d
+    if d is not None:
+        if flags & uapi.O_EXCL:
+            raise KernelError(errno.EEXIST, f"{last!r} exists", where="open_last_lookups")
+        return user_path_at(k, task, dfd, name, LOOKUP_FOLLOW)
+    mnt_want_write(parent)
+    if parent.dentry.unlinked:
+        raise KernelError(errno.ENOENT, "parent directory was removed", where="lookup_open")
+    return Path(parent.mnt, parent.dentry.create(last, S_IFREG))
+
+
+def sys_open(k: Kernel, task: Task, name: str | None, flags: int, mode: int | None = 0) -> File:
+    return sys_openat(k, task, uapi.AT_FDCWD, name, flags, mode)
+
+
+def fput(k: Kernel, f: File) -> None:
+    """The last reference to a file went: unpin its mount; dissolve a detached tree.
+
+    Mirrors __fput() -> dissolve_on_fput(): a detached tree still owned by the file (its
+    namespace is anonymous and the mount is still that namespace's root) is unmounted.
+    """
+    if f.path is not None:
+        f.path.mnt.pins -= 1
+    if f.need_unmount and f.path is not None:
+        m = f.path.mnt
+        ns = m.ns
+        if ns is not None and ns.is_anon and ns.root is m:
+            umount_tree(k, m, UMOUNT_CONNECTED)
+            ns.root = None
+        elif ns is None:
+            from ..namespace import maybe_free
+            maybe_free(k, m)
+    elif f.path is not None and f.path.mnt.ns is None:
+        from ..namespace import maybe_free
+        maybe_free(k, f.path.mnt)
+
+
+def close_fd(k: Kernel, task: Task, fd: int) -> None:
+    f = task.files.get(fd)
+    del task.files.fds[fd]
+    f.refs -= 1
+    if f.refs == 0:
+        fput(k, f)
+
+
+def sys_close(k: Kernel, task: Task, fd: int) -> int:
+    """close(2). Errors: EBADF."""
+    close_fd(k, task, fd)
+    return 0

@@ -1,0 +1,458 @@
+"""mount(2) and umount2(2): fs/namespace.c path_mount() and path_umount() with helpers.
+
+Mirrors SYSCALL_DEFINE5(mount) -> do_mount() -> path_mount() and its branches
+do_reconfigure_mnt(), do_remount(), do_loopback()/__do_loopback(), do_change_type(),
+do_move_mount_old()/do_move_mount(), do_new_mount()/do_add_mount(); and
+ksys_umount() -> path_umount() -> can_umount()/do_umount().
+
+Errors are raised in the kernel's order, before the first change to the table.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING
+
+from .. import pnode, uapi
+from ..errors import KernelError
+from ..fs import FS_TYPES, parse_options
+from ..mount import MNT, MNT_ATIME_MASK, MNT_INTERNAL_FLAGS, MNT_USER_SETTABLE_MASK, Mount
+from ..namei import LOOKUP_FOLLOW, LOOKUP_MOUNTPOINT, user_path_at
+from ..namespace import (UMOUNT_PROPAGATE, UMOUNT_SYNC, attach_recursive_mnt, check_mnt,
+                         clone_mnt, copy_tree, graft_tree, has_locked_children,
+                         invent_group_ids, is_mnt_ns_file, lock_mount, umount_tree, walk_tree)
+from ..pnode import CL_COPY_MNT_NS_FILE
+from ..task import Path
+from ..user_namespace import ns_capable
+
+if TYPE_CHECKING:
+    from ..kernel import Kernel
+    from ..task import Task
+
+
+def may_mount(task: Task) -> bool:
+    """may_mount(): CAP_SYS_ADMIN over the caller's mount namespace."""
+    return ns_capable(task.cred, task.mnt_ns.user_ns)
+
+
+def require_may_mount(task: Task, where: str) -> None:
+    if not may_mount(task):
+        raise KernelError(errno.EPERM, "no CAP_SYS_ADMIN over the mount namespace", where=where)
+
+
+def ms_to_mnt_flags(flags: int, path: Path) -> MNT:
+    """path_mount(): separate the per-mount flags; relatime unless told otherwise."""
+    f = MNT(0)
+    if not (flags & uapi.MS_NOATIME):
+        f |= MNT.RELATIME
+    for ms, mnt in ((uapi.MS_NOSUID, MNT.NOSUID), (uapi.MS_NODEV, MNT.NODEV),
+                    (uapi.MS_NOEXEC, MNT.NOEXEC), (uapi.MS_NOATIME, MNT.NOATIME),
+                    (uapi.MS_NODIRATIME, MNT.NODIRATIME), (uapi.MS_RDONLY, MNT.READONLY),
+                    (uapi.MS_NOSYMFOLLOW, MNT.NOSYMFOLLOW)):
+        if flags & ms:
+            f |= mnt
+    if flags & uapi.MS_STRICTATIME:
+        f &= ~(MNT.RELATIME | MNT.NOATIME)
+    # The default atime for remount is preservation.
+    if flags & uapi.MS_REMOUNT and not flags & (uapi.MS_NOATIME | uapi.MS_NODIRATIME
+                                                 | uapi.MS_RELATIME | uapi.MS_STRICTATIME):
+        f &= ~MNT_ATIME_MASK
+        f |= path.mnt.flags & MNT_ATIME_MASK
+    return f
+
+
+def sys_mount(k: Kernel, task: Task, source: str | None, target: str | None,
+              fstype: str | None, flags: int, data: str | None) -> int:
+    """mount(2). Mirrors do_mount() + path_mount()."""
+    path = user_path_at(k, task, uapi.AT_FDCWD, target, LOOKUP_FOLLOW)
+    if (flags & uapi.MS_MGC_MSK) == uapi.MS_MGC_VAL:
+        flags &= ~uapi.MS_MGC_MSK
+    if flags & uapi.MS_NOUSER:
+        raise KernelError(errno.EINVAL, "MS_NOUSER", where="path_mount")
+    require_may_mount(task, "path_mount")
+    mnt_flags = ms_to_mnt_flags(flags, path)
+    if flags & (uapi.MS_REMOUNT | uapi.MS_BIND) == (uapi.MS_REMOUNT | uapi.MS_BIND):
+        return do_reconfigure_mnt(k, task, path, mnt_flags)
+    if flags & uapi.MS_REMOUNT:
+        return do_remount(k, task, path, flags, mnt_flags, data)
+    if flags & uapi.MS_BIND:
+        return do_loopback(k, task, path, source, bool(flags & uapi.MS_REC))
+    if flags & uapi.MS_PROPAGATION:
+        return do_change_type(k, task, path, flags)
+    if flags & uapi.MS_MOVE:
+        return do_move_mount_old(k, task, path, source)
+    return do_new_mount(k, task, path, fstype, flags, mnt_flags, source, data)
+
+
+def can_change_locked_flags(mnt: Mount, mnt_flags: MNT) -> bool:
+    """Mirrors can_change_locked_flags(): locked bits may only be tightened."""
+    lock = mnt.flags
+    if lock & MNT.LOCK_READONLY and not mnt_flags & MNT.READONLY:
+        return False
+    if lock & MNT.LOCK_NODEV and not mnt_flags & MNT.NODEV:
+        return False
+    if lock & MNT.LOCK_NOSUID and not mnt_flags & MNT.NOSUID:
+        return False
+    if lock & MNT.LOCK_NOEXEC and not mnt_flags & MNT.NOEXEC:
+        return False
+    if lock & MNT.LOCK_ATIME and (mnt.flags ^ mnt_flags) & MNT_ATIME_MASK:
+        return False
+    return True
+
+
+def set_mount_attributes(mnt: Mount, mnt_flags: MNT) -> None:
+    """Mirrors set_mount_attributes(): user-settable bits replaced, the rest kept."""
+    mnt.flags = mnt_flags | (mnt.flags & ~MNT_USER_SETTABLE_MASK)
+
+
+def do_reconfigure_mnt(k: Kernel, task: Task, path: Path, mnt_flags: MNT) -> int:
+    """MS_REMOUNT|MS_BIND: change per-mount flags only. Mirrors do_reconfigure_mnt().
+
+    Errors: EINVAL (not in our namespace, not a mount root), EPERM (locked flags).
+    """
+    mnt = path.mnt
+    if not check_mnt(task, mnt):
+        raise KernelError(errno.EINVAL, "mount is not in the caller's namespace", where="do_reconfigure_mnt")
+    if not path.mounted:
+        raise KernelError(errno.EINVAL, "not a mount root", where="do_reconfigure_mnt")
+    if not can_change_locked_flags(mnt, mnt_flags):
+        raise KernelError(errno.EPERM, "would loosen a locked mount flag", where="can_change_locked_flags")
+    set_mount_attributes(mnt, mnt_flags)
+    return 0
+
+
+def do_remount(k: Kernel, task: Task, path: Path, flags: int, mnt_flags: MNT, data: str | None) -> int:
+    """MS_REMOUNT: reconfigure the superblock, then the mount. Mirrors do_remount().
+
+    Errors: EINVAL (not ours, not a mount root, bad option), EPERM (locked flags, no
+    CAP_SYS_ADMIN over the superblock's user namespace).
+    """
+    mnt = path.mnt
+    if not check_mnt(task, mnt):
+        raise KernelError(errno.EINVAL, "mount is not in the caller's namespace", where="do_remount")
+    if not path.mounted:
+        raise KernelError(errno.EINVAL, "not a mount root", where="do_remount")
+    if not can_change_locked_flags(mnt, mnt_flags):
+        raise KernelError(errno.EPERM, "would loosen a locked mount flag", where="can_change_locked_flags")
+    sb = mnt.sb
+    fst = FS_TYPES.get(sb.fstype)
+    opts = parse_options(fst, data) if fst is not None else sb.options
+    if not ns_capable(task.cred, sb.user_ns):
+        raise KernelError(errno.EPERM, "no CAP_SYS_ADMIN over the superblock", where="do_remount")
+    sb.rdonly = bool(flags & uapi.MS_RDONLY)
+    if opts:
+        merged = dict(o.partition("=")[::2] for o in sb.options)
+        merged.update(dict(o.partition("=")[::2] for o in opts))
+        sb.options = tuple(f"{a}={b}" if b else a for a, b in merged.items())
+    set_mount_attributes(mnt, mnt_flags)
+    return 0
+
+
+def mnt_ns_loop(task: Task, dentry) -> bool:
+    """mnt_ns_loop(): binding an older (or our own) namespace's file could make a loop."""
+    if not is_mnt_ns_file(dentry):
+        return False
+    return task.mnt_ns.seq >= dentry.ns_ref.seq
+
+
+def may_copy_tree(task: Task, path: Path) -> bool:
+    """Mirrors may_copy_tree(): our namespace, an nsfs file, or an anon tree we made."""
+    m = path.mnt
+    if check_mnt(task, m):
+        return True
+    if path.dentry.sb.fstype == "nsfs":
+        return True
+    if m.ns is None:
+        return False
+    return m.ns.is_anon and getattr(m.ns, "seq_origin", None) is task.mnt_ns
+
+
+def _do_loopback(k: Kernel, task: Task, old_path: Path, recurse: bool) -> Mount:
+    """The copy a bind mount attaches. Mirrors __do_loopback().
+
+    Errors: EINVAL (unbindable; not copyable from here; plain bind would reveal locked
+    mounts), EPERM from copy_tree().
+    """
+    old = old_path.mnt
+    if old.is_unbindable:
+        raise KernelError(errno.EINVAL, "source mount is unbindable", where="__do_loopback")
+    if not may_copy_tree(task, old_path):
+        raise KernelError(errno.EINVAL, "source is not in the caller's namespace", where="may_copy_tree")
+    if not recurse and has_locked_children(old, old_path.dentry):
+        raise KernelError(errno.EINVAL, "would reveal mounts under a locked mount",
+                          where="__has_locked_children")
+    if recurse:
+        mnt = copy_tree(k, old, old_path.dentry, CL_COPY_MNT_NS_FILE)
+    else:
+        mnt = clone_mnt(k, old, old_path.dentry, 0)
+    mnt.flags &= ~MNT.LOCKED
+    return mnt
+
+
+def do_loopback(k: Kernel, task: Task, path: Path, old_name: str | None, recurse: bool) -> int:
+    """MS_BIND[|MS_REC]. Mirrors do_loopback().
+
+    Errors: EINVAL (no source), lookup errors, EINVAL (ns-file loop), ENOENT (target gone),
+    EINVAL (target not ours), then __do_loopback()'s and graft_tree()'s.
+    """
+    if not old_name:
+        raise KernelError(errno.EINVAL, "bind mount needs a source", where="do_loopback")
+    old_path = user_path_at(k, task, uapi.AT_FDCWD, old_name, LOOKUP_FOLLOW)
+    if mnt_ns_loop(task, old_path.dentry):
+        raise KernelError(errno.EINVAL, "mount namespace file would make a loop", where="mnt_ns_loop")
+    path, mp = lock_mount(k, path)
+    parent = path.mnt
+    if not check_mnt(task, parent):
+        raise KernelError(errno.EINVAL, "target is not in the caller's namespace", where="do_loopback")
+    mnt = _do_loopback(k, task, old_path, recurse)
+    try:
+        graft_tree(task, k, mnt, parent, mp)
+    except KernelError:
+        umount_tree(k, mnt, UMOUNT_SYNC)
+        raise
+    return 0
+
+
+def flags_to_propagation_type(ms_flags: int) -> int:
+    """Mirrors flags_to_propagation_type(): exactly one propagation flag, nothing else."""
+    type_ = ms_flags & ~(uapi.MS_REC | uapi.MS_SILENT)
+    if type_ & ~uapi.MS_PROPAGATION:
+        return 0
+    if type_ & (type_ - 1):
+        return 0
+    return type_
+
+
+def may_change_propagation(task: Task, m: Mount, where: str) -> None:
+    """Mirrors may_change_propagation(). Errors: EINVAL (not mounted), EPERM."""
+    if m.ns is None:
+        raise KernelError(errno.EINVAL, "mount is not mounted", where=where)
+    if not ns_capable(task.cred, m.ns.user_ns):
+        raise KernelError(errno.EPERM, "no CAP_SYS_ADMIN over the mount's namespace", where=where)
+
+
+def do_change_type(k: Kernel, task: Task, path: Path, ms_flags: int) -> int:
+    """MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE[|MS_REC]. Mirrors do_change_type().
+
+    Errors: EINVAL (not a mount root; not exactly one propagation flag), then
+    may_change_propagation()'s.
+    """
+    if not path.mounted:
+        raise KernelError(errno.EINVAL, "not a mount root", where="do_change_type")
+    type_ = flags_to_propagation_type(ms_flags)
+    if not type_:
+        raise KernelError(errno.EINVAL, "need exactly one propagation flag", where="flags_to_propagation_type")
+    mnt = path.mnt
+    may_change_propagation(task, mnt, "do_change_type")
+    recurse = bool(ms_flags & uapi.MS_REC)
+    if type_ == uapi.MS_SHARED:
+        invent_group_ids(k, mnt, recurse)
+    for m in (list(walk_tree(mnt)) if recurse else [mnt]):
+        pnode.change_mnt_propagation(k, m, type_)
+    return 0
+
+
+def do_move_mount_old(k: Kernel, task: Task, path: Path, old_name: str | None) -> int:
+    """MS_MOVE. Mirrors do_move_mount_old(). Errors: EINVAL (no source), lookup errors."""
+    if not old_name:
+        raise KernelError(errno.EINVAL, "move needs a source", where="do_move_mount_old")
+    old_path = user_path_at(k, task, uapi.AT_FDCWD, old_name, LOOKUP_FOLLOW)
+    return do_move_mount(k, task, old_path, path, beneath=False)
+
+
+def tree_contains_unbindable(mnt: Mount) -> bool:
+    return any(p.is_unbindable for p in walk_tree(mnt))
+
+
+def anon_ns_root(m: Mount) -> bool:
+    """anon_ns_root(): *m* is the root of an anonymous (detached) namespace."""
+    return m.ns is not None and m.ns.is_anon and m.ns.root is m
+
+
+def mount_is_ancestor(old: Mount, p: Mount) -> bool:
+    """Is *old* at or above *p*? (moving a mount beneath itself makes a loop)"""
+    while True:
+        if p is old:
+            return True
+        if not p.has_parent:
+            return False
+        p = p.parent
+
+
+def can_move_mount_beneath(task: Task, frm: Path, to: Path, mp) -> None:
+    """Mirrors can_move_mount_beneath() as of 6.18. Errors: EINVAL."""
+    mnt_from, mnt_to = frm.mnt, to.mnt
+    parent_mnt_to = mnt_to.parent
+    why = None
+    if not mnt_to.has_parent:
+        why = "target has no parent"
+    elif mnt_to.is_locked:
+        why = "target mount is locked"
+    elif mnt_from.overmount is not None:
+        why = "source is overmounted"
+    elif mnt_to is task.fs.root.mnt:
+        why = "target is the caller's root"
+    elif parent_mnt_to is task.mnt_ns.root:
+        why = "target sits on the namespace root"
+    else:
+        p = mnt_from
+        while p.has_parent:
+            if p is mnt_to:
+                why = "source is mounted on the target"
+                break
+            p = p.parent
+    if why is None and pnode.propagation_would_overmount(parent_mnt_to, mnt_to, mp):
+        why = "propagation would cover the target"
+    if why is None and check_mnt(task, mnt_from) and \
+            pnode.propagation_would_overmount(parent_mnt_to, mnt_from, mp):
+        why = "propagation would cover the source"
+    if why:
+        raise KernelError(errno.EINVAL, why, where="can_move_mount_beneath")
+
+
+def do_move_mount(k: Kernel, task: Task, old_path: Path, new_path: Path, beneath: bool) -> int:
+    """Move a mount (or attach a detached tree) to *new_path*. Mirrors do_move_mount().
+
+    Errors: ENOENT (target gone); EINVAL (source locked/unparented/parent shared, target
+    not ours, anon source not a tree root or same namespace, not a mount root, dir vs
+    non-dir, beneath refused, unbindable tree onto shared); ELOOP (onto itself).
+    """
+    new_path, mp = lock_mount(k, new_path, beneath)
+    old = old_path.mnt
+    p = new_path.mnt
+    ns = old.ns
+
+    def inval(why: str) -> KernelError:
+        return KernelError(errno.EINVAL, why, where="do_move_mount")
+
+    if check_mnt(task, old):
+        if not old.has_parent or old.is_locked:
+            raise inval("source has no parent or is locked")
+        if not check_mnt(task, p):
+            raise inval("target is not in the caller's namespace")
+        if old.parent.is_shared:
+            raise inval("parent of the source is shared")
+    else:
+        if not anon_ns_root(old):
+            raise inval("source is neither ours nor a detached tree's root")
+        if ns is p.ns:
+            raise inval("target is in the source's namespace")
+        if not (check_mnt(task, p) or (p.ns is not None and p.ns.is_anon
+                                       and getattr(p.ns, "seq_origin", None) is task.mnt_ns)):
+            raise inval("target namespace is not usable")
+    if not old_path.mounted:
+        raise inval("source is not a mount root")
+    if new_path.dentry.is_dir != old_path.dentry.is_dir:
+        raise inval("directory and non-directory mismatch")
+    if beneath:
+        can_move_mount_beneath(task, old_path, new_path, mp)
+        p = p.parent
+    if p.is_shared and tree_contains_unbindable(old):
+        raise inval("unbindable mounts cannot go under a shared mount")
+    if mount_is_ancestor(old, p):
+        raise KernelError(errno.ELOOP, "target is inside the source", where="do_move_mount")
+    attach_recursive_mnt(task, k, old, p, mp)
+    old.expire = False
+    if ns is not None and ns.is_anon and ns is not old.ns:
+        ns.root = None                     # the emptied anon namespace dies with its fd
+    return 0
+
+
+def mount_too_revealing(task: Task, sb, mnt_flags: MNT) -> bool:
+    """Mirrors mount_too_revealing() for proc: a child user namespace may only mount what
+    it can already see in full. Model: proc is never mountable from a child user namespace
+    here, because the model has one pid namespace, owned by the initial user namespace."""
+    return False
+
+
+def do_new_mount(k: Kernel, task: Task, path: Path, fstype: str | None, flags: int,
+                 mnt_flags: MNT, name: str | None, data: str | None) -> int:
+    """A new filesystem instance. Mirrors do_new_mount() -> do_new_mount_fc() -> do_add_mount().
+
+    Errors: EINVAL (no type), ENODEV (unknown type), EINVAL (bad option), EPERM (not
+    capable over the filesystem's user namespace), ENOENT (target gone), EINVAL (target
+    not ours).
+    """
+    if fstype is None:
+        raise KernelError(errno.EINVAL, "no filesystem type", where="do_new_mount")
+    fst = FS_TYPES.get(fstype)
+    if fst is None or fstype in ("rootfs", "nsfs"):
+        raise KernelError(errno.ENODEV, f"unknown filesystem type {fstype!r}", where="get_fs_type")
+    opts = parse_options(fst, data)
+    fc_user_ns = k.init_user_ns if fstype == "proc" else task.cred.user_ns
+    if not (ns_capable(task.cred, fc_user_ns) if fst.userns_mount
+            else ns_capable(task.cred, k.init_user_ns)):
+        raise KernelError(errno.EPERM, "not capable over the filesystem's user namespace",
+                          where="mount_capable")
+    sb = k.new_sb(fstype, fc_user_ns, opts)
+    sb.rdonly = bool(flags & uapi.MS_RDONLY)
+    mnt = k.alloc_vfsmnt(sb, sb.root, name if name is not None else "none")
+    try:
+        path, mp = lock_mount(k, path)
+        parent = path.mnt
+        mnt_flags &= ~MNT_INTERNAL_FLAGS
+        if not check_mnt(task, parent):
+            raise KernelError(errno.EINVAL, "target is not in the caller's namespace", where="do_add_mount")
+        mnt.flags = mnt_flags
+        graft_tree(task, k, mnt, parent, mp)
+    except KernelError:
+        k.free_mount(mnt)
+        raise
+    return 0
+
+
+# -- umount2 -------------------------------------------------------------------
+
+def sys_umount2(k: Kernel, task: Task, target: str | None, flags: int) -> int:
+    """umount2(2). Mirrors ksys_umount() -> path_umount()."""
+    if flags & ~(uapi.MNT_FORCE | uapi.MNT_DETACH | uapi.MNT_EXPIRE | uapi.UMOUNT_NOFOLLOW):
+        raise KernelError(errno.EINVAL, "unknown umount flags", where="ksys_umount")
+    lookup = LOOKUP_MOUNTPOINT | (0 if flags & uapi.UMOUNT_NOFOLLOW else LOOKUP_FOLLOW)
+    path = user_path_at(k, task, uapi.AT_FDCWD, target, lookup)
+    can_umount(k, task, path, flags)
+    return do_umount(k, task, path.mnt, flags)
+
+
+def can_umount(k: Kernel, task: Task, path: Path, flags: int) -> None:
+    """Mirrors can_umount(). Errors: EPERM, EINVAL (not a mount root, not ours, locked), EPERM."""
+    require_may_mount(task, "can_umount")
+    if not path.mounted:
+        raise KernelError(errno.EINVAL, "not a mount root", where="can_umount")
+    if not check_mnt(task, path.mnt):
+        raise KernelError(errno.EINVAL, "mount is not in the caller's namespace", where="can_umount")
+    if path.mnt.is_locked:
+        raise KernelError(errno.EINVAL, "mount is locked (MNT_LOCKED)", where="can_umount")
+    if flags & uapi.MNT_FORCE and not ns_capable(task.cred, k.init_user_ns):
+        raise KernelError(errno.EPERM, "MNT_FORCE needs CAP_SYS_ADMIN in the initial user namespace",
+                          where="can_umount")
+
+
+def do_umount(k: Kernel, task: Task, mnt: Mount, flags: int) -> int:
+    """Mirrors do_umount().
+
+    Errors: EINVAL/EBUSY/EAGAIN (MNT_EXPIRE), EPERM (remounting the root read-only),
+    EINVAL (no parent), EBUSY (in use here or in a receiving twin).
+    """
+    if flags & uapi.MNT_EXPIRE:
+        if mnt is task.fs.root.mnt or flags & (uapi.MNT_FORCE | uapi.MNT_DETACH):
+            raise KernelError(errno.EINVAL, "MNT_EXPIRE on the root or with FORCE/DETACH", where="do_umount")
+        if not mnt.mounts.empty() or mnt.pins:
+            raise KernelError(errno.EBUSY, "mount is in use", where="do_umount")
+        if not mnt.expiry_mark:
+            mnt.expiry_mark = True
+            raise KernelError(errno.EAGAIN, "marked for expiry; repeat to unmount", where="do_umount")
+    if mnt is task.fs.root.mnt and not flags & uapi.MNT_DETACH:
+        # "Unmounting" the root just tries to remount it read-only.
+        if not ns_capable(task.cred, mnt.sb.user_ns):
+            raise KernelError(errno.EPERM, "no CAP_SYS_ADMIN over the root's superblock", where="do_umount")
+        mnt.sb.rdonly = True               # do_umount_root()
+        return 0
+    if not check_mnt(task, mnt) or mnt.is_locked or not mnt.has_parent:
+        raise KernelError(errno.EINVAL, "not unmountable here", where="do_umount")
+    if flags & uapi.MNT_DETACH:
+        umount_tree(k, mnt, UMOUNT_PROPAGATE)
+        return 0
+    if pnode.propagate_mount_busy(k, mnt, 1):
+        raise KernelError(errno.EBUSY, "mount (or a propagated twin) is in use", where="propagate_mount_busy")
+    umount_tree(k, mnt, UMOUNT_PROPAGATE | UMOUNT_SYNC)
+    return 0

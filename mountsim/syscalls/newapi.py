@@ -1,0 +1,146 @@
+"""The new mount API's tree calls: open_tree(2) and move_mount(2).
+
+Mirrors SYSCALL_DEFINE3(open_tree) with open_detached_copy(), and SYSCALL_DEFINE5(move_mount)
+with vfs_move_mount(), do_set_group() and (in syscalls/mount.py) do_move_mount().
+The filesystem-context calls (fsopen, fsconfig, fsmount, fspick) and mount_setattr live in
+syscalls/fscontext.py and syscalls/setattr.py.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING
+
+from .. import uapi
+from ..errors import KernelError
+from ..mount import MntNamespace
+from ..namei import LOOKUP_AUTOMOUNT, LOOKUP_EMPTY, LOOKUP_FOLLOW, user_path_at
+from ..namespace import has_locked_children, walk_tree
+from ..task import File, Path
+from .mount import _do_loopback, do_move_mount, may_change_propagation, require_may_mount
+
+if TYPE_CHECKING:
+    from ..kernel import Kernel
+    from ..task import Task
+
+
+def new_anon_ns(k: Kernel, task: Task, root) -> MntNamespace:
+    """alloc_mnt_ns(user_ns, anon=true) holding the tree at *root*."""
+    ns = MntNamespace(task.mnt_ns.user_ns, anon=True)
+    ns.seq_origin = task.mnt_ns if not task.mnt_ns.is_anon else getattr(task.mnt_ns, "seq_origin", None)
+    for p in walk_tree(root):
+        ns.add(p)
+    ns.root = root
+    return ns
+
+
+def open_detached_copy(k: Kernel, task: Task, path: Path, recursive: bool) -> File:
+    """A copy of the tree at *path* in a new anonymous namespace, owned by an O_PATH file.
+
+    Mirrors open_detached_copy(). Errors: those of __do_loopback().
+    """
+    origin = path.mnt.ns
+    mnt = _do_loopback(k, task, path, recursive)
+    ns = new_anon_ns(k, task, mnt)
+    if origin is not None:
+        ns.seq_origin = getattr(origin, "seq_origin", None) if origin.is_anon else origin
+    f = File("path", Path(mnt, path.dentry), uapi.O_PATH)
+    f.need_unmount = True
+    return f
+
+
+def sys_open_tree(k: Kernel, task: Task, dfd: int, filename: str | None, flags: int) -> File:
+    """open_tree(2).
+
+    Errors: EINVAL (unknown flags; AT_RECURSIVE without OPEN_TREE_CLONE), EPERM (clone
+    without CAP_SYS_ADMIN), lookup errors, then __do_loopback()'s.
+    """
+    if flags & ~k.sem.open_tree_flags:
+        raise KernelError(errno.EINVAL, "unknown open_tree flags", where="open_tree")
+    if flags & (uapi.AT_RECURSIVE | uapi.OPEN_TREE_CLONE) == uapi.AT_RECURSIVE:
+        raise KernelError(errno.EINVAL, "AT_RECURSIVE needs OPEN_TREE_CLONE", where="open_tree")
+    lookup = LOOKUP_AUTOMOUNT | LOOKUP_FOLLOW
+    if flags & uapi.AT_SYMLINK_NOFOLLOW:
+        lookup &= ~LOOKUP_FOLLOW
+    if flags & uapi.AT_EMPTY_PATH:
+        lookup |= LOOKUP_EMPTY
+    detached = bool(flags & uapi.OPEN_TREE_CLONE)
+    if detached:
+        require_may_mount(task, "open_tree")
+    path = user_path_at(k, task, dfd, filename, lookup)
+    if detached:
+        f = open_detached_copy(k, task, path, bool(flags & uapi.AT_RECURSIVE))
+    else:
+        f = File("path", path, uapi.O_PATH)
+    return f                                # installed by the syscall table (fd_install)
+
+
+def _move_mount_path(k: Kernel, task: Task, dfd: int, name: str | None, empty: bool, follow: bool) -> Path:
+    """getname_maybe_null() + the fd or path lookup of one side of move_mount()."""
+    if empty and (name is None or name == ""):
+        if dfd >= 0:
+            f = task.files.get(dfd)
+            if f.path is None:
+                raise KernelError(errno.EINVAL, "fd has no path", where="move_mount")
+            return f.path
+        return user_path_at(k, task, dfd, "", LOOKUP_EMPTY)
+    return user_path_at(k, task, dfd, name, LOOKUP_FOLLOW if follow else 0)
+
+
+def sys_move_mount(k: Kernel, task: Task, from_dfd: int, from_path: str | None, to_dfd: int,
+                   to_path: str | None, flags: int) -> int:
+    """move_mount(2). Mirrors SYSCALL_DEFINE5(move_mount) -> vfs_move_mount().
+
+    Errors: EPERM, EINVAL (unknown flags; BENEATH with SET_GROUP), lookup errors (target
+    first, then source), then do_set_group()'s or do_move_mount()'s.
+    """
+    require_may_mount(task, "move_mount")
+    if flags & ~uapi.MOVE_MOUNT__MASK:
+        raise KernelError(errno.EINVAL, "unknown move_mount flags", where="move_mount")
+    both = uapi.MOVE_MOUNT_BENEATH | uapi.MOVE_MOUNT_SET_GROUP
+    if flags & both == both:
+        raise KernelError(errno.EINVAL, "BENEATH and SET_GROUP together", where="move_mount")
+    to = _move_mount_path(k, task, to_dfd, to_path, bool(flags & uapi.MOVE_MOUNT_T_EMPTY_PATH),
+                          bool(flags & uapi.MOVE_MOUNT_T_SYMLINKS))
+    frm = _move_mount_path(k, task, from_dfd, from_path, bool(flags & uapi.MOVE_MOUNT_F_EMPTY_PATH),
+                           bool(flags & uapi.MOVE_MOUNT_F_SYMLINKS))
+    if flags & uapi.MOVE_MOUNT_SET_GROUP:
+        return do_set_group(k, task, frm, to)
+    return do_move_mount(k, task, frm, to, beneath=bool(flags & uapi.MOVE_MOUNT_BENEATH))
+
+
+def do_set_group(k: Kernel, task: Task, from_path: Path, to_path: Path) -> int:
+    """MOVE_MOUNT_SET_GROUP: make *to* a peer (and co-slave) of *from*. Mirrors do_set_group().
+
+    Errors: EINVAL/EPERM (may_change_propagation), then EINVAL: not mount roots, different
+    superblocks, to's root not under from's, locked children in the way, to not private,
+    from private.
+    """
+    frm, to = from_path.mnt, to_path.mnt
+    may_change_propagation(task, frm, "do_set_group")
+    may_change_propagation(task, to, "do_set_group")
+    from ..fs import is_subdir
+
+    def inval(why: str) -> KernelError:
+        return KernelError(errno.EINVAL, why, where="do_set_group")
+
+    if not from_path.mounted or not to_path.mounted:
+        raise inval("both paths must be mount roots")
+    if frm.sb is not to.sb:
+        raise inval("sharing groups only within one superblock")
+    if not is_subdir(to.root, frm.root):
+        raise inval("from's root must contain to's root")
+    if has_locked_children(frm, to.root):
+        raise inval("from has locked children in place of to's root")
+    if to.is_shared or to.is_slave:
+        raise inval("to must be private")
+    if not frm.is_shared and not frm.is_slave:
+        raise inval("from must not be private")
+    if frm.is_slave:
+        to.slave.add(frm.slave)            # hlist_add_behind()
+        to.master = frm.master
+    if frm.is_shared:
+        to.group_id = frm.group_id
+        to.share.add(frm.share)
+        k.set_mnt_shared(to)
+    return 0

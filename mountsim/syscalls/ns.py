@@ -1,0 +1,289 @@
+"""Namespaces, processes and roots: unshare, setns, fork/clone/clone3, chdir, fchdir,
+chroot, pivot_root, setresuid.
+
+Mirrors kernel/fork.c (ksys_unshare(), copy_process() checks, clone3_args_valid()),
+kernel/nsproxy.c (unshare_nsproxy_namespaces(), setns()), fs/namespace.c (copy_mnt_ns() via
+namespace.py, mntns_install(), SYSCALL pivot_root), fs/open.c (chdir, fchdir, chroot) and
+kernel/sys.c (setresuid).
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING
+
+from .. import uapi
+from ..errors import KernelError
+from ..mount import MntNamespace
+from ..namei import LOOKUP_DIRECTORY, LOOKUP_DOWN, LOOKUP_FOLLOW, traverse_mounts, user_path_at
+from ..namespace import (check_mnt, copy_mnt_ns, is_path_reachable, lock_mount)
+from ..task import FdTable, FsStruct, Path, Task
+from ..user_namespace import UserNamespace, create_user_ns, ns_capable, setresuid
+from .mount import require_may_mount
+
+if TYPE_CHECKING:
+    from ..kernel import Kernel
+
+CLONE_NS_OTHER = (uapi.CLONE_NEWUTS | uapi.CLONE_NEWIPC | uapi.CLONE_NEWNET | uapi.CLONE_NEWPID
+                  | uapi.CLONE_NEWCGROUP | uapi.CLONE_NEWTIME)
+UNSHARE_VALID = (uapi.CLONE_THREAD | uapi.CLONE_FS | uapi.CLONE_NEWNS | uapi.CLONE_SIGHAND
+                 | uapi.CLONE_VM | uapi.CLONE_FILES | uapi.CLONE_SYSVSEM | uapi.CLONE_NEWUSER
+                 | CLONE_NS_OTHER)
+CLONE_LEGACY_FLAGS = 0xFFFFFFFF
+CLONE_ARGS_SIZE_VER0 = 64
+
+
+def current_chrooted(k: Kernel, task: Task) -> bool:
+    """current_chrooted(): is the root anything but the top of the namespace root's stack?"""
+    root = task.mnt_ns.root
+    ns_root = traverse_mounts(k, Path(root, root.root))
+    return not task.fs.root.same(ns_root)
+
+
+def _new_namespaces(k: Kernel, task: Task, flags: int, cred, fs: FsStruct) -> MntNamespace | None:
+    """unshare_nsproxy_namespaces()/copy_namespaces(): the new mount namespace, if any.
+
+    Errors: EPERM without CAP_SYS_ADMIN over the (possibly new) user namespace.
+    """
+    if not flags & (uapi.CLONE_NEWNS | CLONE_NS_OTHER):
+        return None
+    if not ns_capable(cred, cred.user_ns):
+        raise KernelError(errno.EPERM, "creating namespaces needs CAP_SYS_ADMIN", where="unshare_nsproxy_namespaces")
+    if not flags & uapi.CLONE_NEWNS:
+        return None
+    return copy_mnt_ns(task, k, task.mnt_ns, cred.user_ns, fs)
+
+
+def _switch_ns(task: Task, ns: MntNamespace) -> None:
+    task.mnt_ns.users -= 1
+    task.mnt_ns = ns
+    ns.users += 1
+
+
+def sys_unshare(k: Kernel, task: Task, flags: int) -> int:
+    """unshare(2). Mirrors ksys_unshare().
+
+    Errors: EINVAL (unknown flags), EPERM (CLONE_NEWUSER while chrooted; namespaces without
+    CAP_SYS_ADMIN), EUSERS.
+    """
+    if flags & uapi.CLONE_NEWUSER:
+        flags |= uapi.CLONE_THREAD | uapi.CLONE_FS
+    if flags & uapi.CLONE_VM:
+        flags |= uapi.CLONE_SIGHAND
+    if flags & uapi.CLONE_SIGHAND:
+        flags |= uapi.CLONE_THREAD
+    if flags & uapi.CLONE_NEWNS:
+        flags |= uapi.CLONE_FS
+    if flags & ~UNSHARE_VALID:
+        raise KernelError(errno.EINVAL, "unknown unshare flags", where="check_unshare_flags")
+    new_fs = task.fs.copy() if flags & uapi.CLONE_FS and task.fs.users > 1 else None
+    cred = task.cred
+    if flags & uapi.CLONE_NEWUSER:
+        if current_chrooted(k, task):
+            raise KernelError(errno.EPERM, "a chrooted process may not create a user namespace",
+                              where="create_user_ns")
+        cred = create_user_ns(task.cred)
+    fs = new_fs or task.fs
+    try:
+        ns = _new_namespaces(k, task, flags, cred, fs)
+    except KernelError:
+        if new_fs is not None:
+            new_fs.release()
+        raise
+    if ns is not None:
+        _switch_ns(task, ns)
+    if new_fs is not None:
+        task.fs.users -= 1
+        task.fs = new_fs
+    if flags & uapi.CLONE_FILES and task.files.users > 1:
+        task.files.users -= 1
+        task.files = task.files.copy()
+    task.cred = cred
+    return 0
+
+
+def do_fork(k: Kernel, task: Task, flags: int, child_pid: int) -> int:
+    """fork/vfork/clone/clone3 for what the mount model sees. Mirrors copy_process().
+
+    Errors: EINVAL (CLONE_NEWNS|CLONE_FS, CLONE_NEWUSER|CLONE_FS, CLONE_THREAD without
+    CLONE_SIGHAND, CLONE_SIGHAND without CLONE_VM), EPERM (namespaces without caps), EEXIST
+    (the trace's child pid is in use).
+    """
+    if flags & (uapi.CLONE_NEWNS | uapi.CLONE_FS) == (uapi.CLONE_NEWNS | uapi.CLONE_FS):
+        raise KernelError(errno.EINVAL, "CLONE_NEWNS with CLONE_FS", where="copy_process")
+    if flags & (uapi.CLONE_NEWUSER | uapi.CLONE_FS) == (uapi.CLONE_NEWUSER | uapi.CLONE_FS):
+        raise KernelError(errno.EINVAL, "CLONE_NEWUSER with CLONE_FS", where="copy_process")
+    if flags & uapi.CLONE_THREAD and not flags & uapi.CLONE_SIGHAND:
+        raise KernelError(errno.EINVAL, "CLONE_THREAD needs CLONE_SIGHAND", where="copy_process")
+    if flags & uapi.CLONE_SIGHAND and not flags & uapi.CLONE_VM:
+        raise KernelError(errno.EINVAL, "CLONE_SIGHAND needs CLONE_VM", where="copy_process")
+    if child_pid in k.tasks and k.tasks[child_pid].alive:
+        raise KernelError(errno.EEXIST, f"pid {child_pid} already exists", where="alloc_pid")
+    cred = task.cred.copy()
+    if flags & uapi.CLONE_NEWUSER:
+        cred = create_user_ns(task.cred)
+    if flags & uapi.CLONE_FS:
+        fs = task.fs
+        fs.users += 1
+    else:
+        fs = task.fs.copy()
+    try:
+        ns = _new_namespaces(k, task, flags, cred, fs)
+    except KernelError:
+        if fs is not task.fs:
+            fs.release()
+        else:
+            fs.users -= 1
+        raise
+    if flags & uapi.CLONE_FILES:
+        files = task.files
+        files.users += 1
+    else:
+        files = task.files.copy()
+    k.new_task(child_pid, cred, fs, files, ns or task.mnt_ns)
+    return child_pid
+
+
+def sys_clone3(k: Kernel, task: Task, args: dict, size: int | None, child_pid: int) -> int:
+    """clone3(2). Mirrors copy_clone_args_from_user() + clone3_args_valid().
+
+    Errors: EINVAL (size too small, unknown flags, CSIGNAL bits in flags, bad exit_signal).
+    """
+    if size is not None and size < CLONE_ARGS_SIZE_VER0:
+        raise KernelError(errno.EINVAL, "clone_args too small", where="copy_clone_args_from_user")
+    flags = int(args.get("flags", 0))
+    if flags & ~(CLONE_LEGACY_FLAGS | uapi.CLONE_CLEAR_SIGHAND | uapi.CLONE_INTO_CGROUP):
+        raise KernelError(errno.EINVAL, "unknown clone3 flags", where="clone3_args_valid")
+    if flags & uapi.CSIGNAL or int(args.get("exit_signal", 0)) & ~uapi.CSIGNAL:
+        raise KernelError(errno.EINVAL, "signal bits belong in exit_signal", where="clone3_args_valid")
+    return do_fork(k, task, flags, child_pid)
+
+
+def sys_setns(k: Kernel, task: Task, fd: int, nstype: int) -> int:
+    """setns(2) with a mount or user namespace fd. Mirrors setns(), mntns_install(),
+    userns_install().
+
+    Errors: EBADF, EINVAL (not a namespace file, type mismatch, anonymous namespace, shared
+    fs_struct, own user namespace), EPERM.
+    """
+    f = task.files.get(fd)
+    if f.kind != "ns" or f.flags & uapi.O_PATH:
+        if f.flags & uapi.O_PATH:
+            raise KernelError(errno.EBADF, "O_PATH fd", where="fdget")
+        raise KernelError(errno.EINVAL, "not a namespace fd", where="setns")
+    ns = f.ns
+    kind = uapi.CLONE_NEWNS if isinstance(ns, MntNamespace) else uapi.CLONE_NEWUSER
+    if nstype and nstype != kind:
+        raise KernelError(errno.EINVAL, "namespace type mismatch", where="setns")
+    if kind == uapi.CLONE_NEWUSER:
+        return _userns_install(task, ns)
+    if not (ns_capable(task.cred, ns.user_ns) and ns_capable(task.cred, task.cred.user_ns)):
+        raise KernelError(errno.EPERM, "needs CAP_SYS_ADMIN and CAP_SYS_CHROOT", where="mntns_install")
+    if ns.is_anon:
+        raise KernelError(errno.EINVAL, "anonymous mount namespace", where="mntns_install")
+    if task.fs.users != 1:
+        raise KernelError(errno.EINVAL, "fs_struct is shared", where="mntns_install")
+    _switch_ns(task, ns)
+    root = traverse_mounts(k, Path(ns.root, ns.root.root))   # LOOKUP_DOWN on "/"
+    task.fs.set_pwd(root)
+    task.fs.set_root(root)
+    return 0
+
+
+def _userns_install(task: Task, ns: UserNamespace) -> int:
+    """userns_install(). Errors: EINVAL (own namespace, shared fs), EPERM."""
+    if ns is task.cred.user_ns or task.fs.users != 1:
+        raise KernelError(errno.EINVAL, "already there, or fs_struct shared", where="userns_install")
+    if not ns_capable(task.cred, ns):
+        raise KernelError(errno.EPERM, "no CAP_SYS_ADMIN in the target user namespace", where="userns_install")
+    cred = task.cred.copy()
+    cred.user_ns = ns
+    cred.caps = cred.permitted = True
+    task.cred = cred
+    return 0
+
+
+def sys_chdir(k: Kernel, task: Task, path: str | None) -> int:
+    """chdir(2). Errors: lookup errors, ENOTDIR."""
+    p = user_path_at(k, task, uapi.AT_FDCWD, path, LOOKUP_FOLLOW | LOOKUP_DIRECTORY)
+    task.fs.set_pwd(p)
+    return 0
+
+
+def sys_fchdir(k: Kernel, task: Task, fd: int) -> int:
+    """fchdir(2) (O_PATH fds allowed: fdget_raw). Errors: EBADF, ENOTDIR."""
+    f = task.files.get(fd)
+    if f.path is None or not f.path.dentry.is_dir:
+        raise KernelError(errno.ENOTDIR, "fd is not a directory", where="fchdir")
+    task.fs.set_pwd(f.path)
+    return 0
+
+
+def sys_chroot(k: Kernel, task: Task, path: str | None) -> int:
+    """chroot(2). Errors: lookup errors, ENOTDIR, EPERM (no CAP_SYS_CHROOT)."""
+    p = user_path_at(k, task, uapi.AT_FDCWD, path, LOOKUP_FOLLOW | LOOKUP_DIRECTORY)
+    if not ns_capable(task.cred, task.cred.user_ns):
+        raise KernelError(errno.EPERM, "chroot needs CAP_SYS_CHROOT", where="ksys_chroot")
+    task.fs.set_root(p)
+    return 0
+
+
+def sys_pivot_root(k: Kernel, task: Task, new_root: str | None, put_old: str | None) -> int:
+    """pivot_root(2). Mirrors SYSCALL_DEFINE2(pivot_root).
+
+    Errors: EPERM, lookup errors (new_root first), ENOENT (put_old's mount gone), EINVAL
+    (shared mounts involved, not ours, new root locked), EBUSY (same mount), EINVAL (not
+    mount roots, not attached, put_old not under new_root, new_root not under root).
+    """
+    require_may_mount(task, "pivot_root")
+    new = user_path_at(k, task, uapi.AT_FDCWD, new_root, LOOKUP_FOLLOW | LOOKUP_DIRECTORY)
+    old = user_path_at(k, task, uapi.AT_FDCWD, put_old, LOOKUP_FOLLOW | LOOKUP_DIRECTORY)
+    root = task.fs.root
+    old, old_mp = lock_mount(k, old)
+    new_mnt, root_mnt, old_mnt = new.mnt, root.mnt, old.mnt
+    ex_parent, root_parent = new_mnt.parent, root_mnt.parent
+
+    def fail(code: int, why: str) -> KernelError:
+        return KernelError(code, why, where="pivot_root")
+
+    if old_mnt.is_shared or ex_parent.is_shared or root_parent.is_shared:
+        raise fail(errno.EINVAL, "a mount involved is shared")
+    if not check_mnt(task, root_mnt) or not check_mnt(task, new_mnt):
+        raise fail(errno.EINVAL, "root or new_root not in the caller's namespace")
+    if new_mnt.is_locked:
+        raise fail(errno.EINVAL, "new_root is locked")
+    if new.dentry.unlinked:
+        raise fail(errno.ENOENT, "new_root was removed")
+    if new_mnt is root_mnt or old_mnt is root_mnt:
+        raise fail(errno.EBUSY, "new_root or put_old is on the current root mount")
+    if not root.mounted:
+        raise fail(errno.EINVAL, "current root is not a mount root")
+    if not root_mnt.has_parent:
+        raise fail(errno.EINVAL, "current root is not attached")
+    if not new.mounted:
+        raise fail(errno.EINVAL, "new_root is not a mount root")
+    if not new_mnt.has_parent:
+        raise fail(errno.EINVAL, "new_root is not attached")
+    if not is_path_reachable(old_mnt, old.dentry, new.mnt, new.dentry):
+        raise fail(errno.EINVAL, "put_old is not under new_root")
+    if not is_path_reachable(new_mnt, new.dentry, root.mnt, root.dentry):
+        raise fail(errno.EINVAL, "new_root is not under the current root")
+    k.unhash_mnt(new_mnt)                      # umount_mnt(new_mnt)
+    root_mp = k.unhash_mnt(root_mnt)           # we'll need its mountpoint
+    if root_mnt.is_locked:
+        from ..mount import MNT
+        new_mnt.flags |= MNT.LOCKED
+        root_mnt.flags &= ~MNT.LOCKED
+    k.attach_mnt(root_mnt, old_mnt, old_mp)    # mount old root on put_old
+    k.attach_mnt(new_mnt, root_parent, root_mp)  # mount new_root on /
+    new_mnt.expire = False
+    k.chroot_fs_refs(root, new)
+    return 0
+
+
+def sys_setresuid(k: Kernel, task: Task, r: int, e: int, s: int) -> int:
+    """setresuid(2). Errors: EINVAL (unmapped), EPERM."""
+    cred = task.cred.copy()
+    setresuid(cred, r, e, s)
+    task.cred = cred
+    return 0

@@ -1,0 +1,142 @@
+"""Processes as the mount code sees them: fs_struct, files, nsproxy, credentials.
+
+Mirrors include/linux/fs_struct.h (root and pwd, shared under CLONE_FS), the fd table
+(include/linux/fdtable.h, shared under CLONE_FILES) and `struct file` reduced to what pins a
+mount or carries a mount-API object (fs_context, a detached tree, a namespace).
+Model-only: pins are counted on the mount directly (`Mount.pins`) instead of refcounts on
+a vfsmount, because "is this mount busy" is the only question asked of them.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from .errors import KernelError
+
+if TYPE_CHECKING:
+    from .fs import Dentry
+    from .mount import Mount, MntNamespace
+    from .user_namespace import Cred
+
+
+@attrs.frozen(slots=True, eq=False)
+class Path:
+    """struct path: a mount and a dentry in it."""
+
+    mnt: Mount
+    dentry: Dentry
+
+    def same(self, other: Path) -> bool:
+        """path_equal()"""
+        return self.mnt is other.mnt and self.dentry is other.dentry
+
+    @property
+    def mounted(self) -> bool:
+        """path_mounted(): the dentry is the root of its mount."""
+        return self.mnt.root is self.dentry
+
+
+class FsStruct:
+    """struct fs_struct: root and cwd. Each holds a pin on its mount."""
+
+    __slots__ = ("root", "pwd", "users")
+
+    def __init__(self, root: Path, pwd: Path) -> None:
+        self.root = root
+        self.pwd = pwd
+        self.users = 1
+        root.mnt.pins += 1
+        pwd.mnt.pins += 1
+
+    def set_root(self, p: Path) -> None:
+        p.mnt.pins += 1
+        self.root.mnt.pins -= 1
+        self.root = p
+
+    def set_pwd(self, p: Path) -> None:
+        p.mnt.pins += 1
+        self.pwd.mnt.pins -= 1
+        self.pwd = p
+
+    def copy(self) -> FsStruct:
+        return FsStruct(self.root, self.pwd)
+
+    def release(self) -> None:
+        self.root.mnt.pins -= 1
+        self.pwd.mnt.pins -= 1
+
+
+class File:
+    """struct file: what an fd refers to. `path` pins its mount while the file is open.
+
+    kind: "path" (O_PATH or a directory/file), "fscontext" (fsopen/fspick), "ns" (an nsfs
+    file for a namespace). `need_unmount` is FMODE_NEED_UNMOUNT: the file owns a detached
+    tree that dissolves when the last reference goes (open_tree(OPEN_TREE_CLONE), fsmount()).
+    """
+
+    __slots__ = ("kind", "path", "flags", "need_unmount", "fc", "ns", "refs")
+
+    def __init__(self, kind: str, path: Path | None, flags: int = 0, fc: Any = None, ns: Any = None) -> None:
+        self.kind = kind
+        self.path = path
+        self.flags = flags
+        self.need_unmount = False
+        self.fc = fc
+        self.ns = ns
+        self.refs = 0
+        if path is not None:
+            path.mnt.pins += 1
+
+
+class FdTable:
+    """struct files_struct: fd -> File, lowest free fd first (get_unused_fd_flags())."""
+
+    __slots__ = ("fds", "users")
+
+    def __init__(self) -> None:
+        self.fds: dict[int, File] = {}
+        self.users = 1
+
+    def install(self, f: File, at: int | None = None) -> int:
+        """fd_install() at the lowest free fd, or at *at* (the trace's number) if free."""
+        if at is not None and at >= 0 and at not in self.fds:
+            fd = at
+        else:
+            fd = 3   # 0-2 are the process's stdio, which the model does not track
+            while fd in self.fds:
+                fd += 1
+        self.fds[fd] = f
+        f.refs += 1
+        return fd
+
+    def get(self, fd: int) -> File:
+        """fdget(). Errors: EBADF."""
+        f = self.fds.get(fd)
+        if f is None:
+            raise KernelError(errno.EBADF, f"fd {fd} is not open", where="fdget")
+        return f
+
+    def copy(self) -> FdTable:
+        t = FdTable()
+        t.fds = dict(self.fds)
+        for f in t.fds.values():
+            f.refs += 1
+        return t
+
+
+class Task:
+    """struct task_struct: a pid (the trace's number), credentials, fs, files, nsproxy."""
+
+    __slots__ = ("pid", "cred", "fs", "files", "mnt_ns", "alive")
+
+    def __init__(self, pid: int, cred: Cred, fs: FsStruct, files: FdTable, mnt_ns: MntNamespace) -> None:
+        self.pid = pid
+        self.cred = cred
+        self.fs = fs
+        self.files = files
+        self.mnt_ns = mnt_ns          # kernel: nsproxy->mnt_ns
+        self.alive = True
+        mnt_ns.users += 1

@@ -1,0 +1,1 @@
+"""Traces: the project's scenario format (strace syntax plus header comments)."""

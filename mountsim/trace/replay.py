@@ -1,0 +1,152 @@
+"""Replay a Program on a backend and compare with what the trace recorded. Model-only.
+
+Every recorded result is compared with the backend's; after the last step the table of the
+process that issued the last line is compared with the `expect-tree` block (peer groups
+renumbered on both sides). Differences come back as `FILE:LINE: expected …, got …` lines.
+Steps the model cannot judge (an fd or pid it never saw created) become notes; with
+`strict` they count as differences.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from .program import SYSCALLS, RETURNS_FD, RETURNS_PID, ExpectRow, Note, Program, Result, Step
+
+
+@attrs.define
+class Report:
+    """The outcome of one replay."""
+
+    program: Program
+    diffs: list[str] = attrs.Factory(list)
+    notes: list[Note] = attrs.Factory(list)
+    results: list[tuple[Step, Result]] = attrs.Factory(list)
+    final_pid: int = 0
+    mountinfo: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.diffs
+
+
+def renumber(words_rows: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """Peer-group numbers -> 1, 2, 3… in order of first appearance (rows, then words)."""
+    seen: dict[str, int] = {}
+    out = []
+    for words in words_rows:
+        new = []
+        for w in words:
+            tag, sep, num = w.partition(":")
+            if sep:
+                n = seen.setdefault(num, len(seen) + 1)
+                new.append(f"{tag}:{n}")
+            else:
+                new.append(w)
+        out.append(tuple(new))
+    return out
+
+
+def model_rows(session, pid: int) -> list[tuple[str, str, tuple[str, ...], bool]]:
+    """(mountpoint, fstype, propagation words, locked) per mountinfo line of *pid*."""
+    from ..proc_namespace import show_mountinfo
+    task = session.task(pid)
+    rows = []
+    for m in task.mnt_ns:
+        line = show_mountinfo(m, task.fs.root)
+        if line is None:
+            continue
+        left, right = line.split(" - ", 1)
+        f = left.split()
+        words = tuple(w for w in f[6:])
+        rows.append((_unescape(f[4]), right.split()[0], words, m.is_locked))
+    return rows
+
+
+def _unescape(s: str) -> str:
+    import re
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), s)
+
+
+def fd_args(step: Step) -> list[int]:
+    kinds = SYSCALLS.get(step.name, ())
+    return [a for (n, kind), a in zip(kinds, step.args) if kind == "fd" and isinstance(a, int) and a >= 0]
+
+
+def compare_result(step: Step, got: Result) -> str | None:
+    """None when *got* matches the recorded result, else the difference as text."""
+    exp = step.result
+    if exp is None:
+        return None
+    if exp.errno or got.errno:
+        if exp.errno != got.errno:
+            return f"expected {_fmt(exp)}, model gave {_fmt(got)}"
+        return None
+    if step.name in RETURNS_FD or step.name in RETURNS_PID:
+        return None                        # numbers are the trace's labels on both sides
+    if exp.ret != got.ret:
+        return f"expected {_fmt(exp)}, model gave {_fmt(got)}"
+    return None
+
+
+def _fmt(r: Result) -> str:
+    return f"= -1 {r.errno}" if r.errno else f"= {r.ret}"
+
+
+def replay(program: Program, session, strict: bool = False) -> Report:
+    """Run *program* on *session* (a started backend session) and compare."""
+    rep = Report(program, notes=list(program.notes))
+    last_pid = program.main_pid
+    for step in program.steps:
+        where = f"{step.file}:{step.line}"
+        if not _knows_pid(session, step.pid):
+            rep.notes.append(Note(step.file, step.line, f"pid {step.pid} was never created in the model"))
+            continue
+        missing = [fd for fd in fd_args(step) if not session.has_fd(step.pid, fd)]
+        if missing and (step.result is None or step.result.errno != "EBADF"):
+            rep.notes.append(Note(step.file, step.line,
+                                  f"fd {missing[0]} was never opened in the model; {step.name} skipped"))
+            continue
+        got = session.execute(step)
+        rep.results.append((step, got))
+        last_pid = step.pid
+        d = compare_result(step, got)
+        if d:
+            why = getattr(session, "last_error", None)
+            rep.diffs.append(f"{where}: {step.name}: {d}" + (f" ({why.why})" if why and why.why else ""))
+    rep.final_pid = last_pid
+    if _knows_pid(session, last_pid):
+        rep.mountinfo = session.mountinfo(last_pid)
+        if program.expect_tree is not None:
+            rep.diffs.extend(compare_tree(program, model_rows(session, last_pid)))
+    elif program.expect_tree is not None:
+        rep.diffs.append(f"{program.file}:{program.expect_line}: process {last_pid} has exited; "
+                         "no table to compare")
+    if strict:
+        rep.diffs.extend(f"{n.file}:{n.line}: {n.msg}" for n in rep.notes)
+    return rep
+
+
+def _knows_pid(session, pid: int) -> bool:
+    return pid in session.pids()
+
+
+def compare_tree(program: Program, rows) -> list[str]:
+    """Compare the expect-tree block with the model's rows; one message per difference."""
+    exp: list[ExpectRow] = program.expect_tree or []
+    exp_words = renumber([r.propagation for r in exp])
+    got_words = renumber([r[2] for r in rows])
+    diffs = []
+    where = f"{program.file}:{program.expect_line}"
+    for i in range(max(len(exp), len(rows))):
+        e = exp[i] if i < len(exp) else None
+        g = rows[i] if i < len(rows) else None
+        e_txt = f"{e.mountpoint} {e.fstype} {' '.join(exp_words[i]) or 'private'}" if e else "no more rows"
+        g_txt = f"{g[0]} {g[1]} {' '.join(got_words[i]) or 'private'}" if g else "no more rows"
+        line = f"{program.file}:{e.line}" if e else where
+        if e_txt != g_txt:
+            diffs.append(f"{line}: expected {e_txt}, model gave {g_txt}")
+        elif e.locked is not None and e.locked != g[3]:
+            diffs.append(f"{line}: expected {e.mountpoint} {'locked' if e.locked else 'unlocked'}, "
+                         f"model gave {'locked' if g[3] else 'unlocked'}")
+    return diffs

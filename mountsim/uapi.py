@@ -1,0 +1,240 @@
+"""User-visible constants: include/uapi/linux/mount.h, sched.h, fcntl.h.
+
+Values are the kernel's; names are verbatim so a trace line and this module read alike.
+`FLAG_NAMES` maps a flag family to its name table, used both to parse strace's symbolic
+flags and to print them back. Which bits a given kernel *accepts* is version data and lives
+in `versions.py`, not here.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+
+# mount(2) flags (include/uapi/linux/mount.h)
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_SYNCHRONOUS = 16
+MS_REMOUNT = 32
+MS_MANDLOCK = 64
+MS_DIRSYNC = 128
+MS_NOSYMFOLLOW = 256
+MS_NOATIME = 1024
+MS_NODIRATIME = 2048
+MS_BIND = 4096
+MS_MOVE = 8192
+MS_REC = 16384
+MS_SILENT = 32768
+MS_POSIXACL = 1 << 16
+MS_UNBINDABLE = 1 << 17
+MS_PRIVATE = 1 << 18
+MS_SLAVE = 1 << 19
+MS_SHARED = 1 << 20
+MS_RELATIME = 1 << 21
+MS_KERNMOUNT = 1 << 22
+MS_I_VERSION = 1 << 23
+MS_STRICTATIME = 1 << 24
+MS_LAZYTIME = 1 << 25
+MS_NOREMOTELOCK = 1 << 27
+MS_NOSEC = 1 << 28
+MS_BORN = 1 << 29
+MS_ACTIVE = 1 << 30
+MS_NOUSER = 1 << 31
+MS_MGC_VAL = 0xC0ED0000
+MS_MGC_MSK = 0xFFFF0000
+MS_PROPAGATION = MS_SHARED | MS_SLAVE | MS_UNBINDABLE | MS_PRIVATE
+
+# umount2(2)
+MNT_FORCE = 1
+MNT_DETACH = 2
+MNT_EXPIRE = 4
+UMOUNT_NOFOLLOW = 8
+
+# open_tree(2)
+OPEN_TREE_CLONE = 1
+OPEN_TREE_CLOEXEC = 0o2000000
+OPEN_TREE_NAMESPACE = 2  # 7.0; accepted only where versions.Semantics.open_tree_namespace
+
+# move_mount(2)
+MOVE_MOUNT_F_SYMLINKS = 0x01
+MOVE_MOUNT_F_AUTOMOUNTS = 0x02
+MOVE_MOUNT_F_EMPTY_PATH = 0x04
+MOVE_MOUNT_T_SYMLINKS = 0x10
+MOVE_MOUNT_T_AUTOMOUNTS = 0x20
+MOVE_MOUNT_T_EMPTY_PATH = 0x40
+MOVE_MOUNT_SET_GROUP = 0x100
+MOVE_MOUNT_BENEATH = 0x200
+MOVE_MOUNT__MASK = 0x377
+
+# fsopen(2), fspick(2), fsconfig(2), fsmount(2)
+FSOPEN_CLOEXEC = 1
+FSPICK_CLOEXEC = 1
+FSPICK_SYMLINK_NOFOLLOW = 2
+FSPICK_NO_AUTOMOUNT = 4
+FSPICK_EMPTY_PATH = 8
+FSCONFIG_SET_FLAG = 0
+FSCONFIG_SET_STRING = 1
+FSCONFIG_SET_BINARY = 2
+FSCONFIG_SET_PATH = 3
+FSCONFIG_SET_PATH_EMPTY = 4
+FSCONFIG_SET_FD = 5
+FSCONFIG_CMD_CREATE = 6
+FSCONFIG_CMD_RECONFIGURE = 7
+FSCONFIG_CMD_CREATE_EXCL = 8
+FSMOUNT_CLOEXEC = 1
+FSMOUNT_NAMESPACE = 2  # 7.1; accepted only where versions.Semantics.fsmount_namespace
+
+# mount_setattr(2) / fsmount(2) attr_flags
+MOUNT_ATTR_RDONLY = 0x1
+MOUNT_ATTR_NOSUID = 0x2
+MOUNT_ATTR_NODEV = 0x4
+MOUNT_ATTR_NOEXEC = 0x8
+MOUNT_ATTR__ATIME = 0x70
+MOUNT_ATTR_RELATIME = 0x0
+MOUNT_ATTR_NOATIME = 0x10
+MOUNT_ATTR_STRICTATIME = 0x20
+MOUNT_ATTR_NODIRATIME = 0x80
+MOUNT_ATTR_IDMAP = 0x100000
+MOUNT_ATTR_NOSYMFOLLOW = 0x200000
+MOUNT_ATTR_SIZE_VER0 = 32
+
+# statmount(2) / listmount(2)
+STATMOUNT_SB_BASIC = 0x1
+STATMOUNT_MNT_BASIC = 0x2
+STATMOUNT_PROPAGATE_FROM = 0x4
+STATMOUNT_MNT_ROOT = 0x8
+STATMOUNT_MNT_POINT = 0x10
+STATMOUNT_FS_TYPE = 0x20
+STATMOUNT_MNT_NS_ID = 0x40
+STATMOUNT_MNT_OPTS = 0x80
+STATMOUNT_FS_SUBTYPE = 0x100
+STATMOUNT_SB_SOURCE = 0x200
+STATMOUNT_OPT_ARRAY = 0x400
+STATMOUNT_OPT_SEC_ARRAY = 0x800
+STATMOUNT_SUPPORTED_MASK = 0x1000
+STATMOUNT_MNT_UIDMAP = 0x2000
+STATMOUNT_MNT_GIDMAP = 0x4000
+STATMOUNT_BY_FD = 0x1  # 7.0, a flags bit of statmount(); versions.Semantics.statmount_by_fd
+LSMT_ROOT = 0xFFFFFFFFFFFFFFFF
+LISTMOUNT_REVERSE = 1
+MNT_ID_REQ_SIZE_VER0 = 24
+MNT_ID_REQ_SIZE_VER1 = 32
+
+# statmount's mnt_propagation / mnt_attr report these (MOUNT_ATTR_* plus propagation)
+MS_SHARED_ATTR = MS_SHARED
+
+# sched.h clone/unshare flags
+CSIGNAL = 0xFF
+CLONE_NEWTIME = 0x80
+CLONE_VM = 0x100
+CLONE_FS = 0x200
+CLONE_FILES = 0x400
+CLONE_SIGHAND = 0x800
+CLONE_PIDFD = 0x1000
+CLONE_PTRACE = 0x2000
+CLONE_VFORK = 0x4000
+CLONE_PARENT = 0x8000
+CLONE_THREAD = 0x10000
+CLONE_NEWNS = 0x20000
+CLONE_SYSVSEM = 0x40000
+CLONE_SETTLS = 0x80000
+CLONE_PARENT_SETTID = 0x100000
+CLONE_CHILD_CLEARTID = 0x200000
+CLONE_DETACHED = 0x400000
+CLONE_UNTRACED = 0x800000
+CLONE_CHILD_SETTID = 0x1000000
+CLONE_NEWCGROUP = 0x2000000
+CLONE_NEWUTS = 0x4000000
+CLONE_NEWIPC = 0x8000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+CLONE_IO = 0x80000000
+CLONE_CLEAR_SIGHAND = 1 << 32
+CLONE_INTO_CGROUP = 1 << 33
+UNSHARE_EMPTY_MNTNS = 0x00100000  # 7.1, shares CLONE_PARENT_SETTID's bit (unshare only)
+CLONE_EMPTY_MNTNS = 1 << 37       # 7.1, clone3 only
+SIGCHLD = 17
+
+# fcntl.h
+AT_FDCWD = -100
+AT_SYMLINK_NOFOLLOW = 0x100
+AT_REMOVEDIR = 0x200
+AT_SYMLINK_FOLLOW = 0x400
+AT_NO_AUTOMOUNT = 0x800
+AT_EMPTY_PATH = 0x1000
+AT_RECURSIVE = 0x8000
+O_RDONLY = 0
+O_WRONLY = 1
+O_RDWR = 2
+O_ACCMODE = 3
+O_CREAT = 0o100
+O_EXCL = 0o200
+O_NOCTTY = 0o400
+O_TRUNC = 0o1000
+O_APPEND = 0o2000
+O_NONBLOCK = 0o4000
+O_DSYNC = 0o10000
+O_DIRECT = 0o40000
+O_LARGEFILE = 0o100000
+O_DIRECTORY = 0o200000
+O_NOFOLLOW = 0o400000
+O_NOATIME = 0o1000000
+O_CLOEXEC = 0o2000000
+O_PATH = 0o10000000
+O_TMPFILE = 0o20000000 | O_DIRECTORY
+
+
+def _table(prefix: str, *, exclude: tuple[str, ...] = ()) -> dict[str, int]:
+    return {k: v for k, v in globals().items()
+            if k.startswith(prefix) and isinstance(v, int) and k not in exclude}
+
+
+# Name tables used to parse and print symbolic flags (strace style). Families are named
+# after the argument they decode. Order matters only for printing: larger masks first.
+FLAG_NAMES: dict[str, dict[str, int]] = {
+    "mount": _table("MS_", exclude=("MS_MGC_MSK", "MS_PROPAGATION", "MS_SHARED_ATTR")),
+    "umount": {**_table("MNT_", exclude=("MNT_ID_REQ_SIZE_VER0", "MNT_ID_REQ_SIZE_VER1")),
+               "UMOUNT_NOFOLLOW": UMOUNT_NOFOLLOW},
+    "open_tree": {**_table("OPEN_TREE_"), **_table("AT_", exclude=("AT_FDCWD",))},
+    "move_mount": _table("MOVE_MOUNT_", exclude=("MOVE_MOUNT__MASK",)),
+    "fsopen": {"FSOPEN_CLOEXEC": FSOPEN_CLOEXEC},
+    "fspick": _table("FSPICK_"),
+    "fsconfig": _table("FSCONFIG_"),
+    "fsmount": _table("FSMOUNT_"),
+    "mount_attr": _table("MOUNT_ATTR_", exclude=("MOUNT_ATTR_SIZE_VER0",)),
+    "statmount": _table("STATMOUNT_", exclude=("STATMOUNT_BY_FD",)),
+    "listmount": {"LISTMOUNT_REVERSE": LISTMOUNT_REVERSE},
+    "clone": {**_table("CLONE_", exclude=()), "SIGCHLD": SIGCHLD},
+    "at": _table("AT_", exclude=("AT_FDCWD",)),
+    "open": _table("O_", exclude=("O_ACCMODE",)),
+}
+# unshare(2) reuses the clone table; UNSHARE_EMPTY_MNTNS is parsed by name too.
+FLAG_NAMES["clone"]["UNSHARE_EMPTY_MNTNS"] = UNSHARE_EMPTY_MNTNS
+ALL_NAMES: dict[str, int] = {}
+for _fam in FLAG_NAMES.values():
+    ALL_NAMES.update(_fam)
+ALL_NAMES.update({"AT_FDCWD": AT_FDCWD, "LSMT_ROOT": LSMT_ROOT, "MS_MGC_VAL": MS_MGC_VAL,
+                  "STATMOUNT_BY_FD": STATMOUNT_BY_FD, "MOUNT_ATTR_SIZE_VER0": MOUNT_ATTR_SIZE_VER0})
+
+ERRNO_NAMES: dict[str, int] = {n: getattr(_errno, n) for n in dir(_errno) if n.startswith("E")}
+
+
+def errno_name(code: int) -> str:
+    """Symbolic name of an errno value (ENOENT), as strace prints it."""
+    return _errno.errorcode.get(code, str(code))
+
+
+def flags_to_str(family: str, value: int) -> str:
+    """Render *value* as strace would: known names joined by '|', then a hex remainder."""
+    table = FLAG_NAMES[family]
+    names, rest = [], value
+    for name, bit in sorted(table.items(), key=lambda kv: -kv[1]):
+        if bit and bit & (bit - 1) == 0 and rest & bit:
+            names.append(name)
+            rest &= ~bit
+    names.reverse()
+    if rest or not names:
+        names.append(hex(rest) if rest or not names else "0")
+    return "|".join(names)
