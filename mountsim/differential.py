@@ -24,14 +24,20 @@ class Divergence:
     b: str
     a_name: str = "model"
     b_name: str = "live"
+    a_table: str = ""           # normalised tables at the moment of divergence
+    b_table: str = ""
 
     def describe(self) -> str:
         if self.step is None:
             return (f"final tables differ ({self.a_name} left, {self.b_name} right):\n"
                     + side_by_side(self.a, self.b))
         s = self.step
-        return (f"{s.file}:{s.line}: step {self.index + 1}: [pid {s.pid}] {s.text or s.name}: "
+        head = (f"{s.file}:{s.line}: step {self.index + 1}: [pid {s.pid}] {s.text or s.name}: "
                 f"{self.a_name} gave {self.a}, {self.b_name} gave {self.b}")
+        if self.a_table or self.b_table:
+            head += (f"\ntables before the call ({self.a_name} left, {self.b_name} right):\n"
+                     + side_by_side(self.a_table, self.b_table))
+        return head
 
 
 def side_by_side(a: str, b: str, width: int = 70) -> str:
@@ -61,14 +67,18 @@ def tables(session) -> str:
     return normalise("".join(parts))
 
 
-def run_pair(program: Program, a, b) -> Divergence | None:
-    """Run *program* on started sessions *a* and *b*; the first divergence or None."""
+def run_pair(program: Program, a, b, with_tables: bool = False) -> Divergence | None:
+    """Run *program* on started sessions *a* and *b*; the first divergence or None.
+
+    With *with_tables*, the tables before each call are kept for the report (slower).
+    """
     for i, step in enumerate(program.steps):
         if step.pid not in a.pids() or step.pid not in b.pids():
             continue
+        ta, tb = (tables(a), tables(b)) if with_tables else ("", "")
         ra, rb = a.execute(step), b.execute(step)
         if not same_result(step, ra, rb):
-            return Divergence(i, step, str(ra), str(rb))
+            return Divergence(i, step, str(ra), str(rb), a_table=ta, b_table=tb)
     ta, tb = tables(a), tables(b)
     if ta != tb:
         return Divergence(len(program.steps), None, ta, tb)

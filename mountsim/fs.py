@@ -88,23 +88,6 @@ def is_subdir(d: Dentry, ancestor: Dentry) -> bool:
 
 
 @attrs.define(slots=True, eq=False)
-class AnonDevIda:
-    """get_anon_bdev()/free_anon_bdev(): the smallest free minor number >= 1 (fs/super.c)."""
-
-    used: set[int] = attrs.Factory(set)
-
-    def alloc(self) -> int:
-        n = 1
-        while n in self.used:
-            n += 1
-        self.used.add(n)
-        return n
-
-    def free(self, n: int) -> None:
-        self.used.discard(n)
-
-
-@attrs.define(slots=True, eq=False)
 class FsType:
     """struct file_system_type plus the option parsing/printing that mountinfo shows."""
 

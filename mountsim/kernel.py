@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .fs import AnonDevIda, Dentry, SuperBlock
+from .fs import Dentry, SuperBlock
 from .mount import MNT, MNT_UNIQUE_ID_OFFSET, IdAllocator, MntNamespace, Mount
 from .task import FdTable, FsStruct, Path, Task
 from .user_namespace import Cred, UserNamespace
@@ -29,7 +29,7 @@ class Kernel:
         self.mnt_ids = IdAllocator(1)              # mnt_id_xa: smallest free id >= 1
         self.unique_ctr = MNT_UNIQUE_ID_OFFSET     # mnt_id_ctr
         self.group_ids = IdAllocator(1)            # mnt_group_ida
-        self.anon_devs = AnonDevIda()              # unnamed_dev_ida
+        self.anon_devs = IdAllocator(1)            # unnamed_dev_ida (get_anon_bdev())
         self.hash: dict[tuple[Mount, Dentry], Mount] = {}   # mount_hashtable
         self.tasks: dict[int, Task] = {}
         self.init_user_ns = UserNamespace(None, 0)

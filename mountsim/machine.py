@@ -111,8 +111,9 @@ def _from_mountinfo(k: Kernel, ns: MntNamespace, rootfs: Mount, lines: list[str]
         if sb is None:
             sb = k.new_sb(_unescape(fstype), k.init_user_ns,
                           tuple(o for o in sopts.split(",")[1:] if o), opaque=True,
-                          dev=minor, major=major or 1_000_000)
-            sb.major = major
+                          dev=minor, major=major)
+            if major == 0:
+                k.anon_devs.reserve(minor)
             sb.rdonly = sopts.split(",")[0] == "ro"
             if sb.fstype == "proc":
                 sb.opaque = False

@@ -1,0 +1,49 @@
+"""Small builders shared by the tests: run syscalls on a backend session by name."""
+
+from __future__ import annotations
+
+from mountsim import uapi
+from mountsim.backends.model import ModelBackend
+from mountsim.trace.program import Program, Step
+
+MS_BIND, MS_REC, MS_MOVE = uapi.MS_BIND, uapi.MS_REC, uapi.MS_MOVE
+MS_SHARED, MS_SLAVE, MS_PRIVATE, MS_UNBINDABLE = (uapi.MS_SHARED, uapi.MS_SLAVE,
+                                                   uapi.MS_PRIVATE, uapi.MS_UNBINDABLE)
+
+
+class Runner:
+    """Issue syscalls on a session; `r.mount(...)` returns the errno name or 0."""
+
+    def __init__(self, session, pid: int = 1) -> None:
+        self.s = session
+        self.pid = pid
+        self.next_label = 100
+
+    def call(self, name: str, *args, pid: int | None = None, label: int | None = None):
+        res = self.s.execute(Step(pid or self.pid, name, args, label=label))
+        return res.errno or res.ret
+
+    def tmpfs(self, where: str, flags: int = 0, pid: int | None = None):
+        return self.call("mount", "tmpfs", where, "tmpfs", flags, None, pid=pid)
+
+    def bind(self, src: str, dst: str, rec: bool = False, pid: int | None = None):
+        return self.call("mount", src, dst, None, MS_BIND | (MS_REC if rec else 0), None, pid=pid)
+
+    def make(self, where: str, flag: int, pid: int | None = None):
+        return self.call("mount", None, where, None, flag, None, pid=pid)
+
+    def fork(self, pid: int | None = None) -> int:
+        self.next_label += 1
+        return self.call("fork", pid=pid, label=self.next_label)
+
+    def table(self, pid: int | None = None) -> list[tuple[str, str]]:
+        """(mountpoint, optional fields) per mountinfo line."""
+        rows = []
+        for line in self.s.mountinfo(pid or self.pid).splitlines():
+            left = line.split(" - ")[0].split()
+            rows.append((left[4], " ".join(left[6:])))
+        return rows
+
+
+def model(dirs=("/a", "/b", "/c", "/d")) -> Runner:
+    return Runner(ModelBackend().start(Program(start_dirs=list(dirs))))

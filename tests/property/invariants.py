@@ -1,0 +1,74 @@
+"""Kernel invariants of the mount model, checked after every step of generated programs."""
+
+from __future__ import annotations
+
+from mountsim.mount import MNT, T
+from mountsim.namespace import walk_tree
+
+
+def check(k) -> list[str]:
+    """Every violated invariant of kernel *k*, as text (empty when all hold)."""
+    errs: list[str] = []
+    namespaces = {id(t.mnt_ns): t.mnt_ns for t in k.tasks.values() if t.alive}
+    seen_mounts = set()
+    for ns in namespaces.values():
+        errs += _check_ns(ns)
+        seen_mounts.update(id(m) for m in ns)
+    errs += _check_hash(k)
+    errs += _check_groups(k, namespaces)
+    return errs
+
+
+def _check_ns(ns) -> list[str]:
+    errs = []
+    tree = list(walk_tree(ns.root))
+    # the tree is a tree: parent links agree with child lists
+    for m in tree:
+        for c in m.mounts:
+            if c.parent is not m:
+                errs.append(f"{c} is in {m}'s children but its parent is {c.parent}")
+        if m.t_flags & (T.MARKED | T.UMOUNT_CANDIDATE):
+            errs.append(f"{m} has leftover T_MARKED/T_UMOUNT_CANDIDATE")
+        if m.flags & MNT.UMOUNT:
+            errs.append(f"{m} is in a namespace but marked MNT_UMOUNT")
+    # the ordered index and the tree agree
+    if set(map(id, tree)) != set(map(id, ns)):
+        errs.append("namespace index and tree differ")
+    ids = list(ns.mounts)
+    if ids != sorted(ids):
+        errs.append("namespace index not ordered by unique id")
+    return errs
+
+
+def _check_hash(k) -> list[str]:
+    errs = []
+    for (parent, dentry), child in k.hash.items():
+        if child.parent is not parent or child.mountpoint is not dentry:
+            errs.append(f"hash entry {child} does not sit on ({parent}, {dentry})")
+    return errs
+
+
+def _check_groups(k, namespaces) -> list[str]:
+    errs = []
+    for ns in namespaces.values():
+        for m in ns:
+            # peer rings hold exactly the mounts of one group, all marked shared
+            p = m.next_peer()
+            while p is not m:
+                if p.group_id != m.group_id or not p.is_shared:
+                    errs.append(f"{p} in {m}'s peer ring has group {p.group_id} != {m.group_id}")
+                    break
+                p = p.next_peer()
+            if m.is_shared and not m.group_id:
+                errs.append(f"{m} is shared without a group id")
+            # the master relation is acyclic and slaves are on their master's list
+            seen, x = set(), m
+            while x.master is not None:
+                if id(x) in seen:
+                    errs.append(f"master cycle through {m}")
+                    break
+                seen.add(id(x))
+                if x not in list(x.master.slave_list):
+                    errs.append(f"{x} is not on its master's slave list")
+                x = x.master
+    return errs
