@@ -34,6 +34,18 @@ class TestCopyMntNs:
         assert fields.startswith("master:")
         assert r.call("umount2", "/a", uapi.MNT_DETACH, pid=child) == "EINVAL"
 
+    def test_propagated_copy_into_userns_is_not_locked(self):
+        """If a mount propagates into a namespace owned by a less privileged user namespace,
+        then the copy's root is not MNT_LOCKED (only mounts below it would be), so the child
+        can unmount it (source: fs/namespace.c:lock_mnt_tree() skips the tree's root;
+        observed on Linux 6.18: umount2(MNT_DETACH) of the propagated copy -> 0)."""
+        r = model()
+        r.tmpfs("/a"), r.call("mkdir", "/a/x", 0o755), r.make("/a", MS_SHARED)
+        child = r.fork()
+        assert r.call("unshare", NEWNS | NEWUSER, pid=child) == 0
+        assert r.tmpfs("/a/x") == 0
+        assert r.call("umount2", "/a/x", uapi.MNT_DETACH, pid=child) == 0
+
     def test_unshare_newns_needs_cap(self):
         """If an unprivileged process unshares CLONE_NEWNS, then it gets EPERM (source:
         kernel/nsproxy.c:unshare_nsproxy_namespaces(), ns_capable CAP_SYS_ADMIN)."""

@@ -1,0 +1,315 @@
+"""Trace files to Programs: headers, the strace line envelope, and argument decoding.
+
+The call itself is parsed by the Lark grammar in grammar.py; this module handles what is
+line-level: `# ` headers and the `expect-tree` block, `[pid N]` prefixes, joining
+`<unfinished ...>` with `<... name resumed>`, lines to ignore (`+++ exited`, `--- SIG`,
+`strace:` notices), and decoding each argument by its kind (program.SYSCALLS). Any line
+that cannot be understood raises TraceError(file, line, one clear sentence).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import Any
+
+from lark import Token, Tree
+from lark.exceptions import LarkError, UnexpectedInput
+
+from .. import uapi
+from ..errors import TraceError
+from .grammar import PARSER
+from .program import (RETURNS_FD, RETURNS_PID, STRUCTS, SYSCALLS, ExpectRow, Note, Program,
+                      Result, Step)
+
+_PID = re.compile(r"^\[pid\s+(\d+)\]\s*")
+_BARE_PID = re.compile(r"^(\d+)\s+(?=[a-z_])")          # `strace -f -o FILE` style
+_UNFINISHED = re.compile(r"\s*<unfinished \.\.\.>\s*$")
+_RESUMED = re.compile(r"^<\.\.\.\s+(\w+)\s+resumed>\s*")
+_TIMING = re.compile(r"\s+<\d+\.\d+>\s*$")
+_IGNORE = re.compile(r"^(\+\+\+ |--- |strace: |\s*$)")
+_PROP_WORD = re.compile(r"^(shared|master|propagate_from):\d+$|^unbindable$|^private$")
+_STRUCT_FAMILY = {("clone_args", "flags"): "clone", ("mount_attr", "attr_set"): "mount_attr",
+                  ("mount_attr", "attr_clr"): "mount_attr", ("mount_attr", "propagation"): "mount",
+                  ("mnt_id_req", "param"): "statmount"}
+
+
+class _Ellipsis:
+    """strace's `...` for elided values."""
+
+
+def parse_file(path: str) -> Program:
+    """Parse the trace at *path*. Errors: TraceError (also for an unreadable file)."""
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            text = f.read()
+    except OSError as e:
+        raise TraceError(path, 0, f"cannot read: {e.strerror}")
+    return parse_text(text, path)
+
+
+def parse_text(text: str, path: str = "<string>") -> Program:
+    """Parse trace *text*; *path* names it in error messages."""
+    prog = Program(file=path)
+    pending: dict[int, tuple[int, str]] = {}        # pid -> (line, text before <unfinished>)
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        n, raw = i + 1, lines[i]
+        i += 1
+        if raw.startswith("#"):
+            i = _header(prog, lines, i, n, raw, path)
+            continue
+        if _IGNORE.match(raw):
+            continue
+        body, pid = raw.rstrip(), None
+        m = _PID.match(body) or _BARE_PID.match(body)
+        if m:
+            pid, body = int(m.group(1)), body[m.end():]
+        if pid is None:
+            pid = prog.main_pid
+        if _UNFINISHED.search(body):
+            pending[pid] = (n, _UNFINISHED.sub("", body))
+            continue
+        r = _RESUMED.match(body)
+        if r:
+            if pid not in pending:
+                raise TraceError(path, n, f"'{r.group(1)} resumed' without an unfinished call in pid {pid}")
+            n, head = pending.pop(pid)
+            rest = body[r.end():]
+            body = head + (", " if rest and not rest.startswith((",", ")")) and not head.endswith("(") else "") + rest
+        _call(prog, body, pid, path, n, raw)
+    for pid, (n, _) in pending.items():
+        prog.notes.append(Note(path, n, f"pid {pid}: call never resumed"))
+    return prog
+
+
+def _header(prog: Program, lines: list[str], i: int, n: int, raw: str, path: str) -> int:
+    """Handle one `#` line (and a whole expect-tree block); returns the next line index."""
+    body = raw[1:].strip()
+    key, sep, val = body.partition(":")
+    key = key.strip().lower()
+    if not sep:
+        return i
+    val = val.strip()
+    if key == "kernel":
+        prog.kernel = val
+    elif key == "main-pid":
+        if not val.isdigit():
+            raise TraceError(path, n, f"main-pid must be a number, not {val!r}")
+        prog.main_pid = int(val)
+    elif key == "start-mountinfo":
+        prog.start_mountinfo.append(val)
+    elif key == "start-dirs":
+        prog.start_dirs.extend(val.split())
+    elif key == "expect-tree":
+        prog.expect_tree, prog.expect_line = [], n
+        while i < len(lines) and lines[i].startswith("#"):
+            row = lines[i][1:].split()
+            if not row or row[0].lower() == "end" or not row[0].startswith("/"):
+                break
+            prog.expect_tree.append(_expect_row(row, path, i + 1))
+            i += 1
+    return i
+
+
+def _expect_row(row: list[str], path: str, n: int) -> ExpectRow:
+    if len(row) < 3:
+        raise TraceError(path, n, "expect-tree row needs: mountpoint fstype propagation [locked]")
+    locked = None
+    words = row[2:]
+    if words[-1] in ("locked", "unlocked"):
+        locked = words[-1] == "locked"
+        words = words[:-1]
+    for w in words:
+        if not _PROP_WORD.match(w):
+            raise TraceError(path, n, f"not a propagation word: {w!r} (shared:N, master:N, "
+                             "propagate_from:N, unbindable, private)")
+    prop = tuple(w for w in words if w != "private")
+    mp = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), row[0])
+    return ExpectRow(mp, row[1], prop, locked, n)
+
+
+def _call(prog: Program, body: str, pid: int, path: str, n: int, raw: str) -> None:
+    body = _TIMING.sub("", body)
+    try:
+        tree = PARSER.parse(body)
+    except UnexpectedInput as e:
+        col = getattr(e, "column", "?")
+        raise TraceError(path, n, f"cannot parse the call at column {col}: {_snippet(body, e)}")
+    except LarkError as e:
+        raise TraceError(path, n, f"cannot parse the call: {e}")
+    name = str(tree.children[0])
+    if name == "umount":
+        name = "umount2"
+    children = tree.children[1:]
+    args_tree = children[0] if len(children) == 2 else None
+    result = _result(children[-1], path, n)
+    if name not in SYSCALLS:
+        prog.notes.append(Note(path, n, f"not modelled: {name}"))
+        return
+    values = [_value(a, path, n) for a in (args_tree.children if args_tree else [])]
+    args, out = _decode(name, values, path, n)
+    label = None
+    if result is not None and not result.errno and (name in RETURNS_FD or name in RETURNS_PID):
+        label = result.ret
+    prog.steps.append(Step(pid, name, tuple(args), result, label, out, path, n, raw.strip()))
+
+
+def _snippet(body: str, e: UnexpectedInput) -> str:
+    col = getattr(e, "column", 1) or 1
+    return repr(body[max(col - 15, 0):col + 15])
+
+
+def _result(t: Tree, path: str, n: int) -> Result | None:
+    if t.data == "unknown":
+        return None
+    if t.data == "fd_result":
+        return Result(int(str(t.children[0]).split("<")[0]))
+    ret = int(str(t.children[0]), 0)
+    errno = next((str(c) for c in t.children[1:] if c.type == "ERRNO"), None)
+    if ret < 0 and errno is None and ret != -1:
+        return Result(-1, uapi.errno_name(-ret))
+    return Result(ret, errno)
+
+
+def _value(t: Any, path: str, n: int) -> Any:
+    """A parse tree node as Python: str, int, ("sym", name), ("or", [...]), dict, list, None."""
+    if isinstance(t, Token):
+        return str(t)
+    kind = t.data
+    if kind == "named":
+        return ("named", str(t.children[0]), _value(t.children[1], path, n))
+    if kind == "orexpr":
+        parts = [_value(c, path, n) for c in t.children]
+        return parts[0] if len(parts) == 1 else ("or", parts)
+    if kind == "string":
+        return _c_string(str(t.children[0]), path, n)
+    if kind == "number":
+        s = str(t.children[0])
+        return ("num", s)
+    if kind == "fdpath":
+        return ("num", str(t.children[0]).split("<")[0])
+    if kind == "null":
+        return None
+    if kind == "symbol":
+        return ("sym", str(t.children[0]))
+    if kind == "shift":
+        a, b = (_value(c, path, n) for c in t.children)
+        return ("num", str(_int(a, None, path, n) << _int(b, None, path, n)))
+    if kind == "struct":
+        d: dict[str, Any] = {}
+        for c in (t.children[0].children if t.children and isinstance(t.children[0], Tree) else []):
+            v = _value(c, path, n)
+            if isinstance(v, tuple) and v and v[0] == "named":
+                d[v[1]] = v[2]
+        return d
+    if kind == "array":
+        return [_value(c, path, n) for c in (t.children[0].children if t.children else [])]
+    if kind in ("funcall", "ellipsis"):
+        return _Ellipsis()
+    raise TraceError(path, n, f"unexpected value {kind}")
+
+
+def _c_string(s: str, path: str, n: int) -> str:
+    """A C string literal as strace prints it (octal and hex escapes included)."""
+    inner = s[1:-1]
+    try:
+        data = ast.literal_eval('b"' + inner.replace('"', '\\"').replace('\\\\"', '\\"') + '"')
+        return data.decode("utf-8", errors="surrogateescape")
+    except (ValueError, SyntaxError):
+        raise TraceError(path, n, f"bad escape in string {s!r}")
+
+
+def _int(v: Any, family: str | None, path: str, n: int) -> int:
+    """An integer argument: a number, a symbolic name, or names joined by '|'."""
+    if isinstance(v, tuple) and v[0] == "num":
+        s = v[1]
+        neg = s.startswith("-")
+        body = s[1:] if neg else s
+        val = int(body, 8) if len(body) > 1 and body.startswith("0") and body[1] != "x" else int(body, 0)
+        return -val if neg else val
+    if isinstance(v, tuple) and v[0] == "sym":
+        table = uapi.FLAG_NAMES.get(family or "", {})
+        if v[1] in table:
+            return table[v[1]]
+        if v[1] in uapi.ALL_NAMES:
+            return uapi.ALL_NAMES[v[1]]
+        if v[1] in ("SIGCHLD",):
+            return uapi.SIGCHLD
+        raise TraceError(path, n, f"unknown flag {v[1]}" + (f" for {family}" if family else ""))
+    if isinstance(v, tuple) and v[0] == "or":
+        out = 0
+        for part in v[1]:
+            out |= _int(part, family, path, n)
+        return out
+    if isinstance(v, _Ellipsis):
+        return 0
+    raise TraceError(path, n, f"expected a number or flags, got {_show(v)}")
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, str):
+        return f"string {v!r}"
+    if v is None:
+        return "NULL"
+    return type(v).__name__
+
+
+def _decode(name: str, values: list, path: str, n: int) -> tuple[list, Any]:
+    """Arguments in kernel order, converted by kind; (args, out buffer)."""
+    spec = SYSCALLS[name]
+    if name == "clone":
+        named = {v[1]: v[2] for v in values if isinstance(v, tuple) and v[0] == "named"}
+        return [_int(named.get("flags", ("num", "0")), "clone", path, n)], None
+    values = [v[2] if isinstance(v, tuple) and v and v[0] == "named" else v for v in values]
+    required = sum(1 for _, kind in spec if not kind.endswith("?"))
+    if not required <= len(values) <= len(spec):
+        want = f"{required}" if required == len(spec) else f"{required} to {len(spec)}"
+        raise TraceError(path, n, f"{name} takes {want} arguments, got {len(values)}")
+    args, out = [], None
+    for (pname, kind), v in zip(spec, values):
+        kind = kind.rstrip("?")
+        args.append(_convert(name, pname, kind, v, path, n))
+        if kind.startswith("out:"):
+            out = _plain(v, path, n)
+    return args, out
+
+
+def _convert(call: str, pname: str, kind: str, v: Any, path: str, n: int) -> Any:
+    if kind in ("path", "str"):
+        if v is None or isinstance(v, str):
+            return v
+        raise TraceError(path, n, f"{call}: {pname} must be a string or NULL, got {_show(v)}")
+    if kind.startswith("out:"):
+        return None
+    if kind.startswith("struct:"):
+        sname = kind.split(":", 1)[1]
+        if v is None:
+            return None
+        if not isinstance(v, dict):
+            raise TraceError(path, n, f"{call}: {pname} must be a {{...}} struct")
+        fields = {}
+        for f, fv in v.items():
+            if f not in STRUCTS[sname]:
+                raise TraceError(path, n, f"{call}: struct {sname} has no field {f!r}")
+            fields[f] = None if fv is None else _int(fv, _STRUCT_FAMILY.get((sname, f)), path, n)
+        return fields
+    family = kind.split(":", 1)[1] if kind.startswith("flags:") else None
+    if v is None:
+        return 0
+    return _int(v, family, path, n)
+
+
+def _plain(v: Any, path: str, n: int) -> Any:
+    """An output buffer as plain Python (dicts, lists, ints, strings)."""
+    if isinstance(v, dict):
+        return {k: _plain(x, path, n) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain(x, path, n) for x in v]
+    if isinstance(v, tuple):
+        try:
+            return _int(v, None, path, n)
+        except TraceError:
+            return str(v[1]) if len(v) > 1 else None
+    return v
