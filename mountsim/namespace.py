@@ -365,8 +365,7 @@ def maybe_free(k: Kernel, m: Mount) -> None:
     if m.has_parent and m.parent.mnt_id > 0 and m.parent.ns is None:
         return                             # still connected to a live detached parent
     for c in list(m.mounts):
-        c.child.del_init()
-        c.parent = c
+        k.unhash_mnt(c)
         maybe_free(k, c)
     k.free_mount(m)
 
@@ -434,3 +433,20 @@ def copy_mnt_ns(task: Task, k: Kernel, ns: MntNamespace, user_ns: UserNamespace,
     fs.set_root(new_root)
     fs.set_pwd(new_pwd)
     return new_ns
+
+
+def get_mnt_ns(ns: MntNamespace) -> None:
+    """get_mnt_ns(): a task's nsproxy, or an open namespace file, holds *ns*."""
+    ns.users += 1
+
+
+def put_mnt_ns(k: Kernel, ns: MntNamespace) -> None:
+    """Drop a reference; the last one unmounts the whole namespace. Mirrors put_mnt_ns().
+
+    This is what turns slaves of a vanished namespace's mounts private: umount_tree()
+    makes the departing masters private, handing their slaves on (do_make_slave()).
+    """
+    ns.users -= 1
+    if ns.users == 0 and not ns.is_anon and ns.root is not None:
+        root, ns.root = ns.root, None
+        umount_tree(k, root, 0)

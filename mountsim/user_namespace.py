@@ -69,9 +69,14 @@ def ns_capable(cred: Cred, ns: UserNamespace) -> bool:
 def create_user_ns(cred: Cred) -> Cred:
     """create_user_ns(): the new credentials of a task entering a fresh child namespace.
 
-    Errors: EUSERS past 32 levels.
+    Errors: EPERM when the caller's euid has no mapping in its own user namespace (no
+    uid_map is ever written in the model, so in any child namespace; observed on Linux 6.18:
+    a second unshare(CLONE_NEWUSER) fails with EPERM), EUSERS past 32 levels.
     """
     parent = cred.user_ns
+    if parent.level > 0:
+        raise KernelError(errno.EPERM, "creator's uid is not mapped in its user namespace",
+                          where="create_user_ns")
     if parent.level >= 32:
         raise KernelError(errno.EUSERS, "user namespaces nest 32 deep at most", where="create_user_ns")
     ns = UserNamespace(parent, cred.euid, parent.level + 1)

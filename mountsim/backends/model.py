@@ -10,6 +10,7 @@ import errno as _errno
 
 from ..errors import KernelError
 from ..machine import boot
+from ..namespace import put_mnt_ns
 from ..proc_namespace import mountinfo
 from ..syscalls import dispatch, is_modelled
 from ..syscalls.file import close_fd
@@ -61,7 +62,7 @@ class ModelSession:
         task.fs.users -= 1
         if task.fs.users == 0:
             task.fs.release()
-        task.mnt_ns.users -= 1
+        put_mnt_ns(self.k, task.mnt_ns)
 
     def has_fd(self, pid: int, fd: int) -> bool:
         t = self.k.tasks.get(pid)

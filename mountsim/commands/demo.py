@@ -30,8 +30,10 @@ def main(args: argparse.Namespace) -> int:
     rep = replay(program, session)
     print(f"# {path.name}: {len(program.steps)} syscalls replayed on the model "
           f"(Linux {session.sem.name} semantics)")
-    for step, res in rep.results:
-        print(f"  [pid {step.pid}] {step.text or step.name}  -> {res}")
+    from ..trace.write import format_step
+    for step, res, why in rep.results:
+        call = format_step(step, main_pid=step.pid).split(" = ")[0]
+        print(f"  pid {step.pid:<3} {call}\n          = {res}" + (f"   because: {why}" if why else ""))
     for pid in sorted(session.pids()):
         print(f"\n# /proc/{pid}/mountinfo")
         print(session.mountinfo(pid), end="")

@@ -15,7 +15,8 @@ from ..errors import KernelError
 from ..fs import S_IFDIR, S_IFREG
 from ..mount import MNT
 from ..namei import LOOKUP_DIRECTORY, LOOKUP_FOLLOW, lookup_parent, user_path_at
-from ..namespace import UMOUNT_CONNECTED, umount_tree
+from ..mount import MntNamespace
+from ..namespace import UMOUNT_CONNECTED, get_mnt_ns, put_mnt_ns, umount_tree
 from ..task import File, Path
 
 if TYPE_CHECKING:
@@ -113,6 +114,8 @@ def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mo
     ns = p.dentry.ns_ref
     kind = "ns" if ns is not None and not flags & uapi.O_PATH else "path"
     f = File(kind, p, flags, ns=ns)
+    if kind == "ns" and isinstance(ns, MntNamespace):
+        get_mnt_ns(ns)                      # an open namespace file keeps it alive
     return f                                # installed by the syscall table (fd_install)
 
 
@@ -147,6 +150,8 @@ def fput(k: Kernel, f: File) -> None:
     """
     if f.path is not None:
         f.path.mnt.pins -= 1
+    if f.kind == "ns" and isinstance(f.ns, MntNamespace):
+        put_mnt_ns(k, f.ns)
     if f.need_unmount and f.path is not None:
         m = f.path.mnt
         ns = m.ns

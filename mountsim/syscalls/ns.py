@@ -16,7 +16,8 @@ from .. import uapi
 from ..errors import KernelError
 from ..mount import MntNamespace
 from ..namei import LOOKUP_DIRECTORY, LOOKUP_DOWN, LOOKUP_FOLLOW, traverse_mounts, user_path_at
-from ..namespace import (check_mnt, copy_mnt_ns, is_path_reachable, lock_mount)
+from ..namespace import (check_mnt, copy_mnt_ns, get_mnt_ns, is_path_reachable, lock_mount,
+                         put_mnt_ns)
 from ..task import FdTable, FsStruct, Path, Task
 from ..user_namespace import UserNamespace, create_user_ns, ns_capable, setresuid
 from .mount import require_may_mount
@@ -54,10 +55,12 @@ def _new_namespaces(k: Kernel, task: Task, flags: int, cred, fs: FsStruct) -> Mn
     return copy_mnt_ns(task, k, task.mnt_ns, cred.user_ns, fs)
 
 
-def _switch_ns(task: Task, ns: MntNamespace) -> None:
-    task.mnt_ns.users -= 1
+def _switch_ns(k: Kernel, task: Task, ns: MntNamespace) -> None:
+    """switch_task_namespaces(): the old namespace loses this task's reference."""
+    old = task.mnt_ns
+    get_mnt_ns(ns)
     task.mnt_ns = ns
-    ns.users += 1
+    put_mnt_ns(k, old)
 
 
 def sys_unshare(k: Kernel, task: Task, flags: int) -> int:
@@ -91,7 +94,7 @@ def sys_unshare(k: Kernel, task: Task, flags: int) -> int:
             new_fs.release()
         raise
     if ns is not None:
-        _switch_ns(task, ns)
+        _switch_ns(k, task, ns)
     if new_fs is not None:
         task.fs.users -= 1
         task.fs = new_fs
@@ -183,7 +186,7 @@ def sys_setns(k: Kernel, task: Task, fd: int, nstype: int) -> int:
         raise KernelError(errno.EINVAL, "anonymous mount namespace", where="mntns_install")
     if task.fs.users != 1:
         raise KernelError(errno.EINVAL, "fs_struct is shared", where="mntns_install")
-    _switch_ns(task, ns)
+    _switch_ns(k, task, ns)
     root = traverse_mounts(k, Path(ns.root, ns.root.root))   # LOOKUP_DOWN on "/"
     task.fs.set_pwd(root)
     task.fs.set_root(root)

@@ -21,7 +21,7 @@ class Report:
     program: Program
     diffs: list[str] = attrs.Factory(list)
     notes: list[Note] = attrs.Factory(list)
-    results: list[tuple[Step, Result]] = attrs.Factory(list)
+    results: list[tuple[Step, Result, str]] = attrs.Factory(list)   # (step, result, why)
     final_pid: int = 0
     mountinfo: str = ""
 
@@ -108,7 +108,8 @@ def replay(program: Program, session, strict: bool = False) -> Report:
                                   f"fd {missing[0]} was never opened in the model; {step.name} skipped"))
             continue
         got = session.execute(step)
-        rep.results.append((step, got))
+        err = getattr(session, "last_error", None) if got.errno else None
+        rep.results.append((step, got, f"{err.why} [{err.where}]" if err else ""))
         last_pid = step.pid
         d = compare_result(step, got)
         if d:

@@ -1,0 +1,564 @@
+"""The live-kernel backend: a program's Steps as real syscalls in a throwaway mount namespace.
+
+Model-only (it drives the real kernel; no kernel function is mirrored).
+
+Isolation, the hard requirement. Each session's first process does, in this order:
+unshare(CLONE_NEWNS); mount(NULL, "/", NULL, MS_REC|MS_PRIVATE) — so no mount event can
+propagate back to the host (sharedsubtree.rst: a private mount neither forwards nor
+receives propagation); a fresh tmpfs on /tmp; pivot_root into it; umount2(put_old,
+MNT_DETACH). Its table is then one tmpfs at "/" on top of the namespace's hidden root (the
+rootfs copy), exactly the model's default host.
+
+Processes. A *zygote*, forked once per backend from the controller, forks each session's
+first process and is their PR_SET_CHILD_SUBREAPER, so every sandbox process — however deep
+its fork chain — ends up reaped by it (this host's pid 1 does not reap). Every trace pid
+is a real process running `_serve`: pickled commands in, pickled results out over a
+socketpair. A fork is a real fork (os.fork, or the raw clone/clone3 syscall with the
+trace's flags); the controller hands the forking process the child's socketpair end with
+SCM_RIGHTS, and learns the child's host pid from the SCM_CREDENTIALS of its first message
+(the kernel translates the pid into the receiver's pid namespace, so CLONE_NEWPID is fine).
+
+Fds. Each process maps trace fd -> real fd; fd arguments go through the map, and a trace
+fd with no mapping becomes BAD_FD, which no process can have open (fs.nr_open <= 2^30).
+
+Limitations: x86_64; no start-mountinfo (LiveUnsupported); clone flags that share memory,
+signal handlers or the fd table (CLONE_VM/THREAD/SIGHAND/FILES/VFORK/SETTLS/PIDFD/
+INTO_CGROUP, set_tid) are refused with ENOSYS and a note; the sandbox has no /proc, so
+/proc/<pid>/ns/* paths only exist if the program mounts proc itself, and then with host pids.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import socket
+import traceback
+import weakref
+from typing import Any
+
+import attrs
+
+from .. import uapi
+from ..trace.program import RETURNS_FD, RETURNS_PID, SYSCALLS, Program, Result, Step
+from . import _sys
+
+BAD_FD = 0x7FFFFFFF            # above fs.nr_open's maximum: the kernel answers EBADF
+TIMEOUT = 30.0                 # seconds a sandbox process may take to answer
+PR_SET_CHILD_SUBREAPER = 36
+WALL = 0x40000000              # __WALL: also reap children whose exit signal is not SIGCHLD
+_REFUSED_CLONE = (uapi.CLONE_VM | uapi.CLONE_THREAD | uapi.CLONE_SIGHAND | uapi.CLONE_FILES
+                  | uapi.CLONE_VFORK | uapi.CLONE_SETTLS | uapi.CLONE_PIDFD
+                  | uapi.CLONE_INTO_CGROUP)
+_FSCONFIG_FD_AUX = (uapi.FSCONFIG_SET_PATH, uapi.FSCONFIG_SET_PATH_EMPTY, uapi.FSCONFIG_SET_FD)
+_DEFAULTS = {"mode": 0o777, "key": None, "value": None, "aux": 0}
+
+
+class LiveUnsupported(Exception):
+    """The live kernel cannot reproduce this program (e.g. a start-mountinfo table)."""
+
+
+class LiveError(RuntimeError):
+    """The sandbox itself failed (setup, a crashed or silent process): a backend problem."""
+
+
+# -- inside the sandbox ------------------------------------------------------------------
+
+def _must(res: tuple[int, int], what: str) -> None:
+    if res[0] == -1:
+        raise OSError(res[1], f"sandbox setup: {what}: {os.strerror(res[1])}")
+
+
+def _setup_sandbox(start_dirs: list[str]) -> None:
+    """Enter a fresh namespace whose only visible mount is a new tmpfs at "/".
+
+    MS_REC|MS_PRIVATE comes before anything else is mounted: from then on no mount or
+    umount here can propagate to the host's peer groups.
+    """
+    _must(_sys.call("unshare", uapi.CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    _must(_sys.call("mount", None, "/", None, uapi.MS_REC | uapi.MS_PRIVATE, None),
+          "make / rprivate")
+    _must(_sys.call("mount", "tmpfs", "/tmp", "tmpfs", 0, None), "mount tmpfs on /tmp")
+    os.mkdir("/tmp/.put_old", 0o700)
+    _must(_sys.call("pivot_root", "/tmp", "/tmp/.put_old"), "pivot_root")
+    os.chdir("/")
+    _must(_sys.call("umount2", "/.put_old", uapi.MNT_DETACH), "detach the old root")
+    os.rmdir("/.put_old")
+    for d in start_dirs:
+        os.makedirs("/" + d.strip("/"), 0o755, exist_ok=True)
+
+
+@attrs.define
+class _Task:
+    """What one sandbox process keeps: its channel and its trace-fd -> real-fd map."""
+
+    chan: _sys.Chan
+    fds: dict[int, int] = attrs.Factory(dict)
+
+
+def _sandbox_main(sock: socket.socket, start_dirs: list[str]) -> None:
+    """The session's first process (forked by the zygote). Never returns."""
+    chan = _sys.Chan(sock)
+    try:
+        _setup_sandbox(start_dirs)
+    except BaseException as e:                  # report and die before touching anything else
+        _reply(chan, ("failed", str(e)))
+        os._exit(1)
+    _reply(chan, ("hello", None))
+    _serve(_Task(chan))
+
+
+def _reply(chan: _sys.Chan, obj: Any) -> None:
+    try:
+        chan.send(obj)
+    except OSError:
+        os._exit(0)                             # the controller is gone
+
+
+def _serve(task: _Task) -> None:
+    """The command loop of one sandbox process. Never returns: EOF means the controller left."""
+    while True:
+        try:
+            msg, fds, _ = task.chan.recv()
+        except (EOFError, OSError):
+            os._exit(0)
+        try:
+            if msg[0] == "exit":
+                os._exit(msg[1] & 0xFF)
+            if msg[0] == "fork":
+                reply = _do_fork(task, msg[1], msg[2], fds[0])
+                if reply is None:              # we are the new child; it has said hello
+                    continue
+            else:
+                reply = _do_step(task, msg[1], msg[2], msg[3])
+        except Exception:                      # a backend bug: say so rather than hang
+            reply = ("crash", traceback.format_exc())
+        _reply(task.chan, reply)
+
+
+def _clone_flags(name: str, args: tuple) -> tuple[int, str | None]:
+    """The namespace/clone flags of a fork-like step, or a reason it cannot run live."""
+    if name in ("fork", "vfork"):
+        return 0, None
+    if name == "clone":
+        flags = int(args[0] or 0) if args else 0
+    else:
+        cl = args[0] or {}
+        flags = int(cl.get("flags") or 0)
+        if cl.get("set_tid_size"):
+            return flags, "clone3 set_tid is not reproduced live"
+    refused = flags & _REFUSED_CLONE
+    if refused:
+        return flags, f"{name} flags {uapi.flags_to_str('clone', refused)} are not reproduced live"
+    return flags, None
+
+
+def _do_fork(task: _Task, name: str, args: tuple, child_sock_fd: int) -> tuple | None:
+    """fork/vfork/clone/clone3 for real. Returns the parent's reply, or None in the child.
+
+    vfork runs as fork: the parent must keep answering while the child runs.
+    """
+    flags, _ = _clone_flags(name, args)
+    if name in ("fork", "vfork"):
+        try:
+            ret, err = os.fork(), 0
+        except OSError as e:
+            ret, err = -1, e.errno or 0
+    elif name == "clone":
+        if not flags & uapi.CSIGNAL:
+            flags |= uapi.SIGCHLD
+        ret, err = _sys.fork_call("clone", flags, 0, 0, 0, 0)
+    else:
+        size = args[1] if len(args) > 1 and args[1] is not None else 88
+        ret, err = _sys.fork_call("clone3", _sys.clone_args(args[0] or {}), size)
+    if ret == 0:
+        task.chan.close()                      # the parent's channel is not ours
+        task.chan = _sys.Chan(socket.socket(fileno=child_sock_fd))
+        _reply(task.chan, ("hello", None))
+        return None
+    os.close(child_sock_fd)
+    return (ret, None, None) if ret > 0 else (-1, uapi.errno_name(err), None)
+
+
+def _fd(task: _Task, v: Any) -> Any:
+    """A trace fd as this process's real fd (AT_FDCWD and other negatives pass through)."""
+    if not isinstance(v, int) or v < 0:
+        return v
+    return task.fds.get(v, BAD_FD)
+
+
+def _call_args(task: _Task, name: str, args: tuple) -> list[Any]:
+    """The trace's decoded args as syscall(2) arguments, fds translated, defaults filled."""
+    out: list[Any] = []
+    spec = SYSCALLS[name]
+    for i, (pname, kind) in enumerate(spec):
+        v = args[i] if i < len(args) else _DEFAULTS.get(pname, 0)
+        kind = kind.rstrip("?")
+        if kind == "fd":
+            v = _fd(task, v)
+        elif kind in ("int", "mode") or kind.startswith("flags:"):
+            v = 0 if v is None else int(v)
+        out.append(v)
+    if name == "fsconfig" and out[1] in _FSCONFIG_FD_AUX:
+        out[4] = _fd(task, out[4])           # aux is a dfd (SET_PATH*) or an fd (SET_FD)
+    if name == "mount_setattr":
+        out[3] = _mount_attr(task, out[3], out[4])
+    return out
+
+
+def _mount_attr(task: _Task, attr: dict | None, size: int) -> Any:
+    if attr is not None and int(attr.get("attr_set") or 0) & uapi.MOUNT_ATTR_IDMAP:
+        attr = {**attr, "userns_fd": _fd(task, int(attr.get("userns_fd") or 0))}
+    return _sys.mount_attr(attr, size)
+
+
+def _do_step(task: _Task, name: str, args: tuple, label: int | None) -> tuple:
+    """Run one non-fork syscall: (ret, errno name or None, decoded output or None)."""
+    if name in ("statmount", "listmount"):
+        flags = args[3] if len(args) > 3 else 0
+        ret, err, out = _sys.stat_call(name, args[0], int(args[2] or 0), int(flags or 0))
+        return (ret, uapi.errno_name(err) if err else None, out)
+    ret, err = _sys.call(name, *_call_args(task, name, args))
+    if err:
+        return (-1, uapi.errno_name(err), None)
+    if name in RETURNS_FD:
+        trace_fd = label if label is not None else ret
+        old = task.fds.get(trace_fd)
+        if old is not None and old != ret:
+            os.close(old)                      # the trace reused a number: keep one real fd
+        task.fds[trace_fd] = ret
+        return (trace_fd, None, None)
+    if name == "close":
+        task.fds.pop(args[0], None)
+    return (ret, None, None)
+
+
+# -- the zygote: forks sessions' first processes and reaps everything ------------------------
+
+def _zygote_main(chan: _sys.Chan) -> None:
+    """Serve "spawn" and "reap" forever; exit when the controller goes away."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl-C is the controller's business
+    _sys.libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    reaped: set[int] = set()                          # reaped before anyone asked
+    while True:
+        try:
+            msg, fds, _ = chan.recv()
+        except (EOFError, OSError):
+            os._exit(0)
+        if msg[0] == "spawn":
+            _sweep(reaped)
+            pid = os.fork()
+            if pid == 0:
+                chan.close()
+                _sandbox_main(socket.socket(fileno=fds[0]), msg[1])
+            os.close(fds[0])
+            _reply(chan, ("ok", pid))
+        elif msg[0] == "reap":
+            _reap(set(msg[1]), reaped)
+            _reply(chan, ("ok", None))
+
+
+def _sweep(reaped: set[int]) -> None:
+    """Reap whatever has already died (sessions nobody closed), without blocking."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG | WALL)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        reaped.add(pid)
+
+
+def _reap(pending: set[int], reaped: set[int]) -> None:
+    """Wait until every pid in *pending* has been reaped (they have all been SIGKILLed).
+
+    Kernel: an exiting parent's children are reparented to the nearest subreaper before
+    the parent becomes a zombie, so every sandbox process stays our descendant until we
+    reap it; ECHILD with pids pending means those were reaped already.
+    """
+    done = pending & reaped
+    pending -= done
+    reaped -= done
+    while pending:
+        try:
+            pid, _ = os.waitpid(-1, WALL)
+        except ChildProcessError:
+            return
+        if pid in pending:
+            pending.discard(pid)
+        else:
+            reaped.add(pid)
+
+
+class _Zygote:
+    """Controller-side handle on the zygote process."""
+
+    def __init__(self) -> None:
+        self.chan, theirs = _sys.chan_pair(TIMEOUT)
+        keep = theirs.fileno()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                self.chan.close()
+                os.closerange(3, keep)                 # hold nothing of the controller's
+                os.closerange(keep + 1, 1 << 20)
+                _zygote_main(_sys.Chan(theirs))
+            finally:
+                os._exit(1)
+        theirs.close()
+        self.pid = pid
+
+    def spawn(self, start_dirs: list[str]) -> tuple[_sys.Chan, int]:
+        """A new session's first process: (its channel, its host pid), after setup."""
+        chan, theirs = _sys.chan_pair(TIMEOUT)
+        try:
+            self.chan.send(("spawn", list(start_dirs)), (theirs.fileno(),))
+        finally:
+            theirs.close()
+        self.chan.recv()
+        try:
+            (status, detail), _, host_pid = chan.recv()
+        except (EOFError, OSError) as e:
+            chan.close()
+            raise LiveError(f"sandbox did not start: {e}") from e
+        if status != "hello" or host_pid is None:
+            chan.close()
+            raise LiveError(detail or "sandbox did not start")
+        return chan, host_pid
+
+    def reap(self, host_pids: list[int]) -> None:
+        self.chan.send(("reap", host_pids))
+        self.chan.recv()
+
+
+def _stop_zygote(chan: _sys.Chan, pid: int) -> None:
+    """Close the zygote's channel (it exits on EOF), make sure, and reap it."""
+    chan.close()
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+
+
+# -- the controller ----------------------------------------------------------------------
+
+@attrs.define
+class _Proc:
+    """Controller-side view of one trace process."""
+
+    host_pid: int
+    pidfd: int
+    chan: _sys.Chan
+    fds: set[int] = attrs.Factory(set)          # trace fds it has (mirrors the real map)
+    alive: bool = True
+
+
+class LiveSession:
+    """A sandbox running one program; see the module docstring."""
+
+    def __init__(self, backend: LiveBackend, program: Program) -> None:
+        self.backend = backend
+        self.procs: dict[int, _Proc] = {}
+        self._retired: list[_Proc] = []           # replaced by a reused label; still ours
+        self.notes: list[str] = []                # steps not reproduced live, and why
+        self.closed = False
+        chan, host_pid = backend.zygote().spawn(program.start_dirs)
+        try:
+            self._adopt(program.main_pid, chan, host_pid, set())
+        except OSError:
+            os.kill(host_pid, signal.SIGKILL)
+            chan.close()
+            raise
+
+    def _adopt(self, pid: int, chan: _sys.Chan, host_pid: int, fds: set[int]) -> None:
+        old = self.procs.get(pid)
+        if old is not None:
+            self._retired.append(old)
+        self.procs[pid] = _Proc(host_pid, os.pidfd_open(host_pid), chan, fds)
+
+    def _proc(self, pid: int) -> _Proc:
+        p = self.procs.get(pid)
+        if p is None or not p.alive:
+            raise KeyError(f"no live process with trace pid {pid}")
+        return p
+
+    def execute(self, step: Step) -> Result:
+        """Run *step* as trace process step.pid; kernel errors come back as errno names."""
+        p = self._proc(step.pid)
+        if step.name in ("exit", "exit_group"):
+            self._exit(p, int(step.args[0] or 0) if step.args else 0)
+            return Result(0)
+        if step.name in RETURNS_PID:
+            return self._fork(p, step)
+        if step.name not in SYSCALLS or step.name not in _sys.NR[_sys.ARCH]:
+            self.notes.append(f"{step.file}:{step.line}: {step.name}: not run live (ENOSYS)")
+            return Result(-1, "ENOSYS")
+        ret, err, out = self._ask(p, ("step", step.name, tuple(step.args), step.label))
+        if err is None and step.name in RETURNS_FD:
+            p.fds.add(ret)
+        elif err is None and step.name == "close":
+            p.fds.discard(step.args[0])
+        return Result(ret, err, out)
+
+    def _ask(self, p: _Proc, msg: tuple, fds: tuple[int, ...] = ()) -> tuple:
+        """Send *msg* to *p* and return its (ret, errno, out) reply."""
+        p.chan.send(msg, fds)
+        try:
+            reply, _, _ = p.chan.recv()
+        except (EOFError, OSError) as e:
+            raise LiveError(f"sandbox process {p.host_pid} did not answer {msg[1]}: {e}") from e
+        if reply[0] == "crash":
+            raise LiveError(f"sandbox process {p.host_pid} crashed:\n{reply[1]}")
+        return reply
+
+    def _fork(self, p: _Proc, step: Step) -> Result:
+        _, why = _clone_flags(step.name, tuple(step.args))
+        if why:
+            self.notes.append(f"{step.file}:{step.line}: {why} (ENOSYS)")
+            return Result(-1, "ENOSYS")
+        chan, theirs = _sys.chan_pair(TIMEOUT)
+        try:
+            _, err, _ = self._ask(p, ("fork", step.name, tuple(step.args)), (theirs.fileno(),))
+            if err is None:
+                _, _, host_pid = chan.recv()       # the child's hello: its host pid
+        except BaseException:
+            chan.close()
+            raise
+        finally:
+            theirs.close()
+        if err is not None:
+            chan.close()
+            return Result(-1, err)
+        child = step.label if step.label is not None else max(self.procs) + 1
+        self._adopt(child, chan, host_pid, set(p.fds))
+        return Result(child)
+
+    def _exit(self, p: _Proc, status: int) -> None:
+        """exit/exit_group: wait until the process has exited (its pidfd turns readable).
+
+        Kernel: do_exit() drops the namespaces (exit_task_namespaces) and runs the deferred
+        mntput()s (exit_task_work) before exit_notify() wakes pidfd pollers.
+        """
+        p.chan.send(("exit", status))
+        select.select([p.pidfd], [], [], TIMEOUT)
+        p.alive = False
+        p.chan.close()
+
+    def has_fd(self, pid: int, fd: int) -> bool:
+        p = self.procs.get(pid)
+        return p is not None and fd in p.fds
+
+    def mountinfo(self, pid: int) -> str:
+        """/proc/<host pid>/mountinfo read from the host: the kernel renders it relative to
+        the target task's root, in the target's namespace (fs/proc_namespace.c)."""
+        p = self._proc(pid)
+        with open(f"/proc/{p.host_pid}/mountinfo") as f:
+            return f.read()
+
+    def pids(self) -> list[int]:
+        return [pid for pid, p in self.procs.items() if p.alive]
+
+    def host_pids(self) -> list[int]:
+        """Host pids of every process this session made, exited ones included."""
+        return [p.host_pid for p in self._every()]
+
+    def _every(self) -> list[_Proc]:
+        return [*self.procs.values(), *self._retired]
+
+    def close(self) -> None:
+        """SIGKILL every process through its pidfd, then have the zygote reap them all."""
+        if self.closed:
+            return
+        self.closed = True
+        for p in self._every():
+            try:
+                signal.pidfd_send_signal(p.pidfd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.close(p.pidfd)
+            p.chan.close()
+            p.alive = False
+        self.backend.reap(self.host_pids())
+
+    def __enter__(self) -> LiveSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class LiveBackend:
+    """Runs programs on this machine's kernel, as root, each in a private mount namespace."""
+
+    name = "live"
+
+    def __init__(self) -> None:
+        self._why: str | None | bool = False            # False: not probed yet
+        self._zygote: _Zygote | None = None
+        self._finalizer: weakref.finalize | None = None
+
+    def unavailable(self) -> str | None:
+        """None when usable; else why not (probed once per backend)."""
+        if self._why is False:
+            self._why = self._probe()
+        return self._why  # type: ignore[return-value]
+
+    @staticmethod
+    def _probe() -> str | None:
+        why = _sys.unsupported_arch()
+        if why:
+            return why
+        if os.geteuid() != 0 or not _sys.has_cap(_sys.CAP_SYS_ADMIN):
+            return "the live backend needs root with CAP_SYS_ADMIN"
+        err = _sys.probe_unshare_newns()
+        return f"unshare(CLONE_NEWNS) fails here: {uapi.errno_name(err)}" if err else None
+
+    def start(self, program: Program) -> LiveSession:
+        if program.start_mountinfo:
+            raise LiveUnsupported("the live kernel cannot start from a given start-mountinfo table")
+        why = self.unavailable()
+        if why:
+            raise LiveUnsupported(why)
+        return LiveSession(self, program)
+
+    def zygote(self) -> _Zygote:
+        """The zygote, started on first use (and again if it died)."""
+        z = self._zygote
+        if z is not None and not _alive_child(z.pid):
+            self.close()
+            z = None
+        if z is None:
+            z = self._zygote = _Zygote()
+            self._finalizer = weakref.finalize(self, _stop_zygote, z.chan, z.pid)
+        return z
+
+    def reap(self, host_pids: list[int]) -> None:
+        """Have the zygote reap *host_pids*; a zygote that fails is stopped (its orphans then
+        go to the host's init) so that close() never hangs or raises."""
+        if self._zygote is None:
+            return
+        try:
+            self._zygote.reap(host_pids)
+        except (OSError, EOFError):
+            self.close()
+
+    def close(self) -> None:
+        """Stop the zygote (sessions still open lose their reaper: close them first)."""
+        if self._finalizer is not None:
+            self._finalizer()
+        self._zygote = self._finalizer = None
+
+    def __enter__(self) -> LiveBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _alive_child(pid: int) -> bool:
+    try:
+        return os.waitpid(pid, os.WNOHANG) == (0, 0)
+    except ChildProcessError:
+        return False
