@@ -19,6 +19,7 @@ COMMANDS = {
     "diff": ("run traces on the model and the live kernel; print the first divergence", "diff"),
     "record": ("record a real command's mount syscalls as a trace", "record"),
     "fuzz": ("generate programs with Hypothesis; compare model and live kernel", "fuzz"),
+    "bench": ("measure the model against the live kernel (programs/s, scale)", "bench"),
 }
 
 

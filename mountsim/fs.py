@@ -5,7 +5,9 @@ fs/proc, fs/nsfs.c) that the mount code depends on: a per-superblock directory t
 `is_subdir()`, which dentries are mountpoints (`struct mountpoint`'s m_list), anonymous
 device numbers (`get_anon_bdev()`), and what each type prints in mountinfo.
 
-Limitations: no DAC permission checks, no symlinks, no file contents. Filesystems known only
+Each dentry carries its inode's owner and mode for the DAC checks of permission.py (one
+gid, 0, for every inode and task: the model has no setgid calls). Limitations: no
+symlinks, no file contents. Filesystems known only
 from a `# start-mountinfo:` line (`opaque`) create any path on demand: their contents are
 unknown to the model, and a trace that used a path successfully proves it exists.
 """
@@ -31,9 +33,11 @@ _ino = itertools.count(2)
 class Dentry:
     """A directory entry. The root's `parent` is itself, as in the kernel (IS_ROOT)."""
 
-    __slots__ = ("name", "parent", "children", "sb", "kind", "unlinked", "ino", "mnts", "ns_ref")
+    __slots__ = ("name", "parent", "children", "sb", "kind", "unlinked", "ino", "mnts", "ns_ref",
+                 "uid", "mode")
 
-    def __init__(self, name: str, parent: Dentry | None, sb: SuperBlock, kind: str = S_IFDIR) -> None:
+    def __init__(self, name: str, parent: Dentry | None, sb: SuperBlock, kind: str = S_IFDIR,
+                 uid: int = 0, mode: int | None = None) -> None:
         self.name = name
         self.parent: Dentry = parent if parent is not None else self
         self.children: dict[str, Dentry] = {}
@@ -43,6 +47,8 @@ class Dentry:
         self.ino = next(_ino)
         self.mnts: list[Mount] = []  # struct mountpoint m_list: mounts whose mountpoint this is
         self.ns_ref = None           # nsfs dentries: the namespace they stand for
+        self.uid = uid               # i_uid (a global uid: the model writes no uid maps)
+        self.mode = mode if mode is not None else (0o755 if kind == S_IFDIR else 0o644)
 
     @property
     def is_dir(self) -> bool:
@@ -59,8 +65,8 @@ class Dentry:
             d = self.create(name, S_IFDIR)
         return d
 
-    def create(self, name: str, kind: str) -> Dentry:
-        d = Dentry(name, self, self.sb, kind)
+    def create(self, name: str, kind: str, uid: int = 0, mode: int | None = None) -> Dentry:
+        d = Dentry(name, self, self.sb, kind, uid, mode)
         self.children[name] = d
         return d
 
@@ -72,6 +78,11 @@ class Dentry:
             parts.append(d.name)
             d = d.parent
         return "/" + "/".join(reversed(parts))
+
+    def dentry_path(self) -> str:
+        """dentry_path(): path() plus "//deleted" once rmdir removed it (mountinfo's root)."""
+        p = self.path()
+        return p + "//deleted" if self.unlinked and not self.is_root else p
 
     def __repr__(self) -> str:
         return f"<Dentry {self.sb.fstype}:{self.path()}>"
@@ -118,7 +129,7 @@ class SuperBlock:
                  "mounts", "major", "nouser", "dynamic")
 
     def __init__(self, fstype: str, dev: int, user_ns: UserNamespace, options: tuple[str, ...] = (),
-                 opaque: bool = False, major: int = 0) -> None:
+                 opaque: bool = False, major: int = 0, owner: int = 0) -> None:
         self.fstype = fstype
         self.dev = dev                   # minor of the anonymous device (s_dev)
         self.major = major
@@ -129,11 +140,19 @@ class SuperBlock:
         self.nouser = fstype in ("nsfs",)  # SB_NOUSER: never mountable by graft_tree()
         self.mounts: list[Mount] = []    # s_mounts
         self.dynamic = None              # proc: lookup(dentry, name) -> Dentry | Path | None
-        self.root = Dentry("/", None, self)
+        self.root = Dentry("/", None, self, uid=owner, mode=_root_mode(fstype, options))
 
     def show_options(self) -> str:
         """`rw`/`ro` then the filesystem's own options, as show_mountinfo() prints them."""
         return ("ro" if self.rdonly else "rw") + "".join("," + o for o in self.options)
+
+
+def _root_mode(fstype: str, options: tuple[str, ...]) -> int:
+    """The root inode's mode: tmpfs 1777 unless mode= (shmem_fill_super()), proc 0555."""
+    for o in options:
+        if o.startswith("mode="):
+            return int(o[5:], 8)
+    return {"tmpfs": 0o1777, "proc": 0o555}.get(fstype, 0o755)
 
 
 def parse_options(fstype: FsType, data: str | None) -> tuple[str, ...]:

@@ -55,8 +55,19 @@ def d(draw) -> str:
     return draw(st.sampled_from(DIRS))
 
 
+MOUNT_FLAGS = [0, 0, uapi.MS_RDONLY, uapi.MS_NOSUID, uapi.MS_NOEXEC | uapi.MS_NODEV,
+               uapi.MS_NOATIME, uapi.MS_STRICTATIME, uapi.MS_SHARED, uapi.MS_SLAVE | uapi.MS_REC]
+UMOUNT_FLAGS = [0, 0, uapi.MNT_DETACH, uapi.MNT_DETACH, uapi.MNT_FORCE, uapi.MNT_EXPIRE,
+                uapi.UMOUNT_NOFOLLOW, uapi.MNT_DETACH | uapi.MNT_EXPIRE, 0x100]
+
+
 def k_mount(draw, pid, add, *_):
-    add(pid, "mount", ("tmpfs", d(draw), "tmpfs", draw(st.sampled_from([0, 0, uapi.MS_RDONLY, uapi.MS_NOSUID])), None))
+    add(pid, "mount", ("tmpfs", d(draw), "tmpfs", draw(st.sampled_from(MOUNT_FLAGS)), None))
+
+
+def k_mount_proc(draw, pid, add, *_):
+    """A proc mount makes /d/self/ns/* reachable, for setns and namespace fds."""
+    add(pid, "mount", ("proc", "/d", "proc", draw(st.sampled_from([0, uapi.MS_NOSUID])), None))
 
 
 def k_mkdir(draw, pid, add, *_):
@@ -78,7 +89,7 @@ def k_move(draw, pid, add, *_):
 
 
 def k_umount(draw, pid, add, *_):
-    add(pid, "umount2", (d(draw), draw(st.sampled_from([0, uapi.MNT_DETACH]))))
+    add(pid, "umount2", (d(draw), draw(st.sampled_from(UMOUNT_FLAGS))))
 
 
 def k_fork(draw, pid, add, pids, fds, next_fd):
@@ -86,6 +97,83 @@ def k_fork(draw, pid, add, pids, fds, next_fd):
     add(pid, "fork", (), label=child)
     pids.append(child)
     fds[child] = list(fds[pid])
+
+
+def k_clone(draw, pid, add, pids, fds, next_fd):
+    child = max(pids) + 1
+    ns = draw(st.sampled_from([0, uapi.CLONE_NEWNS, uapi.CLONE_NEWNS | uapi.CLONE_NEWUSER]))
+    if draw(st.booleans()):
+        add(pid, "clone", (ns | uapi.SIGCHLD,), label=child)
+    else:
+        add(pid, "clone3", ({"flags": ns, "exit_signal": uapi.SIGCHLD}, 88), label=child)
+    pids.append(child)
+    fds[child] = list(fds[pid])
+
+
+def k_exit(draw, pid, add, pids, fds, next_fd):
+    if pid != 1:                      # the main process stays: its table is compared at the end
+        add(pid, "exit_group", (0,))
+        pids.remove(pid)
+
+
+def k_setresuid(draw, pid, add, pids, *_):
+    if pid != 1:
+        add(pid, "setresuid", (1000, 1000, 1000))
+
+
+def k_open(draw, pid, add, pids, fds, next_fd):
+    """An O_PATH fd on a directory (pins its mount) or a namespace fd through /d (proc)."""
+    fd = next_fd[0]
+    next_fd[0] += 1
+    # Only /proc/self: numeric /proc/<pid> names differ between backends (the live kernel's
+    # pids are the host's), so they cannot be compared.
+    path = draw(st.sampled_from(DIRS + ["/d/self/ns/mnt", "/d/self/ns/user"]))
+    flags = uapi.O_CLOEXEC | draw(st.sampled_from([uapi.O_PATH, uapi.O_PATH | uapi.O_DIRECTORY,
+                                                   uapi.O_RDONLY]))
+    add(pid, "openat", (uapi.AT_FDCWD, path, flags), label=fd)
+    fds[pid].append(fd)
+
+
+def k_setns(draw, pid, add, pids, fds, next_fd):
+    if fds[pid]:
+        fd = draw(st.sampled_from(fds[pid]))
+        nstype = draw(st.sampled_from([0, uapi.CLONE_NEWNS, uapi.CLONE_NEWUSER]))
+        add(pid, "setns", (fd, nstype))
+
+
+def k_fchdir(draw, pid, add, pids, fds, next_fd):
+    if fds[pid]:
+        add(pid, "fchdir", (draw(st.sampled_from(fds[pid])),))
+
+
+def k_fsmount(draw, pid, add, pids, fds, next_fd):
+    """fsopen + create + fsmount, then (usually) attach the new mount."""
+    fs_fd, mnt_fd = next_fd[0], next_fd[0] + 1
+    next_fd[0] += 2
+    add(pid, "fsopen", ("tmpfs", uapi.FSOPEN_CLOEXEC), label=fs_fd)
+    add(pid, "fsconfig", (fs_fd, uapi.FSCONFIG_CMD_CREATE, None, None, 0))
+    attr = draw(st.sampled_from([0, uapi.MOUNT_ATTR_RDONLY, uapi.MOUNT_ATTR_NOSUID]))
+    add(pid, "fsmount", (fs_fd, uapi.FSMOUNT_CLOEXEC, attr), label=mnt_fd)
+    add(pid, "close", (fs_fd,))
+    fds[pid].append(mnt_fd)
+    if draw(st.booleans()):
+        flags = uapi.MOVE_MOUNT_F_EMPTY_PATH | draw(st.sampled_from([0, uapi.MOVE_MOUNT_BENEATH]))
+        add(pid, "move_mount", (mnt_fd, "", uapi.AT_FDCWD, d(draw), flags))
+
+
+def k_fspick(draw, pid, add, pids, fds, next_fd):
+    """Reconfigure a superblock read-only or back (fspick + FSCONFIG_CMD_RECONFIGURE)."""
+    fd = next_fd[0]
+    next_fd[0] += 1
+    add(pid, "fspick", (uapi.AT_FDCWD, d(draw), uapi.FSPICK_CLOEXEC), label=fd)
+    add(pid, "fsconfig", (fd, uapi.FSCONFIG_SET_FLAG, draw(st.sampled_from(["ro", "rw"])), None, 0))
+    add(pid, "fsconfig", (fd, uapi.FSCONFIG_CMD_RECONFIGURE, None, None, 0))
+    add(pid, "close", (fd,))
+
+
+def k_listmount(draw, pid, add, *_):
+    req = {"size": uapi.MNT_ID_REQ_SIZE_VER0, "spare": 0, "mnt_id": uapi.LSMT_ROOT, "param": 0}
+    add(pid, "listmount", (req, None, 64, 0))
 
 
 def k_unshare(draw, pid, add, *_):
@@ -105,7 +193,8 @@ def k_pivot(draw, pid, add, *_):
 def k_open_tree(draw, pid, add, pids, fds, next_fd):
     fd = next_fd[0]
     next_fd[0] += 1
-    flags = uapi.OPEN_TREE_CLONE | uapi.OPEN_TREE_CLOEXEC | draw(st.sampled_from([0, uapi.AT_RECURSIVE]))
+    flags = uapi.OPEN_TREE_CLOEXEC | draw(st.sampled_from(
+        [uapi.OPEN_TREE_CLONE, uapi.OPEN_TREE_CLONE, uapi.OPEN_TREE_CLONE | uapi.AT_RECURSIVE, 0]))
     add(pid, "open_tree", (uapi.AT_FDCWD, d(draw), flags), label=fd)
     fds[pid].append(fd)
 
@@ -114,7 +203,8 @@ def k_move_mount(draw, pid, add, pids, fds, next_fd):
     mode = draw(st.sampled_from(["fd", "path", "beneath", "set_group"]))
     if mode == "fd" and fds[pid]:
         fd = draw(st.sampled_from(fds[pid]))
-        add(pid, "move_mount", (fd, "", uapi.AT_FDCWD, d(draw), uapi.MOVE_MOUNT_F_EMPTY_PATH))
+        flags = uapi.MOVE_MOUNT_F_EMPTY_PATH | draw(st.sampled_from([0, 0, uapi.MOVE_MOUNT_BENEATH]))
+        add(pid, "move_mount", (fd, "", uapi.AT_FDCWD, d(draw), flags))
     elif mode == "set_group":
         add(pid, "move_mount", (uapi.AT_FDCWD, d(draw), uapi.AT_FDCWD, d(draw), uapi.MOVE_MOUNT_SET_GROUP))
     else:
@@ -138,7 +228,8 @@ def k_setattr(draw, pid, add, *_):
 
 
 def k_remount(draw, pid, add, *_):
-    flags = uapi.MS_REMOUNT | uapi.MS_BIND | draw(st.sampled_from([0, uapi.MS_RDONLY]))
+    flags = uapi.MS_REMOUNT | draw(st.sampled_from([uapi.MS_BIND, uapi.MS_BIND, 0])) \
+        | draw(st.sampled_from([0, uapi.MS_RDONLY, uapi.MS_NOEXEC]))
     add(pid, "mount", (None, d(draw), None, flags, None))
 
 
@@ -148,4 +239,5 @@ def k_rmdir(draw, pid, add, *_):
 
 KINDS = [k_mount, k_mount, k_mkdir, k_bind, k_bind, k_propagation, k_propagation, k_move,
          k_umount, k_umount, k_fork, k_unshare, k_chdir, k_pivot, k_open_tree, k_move_mount,
-         k_move_mount, k_close, k_setattr, k_remount, k_rmdir]
+         k_move_mount, k_close, k_setattr, k_remount, k_rmdir, k_mount_proc, k_clone, k_exit,
+         k_setresuid, k_open, k_setns, k_setns, k_fchdir, k_fsmount, k_fspick, k_listmount]

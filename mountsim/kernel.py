@@ -36,6 +36,7 @@ class Kernel:
         self.explain_hook: Explain | None = None   # receives ("propagate", copy, receiver)
         self.current: Task | None = None           # the task running the current syscall
         self.nsfs_mnt: Mount | None = None         # set at boot (machine.boot)
+        self.last_out = None                       # the last call's output buffer, decoded
 
     def nsfs_path(self, ns) -> Path:
         """The path a namespace file resolves to (ns_get_path())."""
@@ -52,9 +53,11 @@ class Kernel:
 
     def new_sb(self, fstype: str, user_ns: UserNamespace, options: tuple[str, ...] = (),
                opaque: bool = False, dev: int | None = None, major: int = 0) -> SuperBlock:
-        """sget_fc() + set_anon_super() for a nodev filesystem."""
+        """sget_fc() + set_anon_super() for a nodev filesystem; its root belongs to the
+        caller's fsuid (shmem_fill_super(): ctx->uid = current_fsuid())."""
+        owner = self.current.cred.euid if self.current is not None else 0
         sb = SuperBlock(fstype, self.anon_devs.alloc() if dev is None else dev, user_ns,
-                        options, opaque, major)
+                        options, opaque, major, owner)
         if fstype == "proc":
             from .proc import proc_lookup
             sb.dynamic = lambda d, n: proc_lookup(self, d, n)

@@ -226,9 +226,10 @@ class MntNamespace:
         self.mounts[m.unique_id] = m
 
     def remove(self, m: Mount) -> None:
-        """move_from_ns()"""
+        """move_from_ns(): out of the ordered index only. m.ns stays set until the caller
+        is done (umount_tree() clears it after propagate_umount(), whose propagation walk
+        must still see departing mounts as attached, not IS_MNT_NEW)."""
         self.mounts.pop(m.unique_id, None)
-        m.ns = None
 
     def __iter__(self) -> Iterator[Mount]:
         return iter(self.mounts.values())

@@ -3,8 +3,11 @@
 Mirrors path_lookupat()/link_path_walk(): components are looked up in the current dentry,
 then `traverse_mounts()` steps onto the topmost mount stacked there; `..` goes through
 `follow_dotdot()` (stop at the process root, climb out of a mount root to its mountpoint,
-stay put at a namespace root); LOOKUP_MOUNTPOINT/LOOKUP_DOWN also traverse mounts on the
-starting point (umount2("/") sees what is mounted on top of the root).
+stay put at a namespace root). The starting point is *not* traversed (nd_jump_root() sets
+nd->path = nd->root): after a mount on "/", "/a" still resolves in the old root's
+directory until the process chroots. LOOKUP_DOWN traverses the start (path_lookupat()'s
+handle_lookup_down() before the walk); LOOKUP_MOUNTPOINT traverses the *end* (after
+the walk), so umount2("/") sees what is mounted on top of the root.
 
 Limitations: no symlinks, so LOOKUP_FOLLOW has nothing to follow; no DAC checks.
 """
@@ -117,9 +120,11 @@ def user_path_at(k: Kernel, task: Task, dfd: int, name: str | None, flags: int =
     if name == "" and not (flags & LOOKUP_EMPTY):
         raise KernelError(errno.ENOENT, "empty path", where="getname")
     start = start_path(task, dfd, name, flags)
-    if flags & (LOOKUP_MOUNTPOINT | LOOKUP_DOWN):
+    if flags & LOOKUP_DOWN:
         start = traverse_mounts(k, start)
     p = walk(k, task, start, split(name))
+    if flags & LOOKUP_MOUNTPOINT:
+        p = traverse_mounts(k, p)
     if (name.endswith("/") or flags & LOOKUP_DIRECTORY) and not p.dentry.is_dir:
         raise KernelError(errno.ENOTDIR, "not a directory", where="complete_walk")
     return p

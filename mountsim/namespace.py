@@ -204,7 +204,9 @@ def attach_recursive_mnt(task: Task, k: Kernel, source_mnt: Mount, dest_mnt: Mou
 
     A copy landing where something is already mounted is slid under it: the existing mount
     moves on top of the copy's topmost root ("tucked" mounts).
-    Errors: ENOSPC (count_mounts), from propagate_mnt; nothing is left changed.
+    Errors: ENOENT (the root of the tree's topmost overmount was removed: the
+    preallocated get_mountpoint() fails), ENOSPC (count_mounts), from propagate_mnt;
+    nothing is left changed.
     """
     user_ns = task.mnt_ns.user_ns
     ns = dest_mnt.ns
@@ -212,6 +214,9 @@ def attach_recursive_mnt(task: Task, k: Kernel, source_mnt: Mount, dest_mnt: Mou
     top = source_mnt
     while top.overmount is not None:
         top = top.overmount
+    if top.root.unlinked:                  # smp = get_mountpoint(top->mnt.mnt_root)
+        raise KernelError(errno.ENOENT, "the tree's root directory was removed",
+                          where="get_mountpoint")
     tree_list: list[Mount] = []
     invented: list[Mount] = []
     touched = [ns]
@@ -340,6 +345,7 @@ def umount_tree(k: Kernel, mnt: Mount, how: int) -> list[Mount]:
         pnode.change_mnt_propagation(k, p, MS_PRIVATE)
     for p in gone:
         p.clist.del_init()
+        p.ns = None
         p.expire = False
         if how & UMOUNT_SYNC:
             p.flags |= MNT.SYNC_UMOUNT
@@ -383,10 +389,16 @@ def lock_mount(k: Kernel, path: Path, beneath: bool = False) -> tuple[Path, Dent
 
     Returns (path, mountpoint): normally the topmost mount stacked on *path* and its root;
     with *beneath*, the top mount and the dentry it sits on in its parent.
-    Errors: ENOENT (dentry unlinked, or its mount not in any namespace).
+    Errors: EINVAL (beneath: *path* is not a mount root, or the mount has no parent —
+    6.18 checks these here, before the overmount loop), ENOENT (dentry unlinked, or its
+    mount not in any namespace).
     """
+    if beneath and not path.mounted:
+        raise KernelError(errno.EINVAL, "beneath: target is not the root of a mount", where="do_lock_mount")
     while True:
         m = path.mnt
+        if beneath and not m.has_parent:
+            raise KernelError(errno.EINVAL, "beneath: target mount has no parent", where="do_lock_mount")
         dentry = m.mountpoint if beneath else path.dentry
         if dentry.unlinked or m.ns is None:
             raise KernelError(errno.ENOENT, "mountpoint is gone or not mounted", where="do_lock_mount")

@@ -440,9 +440,10 @@ def propagate_umount(k: Kernel, set_: ListHead) -> None:
         trim_one(k, m, to_umount)
     while not candidates.empty():          # ... and non-revealing
         handle_locked(k, candidates.first(), to_umount)
-    for m in list(to_umount):
-        if m.overmount is not None:
-            reparent(k, m.overmount)
+    for m in list(to_umount):             # surviving overmounts slide down
+        over = m.overmount
+        if over is not None and not _will_be_unmounted(over):
+            reparent(k, over)
     # list_splice_tail_init(&to_umount, set)
     for m in list(to_umount):
         m.clist.move_tail(set_)

@@ -69,7 +69,7 @@ def show_mountinfo(r: Mount, root: Path) -> str | None:
     if where is None:
         return None
     sb = r.sb
-    fields = [f"{r.mnt_id} {r.parent.mnt_id} {sb.major}:{sb.dev} {mangle(r.root.path())} "
+    fields = [f"{r.mnt_id} {r.parent.mnt_id} {sb.major}:{sb.dev} {mangle(r.root.dentry_path())} "
               f"{mangle(where)} {show_mnt_opts(r.flags)}"]
     if r.is_shared:
         fields.append(f" shared:{r.group_id}")

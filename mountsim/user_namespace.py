@@ -66,19 +66,24 @@ def ns_capable(cred: Cred, ns: UserNamespace) -> bool:
         ns = ns.parent
 
 
-def create_user_ns(cred: Cred) -> Cred:
+def create_user_ns(cred: Cred, chrooted: bool) -> Cred:
     """create_user_ns(): the new credentials of a task entering a fresh child namespace.
 
-    Errors: EPERM when the caller's euid has no mapping in its own user namespace (no
-    uid_map is ever written in the model, so in any child namespace; observed on Linux 6.18:
-    a second unshare(CLONE_NEWUSER) fails with EPERM), EUSERS past 32 levels.
+    Errors, in the kernel's order: EUSERS past 32 levels; EPERM when the caller is chrooted
+    (*chrooted*: current_chrooted(), which the caller computes from its fs_struct); EPERM
+    when the caller's euid has no mapping in its own user namespace (no uid_map is ever
+    written in the model, so in any child namespace; observed on Linux 6.18: a second
+    unshare(CLONE_NEWUSER) fails with EPERM).
     """
     parent = cred.user_ns
+    if parent.level >= 32:
+        raise KernelError(errno.EUSERS, "user namespaces nest 32 deep at most", where="create_user_ns")
+    if chrooted:
+        raise KernelError(errno.EPERM, "a chrooted process may not create a user namespace",
+                          where="create_user_ns")
     if parent.level > 0:
         raise KernelError(errno.EPERM, "creator's uid is not mapped in its user namespace",
                           where="create_user_ns")
-    if parent.level >= 32:
-        raise KernelError(errno.EUSERS, "user namespaces nest 32 deep at most", where="create_user_ns")
     ns = UserNamespace(parent, cred.euid, parent.level + 1)
     new = cred.copy()
     new.user_ns = ns

@@ -1,4 +1,10 @@
-"""Fixtures: `runner` runs a test body on the model and, where possible, on the live kernel."""
+"""Fixtures: `runner` runs a test body on the model and, where possible, on the live kernel;
+a session-wide guard checks that nothing reached the host's mount table.
+
+The guard reads this process's /proc/self/mountinfo before the first test and after the
+last one and compares the texts exactly: nothing a sandbox (live backend, `record`) does
+may reach the host.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +17,35 @@ from tests.helpers import Runner
 DIRS = ["/a", "/b", "/c", "/d"]
 
 
-def _live_backend():
-    try:
-        from mountsim.backends.live import LiveBackend
-    except ImportError as e:          # pragma: no cover - only while the backend is missing
-        return None, f"live backend not importable: {e}"
-    b = LiveBackend()
-    return b, b.unavailable()
+def _host_mountinfo() -> str:
+    with open("/proc/self/mountinfo") as f:
+        return f.read()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def host_mountinfo_unchanged():
+    """The host's mount table is exactly the same after the test session."""
+    before = _host_mountinfo()
+    yield before
+    assert _host_mountinfo() == before, "a test changed the host's mount table"
+
+
+@pytest.fixture(scope="session")
+def live_backend():
+    """One LiveBackend (one zygote) for the whole session; closed at the end."""
+    from mountsim.backends.live import LiveBackend
+    backend = LiveBackend()
+    yield backend
+    backend.close()
+
+
+@pytest.fixture
+def live(live_backend):
+    """The live backend, or a skip with its one-line reason."""
+    why = live_backend.unavailable()
+    if why:
+        pytest.skip(why)
+    return live_backend
 
 
 @pytest.fixture(params=["model", pytest.param("live", marks=pytest.mark.live)])
@@ -27,9 +55,6 @@ def runner(request):
     if request.param == "model":
         session = ModelBackend().start(program)
     else:
-        backend, why = _live_backend()
-        if why:
-            pytest.skip(why)
-        session = backend.start(program)
+        session = request.getfixturevalue("live").start(program)
     yield Runner(session)
     session.close()

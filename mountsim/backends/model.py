@@ -45,12 +45,13 @@ class ModelSession:
         if not is_modelled(step.name):
             return Result(-1, "ENOSYS")
         self.last_error = None
+        self.k.last_out = None
         try:
             ret = dispatch(self.k, task, step.name, step.args, step.label)
         except KernelError as e:
             self.last_error = e
             return Result(-1, errno_name(e.errno))
-        return Result(ret)
+        return Result(ret, out=self.k.last_out)
 
     def exit(self, task) -> None:
         """do_exit(): drop files, fs_struct and the namespace reference."""

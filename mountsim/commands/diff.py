@@ -32,6 +32,7 @@ def main(args: argparse.Namespace) -> int:
     if live is None:
         print(f"mountsim diff: cannot run the live kernel here: {why}", file=sys.stderr)
         return 2
+    from ..backends.live import LiveUnsupported
     worst = 0
     for path in args.files:
         try:
@@ -42,7 +43,7 @@ def main(args: argparse.Namespace) -> int:
             continue
         try:
             b = live.start(program)
-        except Exception as e:          # LiveUnsupported: e.g. a start-mountinfo table
+        except LiveUnsupported as e:    # e.g. a start-mountinfo table the sandbox cannot build
             print(f"{path}: skipped: {e}")
             continue
         a = ModelBackend().start(program)
@@ -55,5 +56,6 @@ def main(args: argparse.Namespace) -> int:
         else:
             print(f"{path}: {div.describe()}")
             worst = max(worst, 1)
+    live.close()
     return worst
 

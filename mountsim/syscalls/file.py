@@ -14,6 +14,7 @@ from .. import uapi
 from ..errors import KernelError
 from ..fs import S_IFDIR, S_IFREG
 from ..mount import MNT
+from ..permission import UMASK, check_sticky, may_write_dir
 from ..namei import LOOKUP_DIRECTORY, LOOKUP_FOLLOW, lookup_parent, user_path_at
 from ..mount import MntNamespace
 from ..namespace import UMOUNT_CONNECTED, get_mnt_ns, put_mnt_ns, umount_tree
@@ -30,6 +31,26 @@ def mnt_want_write(p: Path) -> None:
         raise KernelError(errno.EROFS, "read-only mount", where="mnt_want_write")
 
 
+def fsuidgid_has_mapping(sb) -> bool:
+    """fsuidgid_has_mapping(): the caller's fsuid/fsgid map into the sb's user namespace.
+
+    No uid map is ever written in the model, so only the initial user namespace maps ids:
+    creating anything in a filesystem mounted inside a child user namespace fails.
+    """
+    return sb.user_ns.parent is None
+
+
+def may_create(task: Task, d, where: str) -> None:
+    """may_create()/may_o_create(). Errors: ENOENT (directory removed), EOVERFLOW (ids
+    unmapped), EACCES (no write permission on the directory)."""
+    if d.unlinked:
+        raise KernelError(errno.ENOENT, "parent directory was removed", where=where)
+    if not fsuidgid_has_mapping(d.sb):
+        raise KernelError(errno.EOVERFLOW, "caller's fsuid is not mapped in the filesystem's "
+                          "user namespace", where=where)
+    may_write_dir(task.cred, d, where)
+
+
 def sys_mkdirat(k: Kernel, task: Task, dfd: int, name: str | None, mode: int | None = 0o777) -> int:
     """mkdirat(2). Mirrors do_mkdirat() -> filename_create().
 
@@ -43,11 +64,10 @@ def sys_mkdirat(k: Kernel, task: Task, dfd: int, name: str | None, mode: int | N
     if exists:
         raise KernelError(errno.EEXIST, f"{last!r} exists", where="filename_create")
     mnt_want_write(parent)
-    if d.unlinked:
-        raise KernelError(errno.ENOENT, "parent directory was removed", where="vfs_mkdir")
+    may_create(task, d, "vfs_mkdir")
     if d.sb.dynamic is not None or d.sb.fstype == "nsfs":
         raise KernelError(errno.ENOENT, "cannot create here", where="vfs_mkdir")
-    d.create(last, S_IFDIR)
+    d.create(last, S_IFDIR, task.cred.euid, (0o777 if mode is None else mode) & ~UMASK & 0o1777)
     return 0
 
 
@@ -78,6 +98,9 @@ def sys_rmdir(k: Kernel, task: Task, name: str | None) -> int:
     d = parent.dentry.children.get(last)
     if d is None:
         raise KernelError(errno.ENOENT, f"no such entry {last!r}", where="do_rmdir")
+    may_write_dir(task.cred, parent.dentry, "may_delete")
+    if check_sticky(task.cred, parent.dentry, d):
+        raise KernelError(errno.EPERM, "sticky directory: not the owner", where="may_delete")
     if not d.is_dir:
         raise KernelError(errno.ENOTDIR, "not a directory", where="may_delete")
     if is_local_mountpoint(task, d):
@@ -102,7 +125,7 @@ def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mo
     if flags & uapi.O_DIRECTORY:
         lookup |= LOOKUP_DIRECTORY
     if flags & uapi.O_CREAT and not flags & uapi.O_PATH:
-        p = _open_create(k, task, dfd, name, flags)
+        p = _open_create(k, task, dfd, name, flags, mode)
     else:
         p = user_path_at(k, task, dfd, name, lookup)
     acc = flags & uapi.O_ACCMODE
@@ -119,7 +142,8 @@ def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mo
     return f                                # installed by the syscall table (fd_install)
 
 
-def _open_create(k: Kernel, task: Task, dfd: int, name: str | None, flags: int) -> Path:
+def _open_create(k: Kernel, task: Task, dfd: int, name: str | None, flags: int,
+                 mode: int | None = 0) -> Path:
     """O_CREAT: look up the parent, create a regular file if missing (open_last_lookups())."""
     parent, last = lookup_parent(k, task, dfd, name)
     if last in (".", "..", "/"):
@@ -133,9 +157,9 @@ def _open_create(k: Kernel, task: Task, dfd: int, name: str | None, flags: int) 
             raise KernelError(errno.EEXIST, f"{last!r} exists", where="open_last_lookups")
         return user_path_at(k, task, dfd, name, LOOKUP_FOLLOW)
     mnt_want_write(parent)
-    if parent.dentry.unlinked:
-        raise KernelError(errno.ENOENT, "parent directory was removed", where="lookup_open")
-    return Path(parent.mnt, parent.dentry.create(last, S_IFREG))
+    may_create(task, parent.dentry, "may_o_create")
+    return Path(parent.mnt, parent.dentry.create(last, S_IFREG, task.cred.euid,
+                                                 (mode or 0) & ~UMASK & 0o7777))
 
 
 def sys_open(k: Kernel, task: Task, name: str | None, flags: int, mode: int | None = 0) -> File:

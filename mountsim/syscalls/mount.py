@@ -284,9 +284,7 @@ def can_move_mount_beneath(task: Task, frm: Path, to: Path, mp) -> None:
     mnt_from, mnt_to = frm.mnt, to.mnt
     parent_mnt_to = mnt_to.parent
     why = None
-    if not mnt_to.has_parent:
-        why = "target has no parent"
-    elif mnt_to.is_locked:
+    if mnt_to.is_locked:
         why = "target mount is locked"
     elif mnt_from.overmount is not None:
         why = "source is overmounted"
@@ -313,10 +311,15 @@ def can_move_mount_beneath(task: Task, frm: Path, to: Path, mp) -> None:
 def do_move_mount(k: Kernel, task: Task, old_path: Path, new_path: Path, beneath: bool) -> int:
     """Move a mount (or attach a detached tree) to *new_path*. Mirrors do_move_mount().
 
-    Errors: ENOENT (target gone); EINVAL (source locked/unparented/parent shared, target
-    not ours, anon source not a tree root or same namespace, not a mount root, dir vs
-    non-dir, beneath refused, unbindable tree onto shared); ELOOP (onto itself).
+    Errors, in 6.18's order: EINVAL (source not a mount root, dir vs non-dir — checked
+    before the target is locked); ENOENT (target gone); EINVAL (source locked/unparented/
+    parent shared, target not ours, anon source not a tree root or same namespace,
+    beneath refused, unbindable tree onto shared); ELOOP (onto itself).
     """
+    if not old_path.mounted:
+        raise KernelError(errno.EINVAL, "source is not a mount root", where="do_move_mount")
+    if new_path.dentry.is_dir != old_path.dentry.is_dir:
+        raise KernelError(errno.EINVAL, "directory and non-directory mismatch", where="do_move_mount")
     new_path, mp = lock_mount(k, new_path, beneath)
     old = old_path.mnt
     p = new_path.mnt
@@ -340,10 +343,6 @@ def do_move_mount(k: Kernel, task: Task, old_path: Path, new_path: Path, beneath
         if not (check_mnt(task, p) or (p.ns is not None and p.ns.is_anon
                                        and getattr(p.ns, "seq_origin", None) is task.mnt_ns)):
             raise inval("target namespace is not usable")
-    if not old_path.mounted:
-        raise inval("source is not a mount root")
-    if new_path.dentry.is_dir != old_path.dentry.is_dir:
-        raise inval("directory and non-directory mismatch")
     if beneath:
         can_move_mount_beneath(task, old_path, new_path, mp)
         p = p.parent
@@ -422,9 +421,11 @@ def can_umount(k: Kernel, task: Task, path: Path, flags: int) -> None:
         raise KernelError(errno.EINVAL, "mount is not in the caller's namespace", where="can_umount")
     if path.mnt.is_locked:
         raise KernelError(errno.EINVAL, "mount is locked (MNT_LOCKED)", where="can_umount")
-    if flags & uapi.MNT_FORCE and not ns_capable(task.cred, k.init_user_ns):
-        raise KernelError(errno.EPERM, "MNT_FORCE needs CAP_SYS_ADMIN in the initial user namespace",
-                          where="can_umount")
+    # Since "umount: Allow superblock owners to force umount" (6.11): capable over the
+    # superblock's user namespace, no longer the initial one (observed on 6.18).
+    if flags & uapi.MNT_FORCE and not ns_capable(task.cred, path.mnt.sb.user_ns):
+        raise KernelError(errno.EPERM, "MNT_FORCE needs CAP_SYS_ADMIN over the superblock's "
+                          "user namespace", where="can_umount")
 
 
 def do_umount(k: Kernel, task: Task, mnt: Mount, flags: int) -> int:

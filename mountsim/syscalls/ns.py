@@ -82,10 +82,7 @@ def sys_unshare(k: Kernel, task: Task, flags: int) -> int:
     new_fs = task.fs.copy() if flags & uapi.CLONE_FS and task.fs.users > 1 else None
     cred = task.cred
     if flags & uapi.CLONE_NEWUSER:
-        if current_chrooted(k, task):
-            raise KernelError(errno.EPERM, "a chrooted process may not create a user namespace",
-                              where="create_user_ns")
-        cred = create_user_ns(task.cred)
+        cred = create_user_ns(task.cred, current_chrooted(k, task))
     fs = new_fs or task.fs
     try:
         ns = _new_namespaces(k, task, flags, cred, fs)
@@ -124,7 +121,7 @@ def do_fork(k: Kernel, task: Task, flags: int, child_pid: int) -> int:
         raise KernelError(errno.EEXIST, f"pid {child_pid} already exists", where="alloc_pid")
     cred = task.cred.copy()
     if flags & uapi.CLONE_NEWUSER:
-        cred = create_user_ns(task.cred)
+        cred = create_user_ns(task.cred, current_chrooted(k, task))
     if flags & uapi.CLONE_FS:
         fs = task.fs
         fs.users += 1

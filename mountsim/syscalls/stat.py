@@ -278,7 +278,7 @@ def _strings(m: Mount, root: Path):
     """(bit, field, value) in do_statmount()'s order; None or "" emits nothing."""
     opts = list(m.sb.options)
     yield uapi.STATMOUNT_FS_TYPE, "fs_type", m.sb.fstype
-    yield uapi.STATMOUNT_MNT_ROOT, "mnt_root", m.root.path()
+    yield uapi.STATMOUNT_MNT_ROOT, "mnt_root", m.root.dentry_path()
     yield uapi.STATMOUNT_MNT_POINT, "mnt_point", prepend_path(m, m.root, root)
     yield uapi.STATMOUNT_MNT_OPTS, "mnt_opts", ",".join(opts)
     yield uapi.STATMOUNT_OPT_ARRAY, "opt_array", opts

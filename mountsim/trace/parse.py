@@ -280,6 +280,11 @@ def _convert(call: str, pname: str, kind: str, v: Any, path: str, n: int) -> Any
     if kind in ("path", "str"):
         if v is None or isinstance(v, str):
             return v
+        if kind == "str" and isinstance(v, tuple) and v[0] == "num" and not v[1].startswith("-"):
+            # strace prints a pointer it chose not to read as a number, e.g. mount's
+            # filesystemtype and data when the flags make the kernel ignore them (MS_BIND,
+            # MS_MOVE, MS_REMOUNT, propagation changes): strace src/mount.c. Read as NULL.
+            return None
         raise TraceError(path, n, f"{call}: {pname} must be a string or NULL, got {_show(v)}")
     if kind.startswith("out:"):
         return None

@@ -1,0 +1,58 @@
+"""DAC checks on directories: who may create and remove entries. Mirrors fs/namei.c
+generic_permission()/inode_permission(), check_sticky(), and kernel/capability.c
+capable_wrt_inode_uidgid().
+
+Only what the mount model's calls reach: write+search permission on a directory for
+mkdir/rmdir/O_CREAT, and the sticky-bit rule for rmdir. Every task and inode has gid 0
+(no setgid calls are modelled), so a non-owner gets the group bits. Capabilities override
+only where the inode's ids are mapped in the caller's user namespace, which in the model
+(no uid maps are ever written) means the initial one. Search permission on each path
+component is not checked (the hot path of every lookup; the model's directories are all
+searchable), nor are filesystems whose contents are unknown (opaque).
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING
+
+from .errors import KernelError
+
+if TYPE_CHECKING:
+    from .fs import Dentry
+    from .user_namespace import Cred
+
+MAY_EXEC, MAY_WRITE, MAY_READ = 1, 2, 4
+S_ISVTX = 0o1000
+UMASK = 0o022              # every task's umask (the live sandbox sets the same)
+
+
+def capable_wrt_inode_uidgid(cred: Cred, inode: Dentry) -> bool:
+    """A capability in the caller's namespace, over an inode whose ids it maps."""
+    return cred.caps and cred.user_ns.parent is None
+
+
+def generic_permission(cred: Cred, inode: Dentry, mask: int) -> bool:
+    """acl_permission_check() by owner/group bits, then CAP_DAC_OVERRIDE (directories)."""
+    if inode.sb.opaque:
+        return True
+    shift = 6 if cred.euid == inode.uid else 3       # in_group_p(): everyone is in gid 0
+    if mask & ~(inode.mode >> shift) & 7 == 0:
+        return True
+    return capable_wrt_inode_uidgid(cred, inode)
+
+
+def may_write_dir(cred: Cred, d: Dentry, where: str) -> None:
+    """inode_permission(dir, MAY_WRITE | MAY_EXEC). Errors: EACCES."""
+    if not generic_permission(cred, d, MAY_WRITE | MAY_EXEC):
+        raise KernelError(errno.EACCES, "no write permission on the directory", where=where)
+
+
+def check_sticky(cred: Cred, d: Dentry, victim: Dentry) -> bool:
+    """In a sticky directory only the owner of the entry or of the directory (or CAP_FOWNER
+    over the entry) may remove it. Mirrors check_sticky()/__check_sticky()."""
+    if not d.mode & S_ISVTX or d.sb.opaque:
+        return False
+    if cred.euid in (victim.uid, d.uid):
+        return False
+    return not capable_wrt_inode_uidgid(cred, victim)
