@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import attrs
 
-from .trace.normalise import normalise
+from .trace.normalise import normalise, side_by_side
 from .trace.program import RETURNS_FD, RETURNS_PID, Program, Result, Step
 
 
@@ -29,26 +29,16 @@ class Divergence:
 
     def describe(self) -> str:
         if self.step is None:
-            return (f"final tables differ ({self.a_name} left, {self.b_name} right):\n"
-                    + side_by_side(self.a, self.b))
+            return ("final tables differ:\n"
+                    + side_by_side(self.a, self.b, self.a_name, self.b_name, renumber=False))
         s = self.step
         head = (f"{s.file}:{s.line}: step {self.index + 1}: [pid {s.pid}] {s.text or s.name}: "
                 f"{self.a_name} gave {self.a}, {self.b_name} gave {self.b}")
         if self.a_table or self.b_table:
-            head += (f"\ntables before the call ({self.a_name} left, {self.b_name} right):\n"
-                     + side_by_side(self.a_table, self.b_table))
+            head += ("\ntables before the call:\n"
+                     + side_by_side(self.a_table, self.b_table, self.a_name, self.b_name,
+                                    renumber=False))
         return head
-
-
-def side_by_side(a: str, b: str, width: int = 70) -> str:
-    la, lb = a.splitlines(), b.splitlines()
-    out = []
-    for i in range(max(len(la), len(lb))):
-        x = la[i] if i < len(la) else ""
-        y = lb[i] if i < len(lb) else ""
-        mark = " " if x == y else "|"
-        out.append(f"{x[:width]:<{width}} {mark} {y[:width]}")
-    return "\n".join(out)
 
 
 # statmount fields that mean the same on any machine; ids and device numbers do not.

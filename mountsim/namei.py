@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from .errors import KernelError
 from .task import Path
-from .uapi import AT_FDCWD
+from .uapi import AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT, AT_SYMLINK_NOFOLLOW
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -61,6 +61,21 @@ def follow_dotdot(k: Kernel, p: Path, root: Path) -> Path:
             p = up
         p = Path(p.mnt, p.dentry.parent)
     return traverse_mounts(k, p)
+
+
+def at_lookup_flags(flags: int, nofollow: int = AT_SYMLINK_NOFOLLOW,
+                    no_automount: int = AT_NO_AUTOMOUNT, empty_path: int = AT_EMPTY_PATH) -> int:
+    """LOOKUP_* for a *at() call's flags: follow symlinks and automount unless told not to,
+    accept "" with the empty-path flag. The preamble of open_tree(), mount_setattr() and
+    fspick() (which has its own FSPICK_* bits for the same three)."""
+    lookup = LOOKUP_FOLLOW | LOOKUP_AUTOMOUNT
+    if flags & nofollow:
+        lookup &= ~LOOKUP_FOLLOW
+    if flags & no_automount:
+        lookup &= ~LOOKUP_AUTOMOUNT
+    if flags & empty_path:
+        lookup |= LOOKUP_EMPTY
+    return lookup
 
 
 def start_path(task: Task, dfd: int, name: str, flags: int) -> Path:

@@ -21,7 +21,7 @@ import sys
 import time
 
 from ..backends.model import ModelBackend
-from .diff import live_or_reason
+from .diff import live_or_say
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -124,10 +124,8 @@ def kernel_scale(n: int) -> float:
 def main(args: argparse.Namespace) -> int:
     live = None
     if not args.model_only:
-        live, why = live_or_reason()
+        live = live_or_say("bench", " (use --model-only)")
         if live is None:
-            print(f"mountsim bench: cannot run the live kernel here: {why} (use --model-only)",
-                  file=sys.stderr)
             return 2
     print(f"generating {args.programs} programs (seed {args.seed})…", file=sys.stderr)
     progs = generate(args.programs, args.seed)

@@ -27,10 +27,17 @@ def live_or_reason():
     return (None, why) if why else (b, None)
 
 
-def main(args: argparse.Namespace) -> int:
+def live_or_say(command: str, hint: str = ""):
+    """The LiveBackend, or None after one line on stderr saying why (the caller exits 2)."""
     live, why = live_or_reason()
     if live is None:
-        print(f"mountsim diff: cannot run the live kernel here: {why}", file=sys.stderr)
+        print(f"mountsim {command}: cannot run the live kernel here: {why}{hint}", file=sys.stderr)
+    return live
+
+
+def main(args: argparse.Namespace) -> int:
+    live = live_or_say("diff")
+    if live is None:
         return 2
     from ..backends.live import LiveUnsupported
     worst = 0

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..backends.model import ModelBackend
 from ..differential import Divergence, run_pair
-from .diff import live_or_reason
+from .diff import live_or_say
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -43,13 +43,20 @@ class Progress:
         decile = self.done * 10 // max(self.total, 1)
         if self.tty or decile != self._last_decile:
             self._last_decile = decile
-            bar = "#" * (decile * 2) + "." * (20 - decile * 2)
-            end = "\r" if self.tty else "\n"
-            sys.stderr.write(f"[{bar}] {self.done}/{self.total} programs, {self.calls} calls, "
-                             f"{self.found} divergences{end}")
-            sys.stderr.flush()
+            self._draw()
+
+    def _draw(self) -> None:
+        decile = self.done * 10 // max(self.total, 1)
+        bar = "#" * (decile * 2) + "." * (20 - decile * 2)
+        end = "\r" if self.tty else "\n"
+        self._shown = (self.done, self.found)
+        sys.stderr.write(f"[{bar}] {self.done}/{self.total} programs, {self.calls} calls, "
+                         f"{self.found} divergences{end}")
+        sys.stderr.flush()
 
     def close(self) -> None:
+        if getattr(self, "_shown", None) != (self.done, self.found):
+            self._draw()                   # the last divergence is counted after its program
         if self.tty:
             sys.stderr.write("\n")
 
@@ -110,10 +117,8 @@ def save(program, div: Divergence, out: Path, n: int) -> Path:
 def main(args: argparse.Namespace) -> int:
     live = None
     if not args.model_only:
-        live, why = live_or_reason()
+        live = live_or_say("fuzz", " (use --model-only)")
         if live is None:
-            print(f"mountsim fuzz: cannot run the live kernel here: {why} (use --model-only)",
-                  file=sys.stderr)
             return 2
     progress = Progress(args.examples)
     saved: list[Path] = []

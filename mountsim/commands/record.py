@@ -159,12 +159,10 @@ def _record(args: argparse.Namespace, command: list[str]) -> int:
     for d in args.dir:
         if not d.startswith("/") or ".." in d.split("/"):
             raise RecordError(f"--dir needs an absolute path without '..': {d!r}")
+    for path in (args.output, args.raw):
+        if path and not _writable(path):
+            raise RecordError(f"cannot write {path}")
     out = None
-    if args.output:
-        try:
-            out = open(args.output, "w", encoding="utf-8", errors="surrogateescape")
-        except OSError as e:
-            raise RecordError(f"cannot write {args.output}: {e.strerror}")
     try:
         before = _host_table()
         run = _run_sandbox(strace, exe, command, binds, args.dir, args.timeout)
@@ -181,6 +179,11 @@ def _record(args: argparse.Namespace, command: list[str]) -> int:
                 raise RecordError(f"cannot write {args.raw}: {e.strerror}")
         rec = build(run.strace_text, run.snapshots)
         text = render(rec, run.start_table, command, run.strace_pid)
+        if args.output:
+            try:
+                out = open(args.output, "w", encoding="utf-8", errors="surrogateescape")
+            except OSError as e:
+                raise RecordError(f"cannot write {args.output}: {e.strerror}")
         (out or sys.stdout).write(text)
         (out or sys.stdout).flush()
     finally:
@@ -193,6 +196,14 @@ def _record(args: argparse.Namespace, command: list[str]) -> int:
         print(f"mountsim record: BUG: the trace does not parse: {problem}", file=sys.stderr)
         return 3
     return 0
+
+
+def _writable(path: str) -> bool:
+    if os.path.isdir(path):
+        return False
+    if os.path.exists(path):
+        return os.access(path, os.W_OK)
+    return os.access(os.path.dirname(os.path.abspath(path)), os.W_OK)
 
 
 def _bind_list(extra: list[str]) -> list[str]:
@@ -273,17 +284,26 @@ def _setup_sandbox(binds: list[str], dirs: list[str]) -> None:
     _must(s.call("unshare", uapi.CLONE_NEWNS), "unshare(CLONE_NEWNS)")
     _must(s.call("mount", None, "/", None, uapi.MS_REC | uapi.MS_PRIVATE, None),
           "make / rprivate")
-    _must(s.call("mount", "tmpfs", NEW_ROOT, "tmpfs", 0, "mode=0755"), "mount the sandbox tmpfs")
-    new = NEW_ROOT
+    # What to bind, opened before the tmpfs hides anything (a --bind under /tmp, say).
+    sources: list[tuple[str, int]] = []
+    links: list[tuple[str, str]] = []
     for name in SYSTEM_DIRS:
         host = "/" + name
         if os.path.islink(host):
-            os.symlink(os.readlink(host), f"{new}/{name}")
+            links.append((name, os.readlink(host)))
         elif os.path.isdir(host):
-            _bind_ro(host, f"{new}/{name}", directory=True)
+            sources.append((host, os.open(host, os.O_PATH | os.O_CLOEXEC)))
     for host in binds:
         if not _visible(host, []):
-            _bind_ro(host, new + host, directory=os.path.isdir(host))
+            sources.append((host, os.open(host, os.O_PATH | os.O_CLOEXEC)))
+    _must(s.call("mount", "tmpfs", NEW_ROOT, "tmpfs", 0, "mode=0755"), "mount the sandbox tmpfs")
+    new = NEW_ROOT
+    for name, target in links:
+        os.symlink(target, f"{new}/{name}")
+    for host, fd in sources:
+        _bind_ro(f"/proc/self/fd/{fd}", new + host, directory=os.path.isdir(f"/proc/self/fd/{fd}"),
+                 what=host)
+        os.close(fd)
     for name in EMPTY_DIRS:
         os.makedirs(f"{new}/{name}", 0o755, exist_ok=True)
     os.chmod(f"{new}/tmp", 0o1777)
@@ -305,16 +325,16 @@ def _setup_sandbox(binds: list[str], dirs: list[str]) -> None:
         os.makedirs(d, 0o755, exist_ok=True)
 
 
-def _bind_ro(src: str, dst: str, directory: bool) -> None:
+def _bind_ro(src: str, dst: str, directory: bool, what: str) -> None:
     s = _sys()
     if directory:
         os.makedirs(dst, 0o755, exist_ok=True)
     else:
         os.makedirs(os.path.dirname(dst), 0o755, exist_ok=True)
         open(dst, "a").close()
-    _must(s.call("mount", src, dst, None, uapi.MS_BIND, None), f"bind {src}")
+    _must(s.call("mount", src, dst, None, uapi.MS_BIND, None), f"bind {what}")
     _must(s.call("mount", None, dst, None, uapi.MS_REMOUNT | uapi.MS_BIND | uapi.MS_RDONLY,
-                 None), f"make {src} read-only")
+                 None), f"make {what} read-only")
 
 
 # seccomp: notify S at exit_group/exit on x86_64, allow everything else.
@@ -988,7 +1008,8 @@ def kernel_version() -> str:
 
 def render(rec: Recording, start_table: str, command: list[str], holder: int | None) -> str:
     """The trace text. *holder* (strace's pid) becomes the main pid, forking the command."""
-    out = [f"# Recorded by mountsim record on Linux {os.uname().release}: {shlex.join(command)}",
+    shown = shlex.join(command).replace("\r", "\\r").replace("\n", "\\n")
+    out = [f"# Recorded by mountsim record on Linux {os.uname().release}: {shown}",
            "# (run as root under strace -f in a throwaway sandbox: a private mount namespace on",
            "#  a fresh tmpfs root with read-only /usr and /etc and proc on /proc; only the",
            "#  mount-relevant calls are kept)",

@@ -63,10 +63,11 @@ def sys_mkdirat(k: Kernel, task: Task, dfd: int, name: str | None, mode: int | N
     exists = (d.sb.dynamic(d, last) if d.sb.dynamic else d.children.get(last)) is not None
     if exists:
         raise KernelError(errno.EEXIST, f"{last!r} exists", where="filename_create")
+    if d.sb.dynamic is not None or d.sb.fstype == "nsfs":
+        # proc_lookup() answers a missing name with -ENOENT, not a negative dentry
+        raise KernelError(errno.ENOENT, "cannot create here", where="lookup_one_qstr_excl")
     mnt_want_write(parent)
     may_create(task, d, "vfs_mkdir")
-    if d.sb.dynamic is not None or d.sb.fstype == "nsfs":
-        raise KernelError(errno.ENOENT, "cannot create here", where="vfs_mkdir")
     d.create(last, S_IFDIR, task.cred.euid, (0o777 if mode is None else mode) & ~UMASK & 0o1777)
     return 0
 

@@ -30,7 +30,7 @@ from .. import uapi
 from ..errors import KernelError
 from ..fs import FS_TYPES, SuperBlock, parse_options
 from ..mount import MNT
-from ..namei import LOOKUP_AUTOMOUNT, LOOKUP_EMPTY, LOOKUP_FOLLOW, user_path_at
+from ..namei import at_lookup_flags, user_path_at
 from ..task import File, Path
 from ..user_namespace import ns_capable
 from . import register
@@ -120,28 +120,14 @@ def sys_fspick(k: Kernel, task: Task, dfd: int, path: str | None, flags: int) ->
     require_may_mount(task, "fspick")
     if flags & ~FSPICK_FLAGS:
         raise _einval("unknown fspick flags", "fspick")
-    lookup = LOOKUP_FOLLOW | LOOKUP_AUTOMOUNT
-    if flags & uapi.FSPICK_SYMLINK_NOFOLLOW:
-        lookup &= ~LOOKUP_FOLLOW
-    if flags & uapi.FSPICK_NO_AUTOMOUNT:
-        lookup &= ~LOOKUP_AUTOMOUNT
-    if flags & uapi.FSPICK_EMPTY_PATH:
-        lookup |= LOOKUP_EMPTY
-    target = _fspick_lookup(k, task, dfd, path, lookup)
+    lookup = at_lookup_flags(flags, uapi.FSPICK_SYMLINK_NOFOLLOW, uapi.FSPICK_NO_AUTOMOUNT,
+                             uapi.FSPICK_EMPTY_PATH)
+    target = user_path_at(k, task, dfd, path, lookup)
     if not target.mounted:
         raise _einval("not the root of a mount", "fspick")
     sb = target.mnt.sb
     fc = FsContext(sb.fstype, sb.user_ns, Phase.AWAITING_RECONF, root=sb)  # fs_context_for_reconfigure()
     return File("fscontext", None, uapi.O_RDWR, fc=fc)
-
-
-def _fspick_lookup(k: Kernel, task: Task, dfd: int, path: str | None, lookup: int) -> Path:
-    """user_path_at(), with an empty path on an fd naming that fd's own path."""
-    if lookup & LOOKUP_EMPTY and not path and dfd >= 0:
-        f = task.files.get(dfd)
-        if f.path is not None:
-            return f.path
-    return user_path_at(k, task, dfd, path, lookup)
 
 
 # -- fsconfig ------------------------------------------------------------------------

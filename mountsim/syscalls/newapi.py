@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .. import uapi
 from ..errors import KernelError
 from ..mount import MntNamespace
-from ..namei import LOOKUP_AUTOMOUNT, LOOKUP_EMPTY, LOOKUP_FOLLOW, user_path_at
+from ..namei import LOOKUP_EMPTY, LOOKUP_FOLLOW, at_lookup_flags, user_path_at
 from ..namespace import has_locked_children, walk_tree
 from ..task import File, Path
 from .mount import _do_loopback, do_move_mount, may_change_propagation, require_may_mount
@@ -59,11 +59,7 @@ def sys_open_tree(k: Kernel, task: Task, dfd: int, filename: str | None, flags: 
         raise KernelError(errno.EINVAL, "unknown open_tree flags", where="open_tree")
     if flags & (uapi.AT_RECURSIVE | uapi.OPEN_TREE_CLONE) == uapi.AT_RECURSIVE:
         raise KernelError(errno.EINVAL, "AT_RECURSIVE needs OPEN_TREE_CLONE", where="open_tree")
-    lookup = LOOKUP_AUTOMOUNT | LOOKUP_FOLLOW
-    if flags & uapi.AT_SYMLINK_NOFOLLOW:
-        lookup &= ~LOOKUP_FOLLOW
-    if flags & uapi.AT_EMPTY_PATH:
-        lookup |= LOOKUP_EMPTY
+    lookup = at_lookup_flags(flags)
     detached = bool(flags & uapi.OPEN_TREE_CLONE)
     if detached:
         require_may_mount(task, "open_tree")

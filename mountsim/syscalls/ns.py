@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from .. import uapi
 from ..errors import KernelError
 from ..mount import MntNamespace
-from ..namei import LOOKUP_DIRECTORY, LOOKUP_DOWN, LOOKUP_FOLLOW, traverse_mounts, user_path_at
+from ..namei import LOOKUP_DIRECTORY, LOOKUP_FOLLOW, traverse_mounts, user_path_at
 from ..namespace import (check_mnt, copy_mnt_ns, get_mnt_ns, is_path_reachable, lock_mount,
                          put_mnt_ns)
 from ..task import FdTable, FsStruct, Path, Task

@@ -24,7 +24,7 @@ import attrs
 from .. import pnode, uapi
 from ..errors import KernelError
 from ..mount import MNT, Mount
-from ..namei import LOOKUP_AUTOMOUNT, LOOKUP_EMPTY, LOOKUP_FOLLOW, user_path_at
+from ..namei import at_lookup_flags, user_path_at
 from ..namespace import check_mnt, cleanup_group_ids, invent_group_ids, next_mnt
 from ..task import Path
 from ..user_namespace import UserNamespace, ns_capable
@@ -75,27 +75,12 @@ def sys_mount_setattr(k: Kernel, task: Task, dfd: int, path: str | None, flags: 
     """
     if flags & ~SETATTR_AT_FLAGS:
         raise KernelError(errno.EINVAL, "unknown mount_setattr flags", where="mount_setattr")
-    lookup = LOOKUP_AUTOMOUNT | LOOKUP_FOLLOW
-    if flags & uapi.AT_NO_AUTOMOUNT:
-        lookup &= ~LOOKUP_AUTOMOUNT
-    if flags & uapi.AT_SYMLINK_NOFOLLOW:
-        lookup &= ~LOOKUP_FOLLOW
-    if flags & uapi.AT_EMPTY_PATH:
-        lookup |= LOOKUP_EMPTY
+    lookup = at_lookup_flags(flags)
     kattr = MountKattr(lookup_flags=lookup, recurse=bool(flags & uapi.AT_RECURSIVE))
     if not wants_mount_setattr(task, uattr, usize, kattr):
         return 0
-    target = _lookup(k, task, dfd, path, lookup)
+    target = user_path_at(k, task, dfd, path, lookup)
     return do_mount_setattr(k, task, target, kattr)
-
-
-def _lookup(k: Kernel, task: Task, dfd: int, path: str | None, lookup: int) -> Path:
-    """user_path_at(), with an empty path on an fd naming that fd's own path."""
-    if lookup & LOOKUP_EMPTY and not path and dfd >= 0:
-        f = task.files.get(dfd)
-        if f.path is not None:
-            return f.path
-    return user_path_at(k, task, dfd, path, lookup)
 
 
 def wants_mount_setattr(task: Task, uattr: dict | None, usize: int, kattr: MountKattr) -> bool:

@@ -15,10 +15,8 @@ import random
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, seed, settings
 
-from mountsim.commands.fuzz import run_one, save
-from mountsim.gen import programs
+from mountsim.commands.fuzz import Progress, run_campaign, save
 
 pytestmark = pytest.mark.live
 
@@ -29,23 +27,8 @@ SEED = int(os.environ.get("MOUNTSIM_FUZZ_SEED", str(random.randrange(1 << 30))))
 def test_model_and_kernel_agree_on_generated_programs(live):
     """If any generated program gets a different result or table on the model than on the
     kernel, the campaign fails with the shrunk program (source of truth: the live kernel)."""
-    found: list = []
-
-    @seed(SEED)
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, print_blob=False,
-              suppress_health_check=list(HealthCheck), phases=[Phase.generate, Phase.shrink])
-    @given(programs(max_steps=25))
-    def body(program):
-        div = run_one(program, live)
-        if div is not None:
-            found[:] = [program, div]
-            raise AssertionError(div.describe())
-
-    try:
-        body()
-    except AssertionError:
-        pass
-    if found:
+    found = run_campaign(EXAMPLES, SEED, 25, live, Progress(EXAMPLES))
+    if found is not None:
         program, div = found
         path = save(program, div, Path("fuzz-failures"), SEED % 1000)
         pytest.fail(f"seed {SEED}: model and kernel diverge; saved {path} "

@@ -1,0 +1,60 @@
+"""Wide and deep tables: the model must handle them without recursion errors, in time that
+grows like the kernel's (no timing is asserted here; `mountsim bench` reports speed).
+
+Expected values: fs.mount-max defaults to 100000 and a namespace holding that many mounts
+refuses more with ENOSPC (Documentation/admin-guide/sysctl/fs.rst "mount-max"; mount(2)
+ENOSPC); a new mount namespace holds a copy of every mount (mount_namespaces(7)); a lazy
+unmount detaches the whole subtree (umount(2) MNT_DETACH).
+"""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+
+from mountsim.errors import KernelError
+from mountsim.machine import boot
+from mountsim.proc_namespace import mountinfo
+from mountsim.syscalls import dispatch
+from mountsim import uapi
+
+
+def call(k, task, name, *args):
+    return dispatch(k, task, name, args, None)
+
+
+def test_wide_namespace_reaches_mount_max_then_enospc():
+    """If a namespace is filled to fs.mount-max (100000), the next mount fails with ENOSPC
+    and mountinfo lists every visible mount."""
+    k, task = boot()
+    base = len(list(task.mnt_ns))                  # rootfs + the tmpfs on /
+    for i in range(k.mount_max - base):
+        call(k, task, "mkdir", f"/m{i}", 0o755)
+        call(k, task, "mount", "tmpfs", f"/m{i}", "tmpfs", 0, None)
+    call(k, task, "mkdir", "/last", 0o755)
+    with pytest.raises(KernelError) as e:
+        call(k, task, "mount", "tmpfs", "/last", "tmpfs", 0, None)
+    assert e.value.errno == errno.ENOSPC
+    assert len(list(task.mnt_ns)) == k.mount_max
+    assert mountinfo(task).count("\n") == k.mount_max - 1   # rootfs is outside the root
+
+
+def test_deep_chain_copies_and_detaches_without_recursion():
+    """If 10,000 mounts are nested one inside the next, a new namespace copies all of them
+    and a lazy unmount of the outermost detaches all of them."""
+    depth = 10_000
+    k, task = boot()
+    call(k, task, "mkdir", "/a", 0o755)
+    call(k, task, "chdir", "/")
+    for _ in range(depth):
+        call(k, task, "mount", "tmpfs", "a", "tmpfs", 0, None)
+        call(k, task, "chdir", "a")
+        call(k, task, "mkdir", "a", 0o755)
+    call(k, task, "chdir", "/")
+    before = len(list(task.mnt_ns))
+    assert before == depth + 2
+    call(k, task, "unshare", uapi.CLONE_NEWNS)
+    assert len(list(task.mnt_ns)) == before
+    call(k, task, "umount2", "/a", uapi.MNT_DETACH)
+    assert len(list(task.mnt_ns)) == 2
