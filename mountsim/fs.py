@@ -140,11 +140,28 @@ class SuperBlock:
         self.nouser = fstype in ("nsfs",)  # SB_NOUSER: never mountable by graft_tree()
         self.mounts: list[Mount] = []    # s_mounts
         self.dynamic = None              # proc: lookup(dentry, name) -> Dentry | Path | None
+        for o in options:
+            if o.startswith("uid="):
+                owner = int(o[4:])
         self.root = Dentry("/", None, self, uid=owner, mode=_root_mode(fstype, options))
 
     def show_options(self) -> str:
         """`rw`/`ro` then the filesystem's own options, as show_mountinfo() prints them."""
         return ("ro" if self.rdonly else "rw") + "".join("," + o for o in self.options)
+
+
+# shmem_show_options() prints in this order, whatever order the options were given in.
+_TMPFS_SHOW_ORDER = ("size", "nr_inodes", "mode", "uid", "gid", "huge", "mpol", "inode32",
+                     "inode64", "noswap", "quota", "usrquota", "grpquota")
+
+
+def tmpfs_options(options: tuple[str, ...], owner: int) -> tuple[str, ...]:
+    """The options a new tmpfs shows: an owner other than root appears as uid= (the root
+    inode belongs to the mounter's fsuid unless uid= says otherwise), in kernel order."""
+    if owner != 0 and not any(o.startswith("uid=") for o in options):
+        options = options + (f"uid={owner}",)
+    rank = {k: i for i, k in enumerate(_TMPFS_SHOW_ORDER)}
+    return tuple(sorted(options, key=lambda o: rank.get(o.partition("=")[0], len(rank))))
 
 
 def _root_mode(fstype: str, options: tuple[str, ...]) -> int:

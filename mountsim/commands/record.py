@@ -16,47 +16,61 @@ with mknod on the tmpfs, so no mount is needed for them; empty /tmp /mnt /srv /h
 
 Tracing. S forks T, which installs a seccomp filter (below), reads /proc/self/mountinfo —
 the table the command starts from, written as `# start-mountinfo:` lines so the model
-starts from exactly that table — and execs `strace -f -s 4096 -e signal=none` on the
-command (PATH is the standard system PATH of the sandbox). strace writes to a file of the
-recorder's, reached through /proc/S/fd/N, so the command never sees an extra fd and no
-file of ours is visible in the sandbox.
+starts from exactly that table — and execs `strace -f -s 4096 -e signal=none
+--decode-pids=pidns` on the command (strace's default, symbolic output; the command is
+found in the standard system PATH). strace writes to an unlinked temporary file of the
+recorder's, opened as /proc/S/fd/N, so the command sees no extra fd and no file of ours.
 
 The final table. A process's /proc/<pid>/mountinfo is gone once it has exited, so the
 table is read while the process sits in its exit: T's seccomp filter answers exit_group(2)
 and exit(2) on x86_64 with SECCOMP_RET_USER_NOTIF, and S holds the listener fd (sent over
-SCM_RIGHTS). The kernel runs seccomp after the ptrace syscall-entry stop (syscall_trace_enter()
-in kernel/entry/common.c), so strace has already printed the call; the process then blocks
-until S has read /proc/<pid>/mountinfo of it and answered SECCOMP_USER_NOTIF_FLAG_CONTINUE,
-and exits normally. Every traced process is snapshotted this way (event-driven, no polling,
-no delays). Which snapshot becomes the `expect-tree`: that of P, the process that issued
-the last kept line other than an exit. replay compares the expect-tree with the table of
-the process that issued the last step, so P must stay alive in the replay: P's exit_group
-and every kept line after it (only exits of other processes and closes can be there, as
-P's last non-exit line is the last one) are dropped. The replay then ends exactly at the
-moment of the snapshot — the kernel state that S read. Those later exits must go too:
-tearing down another namespace can change P's table (a slave whose master peer group
-vanishes becomes private). The `locked` column is omitted: mountinfo does not show
-MNT_LOCKED.
+SCM_RIGHTS). The kernel runs seccomp after the ptrace syscall-entry stop
+(syscall_trace_enter() in kernel/entry/common.c), so strace has already printed the call;
+the process then blocks until S has read its /proc/<pid>/mountinfo and answered
+SECCOMP_USER_NOTIF_FLAG_CONTINUE, and exits normally. Every traced process is
+snapshotted this way: event-driven, no polling, no delays, no wrapper binary.
+
+Which snapshot becomes the `expect-tree`: that of P, the process of the last kept line
+that is not an exit. replay compares the expect-tree with the table of the process that
+issued the last line, so the trace ends with P's last line: P's exit and every kept line
+after it (exits of other processes and added closes only, by the choice of P) are left
+out. Between P's last line and its exit no other kept call happened, so the snapshot is
+the kernel's table at the end of the replay — except that exits of other processes in
+that window are not replayed. Those could only matter if such a process held the last
+reference to a namespace whose mounts are masters of P's (the kernel then hands P's
+slaves to another master or makes them private); the recordings in models/ never do. The `locked` column is omitted: mountinfo does
+not show MNT_LOCKED.
+
+The start namespace. In the kernel, strace and S stay in the start namespace for the
+whole run and keep it alive. In the model a namespace dies with its last task, which
+would drop the start namespace's mounts from their peer groups as soon as every traced
+process has left it (`unshare -m …`). So the trace's main pid is strace's pid, and its
+first line is `[pid STRACE] fork() = FIRST`, marked as added: strace did fork the command,
+and it stands in the model for the processes that hold the namespace.
 
 Which lines are kept: the calls the model knows (trace/program.py SYSCALLS), except that
-open/openat are kept only when their fd is later used by a kept call (transitively), or
-they are O_PATH or O_DIRECTORY opens that succeeded, or open a /proc/*/ns/* file; close
-only for an fd whose open was kept. fd tables are followed per process through
-fork/clone (CLONE_FILES shares one), dup2/dup3, close_range and execve. When the kernel
+open/openat are kept only when (a) their fd is later used by a kept call (transitively),
+(b) they open a /proc/*/ns/* file, (c) they succeed with O_CREAT (the file may become a
+mount point: bwrap bind-mounts /dev/null on a file it created), or (d) they are O_PATH or
+O_DIRECTORY opens whose fd stays open across a mount-relevant call of the same process
+(it pins a mount; the opendir() of fd-closing loops is dropped). close is kept only for an
+fd whose open was kept. fd tables are followed per process through fork/clone
+(CLONE_FILES shares one), dup2/dup3, fcntl, close_range and execve; where the kernel
 closed a kept fd without a close call (close-on-exec at execve, dup2 over it,
-close_range), a `close(N) = 0` line is added after a `#` comment that says why, so the
-model closes it at the same point. execve is dropped. strace 6.1 does not know
+close_range) a `close(N) = 0` line is added after a `#` comment saying why. execve is
+dropped. creat(p, m) is written as the equivalent open(p, O_WRONLY|O_CREAT|O_TRUNC, m)
+below a comment with strace's line (the model has no creat). strace 6.1 does not know
 statmount/listmount and prints `syscall_0x1c9(0x7f…, …)` with raw pointers; such calls are
-named (x86_64 numbers) in a `#` comment line but not replayed, as their arguments are not
-in the trace. Split calls (`<unfinished ...>` + `<... resumed>`) are joined and placed
-where they started, so a clone comes before its child's first line. Every line gets a
-`[pid N]` prefix (strace's pids); `# main-pid:` is the first traced process.
+named (x86_64 numbers) in a `#` comment but not replayed, as their arguments are not in
+the trace. Split calls (`<unfinished ...>` + `<... resumed>`) are joined and placed where
+they started, so a clone comes before its child's first line. strace runs with
+`--decode-pids=pidns`: a clone made inside a child pid namespace returns that namespace's
+pid, and the line is rewritten to strace's pid (the one the child's lines carry), with
+the other in a comment. Every line gets a `[pid N]` prefix with strace's pids.
 
-Known limits: x86_64 only. strace and S stay in the start namespace for the whole run and
-keep it alive in the kernel; in the model it lives as long as a traced process is in it.
-This matters only when a command makes a start-namespace mount shared and then every
-traced process leaves that namespace. A process killed by a signal has no snapshot; if
-it is P, the trace is written without an expect-tree (the summary says so).
+Known limits: x86_64 only. A process killed by a signal has no snapshot; if it is P, the
+trace is written without an expect-tree (the summary says so). Calls of concurrent
+processes are in strace's order, not necessarily the kernel's.
 """
 
 from __future__ import annotations
@@ -835,7 +849,6 @@ def build(text: str, snapshots: dict[int, str]) -> Recording:
     closes: list[tuple[Call, Call]] = []         # (close call, producer)
     implicit: list[tuple[int, int, int, Call, str]] = []  # (after idx, pid, fd, producer, why)
     pins: list[Call] = []                       # O_PATH/O_DIRECTORY opens, kept if they pin
-    candidates: set[int] = set()
     undecoded: set[int] = set()
 
     def table(pid: int) -> dict[int, _Fd]:
@@ -855,7 +868,6 @@ def build(text: str, snapshots: dict[int, str]) -> Recording:
             continue
         if c.name in SYSCALLS or c.name == "umount":
             c.step = _parse_step(c)
-            candidates.add(c.idx)
             fds = _fd_args(c.step) if c.step is not None else []
             deps[c.idx] = [t[fd].producer for fd in fds if fd in t and t[fd].producer is not None]
             if c.name == "close":

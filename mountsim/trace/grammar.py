@@ -15,6 +15,7 @@ start: NAME "(" [args] ")" "=" result
 args: arg ("," arg)*
 ?arg: NAME "=" expr            -> named
     | expr
+    | expr "=>" expr           -> changed
 ?expr: term ("|" term)*        -> orexpr
 ?term: STRING ELLIPSIS?        -> string
      | NUMBER                  -> number

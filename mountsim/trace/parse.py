@@ -180,6 +180,8 @@ def _value(t: Any, path: str, n: int) -> Any:
     kind = t.data
     if kind == "named":
         return ("named", str(t.children[0]), _value(t.children[1], path, n))
+    if kind == "changed":                  # `in => out`: strace shows what the call wrote
+        return _value(t.children[0], path, n)
     if kind == "orexpr":
         parts = [_value(c, path, n) for c in t.children]
         return parts[0] if len(parts) == 1 else ("or", parts)

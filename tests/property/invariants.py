@@ -6,20 +6,53 @@ from mountsim.mount import MNT, T
 from mountsim.namespace import walk_tree
 
 
+def namespaces_of(k) -> dict[int, object]:
+    """Every namespace a live process is in, or holds a detached tree of through an fd."""
+    out = {}
+    for t in k.tasks.values():
+        if not t.alive:
+            continue
+        out[id(t.mnt_ns)] = t.mnt_ns
+        for f in t.files.fds.values():
+            ns = f.path.mnt.ns if f.path is not None else None
+            if ns is not None and ns.is_anon and ns.root is not None:
+                out[id(ns)] = ns
+    return out
+
+
 def check(k) -> list[str]:
     """Every violated invariant of kernel *k*, as text (empty when all hold)."""
     errs: list[str] = []
-    namespaces = {id(t.mnt_ns): t.mnt_ns for t in k.tasks.values() if t.alive}
-    seen_mounts = set()
+    namespaces = namespaces_of(k)
     for ns in namespaces.values():
         errs += _check_ns(ns)
-        seen_mounts.update(id(m) for m in ns)
     errs += _check_hash(k)
     errs += _check_groups(k, namespaces)
     return errs
 
 
+def locked_places(k) -> dict[int, tuple]:
+    """id(mount) -> (mount, parent, mountpoint) for every MNT_LOCKED mount in a namespace."""
+    return {id(m): (m, m.parent, m.mountpoint)
+            for ns in namespaces_of(k).values() for m in ns if m.is_locked and m.has_parent}
+
+
+def exposed_locked(before: dict[int, tuple], k) -> list[str]:
+    """Locked mounts whose mountpoint a step revealed: a locked mount may only leave its
+    place together with its parent (umount of the whole tree), never alone."""
+    errs = []
+    for m, parent, mp in before.values():
+        if m.ns is not None and (m.parent is not parent or m.mountpoint is not mp):
+            if not (m.parent is not parent and parent.ns is None):
+                errs.append(f"locked {m} moved off its mountpoint")
+        elif m.ns is None and parent.ns is not None and parent.ns is not m.ns:
+            errs.append(f"locked {m} was unmounted while its parent {parent} stayed")
+    return errs
+
+
 def _check_ns(ns) -> list[str]:
+    """Every mount of the namespace is reachable from its root (the tree and the ordered
+    index hold the same mounts), child lists agree with parent links, no scratch flags."""
     errs = []
     tree = list(walk_tree(ns.root))
     # the tree is a tree: parent links agree with child lists
