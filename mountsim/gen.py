@@ -2,7 +2,8 @@
 
 Programs are drawn over a small universe of directories so that calls collide: mounts
 stack, binds overlap, peer groups chain into slaves, and many calls fail (which is as
-interesting as success). A prologue builds a shared tree so propagation is reached early.
+interesting as success). A prologue builds a shared tree, a slave chain, an rshared root
+or a locked copy in a user namespace, so those states are reached early.
 Pids and fds are labels chosen here; every backend maps them to its own numbers.
 """
 
@@ -28,6 +29,12 @@ PROLOGUES = {
               ("mount", (None, "/b", None, uapi.MS_SLAVE, None)),
               ("mount", ("/b", "/c", None, uapi.MS_BIND, None))],
     "rshared-root": [("mount", (None, "/", None, uapi.MS_SHARED | uapi.MS_REC, None))],
+    # a less privileged copy: every mount but the root is MNT_LOCKED (lock_mnt_tree())
+    "locked": [("mount", ("tmpfs", "/a", "tmpfs", 0, None)), ("mkdir", ("/a/x", 0o755)),
+               ("mount", ("tmpfs", "/a/x", "tmpfs", uapi.MS_NOSUID, None)),
+               ("mount", (None, "/a", None, uapi.MS_SHARED, None)),
+               ("mount", ("/a", "/b", None, uapi.MS_BIND | uapi.MS_REC, None)),
+               ("unshare", (uapi.CLONE_NEWNS | uapi.CLONE_NEWUSER,))],
 }
 
 

@@ -226,9 +226,15 @@ def errno_name(code: int) -> str:
     return _errno.errorcode.get(code, str(code))
 
 
+ENUM_FAMILIES = frozenset({"fsconfig"})   # one value, not a set of bits
+
+
 def flags_to_str(family: str, value: int) -> str:
-    """Render *value* as strace would: known names joined by '|', then a hex remainder."""
+    """Render *value* as strace would: known names joined by '|', then a hex remainder;
+    an enumeration (fsconfig's cmd) by its one name."""
     table = FLAG_NAMES[family]
+    if family in ENUM_FAMILIES:
+        return next((n for n, v in table.items() if v == value), str(value))
     names, rest = [], value
     for name, bit in sorted(table.items(), key=lambda kv: -kv[1]):
         if bit and bit & (bit - 1) == 0 and rest & bit:

@@ -38,8 +38,8 @@ out. Between P's last line and its exit no other kept call happened, so the snap
 the kernel's table at the end of the replay — except that exits of other processes in
 that window are not replayed. Those could only matter if such a process held the last
 reference to a namespace whose mounts are masters of P's (the kernel then hands P's
-slaves to another master or makes them private); the recordings in models/ never do. The `locked` column is omitted: mountinfo does
-not show MNT_LOCKED.
+slaves to another master or makes them private); the recordings in models/ never do.
+The `locked` column is omitted: mountinfo does not show MNT_LOCKED.
 
 The start namespace. In the kernel, strace and S stay in the start namespace for the
 whole run and keep it alive. In the model a namespace dies with its last task, which
@@ -127,8 +127,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.usage = "mountsim record [options] -- COMMAND [ARG…]"
     p.epilog = ("Needs root and strace. The command runs in a throwaway mount namespace on a "
                 "fresh tmpfs root (read-only /usr and /etc, proc on /proc); the host's mount "
-                "table is never changed. Example: mountsim record -o x.trace -- unshare -m "
-                "--propagation slave mount --make-rshared /")
+                "table is never changed. The command starts in the sandbox's /, with the "
+                "system PATH; without -o its standard output goes to standard error. "
+                "Example: mountsim record -o x.trace -- unshare -m --propagation slave "
+                "mount --make-rshared /")
     p.add_argument("-o", "--output", metavar="FILE",
                    help="write the trace to FILE (default: standard output)")
     p.add_argument("--dir", action="append", default=[], metavar="PATH",
@@ -179,7 +181,8 @@ def _record(args: argparse.Namespace, command: list[str]) -> int:
     out = None
     try:
         before = _host_table()
-        run = _run_sandbox(strace, exe, command, binds, args.dir, args.timeout)
+        run = _run_sandbox(strace, exe, command, binds, args.dir, args.timeout,
+                           quiet_stdout=not args.output)
         after = _host_table()
         if before != after:
             print("mountsim record: BUG: the host's mount table changed while recording",
@@ -390,10 +393,14 @@ def _install_exit_listener() -> int:
     return fd
 
 
-def _tracee_main(sock: socket.socket, argv: list[str], env: dict[str, str]) -> None:
-    """T: install the filter, hand its listener to S, report the start table, exec strace."""
+def _tracee_main(sock: socket.socket, argv: list[str], env: dict[str, str],
+                 quiet_stdout: bool) -> None:
+    """T: install the filter, hand its listener to S, report the start table, exec strace.
+    With *quiet_stdout* the command's stdout goes to stderr (the trace is on stdout)."""
     listener = -1
     try:
+        if quiet_stdout:
+            os.dup2(2, 1)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.setpgid(0, 0)
@@ -462,7 +469,7 @@ def _serve_exits(listener: int, procfd: int, snapshots: dict[int, str]) -> bool:
 
 
 def _sandbox_main(result_w: int, out_fd: int, argv: list[str], env: dict[str, str],
-                  binds: list[str], dirs: list[str], timeout: float) -> None:
+                  binds: list[str], dirs: list[str], timeout: float, quiet_stdout: bool) -> None:
     """S: set up the sandbox, run strace in it, serve exit notifications, report. Never returns."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     stop = []
@@ -476,7 +483,7 @@ def _sandbox_main(result_w: int, out_fd: int, argv: list[str], env: dict[str, st
         pid = os.fork()
         if pid == 0:
             mine.close()
-            _tracee_main(theirs, argv, env)
+            _tracee_main(theirs, argv, env, quiet_stdout)
         theirs.close()
         start_table, listener = _recv_start(mine)
         mine.close()
@@ -558,7 +565,7 @@ def _kill_group(pid: int) -> None:
 
 
 def _run_sandbox(strace: str, exe: str, command: list[str], binds: list[str],
-                 dirs: list[str], timeout: float) -> Run:
+                 dirs: list[str], timeout: float, quiet_stdout: bool = False) -> Run:
     """Fork S, wait for its report; RecordError if the sandbox failed."""
     env = dict(os.environ)
     env["PATH"] = SANDBOX_PATH
@@ -571,7 +578,7 @@ def _run_sandbox(strace: str, exe: str, command: list[str], binds: list[str],
     pid = os.fork()
     if pid == 0:
         os.close(r)
-        _sandbox_main(w, out.fileno(), argv, env, binds, dirs, timeout)
+        _sandbox_main(w, out.fileno(), argv, env, binds, dirs, timeout, quiet_stdout)
     os.close(w)
     chunks = []
     try:

@@ -34,7 +34,7 @@ from ..namei import at_lookup_flags, user_path_at
 from ..task import File, Path
 from ..user_namespace import ns_capable
 from . import register
-from .mount import mount_too_revealing, require_may_mount
+from .mount import mount_too_revealing, require_may_mount, sb_prepare_remount_readonly
 from .newapi import new_anon_ns
 
 if TYPE_CHECKING:
@@ -313,7 +313,8 @@ def vfs_cmd_reconfigure(k: Kernel, task: Task, fc: FsContext) -> int:
     """FSCONFIG_CMD_RECONFIGURE. Mirrors fs/fsopen.c:vfs_cmd_reconfigure() + reconfigure_super().
 
     Errors: EBUSY (not in RECONF_PARAMS), EPERM (no CAP_SYS_ADMIN over the superblock's
-    user namespace; the context is FAILED afterwards).
+    user namespace), EBUSY (going read-only while an unlinked inode is in use or a file is
+    open for writing); the context is FAILED after either of the last two.
     """
     if fc.phase is not Phase.RECONF_PARAMS:
         raise KernelError(errno.EBUSY, f"context is in {fc.phase.value}", where="vfs_cmd_reconfigure")
@@ -323,6 +324,12 @@ def vfs_cmd_reconfigure(k: Kernel, task: Task, fc: FsContext) -> int:
         fc.phase = Phase.FAILED
         raise KernelError(errno.EPERM, "no CAP_SYS_ADMIN over the superblock", where="vfs_cmd_reconfigure")
     if fc.rdonly is not None:                 # only what sb_flags_mask names changes
+        if fc.rdonly and not sb.rdonly:
+            try:
+                sb_prepare_remount_readonly(k, sb)
+            except KernelError:
+                fc.phase = Phase.FAILED       # reconfigure_super() failed
+                raise
         sb.rdonly = fc.rdonly
     sb.options = _merge_options(sb.options, fc.options)
     vfs_clean_context(fc)

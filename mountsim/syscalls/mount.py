@@ -139,6 +139,8 @@ def do_remount(k: Kernel, task: Task, path: Path, flags: int, mnt_flags: MNT, da
     opts = parse_options(fst, data) if fst is not None else sb.options
     if not ns_capable(task.cred, sb.user_ns):
         raise KernelError(errno.EPERM, "no CAP_SYS_ADMIN over the superblock", where="do_remount")
+    if flags & uapi.MS_RDONLY and not sb.rdonly:
+        sb_prepare_remount_readonly(k, sb)
     sb.rdonly = bool(flags & uapi.MS_RDONLY)
     if opts:
         merged = dict(o.partition("=")[::2] for o in sb.options)
@@ -357,6 +359,35 @@ def do_move_mount(k: Kernel, task: Task, old_path: Path, new_path: Path, beneath
     return 0
 
 
+def sb_prepare_remount_readonly(k: Kernel, sb) -> None:
+    """Going read-only needs no inode that is unlinked but still in use and no file open
+    for writing. Mirrors fs/namespace.c:sb_prepare_remount_readonly() (s_remove_count,
+    then mnt_get_writers() on each mount). Errors: EBUSY.
+
+    The model's in-use unlinked inodes are removed directories still referenced as a
+    mount's root, an open file's path, or a process's root or cwd.
+    """
+    def in_sb_unlinked(p) -> bool:
+        return p is not None and p.dentry.sb is sb and p.dentry.unlinked
+
+    busy = any(m.root.unlinked for m in sb.mounts)
+    writing = False
+    for t in k.tasks.values():
+        if busy or writing:
+            break
+        if not t.alive:
+            continue
+        busy = in_sb_unlinked(t.fs.root) or in_sb_unlinked(t.fs.pwd)
+        for f in t.files.fds.values():
+            busy = busy or in_sb_unlinked(f.path)
+            writing = writing or (f.path is not None and f.path.mnt.sb is sb and f.kind == "path"
+                                  and not f.flags & uapi.O_PATH and f.flags & uapi.O_ACCMODE)
+    if busy:
+        raise KernelError(errno.EBUSY, "an unlinked inode is still in use", where="sb_prepare_remount_readonly")
+    if writing:
+        raise KernelError(errno.EBUSY, "a file is open for writing", where="sb_prepare_remount_readonly")
+
+
 def mount_too_revealing(task: Task, sb, mnt_flags: MNT) -> bool:
     """Mirrors mount_too_revealing() for proc: a child user namespace may only mount what
     it can already see in full. Model: proc is never mountable from a child user namespace
@@ -446,7 +477,9 @@ def do_umount(k: Kernel, task: Task, mnt: Mount, flags: int) -> int:
         # "Unmounting" the root just tries to remount it read-only.
         if not ns_capable(task.cred, mnt.sb.user_ns):
             raise KernelError(errno.EPERM, "no CAP_SYS_ADMIN over the root's superblock", where="do_umount")
-        mnt.sb.rdonly = True               # do_umount_root()
+        if not mnt.sb.rdonly:              # do_umount_root(): do_remount_sb(SB_RDONLY)
+            sb_prepare_remount_readonly(k, mnt.sb)
+        mnt.sb.rdonly = True
         return 0
     if not check_mnt(task, mnt) or mnt.is_locked or not mnt.has_parent:
         raise KernelError(errno.EINVAL, "not unmountable here", where="do_umount")

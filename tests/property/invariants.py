@@ -38,15 +38,18 @@ def locked_places(k) -> dict[int, tuple]:
 
 
 def exposed_locked(before: dict[int, tuple], k) -> list[str]:
-    """Locked mounts whose mountpoint a step revealed: a locked mount may only leave its
-    place together with its parent (umount of the whole tree), never alone."""
+    """Locked mounts whose mountpoint a step revealed. A locked mount may leave its place
+    only with its parent (the whole tree unmounted), or when a mount that takes over the
+    lock covers the same place (pivot_root() moves MNT_LOCKED to the new root)."""
     errs = []
     for m, parent, mp in before.values():
-        if m.ns is not None and (m.parent is not parent or m.mountpoint is not mp):
-            if not (m.parent is not parent and parent.ns is None):
-                errs.append(f"locked {m} moved off its mountpoint")
-        elif m.ns is None and parent.ns is not None and parent.ns is not m.ns:
-            errs.append(f"locked {m} was unmounted while its parent {parent} stayed")
+        if m.ns is not None and m.parent is parent and m.mountpoint is mp:
+            continue                               # still in place
+        if parent.ns is None:
+            continue                               # its parent went too
+        cover = k.lookup_mnt(parent, mp)
+        if cover is None or not cover.is_locked:
+            errs.append(f"locked {m} left ({parent}, {mp}) uncovered")
     return errs
 
 
