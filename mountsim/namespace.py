@@ -389,16 +389,15 @@ def lock_mount(k: Kernel, path: Path, beneath: bool = False) -> tuple[Path, Dent
 
     Returns (path, mountpoint): normally the topmost mount stacked on *path* and its root;
     with *beneath*, the top mount and the dentry it sits on in its parent.
-    Errors: EINVAL (beneath: *path* is not a mount root, or the mount has no parent —
-    6.18 checks these here, before the overmount loop), ENOENT (dentry unlinked, or its
-    mount not in any namespace).
+    Errors: EINVAL (beneath, and *path* is not the root of a mount: checked first),
+    ENOENT (dentry unlinked, or its mount not in any namespace). A detached target with
+    no parent fails here with ENOENT, before can_move_mount_beneath() would refuse it
+    with EINVAL (both orders observed on Linux 6.18).
     """
     if beneath and not path.mounted:
         raise KernelError(errno.EINVAL, "beneath: target is not the root of a mount", where="do_lock_mount")
     while True:
         m = path.mnt
-        if beneath and not m.has_parent:
-            raise KernelError(errno.EINVAL, "beneath: target mount has no parent", where="do_lock_mount")
         dentry = m.mountpoint if beneath else path.dentry
         if dentry.unlinked or m.ns is None:
             raise KernelError(errno.ENOENT, "mountpoint is gone or not mounted", where="do_lock_mount")

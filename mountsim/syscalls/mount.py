@@ -286,7 +286,9 @@ def can_move_mount_beneath(task: Task, frm: Path, to: Path, mp) -> None:
     mnt_from, mnt_to = frm.mnt, to.mnt
     parent_mnt_to = mnt_to.parent
     why = None
-    if mnt_to.is_locked:
+    if not mnt_to.has_parent:
+        why = "target has no parent"
+    elif mnt_to.is_locked:
         why = "target mount is locked"
     elif mnt_from.overmount is not None:
         why = "source is overmounted"
