@@ -23,7 +23,6 @@ from .mount import MNT, MNT_INTERNAL_FLAGS, MntNamespace, Mount, peers
 from .pnode import (CL_COPY_MNT_NS_FILE, CL_COPY_UNBINDABLE, CL_EXPIRE, CL_MAKE_SHARED,
                     CL_PRIVATE, CL_SHARED_TO_SLAVE, CL_SLAVE)
 from .task import Path
-from .uapi import MS_PRIVATE
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -340,9 +339,8 @@ def umount_tree(k: Kernel, mnt: Mount, how: int) -> list[Mount]:
         p.child.del_init()
     if how & UMOUNT_PROPAGATE:
         pnode.propagate_umount(k, tmp)
+    pnode.bulk_make_private(k, tmp)
     gone = list(tmp)
-    for p in gone:                         # bulk_make_private()
-        pnode.change_mnt_propagation(k, p, MS_PRIVATE)
     for p in gone:
         p.clist.del_init()
         p.ns = None

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Callable
 from .fs import Dentry, is_subdir
 from .klist import ListHead
 from .mount import MNT, T, Mount, peers
-from .uapi import MS_PRIVATE, MS_SHARED, MS_SLAVE, MS_UNBINDABLE
+from .uapi import MS_SHARED, MS_SLAVE, MS_UNBINDABLE
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -68,54 +68,95 @@ def get_dominating_id(mnt: Mount, root_mnt: Mount, root: Dentry, reachable: Call
     return 0
 
 
-def do_make_slave(k: Kernel, mnt: Mount) -> None:
-    """Turn *mnt* into a slave of a peer (or of its master), handing its slaves over.
+def transfer_propagation(mnt: Mount, to: Mount | None) -> None:
+    """What got propagation through *mnt* now gets it from *to*, or from nobody.
 
-    Mirrors fs/pnode.c:do_make_slave(). A peer with the same root dentry is preferred as
-    the new master, so that slaves keep seeing the same subtree.
+    Mirrors fs/pnode.c:transfer_propagation(): mnt's slaves keep their order and go to
+    the head of to's slave list (hlist_splice_init()), which decides the order in which
+    later propagation reaches them.
     """
-    if mnt.share.empty():
-        if mnt.is_shared:
-            k.mnt_release_group_id(mnt)
-            mnt.flags &= ~MNT.SHARED
-        master = mnt.master
-        if master is None:
-            p = mnt.slave_list
-            while not p.empty():
-                s = p.first()
-                s.slave.del_init()
-                s.master = None
-            return
+    slaves = list(mnt.slave_list)
+    for s in slaves:
+        s.master = to
+    if to is None:
+        for s in slaves:
+            s.slave.del_init()
     else:
-        master = m = mnt.next_peer()
-        while m is not mnt:
-            if m.root is mnt.root:
-                master = m
-                break
-            m = m.next_peer()
-        mnt.share.del_init()
-        mnt.group_id = 0
-        mnt.flags &= ~MNT.SHARED
-    for s in mnt.slave_list:
-        s.master = master
-    mnt.slave.move(master.slave_list)
-    mnt.slave_list.splice_init(master.slave_list.prev)
-    mnt.master = master
+        mnt.slave_list.splice_init(to.slave_list)
 
 
 def change_mnt_propagation(k: Kernel, mnt: Mount, type_: int) -> None:
-    """Mirrors fs/pnode.c:change_mnt_propagation()."""
+    """MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE on one mount.
+
+    Mirrors fs/pnode.c:change_mnt_propagation() as of 6.18: leaving a peer group hands
+    the mount's slaves to the next peer (or, for the last peer, to its own master), and a
+    new slave gets that same mount as master, at the head of its slave list.
+    """
+    m = mnt.master
     if type_ == MS_SHARED:
         k.set_mnt_shared(mnt)
         return
-    do_make_slave(k, mnt)
-    if type_ != MS_SLAVE:
-        mnt.slave.del_init()
+    if mnt.is_shared:
+        if mnt.share.empty():
+            k.mnt_release_group_id(mnt)
+        else:
+            m = mnt.next_peer()
+            mnt.share.del_init()
+            mnt.group_id = 0
+        mnt.flags &= ~MNT.SHARED
+        transfer_propagation(mnt, m)
+    mnt.slave.del_init()
+    if type_ == MS_SLAVE:
+        mnt.master = m
+        if m is not None:
+            mnt.slave.add(m.slave_list)
+    else:
         mnt.master = None
         if type_ == MS_UNBINDABLE:
             mnt.t_flags |= T.UNBINDABLE
         else:
             mnt.t_flags &= ~T.UNBINDABLE
+
+
+def _trace_transfers(k: Kernel, m: Mount) -> Mount | None:
+    """Take *m* out of propagation and find who inherits from it: the next peer, else its
+    master, skipping those that are being unmounted too. Mirrors trace_transfers()."""
+    while True:
+        nxt = m.next_peer()
+        if nxt is not m:
+            m.share.del_init()
+            m.group_id = 0
+            m.master = nxt
+        else:
+            if m.is_shared:
+                k.mnt_release_group_id(m)
+            nxt = m.master
+        m.slave.del_init()
+        m.flags &= ~MNT.SHARED
+        m.t_flags |= T.MARKED
+        if nxt is None or not _will_be_unmounted(nxt):
+            return nxt
+        if nxt.is_marked:
+            return nxt.master
+        m = nxt
+
+
+def _set_destinations(m: Mount | None, master: Mount | None) -> None:
+    """Point the chain of departing mounts from *m* at their final heir. Mirrors set_destinations()."""
+    while m is not None and m.master is not master:
+        m, m.master = m.master, master
+
+
+def bulk_make_private(k: Kernel, set_: ListHead) -> None:
+    """Take every mount of an umount set out of the propagation graph at once, handing
+    each one's slaves to the nearest survivor. Mirrors fs/pnode.c:bulk_make_private()."""
+    for m in set_:
+        if not m.is_marked:
+            _set_destinations(m, _trace_transfers(k, m))
+    for m in set_:
+        transfer_propagation(m, m.master)
+        m.master = None
+        m.t_flags &= ~T.MARKED
 
 
 def _propagation_next(m: Mount, origin: Mount) -> Mount | None:

@@ -14,7 +14,8 @@ import sys
 import pytest
 
 from mountsim.cli import main
-from mountsim.commands import record
+from mountsim.backends import recorder
+from mountsim.trace import record
 from mountsim.trace.parse import parse_file, parse_text
 
 
@@ -24,7 +25,7 @@ def _why_not_live() -> str | None:
     if os.geteuid() != 0:
         return "recording needs root"
     for tool in ("strace", "unshare", "mount", "sh"):
-        if shutil.which(tool, path=record.SANDBOX_PATH) is None:
+        if shutil.which(tool, path=recorder.SANDBOX_PATH) is None:
             return f"{tool} is not installed"
     return None
 
