@@ -144,7 +144,9 @@ def _trace_transfers(k: Kernel, m: Mount) -> Mount | None:
 def _set_destinations(m: Mount | None, master: Mount | None) -> None:
     """Point the chain of departing mounts from *m* at their final heir. Mirrors set_destinations()."""
     while m is not None and m.master is not master:
-        m, m.master = m.master, master
+        nxt = m.master
+        m.master = master
+        m = nxt
 
 
 def bulk_make_private(k: Kernel, set_: ListHead) -> None:

@@ -97,6 +97,9 @@ def _check_groups(k, namespaces) -> list[str]:
                 p = p.next_peer()
             if m.is_shared and not m.group_id:
                 errs.append(f"{m} is shared without a group id")
+            # a master is always a member of a peer group (slaves hang off groups)
+            if m.master is not None and not (m.master.is_shared and m.master.group_id):
+                errs.append(f"{m}'s master {m.master} is not in a peer group")
             # the master relation is acyclic and slaves are on their master's list
             seen, x = set(), m
             while x.master is not None:
