@@ -141,6 +141,23 @@ def k_open(draw, pid, add, pids, fds, next_fd):
     fds[pid].append(fd)
 
 
+ID_MAP_TEXTS = {"uid_map": ["0 0 1\n", "0 0 1\n", "0 1000 1\n", "1 0 1\n", "0 0 2\n", "x\n", ""],
+                "gid_map": ["0 0 1\n", "0 0 1\n", "0 5 1\n", "0 0 1\n1 1 1\n"],
+                "setgroups": ["deny", "deny", "allow", "maybe"]}
+
+
+def k_idmap(draw, pid, add, pids, fds, next_fd):
+    """Write a user namespace's uid_map/gid_map/setgroups through /proc/self (proc at /d)."""
+    fd = next_fd[0]
+    next_fd[0] += 1
+    name = draw(st.sampled_from(sorted(ID_MAP_TEXTS)))
+    add(pid, "openat", (uapi.AT_FDCWD, f"/d/self/{name}", uapi.O_WRONLY | uapi.O_CLOEXEC), label=fd)
+    for _ in range(draw(st.integers(1, 2))):
+        text = draw(st.sampled_from(ID_MAP_TEXTS[name]))
+        add(pid, "write", (fd, text, len(text)))
+    add(pid, "close", (fd,))
+
+
 def k_setns(draw, pid, add, pids, fds, next_fd):
     if fds[pid]:
         fd = draw(st.sampled_from(fds[pid]))
@@ -176,6 +193,10 @@ def k_fspick(draw, pid, add, pids, fds, next_fd):
     add(pid, "fsconfig", (fd, uapi.FSCONFIG_SET_FLAG, draw(st.sampled_from(["ro", "rw"])), None, 0))
     add(pid, "fsconfig", (fd, uapi.FSCONFIG_CMD_RECONFIGURE, None, None, 0))
     add(pid, "close", (fd,))
+
+
+def k_umask(draw, pid, add, *_):
+    add(pid, "umask", (draw(st.sampled_from([0, 0o022, 0o077, 0o002])),))
 
 
 def k_listmount(draw, pid, add, *_):
@@ -247,4 +268,5 @@ def k_rmdir(draw, pid, add, *_):
 KINDS = [k_mount, k_mount, k_mkdir, k_bind, k_bind, k_propagation, k_propagation, k_move,
          k_umount, k_umount, k_fork, k_unshare, k_chdir, k_pivot, k_open_tree, k_move_mount,
          k_move_mount, k_close, k_setattr, k_remount, k_rmdir, k_mount_proc, k_clone, k_exit,
-         k_setresuid, k_open, k_setns, k_setns, k_fchdir, k_fsmount, k_fspick, k_listmount]
+         k_setresuid, k_open, k_setns, k_setns, k_fchdir, k_fsmount, k_fspick, k_listmount,
+         k_idmap, k_idmap, k_umask]

@@ -14,7 +14,7 @@ from typing import Callable
 from .fs import Dentry, SuperBlock, tmpfs_options
 from .mount import MNT, MNT_UNIQUE_ID_OFFSET, IdAllocator, MntNamespace, Mount
 from .task import FdTable, FsStruct, Path, Task
-from .user_namespace import Cred, UserNamespace
+from .user_namespace import IDENTITY_MAP, Cred, UserNamespace
 from .versions import Semantics, semantics
 
 Explain = Callable[[str, Mount, Mount], None]
@@ -32,7 +32,7 @@ class Kernel:
         self.anon_devs = IdAllocator(1)            # unnamed_dev_ida (get_anon_bdev())
         self.hash: dict[tuple[Mount, Dentry], Mount] = {}   # mount_hashtable
         self.tasks: dict[int, Task] = {}
-        self.init_user_ns = UserNamespace(None, 0)
+        self.init_user_ns = UserNamespace(None, 0, uid_map=IDENTITY_MAP, gid_map=IDENTITY_MAP)
         self.explain_hook: Explain | None = None   # receives ("propagate", copy, receiver)
         self.current: Task | None = None           # the task running the current syscall
         self.nsfs_mnt: Mount | None = None         # set at boot (machine.boot)

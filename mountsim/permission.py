@@ -5,8 +5,8 @@ capable_wrt_inode_uidgid().
 Only what the mount model's calls reach: write+search permission on a directory for
 mkdir/rmdir/O_CREAT, and the sticky-bit rule for rmdir. Every task and inode has gid 0
 (no setgid calls are modelled), so a non-owner gets the group bits. Capabilities override
-only where the inode's ids are mapped in the caller's user namespace, which in the model
-(no uid maps are ever written) means the initial one. Search permission on each path
+only where the inode's ids are mapped in the caller's user namespace (its uid_map and
+gid_map, user_namespace.py). Search permission on each path
 component is not checked (the hot path of every lookup; the model's directories are all
 searchable), nor are filesystems whose contents are unknown (opaque).
 """
@@ -17,6 +17,7 @@ import errno
 from typing import TYPE_CHECKING
 
 from .errors import KernelError
+from .user_namespace import ids_mapped
 
 if TYPE_CHECKING:
     from .fs import Dentry
@@ -24,12 +25,11 @@ if TYPE_CHECKING:
 
 MAY_EXEC, MAY_WRITE, MAY_READ = 1, 2, 4
 S_ISVTX = 0o1000
-UMASK = 0o022              # every task's umask (the live sandbox sets the same)
 
 
 def capable_wrt_inode_uidgid(cred: Cred, inode: Dentry) -> bool:
     """A capability in the caller's namespace, over an inode whose ids it maps."""
-    return cred.caps and cred.user_ns.parent is None
+    return cred.caps and ids_mapped(cred.user_ns, inode.uid)
 
 
 def generic_permission(cred: Cred, inode: Dentry, mask: int) -> bool:

@@ -1,5 +1,5 @@
 """procfs, as far as the mount model needs it: /proc/<pid>/{ns/mnt,ns/user,root,cwd,
-mountinfo,mounts}, /proc/self, /proc/thread-self; and nsfs, the filesystem behind namespace
+mountinfo,mounts,uid_map,gid_map,setgroups}, /proc/self, /proc/thread-self; and nsfs, the filesystem behind namespace
 files (fs/proc/base.c, fs/proc/namespaces.c, fs/nsfs.c).
 
 `ns/*`, `root` and `cwd` are magic links: looking them up jumps to another path (the nsfs
@@ -18,7 +18,8 @@ from .user_namespace import UserNamespace
 if TYPE_CHECKING:
     from .kernel import Kernel
 
-_PID_FILES = ("mountinfo", "mounts", "mountstats")
+_PID_FILES = ("mountinfo", "mounts", "mountstats", "uid_map", "gid_map", "setgroups")
+IDMAP_FILES = ("uid_map", "gid_map", "setgroups")
 
 
 def proc_lookup(k: Kernel, dentry: Dentry, name: str) -> Dentry | Path | None:
@@ -77,3 +78,14 @@ def make_nsfs(k: Kernel):
     m = k.alloc_vfsmnt(sb, sb.root, "nsfs")
     m.flags |= MNT.INTERNAL
     return m
+
+
+def idmap_target(k: Kernel, dentry: Dentry):
+    """For /proc/<pid>/{uid_map,gid_map,setgroups}: (file name, the task's user namespace),
+    as proc_id_map_open() pins it; None for any other dentry."""
+    if dentry.sb.fstype != "proc" or dentry.name not in IDMAP_FILES or not dentry.parent.name.isdigit():
+        return None
+    task = k.tasks.get(int(dentry.parent.name))
+    if task is None or not task.alive:
+        return None
+    return dentry.name, task.cred.user_ns

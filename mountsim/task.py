@@ -40,14 +40,15 @@ class Path:
 
 
 class FsStruct:
-    """struct fs_struct: root and cwd. Each holds a pin on its mount."""
+    """struct fs_struct: root, cwd and umask. Root and cwd each hold a pin on their mount."""
 
-    __slots__ = ("root", "pwd", "users")
+    __slots__ = ("root", "pwd", "users", "umask")
 
-    def __init__(self, root: Path, pwd: Path) -> None:
+    def __init__(self, root: Path, pwd: Path, umask: int = 0o022) -> None:
         self.root = root
         self.pwd = pwd
         self.users = 1
+        self.umask = umask
         root.mnt.pins += 1
         pwd.mnt.pins += 1
 
@@ -62,7 +63,7 @@ class FsStruct:
         self.pwd = p
 
     def copy(self) -> FsStruct:
-        return FsStruct(self.root, self.pwd)
+        return FsStruct(self.root, self.pwd, self.umask)
 
     def release(self) -> None:
         self.root.mnt.pins -= 1
@@ -77,7 +78,8 @@ class File:
     tree that dissolves when the last reference goes (open_tree(OPEN_TREE_CLONE), fsmount()).
     """
 
-    __slots__ = ("kind", "path", "flags", "need_unmount", "fc", "ns", "refs")
+    __slots__ = ("kind", "path", "flags", "need_unmount", "fc", "ns", "refs", "idmap", "cred",
+                 "pos")
 
     def __init__(self, kind: str, path: Path | None, flags: int = 0, fc: Any = None, ns: Any = None) -> None:
         self.kind = kind
@@ -87,6 +89,9 @@ class File:
         self.fc = fc
         self.ns = ns
         self.refs = 0
+        self.idmap = None            # /proc/<pid>/{uid,gid}_map, setgroups: (name, user ns)
+        self.cred = None             # f_cred: the opener's credentials, where a write checks them
+        self.pos = 0                 # f_pos
         if path is not None:
             path.mnt.pins += 1
 

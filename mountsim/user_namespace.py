@@ -5,8 +5,10 @@ Mirrors security/commoncap.c:cap_capable() for the question the mount code asks,
 capabilities. Capabilities are modelled as one bit: a task has all of them in its own user
 namespace or none (`Cred.caps`); that is enough for mount semantics.
 
-Limitations: no uid/gid maps are ever written, so inside a child user namespace every id
-is unmapped (setresuid there fails with EINVAL, as on a kernel before uid_map is written).
+Ids in credentials and inodes are kernel ids (kuid_t/kgid_t: the initial namespace's
+numbers). A child namespace maps its own ids to kernel ids through the uid_map/gid_map
+written once through /proc/<pid>/ (map_write(), new_idmap_permitted()); before that every
+id is unmapped in it. Tasks have one gid, 0 (no setgid calls are modelled).
 """
 
 from __future__ import annotations
@@ -21,14 +23,26 @@ from .errors import KernelError
 _ns_inum = itertools.count(0xF0000000)
 
 
+Extent = tuple[int, int, int]        # (first id in the namespace, first kernel id, count)
+IDENTITY_MAP: tuple[Extent, ...] = ((0, 0, 4294967295),)   # init_user_ns's maps
+
+
 @attrs.define(slots=True, eq=False, repr=False)
 class UserNamespace:
-    """struct user_namespace: a parent, a level, and the euid of its creator (owner)."""
+    """struct user_namespace: a parent, a level, the kernel euid of its creator (owner),
+    and its id maps (extents already translated to kernel ids, as map_write() stores them)."""
 
     parent: UserNamespace | None
     owner: int
     level: int = 0
     inum: int = attrs.field(factory=lambda: next(_ns_inum))
+    uid_map: tuple[Extent, ...] = ()
+    gid_map: tuple[Extent, ...] = ()
+    setgroups_allowed: bool = True       # USERNS_SETGROUPS_ALLOWED
+    parent_could_setfcap: bool = True    # the creator held CAP_SETFCAP in the parent
+
+    def map_of(self, which: str) -> tuple[Extent, ...]:
+        return self.uid_map if which == "uid_map" else self.gid_map
 
     def __repr__(self) -> str:
         return f"<userns level={self.level} owner={self.owner}>"
@@ -47,6 +61,31 @@ class Cred:
 
     def copy(self) -> Cred:
         return attrs.evolve(self)
+
+
+def make_kid(ns: UserNamespace, which: str, nid: int) -> int | None:
+    """make_kuid()/make_kgid(): the kernel id of *nid* as seen in *ns*, None if unmapped."""
+    if ns.parent is None:
+        return nid
+    for first, lower, count in ns.map_of(which):
+        if first <= nid < first + count:
+            return lower + nid - first
+    return None
+
+
+def from_kid(ns: UserNamespace, which: str, kid: int) -> int | None:
+    """from_kuid()/from_kgid(): what kernel id *kid* is called in *ns*, None if unmapped."""
+    if ns.parent is None:
+        return kid
+    for first, lower, count in ns.map_of(which):
+        if lower <= kid < lower + count:
+            return first + kid - lower
+    return None
+
+
+def ids_mapped(ns: UserNamespace, uid: int, gid: int = 0) -> bool:
+    """kuid_has_mapping() && kgid_has_mapping()."""
+    return from_kid(ns, "uid_map", uid) is not None and from_kid(ns, "gid_map", gid) is not None
 
 
 def ns_capable(cred: Cred, ns: UserNamespace) -> bool:
@@ -71,9 +110,8 @@ def create_user_ns(cred: Cred, chrooted: bool) -> Cred:
 
     Errors, in the kernel's order: EUSERS past 32 levels; EPERM when the caller is chrooted
     (*chrooted*: current_chrooted(), which the caller computes from its fs_struct); EPERM
-    when the caller's euid has no mapping in its own user namespace (no uid_map is ever
-    written in the model, so in any child namespace; observed on Linux 6.18: a second
-    unshare(CLONE_NEWUSER) fails with EPERM).
+    when the caller's euid or egid has no mapping in its own user namespace (observed on
+    Linux 6.18: a second unshare(CLONE_NEWUSER) before uid_map is written fails so).
     """
     parent = cred.user_ns
     if parent.level >= 32:
@@ -81,10 +119,10 @@ def create_user_ns(cred: Cred, chrooted: bool) -> Cred:
     if chrooted:
         raise KernelError(errno.EPERM, "a chrooted process may not create a user namespace",
                           where="create_user_ns")
-    if parent.level > 0:
-        raise KernelError(errno.EPERM, "creator's uid is not mapped in its user namespace",
+    if not ids_mapped(parent, cred.euid):
+        raise KernelError(errno.EPERM, "creator's uid or gid is not mapped in its user namespace",
                           where="create_user_ns")
-    ns = UserNamespace(parent, cred.euid, parent.level + 1)
+    ns = UserNamespace(parent, cred.euid, parent.level + 1, parent_could_setfcap=cred.caps)
     new = cred.copy()
     new.user_ns = ns
     new.caps = new.permitted = True      # set_cred_user_ns(): CAP_FULL_SET in the new ns
@@ -92,14 +130,17 @@ def create_user_ns(cred: Cred, chrooted: bool) -> Cred:
 
 
 def setresuid(cred: Cred, r: int, e: int, s: int) -> None:
-    """__sys_setresuid() + cap_emulate_setxuid(). -1 keeps an id.
+    """__sys_setresuid() + cap_emulate_setxuid(). -1 keeps an id; ids are the caller's
+    namespace's, stored as kernel ids.
 
     Errors: EINVAL for an id the caller's user namespace does not map; EPERM when an
     unprivileged caller asks for an id it does not already have.
     """
-    if cred.user_ns.level > 0 and any(x != -1 for x in (r, e, s)):
+    kids = [make_kid(cred.user_ns, "uid_map", x) if x != -1 else -1 for x in (r, e, s)]
+    if None in kids:
         raise KernelError(errno.EINVAL, "uid not mapped in the caller's user namespace",
                           where="make_kuid")
+    r, e, s = kids
     new = [cred.ruid if r == -1 else r, cred.euid if e == -1 else e, cred.suid if s == -1 else s]
     if not cred.caps:
         have = {cred.ruid, cred.euid, cred.suid}
@@ -116,3 +157,111 @@ def setresuid(cred: Cred, r: int, e: int, s: int) -> None:
         cred.caps = False
     elif old_euid != 0 and cred.euid == 0:
         cred.caps = cred.permitted
+
+
+MAX_EXTENTS = 340                        # UID_GID_MAP_MAX_EXTENTS
+
+
+def parse_id_map(text: str) -> list[Extent]:
+    """The lines "first lower count" of a map write. Mirrors map_write()'s parser.
+
+    Errors: EINVAL (a malformed line, a zero or overflowing count, overlapping extents,
+    more than 340 extents, nothing at all).
+    """
+    extents: list[Extent] = []
+    for line in text.split("\n"):
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) != 3 or not all(p.isdigit() for p in parts):
+            raise KernelError(errno.EINVAL, f"bad id map line {line!r}", where="map_write")
+        first, lower, count = map(int, parts)
+        if count == 0 or first + count > 1 << 32 or lower + count > 1 << 32 \
+                or first + count - 1 == 0xFFFFFFFF or lower + count - 1 == 0xFFFFFFFF:
+            raise KernelError(errno.EINVAL, "id map extent out of range", where="map_write")
+        for f, lo, c in extents:
+            if first < f + c and f < first + count or lower < lo + c and lo < lower + count:
+                raise KernelError(errno.EINVAL, "overlapping id map extents", where="mappings_overlap")
+        extents.append((first, lower, count))
+    if not extents or len(extents) > MAX_EXTENTS:
+        raise KernelError(errno.EINVAL, "no extents, or too many", where="map_write")
+    return extents
+
+
+def map_write(ns: UserNamespace, which: str, text: str, opener: Cred, writer: Cred) -> None:
+    """Write /proc/<pid>/uid_map or gid_map of namespace *ns*. Mirrors map_write() and
+    new_idmap_permitted() (kernel/user_namespace.c).
+
+    Errors: EPERM (already written; the opener lacks CAP_SYS_ADMIN over *ns*; a mapping
+    the writer may not set up; a lower id unmapped in the parent), EINVAL (format).
+    An unprivileged owner may map exactly its own euid (uid_map), or its egid after
+    setgroups was denied (gid_map); anything else needs CAP_SETUID/CAP_SETGID over the
+    parent namespace for both the writer and the opener.
+    """
+    if ns.parent is None or writer.user_ns not in (ns, ns.parent):
+        raise KernelError(errno.EPERM, "only the namespace or its parent may write its maps",
+                          where="proc_uid_map_write")
+    if ns.map_of(which):
+        raise KernelError(errno.EPERM, f"{which} was already written", where="map_write")
+    if not ns_capable(opener, ns):
+        raise KernelError(errno.EPERM, "the opener has no CAP_SYS_ADMIN over the namespace",
+                          where="map_write")
+    extents = parse_id_map(text)
+    if not _idmap_permitted(ns, which, extents, opener, writer):
+        raise KernelError(errno.EPERM, "mapping not permitted", where="new_idmap_permitted")
+    kernel_extents = []
+    for first, lower, count in extents:
+        klow = make_kid(ns.parent, which, lower)
+        khigh = make_kid(ns.parent, which, lower + count - 1)
+        if klow is None or khigh is None or khigh - klow != count - 1:
+            raise KernelError(errno.EPERM, "lower ids not mapped in the parent", where="map_id_range_down")
+        kernel_extents.append((first, klow, count))
+    if which == "uid_map":
+        ns.uid_map = tuple(kernel_extents)
+    else:
+        ns.gid_map = tuple(kernel_extents)
+
+
+def _idmap_permitted(ns: UserNamespace, which: str, extents: list[Extent], opener: Cred,
+                     writer: Cred) -> bool:
+    if which == "uid_map" and not _verify_root_map(ns, extents, opener):
+        return False
+    if len(extents) == 1 and extents[0][2] == 1 and ns.owner == opener.euid:
+        kid = make_kid(ns.parent, which, extents[0][1])
+        if which == "uid_map" and kid == opener.euid:
+            return True
+        if which == "gid_map" and not ns.setgroups_allowed and kid == 0:   # egid is 0
+            return True
+    return ns_capable(writer, ns.parent) and ns_capable(opener, ns.parent)
+
+
+def _verify_root_map(ns: UserNamespace, extents: list[Extent], opener: Cred) -> bool:
+    """Mapping the parent's uid 0 needs CAP_SETFCAP: had by the creator when the namespace
+    writes its own map, else by the opener over the parent. Mirrors verify_root_map()."""
+    if not any(lower == 0 for _, lower, _ in extents):
+        return True
+    if opener.user_ns is ns:
+        return ns.parent_could_setfcap
+    return ns_capable(opener, ns.parent)
+
+
+def setgroups_write(ns: UserNamespace, text: str) -> None:
+    """Write /proc/<pid>/setgroups: "allow" or "deny". Mirrors proc_setgroups_write().
+
+    Errors: EINVAL (anything else), EPERM (allow after deny; deny after gid_map).
+    """
+    if len(text) >= 8:
+        raise KernelError(errno.EINVAL, "setgroups write too long", where="proc_setgroups_write")
+    for word in ("allow", "deny"):
+        if text.startswith(word) and not text[len(word):].strip():
+            break
+    else:
+        raise KernelError(errno.EINVAL, f"setgroups takes allow or deny, not {text!r}",
+                          where="proc_setgroups_write")
+    if word == "allow":
+        if not ns.setgroups_allowed:
+            raise KernelError(errno.EPERM, "setgroups was denied for good", where="proc_setgroups_write")
+    else:
+        if ns.gid_map:
+            raise KernelError(errno.EPERM, "gid_map is already written", where="proc_setgroups_write")
+        ns.setgroups_allowed = False

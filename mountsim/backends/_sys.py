@@ -28,8 +28,8 @@ import sys
 from typing import Any
 
 NR: dict[str, dict[str, int]] = {"x86_64": {
-    "open": 2, "close": 3, "clone": 56, "chdir": 80, "fchdir": 81, "mkdir": 83, "rmdir": 84,
-    "setuid": 105, "setresuid": 117, "pivot_root": 155, "chroot": 161, "mount": 165,
+    "write": 1, "open": 2, "close": 3, "clone": 56, "chdir": 80, "fchdir": 81, "mkdir": 83, "rmdir": 84,
+    "umask": 95, "setuid": 105, "setresuid": 117, "pivot_root": 155, "chroot": 161, "mount": 165,
     "umount2": 166, "openat": 257, "mkdirat": 258, "unshare": 272, "setns": 308,
     "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
     "fspick": 433, "clone3": 435, "mount_setattr": 442, "statmount": 457, "listmount": 458,

@@ -84,7 +84,7 @@ def _setup_sandbox(start_dirs: list[str]) -> None:
     os.chdir("/")
     _must(_sys.call("umount2", "/.put_old", uapi.MNT_DETACH), "detach the old root")
     os.rmdir("/.put_old")
-    os.umask(0o022)                            # the model's umask (permission.UMASK)
+    os.umask(0o022)                            # the model's initial umask (task.FsStruct)
     for d in start_dirs:
         os.makedirs("/" + d.strip("/"), 0o755, exist_ok=True)
 

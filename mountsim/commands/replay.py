@@ -9,13 +9,13 @@ from ..backends.model import ModelBackend
 from ..errors import TraceError
 from ..trace.parse import parse_file
 from ..trace.replay import replay
-from ..versions import KERNELS
+from ..versions import DEFAULT, KERNELS
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="trace files (strace syntax)")
     p.add_argument("--kernel", choices=sorted(KERNELS), help="kernel semantics to simulate "
-                   "(default: the trace's '# kernel:' header, else %(default)s)")
+                   f"(default: the trace's '# kernel:' header, else {DEFAULT})")
     p.add_argument("--mountinfo", action="store_true",
                    help="print the final /proc/<pid>/mountinfo of each trace")
     p.add_argument("--pid", type=int, help="with --mountinfo: whose table (default: the "

@@ -37,6 +37,8 @@ TABLE: dict[str, Handler] = {
     "open": file.sys_open,
     "openat": file.sys_openat,
     "close": file.sys_close,
+    "write": file.sys_write,
+    "umask": file.sys_umask,
     "open_tree": newapi.sys_open_tree,
     "move_mount": newapi.sys_move_mount,
 }

@@ -14,7 +14,9 @@ from .. import uapi
 from ..errors import KernelError
 from ..fs import S_IFDIR, S_IFREG
 from ..mount import MNT
-from ..permission import UMASK, check_sticky, may_write_dir
+from ..permission import check_sticky, may_write_dir
+from ..proc import idmap_target
+from ..user_namespace import ids_mapped, map_write, ns_capable, setgroups_write
 from ..namei import LOOKUP_DIRECTORY, LOOKUP_FOLLOW, lookup_parent, user_path_at
 from ..mount import MntNamespace
 from ..namespace import UMOUNT_CONNECTED, get_mnt_ns, put_mnt_ns, umount_tree
@@ -31,13 +33,9 @@ def mnt_want_write(p: Path) -> None:
         raise KernelError(errno.EROFS, "read-only mount", where="mnt_want_write")
 
 
-def fsuidgid_has_mapping(sb) -> bool:
-    """fsuidgid_has_mapping(): the caller's fsuid/fsgid map into the sb's user namespace.
-
-    No uid map is ever written in the model, so only the initial user namespace maps ids:
-    creating anything in a filesystem mounted inside a child user namespace fails.
-    """
-    return sb.user_ns.parent is None
+def fsuidgid_has_mapping(sb, cred) -> bool:
+    """fsuidgid_has_mapping(): the caller's fsuid and fsgid map into the sb's user namespace."""
+    return ids_mapped(sb.user_ns, cred.euid)
 
 
 def may_create(task: Task, d, where: str) -> None:
@@ -45,7 +43,7 @@ def may_create(task: Task, d, where: str) -> None:
     unmapped), EACCES (no write permission on the directory)."""
     if d.unlinked:
         raise KernelError(errno.ENOENT, "parent directory was removed", where=where)
-    if not fsuidgid_has_mapping(d.sb):
+    if not fsuidgid_has_mapping(d.sb, task.cred):
         raise KernelError(errno.EOVERFLOW, "caller's fsuid is not mapped in the filesystem's "
                           "user namespace", where=where)
     may_write_dir(task.cred, d, where)
@@ -68,7 +66,7 @@ def sys_mkdirat(k: Kernel, task: Task, dfd: int, name: str | None, mode: int | N
         raise KernelError(errno.ENOENT, "cannot create here", where="lookup_one_qstr_excl")
     mnt_want_write(parent)
     may_create(task, d, "vfs_mkdir")
-    d.create(last, S_IFDIR, task.cred.euid, (0o777 if mode is None else mode) & ~UMASK & 0o1777)
+    d.create(last, S_IFDIR, task.cred.euid, (0o777 if mode is None else mode) & ~task.fs.umask & 0o1777)
     return 0
 
 
@@ -138,6 +136,12 @@ def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mo
     ns = p.dentry.ns_ref
     kind = "ns" if ns is not None and not flags & uapi.O_PATH else "path"
     f = File(kind, p, flags, ns=ns)
+    idmap = idmap_target(k, p.dentry) if not flags & uapi.O_PATH else None
+    if idmap is not None:
+        if idmap[0] == "setgroups" and acc != uapi.O_RDONLY and not ns_capable(task.cred, idmap[1]):
+            raise KernelError(errno.EACCES, "writing setgroups needs CAP_SYS_ADMIN over the namespace",
+                              where="proc_setgroups_open")
+        f.idmap, f.cred = idmap, task.cred.copy()
     if kind == "ns" and isinstance(ns, MntNamespace):
         get_mnt_ns(ns)                      # an open namespace file keeps it alive
     return f                                # installed by the syscall table (fd_install)
@@ -160,11 +164,46 @@ def _open_create(k: Kernel, task: Task, dfd: int, name: str | None, flags: int,
     mnt_want_write(parent)
     may_create(task, parent.dentry, "may_o_create")
     return Path(parent.mnt, parent.dentry.create(last, S_IFREG, task.cred.euid,
-                                                 (mode or 0) & ~UMASK & 0o7777))
+                                                 (mode or 0) & ~task.fs.umask & 0o7777))
 
 
 def sys_open(k: Kernel, task: Task, name: str | None, flags: int, mode: int | None = 0) -> File:
     return sys_openat(k, task, uapi.AT_FDCWD, name, flags, mode)
+
+
+def sys_write(k: Kernel, task: Task, fd: int, buf: str | None, count: int) -> int:
+    """write(2), for what the mount model needs: the id map files of /proc/<pid>/ (the
+    rest of a regular file's contents is not modelled; a write just succeeds).
+
+    Errors: EBADF (no such fd, O_PATH, not open for writing), EISDIR, EFAULT (NULL buffer),
+    then map_write()/proc_setgroups_write()'s.
+    """
+    f = task.files.get(fd)
+    if f.path is None or f.flags & uapi.O_PATH or f.flags & uapi.O_ACCMODE == uapi.O_RDONLY:
+        raise KernelError(errno.EBADF, "fd is not open for writing", where="ksys_write")
+    if f.path.dentry.is_dir:
+        raise KernelError(errno.EISDIR, "cannot write a directory", where="vfs_write")
+    if buf is None:
+        raise KernelError(errno.EFAULT, "NULL buffer", where="copy_from_user")
+    text = buf[:count]
+    if f.idmap is not None:
+        name, ns = f.idmap
+        if f.pos != 0:
+            raise KernelError(errno.EINVAL, "id map files take one write at offset 0", where="map_write")
+        if name == "setgroups":
+            setgroups_write(ns, text)
+        else:
+            if count >= 4096:
+                raise KernelError(errno.EINVAL, "map write of a page or more", where="map_write")
+            map_write(ns, name, text, f.cred, task.cred)
+    f.pos += count
+    return count
+
+
+def sys_umask(k: Kernel, task: Task, mask: int) -> int:
+    """umask(2): set the fs_struct's umask, return the old one. Never fails."""
+    old, task.fs.umask = task.fs.umask, mask & 0o777
+    return old
 
 
 def fput(k: Kernel, f: File) -> None:

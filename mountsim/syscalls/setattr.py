@@ -58,12 +58,14 @@ class MountKattr:
 
 
 def has_mappings(userns: UserNamespace) -> bool:
-    """Does *userns* map any id? Model-only: uid_map is never written in the model.
+    """Does *userns* map any id (has its uid_map or gid_map been written)?
 
-    Observed on Linux 6.18: idmapping with a user namespace whose uid_map is empty fails
-    with EINVAL after the path lookup, before the "already idmapped" EPERM.
+    Observed on Linux 6.18: idmapping with a user namespace whose maps are empty fails
+    with EINVAL after the path lookup, before the "already idmapped" EPERM. The mapped
+    case has not been checked against a kernel yet (the campaign cannot name another
+    process's /proc/<pid>/ns/user portably).
     """
-    return userns.parent is None
+    return userns.parent is None or bool(userns.uid_map or userns.gid_map)
 
 
 def sys_mount_setattr(k: Kernel, task: Task, dfd: int, path: str | None, flags: int,

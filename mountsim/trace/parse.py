@@ -166,7 +166,9 @@ def _result(t: Tree, path: str, n: int) -> Result | None:
         return None
     if t.data == "fd_result":
         return Result(int(str(t.children[0]).split("<")[0]))
-    ret = int(str(t.children[0]), 0)
+    txt = str(t.children[0])
+    # strace prints umask's result in octal with a leading 0 ("= 022")
+    ret = int(txt, 8) if len(txt) > 1 and txt[0] == "0" and txt.isdigit() else int(txt, 0)
     errno = next((str(c) for c in t.children[1:] if c.type == "ERRNO"), None)
     if ret < 0 and errno is None and ret != -1:
         return Result(-1, uapi.errno_name(-ret))

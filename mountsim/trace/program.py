@@ -43,6 +43,8 @@ SYSCALLS: dict[str, tuple[tuple[str, str], ...]] = {
     "open": (("pathname", "path"), ("flags", "flags:open"), ("mode", "mode?")),
     "openat": (("dirfd", "fd"), ("pathname", "path"), ("flags", "flags:open"), ("mode", "mode?")),
     "close": (("fd", "fd"),),
+    "write": (("fd", "fd"), ("buf", "str"), ("count", "int")),   # /proc/<pid>/uid_map & co
+    "umask": (("mask", "mode"),),
     "open_tree": (("dfd", "fd"), ("filename", "path"), ("flags", "flags:open_tree")),
     "move_mount": (("from_dfd", "fd"), ("from_pathname", "path"), ("to_dfd", "fd"),
                    ("to_pathname", "path"), ("flags", "flags:move_mount")),

@@ -23,6 +23,7 @@ first line is `[pid STRACE] fork() = FIRST`, marked as added: strace did fork th
 and it stands in the model for the processes that hold the namespace.
 
 Which lines are kept: the calls the model knows (trace/program.py SYSCALLS), except that
+write is kept only on an fd of /proc/<pid>/{uid_map,gid_map,setgroups} (with its open), and
 open/openat are kept only when (a) their fd is later used by a kept call (transitively),
 (b) they open a /proc/*/ns/* file, (c) they succeed with O_CREAT (the file may become a
 mount point: bwrap bind-mounts /dev/null on a file it created), or (d) they are O_PATH or
@@ -279,6 +280,22 @@ def _ns_open(c: Call) -> bool:
     return bool(path and re.match(r"^/proc/(self|thread-self|\d+)(/task/\d+)?/ns/", path))
 
 
+_IDMAP_PATH = re.compile(r"^/proc/(self|thread-self|\d+)(/task/\d+)?/(uid_map|gid_map|setgroups)$")
+
+
+def _idmap_open(c: Call) -> bool:
+    """An open of a user namespace's uid_map, gid_map or setgroups: writes to its fd are
+    kept (they decide what the namespace maps, hence EOVERFLOW/EPERM later). Relative
+    opens through a /proc/<pid> dirfd (bwrap's openat(fd, "uid_map")) count too."""
+    _, path = _open_info(c)
+    if not path:
+        return False
+    if _IDMAP_PATH.match(path):
+        return True
+    return c.name == "openat" and not path.startswith("/") and \
+        path.rsplit("/", 1)[-1] in ("uid_map", "gid_map", "setgroups")
+
+
 def _pin_open(c: Call) -> bool:
     """A successful O_PATH or O_DIRECTORY open: kept if it pins a mount while the same
     process makes a mount-relevant call (see PIN_CALLS), even when its fd is never used."""
@@ -350,6 +367,13 @@ def build(text: str, snapshots: dict[int, str]) -> Recording:
                     if e.producer.closed_at is None:
                         e.producer.closed_at = c.idx
                 deps[c.idx] = []
+                continue
+            if c.name == "write":             # only id map writes matter to the model
+                producer = deps[c.idx][0] if deps[c.idx] else None
+                if producer is not None and _idmap_open(producer):
+                    seeds.append(c)
+                else:
+                    deps[c.idx] = []
                 continue
             if c.name in RETURNS_FD:
                 if c.ok:
