@@ -34,7 +34,7 @@ class Dentry:
     """A directory entry. The root's `parent` is itself, as in the kernel (IS_ROOT)."""
 
     __slots__ = ("name", "parent", "children", "sb", "kind", "unlinked", "ino", "mnts", "ns_ref",
-                 "uid", "mode")
+                 "uid", "mode", "guessed")
 
     def __init__(self, name: str, parent: Dentry | None, sb: SuperBlock, kind: str = S_IFDIR,
                  uid: int = 0, mode: int | None = None) -> None:
@@ -49,6 +49,7 @@ class Dentry:
         self.ns_ref = None           # nsfs dentries: the namespace they stand for
         self.uid = uid               # i_uid (a global uid: the model writes no uid maps)
         self.mode = mode if mode is not None else (0o755 if kind == S_IFDIR else 0o644)
+        self.guessed = False         # created on demand in an opaque fs: its type is a guess
 
     @property
     def is_dir(self) -> bool:
@@ -63,7 +64,14 @@ class Dentry:
         d = self.children.get(name)
         if d is None and self.sb.opaque and self.is_dir:
             d = self.create(name, S_IFDIR)
+            d.guessed = True
         return d
+
+    def settle_kind(self, other: Dentry) -> None:
+        """A guessed dentry takes the type a successful call shows it has (a bind mount of
+        an unknown /dev/null onto a file proves it is not a directory)."""
+        if self.guessed and not self.children and self.kind != other.kind:
+            self.kind = other.kind
 
     def create(self, name: str, kind: str, uid: int = 0, mode: int | None = None) -> Dentry:
         d = Dentry(name, self, self.sb, kind, uid, mode)
@@ -116,6 +124,8 @@ FS_TYPES: dict[str, FsType] = {
              "inode32", "inode64", "noswap", "quota", "usrquota", "grpquota"})),
         FsType("ramfs", True, ignores_options=True),
         FsType("proc", True, known_options=frozenset({"hidepid", "gid", "subset"})),
+        FsType("devpts", True, known_options=frozenset(
+            {"uid", "gid", "mode", "ptmxmode", "max", "newinstance"})),
         FsType("rootfs", False),
         FsType("nsfs", False),
     )
@@ -162,6 +172,22 @@ def tmpfs_options(options: tuple[str, ...], owner: int) -> tuple[str, ...]:
         options = options + (f"uid={owner}",)
     rank = {k: i for i, k in enumerate(_TMPFS_SHOW_ORDER)}
     return tuple(sorted(options, key=lambda o: rank.get(o.partition("=")[0], len(rank))))
+
+
+def devpts_options(options: tuple[str, ...]) -> tuple[str, ...]:
+    """What devpts_show_options() prints: uid=/gid= when set, mode= and ptmxmode= always
+    (defaults 600 and 000), max= when set; newinstance is implied and never shown."""
+    given = dict(o.partition("=")[::2] for o in options)
+    out = [f"{key}={given[key]}" for key in ("uid", "gid") if key in given]
+    for key, default in (("mode", 0o600), ("ptmxmode", 0o000)):
+        try:
+            value = int(given[key], 8) if key in given else default
+        except ValueError:
+            raise KernelError(errno.EINVAL, f"devpts: Bad value for '{key}'", where="devpts_parse_param")
+        out.append(f"{key}={value & 0o777:03o}")
+    if "max" in given:
+        out.append(f"max={given['max']}")
+    return tuple(out)
 
 
 def _root_mode(fstype: str, options: tuple[str, ...]) -> int:

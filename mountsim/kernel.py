@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .fs import Dentry, SuperBlock, tmpfs_options
+from .fs import Dentry, SuperBlock, devpts_options, tmpfs_options
 from .mount import MNT, MNT_UNIQUE_ID_OFFSET, IdAllocator, MntNamespace, Mount
 from .task import FdTable, FsStruct, Path, Task
 from .user_namespace import IDENTITY_MAP, Cred, UserNamespace
@@ -58,6 +58,8 @@ class Kernel:
         owner = self.current.cred.euid if self.current is not None else 0
         if fstype == "tmpfs":
             options = tmpfs_options(options, owner)
+        elif fstype == "devpts":
+            options = devpts_options(options)
         sb = SuperBlock(fstype, self.anon_devs.alloc() if dev is None else dev, user_ns,
                         options, opaque, major, owner)
         if fstype == "proc":
@@ -65,14 +67,18 @@ class Kernel:
             sb.dynamic = lambda d, n: proc_lookup(self, d, n)
         return sb
 
+    def drop_sb(self, sb: SuperBlock) -> None:
+        """deactivate_locked_super() of a superblock no mount ever used (a failed mount)."""
+        if not sb.mounts and sb.major == 0:
+            self.anon_devs.free(sb.dev)
+
     def free_mount(self, m: Mount) -> None:
         """mntput_no_expire() dropping the last reference: release ids, maybe the sb."""
         self.mnt_ids.free(m.mnt_id)
         m.mnt_id = -m.mnt_id if m.mnt_id > 0 else m.mnt_id  # freed marker, for debugging
         sb = m.sb
         sb.mounts.remove(m)
-        if not sb.mounts and sb.major == 0:
-            self.anon_devs.free(sb.dev)            # kill_anon_super()
+        self.drop_sb(sb)                           # kill_anon_super() after the last one
 
     def mnt_alloc_group_id(self, m: Mount) -> None:
         m.group_id = self.group_ids.alloc()

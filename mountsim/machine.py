@@ -18,7 +18,7 @@ from .kernel import Kernel
 from .mount import MNT, MntNamespace, Mount, T
 from .namei import traverse_mounts
 from .proc import make_nsfs, proc_lookup
-from .task import FdTable, FsStruct, Path, Task
+from .task import FdTable, FsStruct, Path, PidNamespace, Task
 from .user_namespace import Cred
 from .versions import Semantics
 
@@ -48,6 +48,7 @@ def boot(sem: Semantics | None = None, main_pid: int = 1, start_mountinfo: Itera
         ns.add(m)
     root = traverse_mounts(k, Path(rootfs, rootfs.root))
     task = k.new_task(main_pid, Cred(k.init_user_ns), FsStruct(root, root), FdTable(), ns)
+    task.pid_ns = task.pid_ns_for_children = PidNamespace(k.init_user_ns)
     k.current = task
     for d in start_dirs:
         mkdir_p(k, task, d)

@@ -168,8 +168,12 @@ class Mount:
         return self.parent is not self
 
     @property
-    def is_new(self) -> bool:             # IS_MNT_NEW: not yet in a namespace
-        return self.ns is None or self.ns.is_anon
+    def is_new(self) -> bool:
+        """IS_MNT_NEW (fs/pnode.h, 6.18): not in any namespace yet. A mount of an anonymous
+        namespace is not new: propagation walks through it to its slaves (observed on 6.18:
+        slaves handed to a detached peer keep receiving), though it gets no copy itself
+        (need_secondary())."""
+        return self.ns is None
 
     def next_peer(self) -> Mount:         # next_peer()
         return self.share.next.owner

@@ -9,7 +9,10 @@ directory until the process chroots. LOOKUP_DOWN traverses the start (path_looku
 handle_lookup_down() before the walk); LOOKUP_MOUNTPOINT traverses the *end* (after
 the walk), so umount2("/") sees what is mounted on top of the root.
 
-Limitations: no symlinks, so LOOKUP_FOLLOW has nothing to follow; no DAC checks.
+Releasing a looked-up path (path_put() -> mntput()) clears its mount's MNT_EXPIRE mark;
+the walk itself is RCU-mode and takes no references on the mounts it passes.
+
+Limitations: no symlinks, so LOOKUP_FOLLOW has nothing to follow; no DAC checks on the walk.
 """
 
 from __future__ import annotations
@@ -140,6 +143,8 @@ def user_path_at(k: Kernel, task: Task, dfd: int, name: str | None, flags: int =
     p = walk(k, task, start, split(name))
     if flags & LOOKUP_MOUNTPOINT:
         p = traverse_mounts(k, p)
+    else:
+        p.mnt.expiry_mark = False         # path_put() -> mntput() (umount2 uses mntput_no_expire())
     if (name.endswith("/") or flags & LOOKUP_DIRECTORY) and not p.dentry.is_dir:
         raise KernelError(errno.ENOTDIR, "not a directory", where="complete_walk")
     return p
@@ -160,6 +165,7 @@ def lookup_parent(k: Kernel, task: Task, dfd: int, name: str | None) -> tuple[Pa
     if not comps:
         return start, "/"
     parent = walk(k, task, start, comps[:-1])
+    parent.mnt.expiry_mark = False        # path_put() -> mntput()
     if not parent.dentry.is_dir:
         raise KernelError(errno.ENOTDIR, "parent is not a directory", where="filename_parentat")
     return parent, comps[-1]

@@ -263,6 +263,8 @@ def graft_tree(task: Task, k: Kernel, mnt: Mount, p: Mount, mp: Dentry) -> None:
     """Mirrors graft_tree(). Errors: EINVAL (SB_NOUSER), ENOTDIR (dir onto non-dir or back)."""
     if mnt.sb.nouser:
         raise KernelError(errno.EINVAL, "filesystem is not mountable", where="graft_tree")
+    mnt.root.settle_kind(mp)
+    mp.settle_kind(mnt.root)
     if mp.is_dir != mnt.root.is_dir:
         raise KernelError(errno.ENOTDIR, "directory and non-directory mismatch", where="graft_tree")
     attach_recursive_mnt(task, k, mnt, p, mp)

@@ -20,6 +20,12 @@ if TYPE_CHECKING:
 
 _PID_FILES = ("mountinfo", "mounts", "mountstats", "uid_map", "gid_map", "setgroups")
 IDMAP_FILES = ("uid_map", "gid_map", "setgroups")
+# Entries of the proc root that sandboxes bind over or remount read-only (bwrap: irq, bus,
+# sys), as this kernel (6.18, the reference machine's config) has them; their contents are
+# not modelled. sysrq-trigger is absent there (no CONFIG_MAGIC_SYSRQ).
+_ROOT_DIRS = ("acpi", "bus", "driver", "fs", "irq", "net", "pressure", "sys", "sysvipc", "tty")
+_ROOT_FILES = ("cmdline", "cpuinfo", "filesystems", "interrupts", "keys", "kmsg",
+               "loadavg", "meminfo", "mounts", "stat", "timer_list", "uptime", "version")
 
 
 def proc_lookup(k: Kernel, dentry: Dentry, name: str) -> Dentry | Path | None:
@@ -31,7 +37,13 @@ def proc_lookup(k: Kernel, dentry: Dentry, name: str) -> Dentry | Path | None:
             return _child(dentry, str(task.pid), S_IFDIR) if task else None
         if name.isdigit() and int(name) in k.tasks and k.tasks[int(name)].alive:
             return _child(dentry, name, S_IFDIR)
+        if name in _ROOT_DIRS:
+            return _child(dentry, name, S_IFDIR)
+        if name in _ROOT_FILES:
+            return _child(dentry, name, S_IFREG)
         return None
+    if not (dentry if depth == 1 else dentry.parent).name.isdigit():
+        return None                          # inside a static root entry: empty
     pid_d = dentry if depth == 1 else dentry.parent
     task = k.tasks.get(int(pid_d.name)) if pid_d.name.isdigit() else None
     if task is None or not task.alive:

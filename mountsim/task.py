@@ -132,10 +132,21 @@ class FdTable:
         return t
 
 
+class PidNamespace:
+    """struct pid_namespace, reduced to its owner: proc mounted by a task belongs to the
+    user namespace that owns the task's pid namespace (proc_init_fs_context())."""
+
+    __slots__ = ("user_ns",)
+
+    def __init__(self, user_ns) -> None:
+        self.user_ns = user_ns
+
+
 class Task:
     """struct task_struct: a pid (the trace's number), credentials, fs, files, nsproxy."""
 
-    __slots__ = ("pid", "cred", "fs", "files", "mnt_ns", "alive")
+    __slots__ = ("pid", "cred", "fs", "files", "mnt_ns", "alive", "pid_ns", "pid_ns_for_children",
+                 "dumpable")
 
     def __init__(self, pid: int, cred: Cred, fs: FsStruct, files: FdTable, mnt_ns: MntNamespace) -> None:
         self.pid = pid
@@ -144,4 +155,7 @@ class Task:
         self.files = files
         self.mnt_ns = mnt_ns          # kernel: nsproxy->mnt_ns
         self.alive = True
+        self.pid_ns: PidNamespace | None = None               # task_active_pid_ns()
+        self.pid_ns_for_children: PidNamespace | None = None  # nsproxy->pid_ns_for_children
+        self.dumpable = True          # get_dumpable(mm) == SUID_DUMP_USER
         mnt_ns.users += 1

@@ -14,7 +14,7 @@ from .. import uapi
 from ..errors import KernelError
 from ..fs import S_IFDIR, S_IFREG
 from ..mount import MNT
-from ..permission import check_sticky, may_write_dir
+from ..permission import MAY_WRITE, check_sticky, generic_permission, may_write_dir
 from ..proc import idmap_target
 from ..user_namespace import ids_mapped, map_write, ns_capable, setgroups_write
 from ..namei import LOOKUP_DIRECTORY, LOOKUP_FOLLOW, lookup_parent, user_path_at
@@ -137,6 +137,13 @@ def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mo
     kind = "ns" if ns is not None and not flags & uapi.O_PATH else "path"
     f = File(kind, p, flags, ns=ns)
     idmap = idmap_target(k, p.dentry) if not flags & uapi.O_PATH else None
+    if idmap is not None and acc != uapi.O_RDONLY:
+        # task_dump_owner(): a non-dumpable task's files belong to root; they are 0644
+        owner = k.tasks[int(p.dentry.parent.name)]
+        p.dentry.uid = owner.cred.euid if owner.dumpable else 0
+        p.dentry.mode = 0o644
+        if not generic_permission(task.cred, p.dentry, MAY_WRITE):
+            raise KernelError(errno.EACCES, "the proc file belongs to someone else", where="may_open")
     if idmap is not None:
         if idmap[0] == "setgroups" and acc != uapi.O_RDONLY and not ns_capable(task.cred, idmap[1]):
             raise KernelError(errno.EACCES, "writing setgroups needs CAP_SYS_ADMIN over the namespace",

@@ -107,7 +107,7 @@ def sys_fsopen(k: Kernel, task: Task, fs_name: str | None, flags: int) -> File:
     if fs_name not in FS_TYPES or fs_name in ("rootfs", "nsfs"):
         # Observed on Linux 6.18: fsopen("rootfs") and fsopen("nsfs") are ENODEV.
         raise KernelError(errno.ENODEV, f"unknown filesystem type {fs_name!r}", where="get_fs_type")
-    user_ns = k.init_user_ns if fs_name == "proc" else task.cred.user_ns
+    user_ns = task.pid_ns.user_ns if fs_name == "proc" else task.cred.user_ns
     fc = FsContext(fs_name, user_ns, Phase.CREATE_PARAMS)   # fs_context_for_mount()
     return File("fscontext", None, uapi.O_RDWR, fc=fc)
 
@@ -384,8 +384,10 @@ def sys_fsmount(k: Kernel, task: Task, fs_fd: int, flags: int, attr_flags: int) 
     fc: FsContext = f.fc
     if fc.root is None:
         raise _einval("no superblock yet (FSCONFIG_CMD_CREATE first)", "fsmount")
-    if mount_too_revealing(task, fc.root, mnt_flags):
+    inherited = mount_too_revealing(task, fc.root, mnt_flags)
+    if inherited is None:
         raise KernelError(errno.EPERM, "mount too revealing", where="mount_too_revealing")
+    mnt_flags |= inherited
     if fc.phase is not Phase.AWAITING_MOUNT:
         raise KernelError(errno.EBUSY, f"context is in {fc.phase.value}", where="fsmount")
     sb = fc.root

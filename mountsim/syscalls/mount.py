@@ -390,11 +390,33 @@ def sb_prepare_remount_readonly(k: Kernel, sb) -> None:
         raise KernelError(errno.EBUSY, "a file is open for writing", where="sb_prepare_remount_readonly")
 
 
-def mount_too_revealing(task: Task, sb, mnt_flags: MNT) -> bool:
-    """Mirrors mount_too_revealing() for proc: a child user namespace may only mount what
-    it can already see in full. Model: proc is never mountable from a child user namespace
-    here, because the model has one pid namespace, owned by the initial user namespace."""
-    return False
+USERNS_VISIBLE = frozenset({"proc", "sysfs"})     # SB_I_USERNS_VISIBLE
+
+
+def mount_too_revealing(task: Task, sb, mnt_flags: MNT) -> MNT | None:
+    """May a new proc (or sysfs) mount be made from this namespace? Mirrors
+    mount_too_revealing() and mnt_already_visible().
+
+    Outside the initial user namespace, only if the caller's namespace already shows such
+    a filesystem in full: a mount of its root whose locked read-only/atime flags the new
+    mount keeps, with no locked mount on top of anything in it. Returns None when too
+    revealing (the caller fails with EPERM), else the lock flags the new mount inherits.
+    """
+    ns = task.mnt_ns
+    if ns.user_ns.parent is None or sb.fstype not in USERNS_VISIBLE:
+        return MNT(0)
+    for m in ns:
+        if m.sb.fstype != sb.fstype or m.root is not m.sb.root:
+            continue
+        flags = m.flags | (MNT.LOCK_READONLY if m.sb.rdonly else 0)
+        if flags & MNT.LOCK_READONLY and not mnt_flags & MNT.READONLY:
+            continue
+        if flags & MNT.LOCK_ATIME and (flags & MNT_ATIME_MASK) != (mnt_flags & MNT_ATIME_MASK):
+            continue
+        if any(c.is_locked for c in m.mounts):     # no directory is permanently empty here
+            continue
+        return flags & (MNT.LOCK_READONLY | MNT.LOCK_ATIME)
+    return None
 
 
 def do_new_mount(k: Kernel, task: Task, path: Path, fstype: str | None, flags: int,
@@ -411,13 +433,19 @@ def do_new_mount(k: Kernel, task: Task, path: Path, fstype: str | None, flags: i
     if fst is None or fstype in ("rootfs", "nsfs"):
         raise KernelError(errno.ENODEV, f"unknown filesystem type {fstype!r}", where="get_fs_type")
     opts = parse_options(fst, data)
-    fc_user_ns = k.init_user_ns if fstype == "proc" else task.cred.user_ns
+    fc_user_ns = task.pid_ns.user_ns if fstype == "proc" else task.cred.user_ns
     if not (ns_capable(task.cred, fc_user_ns) if fst.userns_mount
             else ns_capable(task.cred, k.init_user_ns)):
         raise KernelError(errno.EPERM, "not capable over the filesystem's user namespace",
                           where="mount_capable")
     sb = k.new_sb(fstype, fc_user_ns, opts)
     sb.rdonly = bool(flags & uapi.MS_RDONLY)
+    inherited = mount_too_revealing(task, sb, mnt_flags)
+    if inherited is None:
+        k.drop_sb(sb)                      # fc_drop_locked()
+        raise KernelError(errno.EPERM, "mount too revealing: no fully visible instance here",
+                          where="mount_too_revealing")
+    mnt_flags |= inherited
     mnt = k.alloc_vfsmnt(sb, sb.root, name if name is not None else "none")
     try:
         path, mp = lock_mount(k, path)

@@ -18,7 +18,7 @@ from ..mount import MntNamespace
 from ..namei import LOOKUP_DIRECTORY, LOOKUP_FOLLOW, traverse_mounts, user_path_at
 from ..namespace import (check_mnt, copy_mnt_ns, get_mnt_ns, is_path_reachable, lock_mount,
                          put_mnt_ns)
-from ..task import FdTable, FsStruct, Path, Task
+from ..task import FsStruct, Path, PidNamespace, Task
 from ..user_namespace import UserNamespace, create_user_ns, ns_capable, setresuid
 from .mount import require_may_mount
 
@@ -83,6 +83,7 @@ def sys_unshare(k: Kernel, task: Task, flags: int) -> int:
     cred = task.cred
     if flags & uapi.CLONE_NEWUSER:
         cred = create_user_ns(task.cred, current_chrooted(k, task))
+    pid_ns = _pid_ns_for(task, flags, cred)
     fs = new_fs or task.fs
     try:
         ns = _new_namespaces(k, task, flags, cred, fs)
@@ -99,6 +100,7 @@ def sys_unshare(k: Kernel, task: Task, flags: int) -> int:
         task.files.users -= 1
         task.files = task.files.copy()
     task.cred = cred
+    task.pid_ns_for_children = pid_ns
     return 0
 
 
@@ -122,6 +124,7 @@ def do_fork(k: Kernel, task: Task, flags: int, child_pid: int) -> int:
     cred = task.cred.copy()
     if flags & uapi.CLONE_NEWUSER:
         cred = create_user_ns(task.cred, current_chrooted(k, task))
+    pid_ns = _pid_ns_for(task, flags, cred)
     if flags & uapi.CLONE_FS:
         fs = task.fs
         fs.users += 1
@@ -140,8 +143,21 @@ def do_fork(k: Kernel, task: Task, flags: int, child_pid: int) -> int:
         files.users += 1
     else:
         files = task.files.copy()
-    k.new_task(child_pid, cred, fs, files, ns or task.mnt_ns)
+    child = k.new_task(child_pid, cred, fs, files, ns or task.mnt_ns)
+    child.pid_ns = child.pid_ns_for_children = pid_ns
+    child.dumpable = task.dumpable            # the mm is copied
     return child_pid
+
+
+def _pid_ns_for(task: Task, flags: int, cred) -> PidNamespace:
+    """copy_pid_ns(): the pid namespace a child (or, after unshare, the next child) lives in;
+    a new one is owned by the (possibly new) user namespace. Errors: EINVAL (a new one while
+    an unshared one is still waiting for its first child)."""
+    if not flags & uapi.CLONE_NEWPID:
+        return task.pid_ns_for_children
+    if task.pid_ns_for_children is not task.pid_ns:
+        raise KernelError(errno.EINVAL, "a new pid namespace is already pending", where="copy_pid_ns")
+    return PidNamespace(cred.user_ns)
 
 
 def sys_clone3(k: Kernel, task: Task, args: dict, size: int | None, child_pid: int) -> int:
@@ -285,5 +301,7 @@ def sys_setresuid(k: Kernel, task: Task, r: int, e: int, s: int) -> int:
     """setresuid(2). Errors: EINVAL (unmapped), EPERM."""
     cred = task.cred.copy()
     setresuid(cred, r, e, s)
+    if cred.euid != task.cred.euid:
+        task.dumpable = False               # commit_creds(): set_dumpable(suid_dumpable = 0)
     task.cred = cred
     return 0
