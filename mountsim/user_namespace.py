@@ -63,24 +63,26 @@ class Cred:
         return attrs.evolve(self)
 
 
+def _map_id(ns: UserNamespace, which: str, value: int, up: bool) -> int | None:
+    """One id through *ns*'s map: down (namespace id -> kernel id, map_id_range_down()) or
+    up (kernel id -> namespace id, map_id_up()); None where the map has no extent for it."""
+    if ns.parent is None:
+        return value
+    for first, lower, count in ns.map_of(which):
+        src, dst = (lower, first) if up else (first, lower)
+        if src <= value < src + count:
+            return dst + value - src
+    return None
+
+
 def make_kid(ns: UserNamespace, which: str, nid: int) -> int | None:
     """make_kuid()/make_kgid(): the kernel id of *nid* as seen in *ns*, None if unmapped."""
-    if ns.parent is None:
-        return nid
-    for first, lower, count in ns.map_of(which):
-        if first <= nid < first + count:
-            return lower + nid - first
-    return None
+    return _map_id(ns, which, nid, up=False)
 
 
 def from_kid(ns: UserNamespace, which: str, kid: int) -> int | None:
     """from_kuid()/from_kgid(): what kernel id *kid* is called in *ns*, None if unmapped."""
-    if ns.parent is None:
-        return kid
-    for first, lower, count in ns.map_of(which):
-        if lower <= kid < lower + count:
-            return first + kid - lower
-    return None
+    return _map_id(ns, which, kid, up=True)
 
 
 def ids_mapped(ns: UserNamespace, uid: int, gid: int = 0) -> bool:

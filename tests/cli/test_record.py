@@ -266,3 +266,26 @@ def test_clone3_with_written_back_fields_parses():
     step = parse_text(text).steps[1]
     assert step.name == "clone3" and step.label == 101 and step.args[1] == 88
     assert step.args[0]["stack_size"] == 0x7FFF80
+
+
+def test_id_map_writes_are_kept_and_other_writes_dropped():
+    """If a process writes its uid_map (directly or through a /proc/<pid> dirfd, as bwrap
+    does), those writes and their opens are kept: they decide what the user namespace maps
+    (user_namespaces(7)); writes to stdout are not mount-relevant and are dropped."""
+    _, text = _build(
+        '100 unshare(CLONE_NEWNS|CLONE_NEWUSER) = 0\n'
+        '100 openat(AT_FDCWD, "/proc/self/uid_map", O_WRONLY) = 3\n'
+        '100 write(3, "0 0 1", 5) = 5\n'
+        '100 close(3) = 0\n'
+        '100 openat(AT_FDCWD, "/proc", O_RDONLY|O_PATH) = 4\n'
+        '100 openat(4, "self", O_RDONLY|O_PATH) = 5\n'
+        '100 openat(5, "gid_map", O_RDWR|O_CLOEXEC) = 6\n'
+        '100 write(6, "0 0 1\\n", 6) = 6\n'
+        '100 write(1, "hello\\n", 6) = 6\n'
+        '100 mount("none", "/", NULL, MS_REC|MS_SHARED, NULL) = 0\n'
+        '100 exit_group(0) = ?\n', {100: FINAL})
+    steps = parse_text(text).steps
+    writes = [(s.args[0], s.args[1]) for s in steps if s.name == "write"]
+    assert writes == [(3, "0 0 1"), (6, "0 0 1\n")]
+    assert [s.args[1] for s in steps if s.name == "openat"] == [
+        "/proc/self/uid_map", "/proc", "self", "gid_map"]
