@@ -39,18 +39,37 @@ def locked_places(k) -> dict[int, tuple]:
 
 def exposed_locked(before: dict[int, tuple], k) -> list[str]:
     """Locked mounts whose mountpoint a step revealed. A locked mount may leave its place
-    only with its parent (the whole tree unmounted), or when a mount that takes over the
-    lock covers the same place (pivot_root() moves MNT_LOCKED to the new root)."""
+    only with its parent (the whole tree unmounted), when a mount that takes over the lock
+    covers the same place (pivot_root() moves MNT_LOCKED to the new root), or when a
+    propagated copy was slid under it (attach_recursive_mnt(): the copy covers the place
+    and the locked mount sits on the copy, so removing the copy takes it along), or when
+    the unmount of its original in a more privileged namespace unlocked it first
+    (umount_tree() -> propagate_mount_unlock()), or when its mountpoint was removed in
+    another namespace (vfs_rmdir() -> detach_mounts(): nothing is left to reveal)."""
     errs = []
     for m, parent, mp in before.values():
         if m.ns is not None and m.parent is parent and m.mountpoint is mp:
             continue                               # still in place
         if parent.ns is None:
             continue                               # its parent went too
+        if not m.is_locked:
+            continue                               # unlocked first: propagate_mount_unlock()
+        if mp.unlinked:
+            continue                               # rmdir elsewhere: nothing left to reveal
         cover = k.lookup_mnt(parent, mp)
-        if cover is None or not cover.is_locked:
-            errs.append(f"locked {m} left ({parent}, {mp}) uncovered")
+        if cover is not None and (cover.is_locked or _stacked_on(m, cover)):
+            continue                               # still covered (or tucked over a copy)
+        errs.append(f"locked {m} left ({parent}, {mp}) uncovered")
     return errs
+
+
+def _stacked_on(m, base) -> bool:
+    """Is *m* somewhere above *base* (a propagated copy slid under m, "tucked")?"""
+    while m.has_parent:
+        m = m.parent
+        if m is base:
+            return True
+    return False
 
 
 def _check_ns(ns) -> list[str]:
