@@ -108,7 +108,8 @@ def k_fork(draw, pid, add, pids, fds, next_fd):
 
 def k_clone(draw, pid, add, pids, fds, next_fd):
     child = max(pids) + 1
-    ns = draw(st.sampled_from([0, uapi.CLONE_NEWNS, uapi.CLONE_NEWNS | uapi.CLONE_NEWUSER]))
+    ns = draw(st.sampled_from([0, uapi.CLONE_NEWNS, uapi.CLONE_NEWNS | uapi.CLONE_NEWUSER,
+                               uapi.CLONE_NEWNS | uapi.CLONE_NEWUSER | uapi.CLONE_NEWPID]))
     if draw(st.booleans()):
         add(pid, "clone", (ns | uapi.SIGCHLD,), label=child)
     else:
@@ -247,10 +248,13 @@ def k_close(draw, pid, add, pids, fds, next_fd):
         add(pid, "close", (fd,))
 
 
-def k_setattr(draw, pid, add, *_):
+def k_setattr(draw, pid, add, pids, fds, next_fd):
     attr = {"attr_set": draw(st.sampled_from([0, uapi.MOUNT_ATTR_RDONLY, uapi.MOUNT_ATTR_NOSUID])),
             "attr_clr": draw(st.sampled_from([0, uapi.MOUNT_ATTR_RDONLY])),
             "propagation": draw(st.sampled_from([0] + PROPAGATION)), "userns_fd": 0}
+    if fds[pid] and draw(st.integers(0, 3)) == 0:      # an idmapped mount, any fd as userns
+        attr["attr_set"] |= uapi.MOUNT_ATTR_IDMAP
+        attr["userns_fd"] = draw(st.sampled_from(fds[pid]))
     flags = draw(st.sampled_from([0, uapi.AT_RECURSIVE]))
     add(pid, "mount_setattr", (uapi.AT_FDCWD, d(draw), flags, attr, uapi.MOUNT_ATTR_SIZE_VER0))
 

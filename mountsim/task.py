@@ -133,13 +133,26 @@ class FdTable:
 
 
 class PidNamespace:
-    """struct pid_namespace, reduced to its owner: proc mounted by a task belongs to the
-    user namespace that owns the task's pid namespace (proc_init_fs_context())."""
+    """struct pid_namespace, reduced to its owner, parent and init: proc mounted by a task
+    belongs to the user namespace that owns the task's pid namespace
+    (proc_init_fs_context()), and when init exits every process in it dies
+    (zap_pid_ns_processes())."""
 
-    __slots__ = ("user_ns",)
+    __slots__ = ("user_ns", "parent", "init")
 
-    def __init__(self, user_ns) -> None:
+    def __init__(self, user_ns, parent: PidNamespace | None = None) -> None:
         self.user_ns = user_ns
+        self.parent = parent
+        self.init: int | None = None   # child_reaper: its exit kills the namespace
+
+    def contains(self, other: PidNamespace) -> bool:
+        """Is *other* this namespace or nested in it?"""
+        ns: PidNamespace | None = other
+        while ns is not None:
+            if ns is self:
+                return True
+            ns = ns.parent
+        return False
 
 
 class Task:

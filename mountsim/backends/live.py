@@ -459,6 +459,11 @@ class LiveSession:
             return f.read()
 
     def pids(self) -> list[int]:
+        """Trace pids still running. A process can die without an exit step: the init of
+        its pid namespace exited (zap_pid_ns_processes()); its pidfd is then readable."""
+        for p in self.procs.values():
+            if p.alive and select.select([p.pidfd], [], [], 0)[0]:
+                p.alive = False
         return [pid for pid, p in self.procs.items() if p.alive]
 
     def host_pids(self) -> list[int]:

@@ -54,8 +54,17 @@ class ModelSession:
         return Result(ret, out=self.k.last_out)
 
     def exit(self, task) -> None:
-        """do_exit(): drop files, fs_struct and the namespace reference."""
+        """do_exit(): drop files, fs_struct and the namespace reference. The init of a pid
+        namespace takes every process of it (and of namespaces nested in it) along
+        (zap_pid_ns_processes())."""
+        if not task.alive:
+            return
         task.alive = False
+        pid_ns = task.pid_ns
+        if pid_ns is not None and pid_ns.init == task.pid and pid_ns.parent is not None:
+            for other in list(self.k.tasks.values()):
+                if other.alive and other.pid_ns is not None and pid_ns.contains(other.pid_ns):
+                    self.exit(other)
         task.files.users -= 1
         if task.files.users == 0:
             for fd in list(task.files.fds):

@@ -145,6 +145,8 @@ def do_fork(k: Kernel, task: Task, flags: int, child_pid: int) -> int:
         files = task.files.copy()
     child = k.new_task(child_pid, cred, fs, files, ns or task.mnt_ns)
     child.pid_ns = child.pid_ns_for_children = pid_ns
+    if pid_ns.init is None:
+        pid_ns.init = child_pid                # the first process is its child_reaper
     child.dumpable = task.dumpable            # the mm is copied
     return child_pid
 
@@ -157,7 +159,7 @@ def _pid_ns_for(task: Task, flags: int, cred) -> PidNamespace:
         return task.pid_ns_for_children
     if task.pid_ns_for_children is not task.pid_ns:
         raise KernelError(errno.EINVAL, "a new pid namespace is already pending", where="copy_pid_ns")
-    return PidNamespace(cred.user_ns)
+    return PidNamespace(cred.user_ns, task.pid_ns)
 
 
 def sys_clone3(k: Kernel, task: Task, args: dict, size: int | None, child_pid: int) -> int:

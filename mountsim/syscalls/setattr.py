@@ -160,6 +160,8 @@ def build_mount_idmapped(task: Task, attr: dict, kattr: MountKattr) -> None:
     f = task.files.fds.get(fd)
     if f is None and fd > 2:                  # 0-2: stdio, open but untracked by the model
         raise KernelError(errno.EBADF, f"fd {fd} is not open", where="fdget")
+    if f is not None and f.flags & uapi.O_PATH:
+        raise KernelError(errno.EBADF, "an O_PATH fd is no file for fdget()", where="fdget")
     if f is None or f.kind != "ns":
         raise KernelError(errno.EINVAL, "not a namespace file", where="proc_ns_file")
     userns = f.ns

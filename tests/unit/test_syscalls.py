@@ -281,3 +281,31 @@ class TestOpenTreeMoveMount:
         assert t["/a"] == t["/b"] and t["/a"].startswith("shared:")
         r.tmpfs("/c")
         assert r.call("move_mount", AT_FDCWD, "/a", AT_FDCWD, "/c", uapi.MOVE_MOUNT_SET_GROUP) == "EINVAL"
+
+
+class TestPidNamespaces:
+    def test_init_exit_kills_the_namespace(self, runner):
+        """If the first process of a new pid namespace exits, then every other process in
+        it is killed (source: pid_namespaces(7) "The namespace init process";
+        kernel/pid_namespace.c zap_pid_ns_processes())."""
+        r = runner
+        flags = uapi.CLONE_NEWNS | uapi.CLONE_NEWUSER | uapi.CLONE_NEWPID
+        assert r.call("clone3", {"flags": flags, "exit_signal": uapi.SIGCHLD}, 88, label=2) == 2
+        assert r.call("fork", pid=2, label=3) == 3
+        assert r.call("fork", pid=1, label=4) == 4
+        assert sorted(r.s.pids()) == [1, 2, 3, 4]
+        r.call("exit_group", 0, pid=2)
+        assert sorted(r.s.pids()) == [1, 4]
+
+    def test_proc_mount_needs_a_visible_proc(self, runner):
+        """If the owner of a new pid namespace mounts proc while no proc is visible in its
+        mount namespace, then EPERM; with /proc mounted first by the host side and a new
+        namespace copied, it succeeds (source: fs/namespace.c mount_too_revealing(),
+        mnt_already_visible(); user_namespaces(7))."""
+        r = runner
+        flags = uapi.CLONE_NEWNS | uapi.CLONE_NEWUSER | uapi.CLONE_NEWPID
+        assert r.call("clone3", {"flags": flags, "exit_signal": uapi.SIGCHLD}, 88, label=2) == 2
+        assert r.call("mount", "proc", "/d", "proc", 0, None, pid=2) == "EPERM"
+        assert r.call("mount", "proc", "/c", "proc", 0, None) == 0
+        assert r.call("clone3", {"flags": flags, "exit_signal": uapi.SIGCHLD}, 88, label=3) == 3
+        assert r.call("mount", "proc", "/d", "proc", 0, None, pid=3) == 0
