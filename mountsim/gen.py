@@ -241,6 +241,26 @@ def k_move_mount(draw, pid, add, pids, fds, next_fd):
         add(pid, "move_mount", (uapi.AT_FDCWD, d(draw), uapi.AT_FDCWD, d(draw), flags))
 
 
+def k_detached(draw, pid, add, pids, fds, next_fd):
+    """The new API on fds alone: clone the tree an fd names (open_tree on AT_EMPTY_PATH),
+    or attach one detached tree inside another (move_mount between two fds)."""
+    if not fds[pid]:
+        return
+    src = draw(st.sampled_from(fds[pid]))
+    if draw(st.booleans()):
+        fd = next_fd[0]
+        next_fd[0] += 1
+        flags = uapi.OPEN_TREE_CLONE | uapi.OPEN_TREE_CLOEXEC | uapi.AT_EMPTY_PATH \
+            | draw(st.sampled_from([0, uapi.AT_RECURSIVE]))
+        add(pid, "open_tree", (src, "", flags), label=fd)
+        fds[pid].append(fd)
+    else:
+        dst = draw(st.sampled_from(fds[pid]))
+        where = draw(st.sampled_from(["", "x"]))
+        flags = uapi.MOVE_MOUNT_F_EMPTY_PATH | (uapi.MOVE_MOUNT_T_EMPTY_PATH if not where else 0)
+        add(pid, "move_mount", (src, "", dst, where, flags))
+
+
 def k_close(draw, pid, add, pids, fds, next_fd):
     if fds[pid]:
         fd = draw(st.sampled_from(fds[pid]))
@@ -273,4 +293,4 @@ KINDS = [k_mount, k_mount, k_mkdir, k_bind, k_bind, k_propagation, k_propagation
          k_umount, k_umount, k_fork, k_unshare, k_chdir, k_pivot, k_open_tree, k_move_mount,
          k_move_mount, k_close, k_setattr, k_remount, k_rmdir, k_mount_proc, k_clone, k_exit,
          k_setresuid, k_open, k_setns, k_setns, k_fchdir, k_fsmount, k_fspick, k_listmount,
-         k_idmap, k_idmap, k_umask]
+         k_idmap, k_idmap, k_umask, k_detached, k_detached]

@@ -164,9 +164,15 @@ def may_copy_tree(task: Task, path: Path) -> bool:
         return True
     if path.dentry.sb.fstype == "nsfs":
         return True
-    if m.ns is None:
+    return check_anonymous_mnt(task, m)
+
+
+def check_anonymous_mnt(task: Task, m: Mount) -> bool:
+    """A mount of an anonymous namespace the caller may use: one made by fsmount() (no
+    origin), or cloned from the caller's namespace. Mirrors check_anonymous_mnt()."""
+    if m.ns is None or not m.ns.is_anon:
         return False
-    return m.ns.is_anon and getattr(m.ns, "seq_origin", None) is task.mnt_ns
+    return m.ns.seq_origin is None or m.ns.seq_origin is task.mnt_ns
 
 
 def _do_loopback(k: Kernel, task: Task, old_path: Path, recurse: bool) -> Mount:
@@ -344,8 +350,7 @@ def do_move_mount(k: Kernel, task: Task, old_path: Path, new_path: Path, beneath
             raise inval("source is neither ours nor a detached tree's root")
         if ns is p.ns:
             raise inval("target is in the source's namespace")
-        if not (check_mnt(task, p) or (p.ns is not None and p.ns.is_anon
-                                       and getattr(p.ns, "seq_origin", None) is task.mnt_ns)):
+        if not (check_mnt(task, p) or check_anonymous_mnt(task, p)):
             raise inval("target namespace is not usable")
     if beneath:
         can_move_mount_beneath(task, old_path, new_path, mp)
