@@ -135,7 +135,6 @@ def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mo
             mnt_want_write(p)
     ns = p.dentry.ns_ref
     kind = "ns" if ns is not None and not flags & uapi.O_PATH else "path"
-    f = File(kind, p, flags, ns=ns)
     idmap = idmap_target(k, p.dentry) if not flags & uapi.O_PATH else None
     if idmap is not None and acc != uapi.O_RDONLY:
         # task_dump_owner(): a non-dumpable task's files belong to root; they are 0644
@@ -148,9 +147,11 @@ def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mo
         if idmap[0] == "setgroups" and acc != uapi.O_RDONLY and not ns_capable(task.cred, idmap[1]):
             raise KernelError(errno.EACCES, "writing setgroups needs CAP_SYS_ADMIN over the namespace",
                               where="proc_setgroups_open")
+    f = File(kind, p, flags, ns=ns)            # pins the mount: after every check
+    if idmap is not None:
         f.idmap, f.cred = idmap, task.cred.copy()
-    if kind == "ns" and isinstance(ns, MntNamespace):
-        get_mnt_ns(ns)                      # an open namespace file keeps it alive
+    if isinstance(ns, MntNamespace):
+        get_mnt_ns(ns)                      # an open namespace file (O_PATH too) keeps it alive
     return f                                # installed by the syscall table (fd_install)
 
 
@@ -221,7 +222,7 @@ def fput(k: Kernel, f: File) -> None:
     """
     if f.path is not None:
         f.path.mnt.pins -= 1
-    if f.kind == "ns" and isinstance(f.ns, MntNamespace):
+    if isinstance(f.ns, MntNamespace):       # O_PATH opens hold the nsfs inode too
         put_mnt_ns(k, f.ns)
     if f.need_unmount and f.path is not None:
         m = f.path.mnt
