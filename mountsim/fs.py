@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import errno
 import itertools
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import attrs
 
@@ -47,7 +47,7 @@ class Dentry:
         self.ino = next(_ino)
         self.mnts: list[Mount] = []  # struct mountpoint m_list: mounts whose mountpoint this is
         self.ns_ref = None           # nsfs dentries: the namespace they stand for
-        self.uid = uid               # i_uid (a global uid: the model writes no uid maps)
+        self.uid = uid               # i_uid, a kernel id (user_namespace.py)
         self.mode = mode if mode is not None else (0o755 if kind == S_IFDIR else 0o644)
         self.guessed = False         # created on demand in an opaque fs: its type is a guess
 
@@ -115,21 +115,11 @@ class FsType:
     ignores_options: bool = False  # ramfs "traditionally ignored all mount options"
     known_options: frozenset[str] = frozenset()
     nodev: bool = True            # not a block-device filesystem: source is just a name
+    # The options a new superblock shows (its show_options()), from the parsed ones and
+    # the mounter's fsuid; None: as given.
+    shown: Callable[[tuple[str, ...], int], tuple[str, ...]] | None = None
 
 
-FS_TYPES: dict[str, FsType] = {
-    t.name: t for t in (
-        FsType("tmpfs", True, known_options=frozenset(
-            {"size", "nr_blocks", "nr_inodes", "mode", "uid", "gid", "huge", "mpol",
-             "inode32", "inode64", "noswap", "quota", "usrquota", "grpquota"})),
-        FsType("ramfs", True, ignores_options=True),
-        FsType("proc", True, known_options=frozenset({"hidepid", "gid", "subset"})),
-        FsType("devpts", True, known_options=frozenset(
-            {"uid", "gid", "mode", "ptmxmode", "max", "newinstance"})),
-        FsType("rootfs", False),
-        FsType("nsfs", False),
-    )
-}
 
 
 class SuperBlock:
@@ -198,6 +188,23 @@ def _root_mode(fstype: str, options: tuple[str, ...]) -> int:
     return {"tmpfs": 0o1777, "proc": 0o555}.get(fstype, 0o755)
 
 
+FS_TYPES: dict[str, FsType] = {
+    t.name: t for t in (
+        FsType("tmpfs", True, known_options=frozenset(
+            {"size", "nr_blocks", "nr_inodes", "mode", "uid", "gid", "huge", "mpol",
+             "inode32", "inode64", "noswap", "quota", "usrquota", "grpquota"}),
+               shown=lambda opts, owner: tmpfs_options(opts, owner)),
+        FsType("ramfs", True, ignores_options=True),
+        FsType("proc", True, known_options=frozenset({"hidepid", "gid", "subset"})),
+        FsType("devpts", True, known_options=frozenset(
+            {"uid", "gid", "mode", "ptmxmode", "max", "newinstance"}),
+               shown=lambda opts, owner: devpts_options(opts)),
+        FsType("rootfs", False),
+        FsType("nsfs", False),
+    )
+}
+
+
 def parse_options(fstype: FsType, data: str | None) -> tuple[str, ...]:
     """parse_monolithic_mount_data() for the types the model knows.
 
@@ -224,7 +231,7 @@ def _show_tmpfs_option(key: str, val: str) -> str:
         try:
             kib = int(val[:-1]) * mult if mult else -(-int(val) // 4096) * 4
         except ValueError:
-            raise KernelError(errno.EINVAL, f"tmpfs: Bad value for 'size'", where="shmem_parse_one")
+            raise KernelError(errno.EINVAL, "tmpfs: Bad value for 'size'", where="shmem_parse_one")
         return f"size={kib}k"
     if key == "mode":
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .fs import Dentry, SuperBlock, devpts_options, tmpfs_options
+from .fs import FS_TYPES, Dentry, SuperBlock
 from .mount import MNT, MNT_UNIQUE_ID_OFFSET, IdAllocator, MntNamespace, Mount
 from .task import FdTable, FsStruct, Path, Task
 from .user_namespace import IDENTITY_MAP, Cred, UserNamespace
@@ -56,10 +56,9 @@ class Kernel:
         """sget_fc() + set_anon_super() for a nodev filesystem; its root belongs to the
         caller's fsuid (shmem_fill_super(): ctx->uid = current_fsuid())."""
         owner = self.current.cred.euid if self.current is not None else 0
-        if fstype == "tmpfs":
-            options = tmpfs_options(options, owner)
-        elif fstype == "devpts":
-            options = devpts_options(options)
+        fst = FS_TYPES.get(fstype)
+        if fst is not None and fst.shown is not None:
+            options = fst.shown(options, owner)
         sb = SuperBlock(fstype, self.anon_devs.alloc() if dev is None else dev, user_ns,
                         options, opaque, major, owner)
         if fstype == "proc":

@@ -455,7 +455,8 @@ def put_mnt_ns(k: Kernel, ns: MntNamespace) -> None:
     """Drop a reference; the last one unmounts the whole namespace. Mirrors put_mnt_ns().
 
     This is what turns slaves of a vanished namespace's mounts private: umount_tree()
-    makes the departing masters private, handing their slaves on (do_make_slave()).
+    takes the departing masters out of propagation, handing their slaves to the nearest
+    survivor (bulk_make_private()).
     """
     ns.users -= 1
     if ns.users == 0 and not ns.is_anon and ns.root is not None:

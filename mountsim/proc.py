@@ -18,8 +18,8 @@ from .user_namespace import UserNamespace
 if TYPE_CHECKING:
     from .kernel import Kernel
 
-_PID_FILES = ("mountinfo", "mounts", "mountstats", "uid_map", "gid_map", "setgroups")
 IDMAP_FILES = ("uid_map", "gid_map", "setgroups")
+_PID_FILES = ("mountinfo", "mounts", "mountstats") + IDMAP_FILES
 # Entries of the proc root that sandboxes bind over or remount read-only (bwrap: irq, bus,
 # sys), as this kernel (6.18, the reference machine's config) has them; their contents are
 # not modelled. sysrq-trigger is absent there (no CONFIG_MAGIC_SYSRQ).
@@ -93,11 +93,11 @@ def make_nsfs(k: Kernel):
 
 
 def idmap_target(k: Kernel, dentry: Dentry):
-    """For /proc/<pid>/{uid_map,gid_map,setgroups}: (file name, the task's user namespace),
-    as proc_id_map_open() pins it; None for any other dentry."""
+    """For /proc/<pid>/{uid_map,gid_map,setgroups}: (file name, the task), whose user
+    namespace proc_id_map_open() pins; None for any other dentry."""
     if dentry.sb.fstype != "proc" or dentry.name not in IDMAP_FILES or not dentry.parent.name.isdigit():
         return None
     task = k.tasks.get(int(dentry.parent.name))
     if task is None or not task.alive:
         return None
-    return dentry.name, task.cred.user_ns
+    return dentry.name, task

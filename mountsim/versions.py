@@ -17,6 +17,9 @@ class Semantics:
     """Behaviour that differs between simulated kernels."""
 
     name: str = "6.18"
+    # MNT_FORCE needs CAP_SYS_ADMIN over the superblock's user namespace rather than the
+    # initial one ("umount: Allow superblock owners to force umount", 6.11; observed on 6.18)
+    force_umount_by_sb_owner: bool = True
     open_tree_namespace: bool = False   # OPEN_TREE_NAMESPACE accepted (7.0, 9b8a0ba68246)
     statmount_by_fd: bool = False       # STATMOUNT_BY_FD (7.0)
     fsmount_namespace: bool = False     # FSMOUNT_NAMESPACE (7.1)

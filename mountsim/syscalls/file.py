@@ -128,15 +128,15 @@ def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mo
     else:
         p = user_path_at(k, task, dfd, name, lookup)
     acc = flags & uapi.O_ACCMODE
-    idmap = idmap_target(k, p.dentry) if not flags & uapi.O_PATH else None
+    target = idmap_target(k, p.dentry) if not flags & uapi.O_PATH else None
     if not flags & uapi.O_PATH:
         if flags & uapi.O_TRUNC and not p.dentry.is_dir:
             mnt_want_write(p)                   # do_open(): before may_open()
         if p.dentry.is_dir and (acc != uapi.O_RDONLY or flags & uapi.O_CREAT):
             raise KernelError(errno.EISDIR, "cannot open a directory for writing", where="may_open")
-        if idmap is not None and acc != uapi.O_RDONLY:
+        if target is not None and acc != uapi.O_RDONLY:
             # task_dump_owner(): a non-dumpable task's files belong to root; they are 0644
-            owner = k.tasks[int(p.dentry.parent.name)]
+            owner = target[1]
             p.dentry.uid = owner.cred.euid if owner.dumpable else 0
             p.dentry.mode = 0o644
             if not generic_permission(task.cred, p.dentry, MAY_WRITE):
@@ -145,6 +145,7 @@ def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mo
             mnt_want_write(p)                   # vfs_open(): file_get_write_access()
     ns = p.dentry.ns_ref
     kind = "ns" if ns is not None and not flags & uapi.O_PATH else "path"
+    idmap = (target[0], target[1].cred.user_ns) if target is not None else None
     if idmap is not None:
         if idmap[0] == "setgroups" and acc != uapi.O_RDONLY and not ns_capable(task.cred, idmap[1]):
             raise KernelError(errno.EACCES, "writing setgroups needs CAP_SYS_ADMIN over the namespace",

@@ -377,18 +377,13 @@ def sb_prepare_remount_readonly(k: Kernel, sb) -> None:
     def in_sb_unlinked(p) -> bool:
         return p is not None and p.dentry.sb is sb and p.dentry.unlinked
 
-    busy = any(m.root.unlinked for m in sb.mounts)
-    writing = False
-    for t in k.tasks.values():
-        if busy or writing:
-            break
-        if not t.alive:
-            continue
-        busy = in_sb_unlinked(t.fs.root) or in_sb_unlinked(t.fs.pwd)
-        for f in t.files.fds.values():
-            busy = busy or in_sb_unlinked(f.path)
-            writing = writing or (f.path is not None and f.path.mnt.sb is sb and f.kind == "path"
-                                  and not f.flags & uapi.O_PATH and f.flags & uapi.O_ACCMODE)
+    tasks = [t for t in k.tasks.values() if t.alive]
+    files = [f for t in tasks for f in t.files.fds.values()]
+    busy = (any(m.root.unlinked for m in sb.mounts)
+            or any(in_sb_unlinked(p) for t in tasks for p in (t.fs.root, t.fs.pwd))
+            or any(in_sb_unlinked(f.path) for f in files))
+    writing = any(f.path is not None and f.path.mnt.sb is sb and f.kind == "path"
+                  and not f.flags & uapi.O_PATH and f.flags & uapi.O_ACCMODE for f in files)
     if busy:
         raise KernelError(errno.EBUSY, "an unlinked inode is still in use", where="sb_prepare_remount_readonly")
     if writing:
@@ -487,9 +482,8 @@ def can_umount(k: Kernel, task: Task, path: Path, flags: int) -> None:
         raise KernelError(errno.EINVAL, "mount is not in the caller's namespace", where="can_umount")
     if path.mnt.is_locked:
         raise KernelError(errno.EINVAL, "mount is locked (MNT_LOCKED)", where="can_umount")
-    # Since "umount: Allow superblock owners to force umount" (6.11): capable over the
-    # superblock's user namespace, no longer the initial one (observed on 6.18).
-    if flags & uapi.MNT_FORCE and not ns_capable(task.cred, path.mnt.sb.user_ns):
+    force_ns = path.mnt.sb.user_ns if k.sem.force_umount_by_sb_owner else k.init_user_ns
+    if flags & uapi.MNT_FORCE and not ns_capable(task.cred, force_ns):
         raise KernelError(errno.EPERM, "MNT_FORCE needs CAP_SYS_ADMIN over the superblock's "
                           "user namespace", where="can_umount")
 
