@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import attrs
 
+from .errors import StepRefused
 from .trace.normalise import normalise, side_by_side
 from .trace.program import RETURNS_FD, RETURNS_PID, Program, Result, Step
 
@@ -26,8 +27,11 @@ class Divergence:
     b_name: str = "live"
     a_table: str = ""           # normalised tables at the moment of divergence
     b_table: str = ""
+    refused: str | None = None  # a sandbox refused the step: not comparable, not a divergence
 
     def describe(self) -> str:
+        if self.refused is not None:
+            return f"not comparable: {self.refused}"
         if self.step is None:
             return ("final tables differ:\n"
                     + side_by_side(self.a, self.b, self.a_name, self.b_name, renumber=False))
@@ -81,13 +85,19 @@ def tables(session) -> str:
 def run_pair(program: Program, a, b, with_tables: bool = False) -> Divergence | None:
     """Run *program* on started sessions *a* and *b*; the first divergence or None.
 
+    *b* runs each step first: when its sandbox refuses a step (errors.StepRefused), neither
+    side runs it and the result is a Divergence with `refused` set ("not comparable").
     With *with_tables*, the tables before each call are kept for the report (slower).
     """
     for i, step in enumerate(program.steps):
         if step.pid not in a.pids() or step.pid not in b.pids():
             continue
         ta, tb = (tables(a), tables(b)) if with_tables else ("", "")
-        ra, rb = a.execute(step), b.execute(step)
+        try:
+            rb = b.execute(step)                # the sandbox's guard may refuse it: first
+        except StepRefused as e:
+            return Divergence(i, step, "", "", refused=str(e))
+        ra = a.execute(step)
         if not same_result(step, ra, rb):
             return Divergence(i, step, _show(step, ra), _show(step, rb), a_table=ta, b_table=tb)
     ta, tb = tables(a), tables(b)

@@ -3,6 +3,8 @@
 - `KernelError`: the simulated kernel refuses a syscall; becomes `= -1 EXXX (...)`.
 - `TraceError`: the user's input is malformed; shown as `file:line: msg`, exit 2.
 - `MountsimBug`: an invariant of the model broke; one line, exit 3 (traceback with --debug).
+- `StepRefused`: the live sandbox will not run a step of an untrusted trace (it could reach
+  the host); the run is "not comparable", exit 4.
 """
 
 from __future__ import annotations
@@ -47,3 +49,7 @@ class TraceError(Exception):
 
 class MountsimBug(Exception):
     """An internal invariant of the model does not hold: a bug in mountsim."""
+
+
+class StepRefused(Exception):
+    """The live sandbox refused to run a step; str() is `file:line: refused: reason`."""

@@ -33,6 +33,7 @@ NR: dict[str, dict[str, int]] = {"x86_64": {
     "umount2": 166, "openat": 257, "mkdirat": 258, "unshare": 272, "setns": 308,
     "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
     "fspick": 433, "clone3": 435, "mount_setattr": 442, "statmount": 457, "listmount": 458,
+    "statx": 332,                                  # the sandbox guard's own lookups
 }}
 ARCH = platform.machine()
 
@@ -311,3 +312,24 @@ def chan_pair(timeout: float) -> tuple[Chan, socket.socket]:
     mine.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
     mine.settimeout(timeout)
     return Chan(mine), theirs
+
+
+# -- identities of mounts (the sandbox guard's facts) -----------------------------------
+
+STATX_MNT_ID_UNIQUE = 0x4000
+_STATX_MNT_ID_OFFSET = 0x90        # struct statx: __u64 stx_mnt_id
+AT_FDCWD = -100
+
+
+def mnt_id_unique(path: str) -> int | None:
+    """statx(STATX_MNT_ID_UNIQUE) of *path*: the 64-bit id of the mount it is on, or None."""
+    buf = ctypes.create_string_buffer(256)
+    ret, _ = call("statx", AT_FDCWD, path, 0, STATX_MNT_ID_UNIQUE, buf)
+    if ret != 0 or not int.from_bytes(buf.raw[0:4], "little") & STATX_MNT_ID_UNIQUE:
+        return None
+    return int.from_bytes(buf.raw[_STATX_MNT_ID_OFFSET:_STATX_MNT_ID_OFFSET + 8], "little")
+
+
+def statmount_basic(mnt_id: int) -> tuple[int, int, Any]:
+    """statmount(STATMOUNT_SB_BASIC | STATMOUNT_MNT_BASIC) of a unique mount id."""
+    return stat_call("statmount", {"size": 24, "mnt_id": mnt_id, "param": 0x1 | 0x2}, 4096, 0)

@@ -2,16 +2,27 @@
 
 Model-only (it drives the real kernel; no kernel function is mirrored).
 
-Isolation, the hard requirement. Each session's first process does, in this order:
-unshare(CLONE_NEWNS); mount(NULL, "/", NULL, MS_REC|MS_PRIVATE) — so no mount event can
-propagate back to the host (sharedsubtree.rst: a private mount neither forwards nor
-receives propagation); a fresh tmpfs on /tmp; pivot_root into it; umount2(put_old,
-MNT_DETACH). Its table is then one tmpfs at "/" on top of the namespace's hidden root (the
-rootfs copy), exactly the model's default host.
+Isolation, the hard requirement (README, "Security"): a trace is untrusted input run as
+real root, so it runs inside four layers.
+1. Namespaces. Each session's set-up process notes the host's namespaces (guard.py), then
+   does, in this order: unshare(CLONE_NEWNS|CLONE_NEWPID); mount(NULL, "/", NULL,
+   MS_REC|MS_PRIVATE) — so no mount event can propagate back to the host
+   (sharedsubtree.rst: a private mount neither forwards nor receives propagation); a fresh
+   tmpfs on /tmp; pivot_root into it; umount2(put_old, MNT_DETACH). Its table is then one
+   tmpfs at "/" on top of the namespace's hidden root (the rootfs copy), exactly the model's
+   default host. It then forks the pid namespace's init, which forks the trace's main
+   process: a proc mounted in the sandbox shows only sandbox processes, and no pid a trace
+   names can reach a host process.
+2. The step guard (guard.py): every step is checked before it runs, in the controller
+   (filesystem types, limits) and in the sandbox process on what its paths resolve to.
+   A refused step raises guard.Refused; the run is "not comparable", never executed.
+3. seccomp (seccomp.py): only the syscalls the backend issues get through.
+4. Limits: processes, steps and mounts per sandbox (guard.MAX_*), RLIMIT_NOFILE, timeouts.
 
 Processes. A *zygote*, forked once per backend from the controller, forks each session's
-first process and is their PR_SET_CHILD_SUBREAPER, so every sandbox process — however deep
-its fork chain — ends up reaped by it (this host's pid 1 does not reap). Every trace pid
+set-up process and is the PR_SET_CHILD_SUBREAPER of the sandbox init that it leaves behind;
+the init reaps every sandbox process (orphans in a pid namespace go to its init), and
+killing the init kills the whole sandbox (zap_pid_ns_processes()). Every trace pid
 is a real process running `_serve`: pickled commands in, pickled results out over a
 socketpair. A fork is a real fork (os.fork, or the raw clone/clone3 syscall with the
 trace's flags); the controller hands the forking process the child's socketpair end with
@@ -24,12 +35,15 @@ fd with no mapping becomes BAD_FD, which no process can have open (fs.nr_open <=
 Limitations: x86_64; no start-mountinfo (LiveUnsupported); clone flags that share memory,
 signal handlers or the fd table (CLONE_VM/THREAD/SIGHAND/FILES/VFORK/SETTLS/PIDFD/
 INTO_CGROUP, set_tid) are refused with ENOSYS and a note; the sandbox has no /proc, so
-/proc/<pid>/ns/* paths only exist if the program mounts proc itself, and then with host pids.
+/proc/<pid>/ns/* paths only exist if the program mounts proc itself, and then with the
+sandbox's pids (the main process is pid 2, after the init).
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import resource
 import select
 import signal
 import socket
@@ -39,12 +53,13 @@ from typing import Any
 
 import attrs
 
-from .. import uapi
+from .. import uapi, versions
 from ..trace.program import RETURNS_FD, RETURNS_PID, SYSCALLS, Program, Result, Step
-from . import _sys
+from . import _sys, guard, seccomp
 
 BAD_FD = 0x7FFFFFFF            # above fs.nr_open's maximum: the kernel answers EBADF
 TIMEOUT = 30.0                 # seconds a sandbox process may take to answer
+NOFILE = 1024                  # RLIMIT_NOFILE of sandbox processes
 PR_SET_CHILD_SUBREAPER = 36
 WALL = 0x40000000              # __WALL: also reap children whose exit signal is not SIGCHLD
 _REFUSED_CLONE = (uapi.CLONE_VM | uapi.CLONE_THREAD | uapi.CLONE_SIGHAND | uapi.CLONE_FILES
@@ -70,12 +85,14 @@ def _must(res: tuple[int, int], what: str) -> None:
 
 
 def _setup_sandbox(start_dirs: list[str]) -> None:
-    """Enter a fresh namespace whose only visible mount is a new tmpfs at "/".
+    """Enter a fresh namespace whose only visible mount is a new tmpfs at "/"; children go
+    into a new pid namespace.
 
     MS_REC|MS_PRIVATE comes before anything else is mounted: from then on no mount or
     umount here can propagate to the host's peer groups.
     """
-    _must(_sys.call("unshare", uapi.CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    _must(_sys.call("unshare", uapi.CLONE_NEWNS | uapi.CLONE_NEWPID),
+          "unshare(CLONE_NEWNS|CLONE_NEWPID)")
     _must(_sys.call("mount", None, "/", None, uapi.MS_REC | uapi.MS_PRIVATE, None),
           "make / rprivate")
     _must(_sys.call("mount", "tmpfs", "/tmp", "tmpfs", 0, None), "mount tmpfs on /tmp")
@@ -91,22 +108,64 @@ def _setup_sandbox(start_dirs: list[str]) -> None:
 
 @attrs.define
 class _Task:
-    """What one sandbox process keeps: its channel and its trace-fd -> real-fd map."""
+    """What one sandbox process keeps: its channel, its trace-fd -> real-fd map, and what
+    the guard knows of the sandbox."""
 
     chan: _sys.Chan
+    facts: guard.SandboxFacts
     fds: dict[int, int] = attrs.Factory(dict)
+    listmount_buf: Any = None
 
 
 def _sandbox_main(sock: socket.socket, start_dirs: list[str]) -> None:
-    """The session's first process (forked by the zygote). Never returns."""
+    """The session's set-up process (forked by the zygote). Never returns.
+
+    Sets up, then forks the pid namespace's init, which says "init" (the controller learns
+    its host pid) and forks the trace's main process, which says "hello".
+    """
     chan = _sys.Chan(sock)
     try:
+        facts = guard.gather_facts()            # while the host's /proc is still in view
         _setup_sandbox(start_dirs)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
+        err = seccomp.install()
+        if err:
+            raise OSError(err, f"sandbox setup: seccomp: {os.strerror(err)}")
+        init = os.fork()
     except BaseException as e:                  # report and die before touching anything else
         _reply(chan, ("failed", str(e)))
         os._exit(1)
-    _reply(chan, ("hello", None))
-    _serve(_Task(chan))
+    if init:
+        os._exit(0)                             # the zygote (subreaper) adopts the init
+    _sandbox_init(chan, facts)
+
+
+def _sandbox_init(chan: _sys.Chan, facts: guard.SandboxFacts) -> None:
+    """Pid 1 of the sandbox: fork the main process, leave the sandbox's mount namespace,
+    then reap until killed or until no process is left (sandbox processes exit when the
+    controller goes away).
+
+    The init moves to a mount namespace of its own before the main process may run a step:
+    otherwise the sandbox namespace would outlive its last trace process (put_mnt_ns()
+    would never run, and a dropped namespace's slaves would keep their master).
+    """
+    ready_r, ready_w = os.pipe()
+    if os.fork() == 0:
+        os.close(ready_w)
+        os.read(ready_r, 1)                     # until the init has left the namespace
+        os.close(ready_r)
+        _reply(chan, ("hello", os.getpid()))
+        _serve(_Task(chan, facts))
+    os.close(ready_r)
+    _must(_sys.call("unshare", uapi.CLONE_NEWNS), "init: unshare(CLONE_NEWNS)")
+    _reply(chan, ("init", None))
+    os.close(ready_w)
+    chan.close()
+    while True:
+        try:
+            os.waitpid(-1, WALL)
+        except ChildProcessError:
+            os._exit(0)
 
 
 def _reply(chan: _sys.Chan, obj: Any) -> None:
@@ -131,6 +190,7 @@ def _serve(task: _Task) -> None:
                 if reply is None:              # we are the new child; it has said hello
                     continue
             else:
+                task.facts.pids = msg[4]
                 reply = _do_step(task, msg[1], msg[2], msg[3])
         except Exception:                      # a backend bug: say so rather than hang
             reply = ("crash", traceback.format_exc())
@@ -175,7 +235,7 @@ def _do_fork(task: _Task, name: str, args: tuple, child_sock_fd: int) -> tuple |
     if ret == 0:
         task.chan.close()                      # the parent's channel is not ours
         task.chan = _sys.Chan(socket.socket(fileno=child_sock_fd))
-        _reply(task.chan, ("hello", None))
+        _reply(task.chan, ("hello", os.getpid()))
         return None
     os.close(child_sock_fd)
     return (ret, None, None) if ret > 0 else (-1, uapi.errno_name(err), None)
@@ -219,9 +279,15 @@ def _do_step(task: _Task, name: str, args: tuple, label: int | None) -> tuple:
         flags = args[3] if len(args) > 3 else 0
         ret, err, out = _sys.stat_call(name, args[0], int(args[2] or 0), int(flags or 0))
         return (ret, uapi.errno_name(err) if err else None, out)
-    ret, err = _sys.call(name, *_call_args(task, name, args))
+    cargs = _call_args(task, name, args)
+    why = guard.path_refusal(task.facts, name, cargs)
+    if why:
+        return ("refused", why, None)
+    ret, err = _sys.call(name, *cargs)
     if err:
         return (-1, uapi.errno_name(err), None)
+    if name in _ADDS_MOUNTS and _too_many_mounts(task):
+        return ("refused", f"more than {guard.MAX_MOUNTS} mounts in one namespace", None)
     if name in RETURNS_FD:
         trace_fd = label if label is not None else ret
         old = task.fds.get(trace_fd)
@@ -234,7 +300,19 @@ def _do_step(task: _Task, name: str, args: tuple, label: int | None) -> tuple:
     return (ret, None, None)
 
 
-# -- the zygote: forks sessions' first processes and reaps everything ------------------------
+_ADDS_MOUNTS = frozenset({"mount", "move_mount", "open_tree", "fsmount"})
+
+
+def _too_many_mounts(task: _Task) -> bool:
+    """Whether the caller's namespace holds more than guard.MAX_MOUNTS mounts (listmount)."""
+    if task.listmount_buf is None:
+        task.listmount_buf = (ctypes.c_uint64 * (guard.MAX_MOUNTS + 1))()
+    req = _sys.mnt_id_req({"size": 24, "mnt_id": uapi.LSMT_ROOT})
+    ret, _ = _sys.call("listmount", req, task.listmount_buf, guard.MAX_MOUNTS + 1, 0)
+    return ret > guard.MAX_MOUNTS
+
+
+# -- the zygote: forks sessions' set-up processes and reaps the sandboxes' inits ------------
 
 def _zygote_main(chan: _sys.Chan) -> None:
     """Serve "spawn" and "reap" forever; exit when the controller goes away."""
@@ -253,6 +331,10 @@ def _zygote_main(chan: _sys.Chan) -> None:
                 chan.close()
                 _sandbox_main(socket.socket(fileno=fds[0]), msg[1])
             os.close(fds[0])
+            try:
+                os.waitpid(pid, 0)                    # the set-up process leaves its init to us
+            except ChildProcessError:
+                pass
             _reply(chan, ("ok", pid))
         elif msg[0] == "reap":
             _reap(set(msg[1]), reaped)
@@ -310,8 +392,9 @@ class _Zygote:
         theirs.close()
         self.pid = pid
 
-    def spawn(self, start_dirs: list[str]) -> tuple[_sys.Chan, int]:
-        """A new session's first process: (its channel, its host pid), after setup."""
+    def spawn(self, start_dirs: list[str]) -> tuple[_sys.Chan, int, int, int]:
+        """A new sandbox after set-up: (the main process's channel, its host pid, the
+        sandbox init's host pid, the main process's pid in the sandbox)."""
         chan, theirs = _sys.chan_pair(TIMEOUT)
         try:
             self.chan.send(("spawn", list(start_dirs)), (theirs.fileno(),))
@@ -319,14 +402,16 @@ class _Zygote:
             theirs.close()
         self.chan.recv()
         try:
-            (status, detail), _, host_pid = chan.recv()
+            (status, detail), _, init_pid = chan.recv()
+            if status == "init":
+                (status, detail), _, host_pid = chan.recv()
         except (EOFError, OSError) as e:
             chan.close()
             raise LiveError(f"sandbox did not start: {e}") from e
-        if status != "hello" or host_pid is None:
+        if status != "hello" or host_pid is None or init_pid is None:
             chan.close()
-            raise LiveError(detail or "sandbox did not start")
-        return chan, host_pid
+            raise LiveError(str(detail) if status == "failed" else "sandbox did not start")
+        return chan, host_pid, init_pid, detail
 
     def reap(self, host_pids: list[int]) -> None:
         self.chan.send(("reap", host_pids))
@@ -365,11 +450,14 @@ class LiveSession:
         self._retired: list[_Proc] = []           # replaced by a reused label; still ours
         self.notes: list[str] = []                # steps not reproduced live, and why
         self.closed = False
-        chan, host_pid = backend.zygote().spawn(program.start_dirs)
+        self.refused: str | None = None           # set once a step was refused: no more run
+        self.nsteps = 0
+        chan, host_pid, self.init_pid, ns_pid = backend.zygote().spawn(program.start_dirs)
+        self.ns_pids: frozenset[int] = frozenset({ns_pid})   # pids as the sandbox sees them
         try:
             self._adopt(program.main_pid, chan, host_pid, set())
         except OSError:
-            os.kill(host_pid, signal.SIGKILL)
+            os.kill(self.init_pid, signal.SIGKILL)
             chan.close()
             raise
 
@@ -386,8 +474,16 @@ class LiveSession:
         return p
 
     def execute(self, step: Step) -> Result:
-        """Run *step* as trace process step.pid; kernel errors come back as errno names."""
+        """Run *step* as trace process step.pid; kernel errors come back as errno names.
+
+        Raises guard.Refused, without running it, for a step the sandbox will not run (and
+        for every step after one)."""
         p = self._proc(step.pid)
+        why = self.refused or guard.static_refusal(step.name, tuple(step.args),
+                                                   len(self._every()), self.nsteps)
+        if why:
+            self._refuse(step, why)
+        self.nsteps += 1
         if step.name in ("exit", "exit_group"):
             self._exit(p, int(step.args[0] or 0) if step.args else 0)
             return Result(0)
@@ -396,12 +492,22 @@ class LiveSession:
         if step.name not in SYSCALLS or step.name not in _sys.NR[_sys.ARCH]:
             self.notes.append(f"{step.file}:{step.line}: {step.name}: not run live (ENOSYS)")
             return Result(-1, "ENOSYS")
-        ret, err, out = self._ask(p, ("step", step.name, tuple(step.args), step.label))
+        ret, err, out = self._ask(p, ("step", step.name, tuple(step.args), step.label,
+                                      self.ns_pids))
+        if ret == "refused":
+            self._refuse(step, err)
         if err is None and step.name in RETURNS_FD:
             p.fds.add(ret)
         elif err is None and step.name == "close":
             p.fds.discard(step.args[0])
         return Result(ret, err, out)
+
+    def _refuse(self, step: Step, why: str) -> None:
+        """Record the refusal (a note naming the line) and stop this session's run."""
+        if self.refused is None:
+            self.refused = why
+            self.notes.append(f"{step.file}:{step.line}: refused: {why}")
+        raise guard.Refused(f"{step.file}:{step.line}: refused: {why}")
 
     def _ask(self, p: _Proc, msg: tuple, fds: tuple[int, ...] = ()) -> tuple:
         """Send *msg* to *p* and return its (ret, errno, out) reply."""
@@ -421,9 +527,9 @@ class LiveSession:
             return Result(-1, "ENOSYS")
         chan, theirs = _sys.chan_pair(TIMEOUT)
         try:
-            _, err, _ = self._ask(p, ("fork", step.name, tuple(step.args)), (theirs.fileno(),))
+            ret, err, _ = self._ask(p, ("fork", step.name, tuple(step.args)), (theirs.fileno(),))
             if err is None:
-                _, _, host_pid = chan.recv()       # the child's hello: its host pid
+                (_, own_pid), _, host_pid = chan.recv()   # the child's hello: its host pid
         except BaseException:
             chan.close()
             raise
@@ -434,6 +540,7 @@ class LiveSession:
             return Result(-1, err)
         child = step.label if step.label is not None else max(self.procs) + 1
         self._adopt(child, chan, host_pid, set(p.fds))
+        self.ns_pids = self.ns_pids | {ret, own_pid}
         return Result(child)
 
     def _exit(self, p: _Proc, status: int) -> None:
@@ -474,7 +581,8 @@ class LiveSession:
         return [*self.procs.values(), *self._retired]
 
     def close(self) -> None:
-        """SIGKILL every process through its pidfd, then have the zygote reap them all."""
+        """SIGKILL every process through its pidfd and the sandbox init, whose death ends
+        whatever is left in its pid namespace; then have the zygote reap the init."""
         if self.closed:
             return
         self.closed = True
@@ -486,7 +594,11 @@ class LiveSession:
             os.close(p.pidfd)
             p.chan.close()
             p.alive = False
-        self.backend.reap(self.host_pids())
+        try:
+            os.kill(self.init_pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.backend.reap([self.init_pid])
 
     def __enter__(self) -> LiveSession:
         return self
@@ -524,6 +636,10 @@ class LiveBackend:
     def start(self, program: Program) -> LiveSession:
         if program.start_mountinfo:
             raise LiveUnsupported("the live kernel cannot start from a given start-mountinfo table")
+        mine = versions.row_for_release(os.uname().release)
+        if program.kernel and program.kernel != mine:
+            raise LiveUnsupported(f"the trace is for Linux {program.kernel}; this kernel is "
+                                  f"{os.uname().release} (use --backend vm)")
         why = self.unavailable()
         if why:
             raise LiveUnsupported(why)

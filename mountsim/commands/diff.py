@@ -60,6 +60,9 @@ def main(args: argparse.Namespace) -> int:
             b.close()
         if div is None:
             print(f"{path}: {len(program.steps)} calls, model and live kernel agree")
+        elif div.refused is not None:
+            print(f"{path}: {div.describe()}")
+            worst = max(worst, 4)
         else:
             print(f"{path}: {div.describe()}")
             worst = max(worst, 1)

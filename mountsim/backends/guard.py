@@ -1,0 +1,271 @@
+"""The live sandbox's step guard: refuse, before it runs, any step that could reach the host.
+
+Model-only (policy of the live backend; no kernel function is mirrored).
+
+A trace is untrusted input that the live backend executes as real root. The sandbox's own
+pid namespace and private mount namespace contain most of what a trace can name; this
+guard is the explicit check in front of every step, and seccomp.py the line behind it.
+A refused step is never executed: the session stops and the run is "not comparable".
+
+Two halves:
+- `static_refusal()` runs in the controller on the step's text: filesystem types outside
+  the allowlist (block devices, devtmpfs, sysfs, …) for `mount`/`fsopen`, and process and
+  step limits.
+- `path_refusal()` runs in the sandbox process that is about to make the call, on the real
+  objects the call's paths resolve to there (it sees exactly what the syscall will):
+  `/proc/<pid>/…` of a process outside the sandbox, writes to proc or sys files other than
+  a sandbox process's own `uid_map`/`gid_map`/`setgroups`, device nodes, new names in a
+  filesystem the sandbox did not make (the namespace's hidden root is the host's rootfs),
+  and namespace fds of the host's own mount or pid namespace.
+
+Limitations: the checks resolve a path once, just before the call; sandbox processes run
+one at a time (lockstep), so nothing in the sandbox can change the answer in between.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import stat
+from typing import Any
+
+from .. import uapi
+from ..errors import StepRefused
+from . import _sys
+
+# Filesystem types a trace may create: memory-only, no device behind them, no host state.
+ALLOWED_FS_TYPES = frozenset({"tmpfs", "ramfs", "proc", "devpts"})
+# statfs magics of filesystems a trace may create names in or open for writing
+TMPFS_MAGIC, RAMFS_MAGIC, PROC_SUPER_MAGIC, DEVPTS_SUPER_MAGIC = (
+    0x01021994, 0x858458F6, 0x9FA0, 0x1CD1)
+WRITABLE_MAGICS = frozenset({TMPFS_MAGIC, RAMFS_MAGIC, DEVPTS_SUPER_MAGIC})
+PROC_ROOT_INO = 1
+ID_MAP_FILES = frozenset({"uid_map", "gid_map", "setgroups"})
+
+MAX_PROCS = 64                 # processes one sandbox may have made
+MAX_STEPS = 20_000             # steps one sandbox may run
+MAX_MOUNTS = 10_000            # mounts one namespace of the sandbox may hold
+
+_NEW_MOUNT_EXEMPT = (uapi.MS_REMOUNT | uapi.MS_BIND | uapi.MS_MOVE | uapi.MS_PROPAGATION)
+# syscalls whose path argument names a new or removed entry: its parent must be ours
+_CREATES = {"mkdir": 0, "mkdirat": 1, "rmdir": 0}
+_WRITE_OPEN = uapi.O_WRONLY | uapi.O_RDWR | uapi.O_CREAT | uapi.O_TRUNC
+
+
+Refused = StepRefused          # raised by the live session for a refused step
+
+
+def static_refusal(name: str, args: tuple, nprocs: int, nsteps: int) -> str | None:
+    """Why the controller refuses this step from its text alone, or None."""
+    if nsteps >= MAX_STEPS:
+        return f"more than {MAX_STEPS} steps in one sandbox"
+    if name in ("fork", "vfork", "clone", "clone3") and nprocs >= MAX_PROCS:
+        return f"more than {MAX_PROCS} processes in one sandbox"
+    fstype = None
+    if name == "mount" and len(args) > 3:
+        flags = int(args[3] or 0)
+        if not flags & _NEW_MOUNT_EXEMPT:          # do_new_mount(): the type is used
+            fstype = args[2]
+    elif name == "fsopen" and args:
+        fstype = args[0]
+    if fstype is not None and str(fstype) not in ALLOWED_FS_TYPES:
+        return (f"filesystem type {fstype!r} is not allowed in the sandbox "
+                f"(allowed: {', '.join(sorted(ALLOWED_FS_TYPES))})")
+    return None
+
+
+# -- inside the sandbox ------------------------------------------------------------------
+
+class SandboxFacts:
+    """What the guard knows about its sandbox, gathered at set-up (before pivot_root)."""
+
+    __slots__ = ("host_ns_inos", "rootfs_dev", "pids")
+
+    def __init__(self, host_ns_inos: frozenset[tuple[int, int]], rootfs_dev: int | None) -> None:
+        self.host_ns_inos = host_ns_inos   # (st_dev, st_ino) of the host's mnt and pid ns
+        self.rootfs_dev = rootfs_dev       # st_dev of the namespace's hidden root (host rootfs)
+        self.pids: set[int] = set()        # sandbox processes' pids as the sandbox sees them
+
+
+def path_refusal(facts: SandboxFacts, name: str, cargs: list[Any]) -> str | None:
+    """Why the sandbox refuses this call on what its arguments resolve to, or None.
+
+    *cargs* are the call's real arguments (fds already translated).
+    """
+    if name == "setns":
+        return _setns_refusal(facts, cargs[0])
+    for dirfd, path in _paths(name, cargs):
+        why = _proc_pid_refusal(facts, dirfd, path)
+        if why:
+            return why
+    if name in ("open", "openat"):
+        dirfd, path, flags = (uapi.AT_FDCWD, cargs[0], cargs[1]) if name == "open" else cargs[:3]
+        return _open_refusal(facts, dirfd, path, int(flags))
+    if name in _CREATES:
+        i = _CREATES[name]
+        dirfd = cargs[0] if i else uapi.AT_FDCWD
+        return _parent_refusal(facts, dirfd, cargs[i], name)
+    return None
+
+
+_PATH_ARGS = {  # name -> ((dirfd index or None, path index), ...)
+    "mount": ((None, 0), (None, 1)), "umount2": ((None, 0),), "chdir": ((None, 0),),
+    "chroot": ((None, 0),), "pivot_root": ((None, 0), (None, 1)), "mkdir": ((None, 0),),
+    "mkdirat": ((0, 1),), "rmdir": ((None, 0),), "open": ((None, 0),), "openat": ((0, 1),),
+    "open_tree": ((0, 1),), "move_mount": ((0, 1), (2, 3)), "fspick": ((0, 1),),
+    "mount_setattr": ((0, 1),),
+}
+
+
+def _paths(name: str, cargs: list[Any]):
+    for d, p in _PATH_ARGS.get(name, ()):
+        path = cargs[p] if p < len(cargs) else None
+        if isinstance(path, str) and path:
+            yield (uapi.AT_FDCWD if d is None else cargs[d]), path
+
+
+def _open_path(dirfd: Any, path: str, follow: bool = True) -> int | None:
+    """An O_PATH fd on what *path* names (None if it does not resolve)."""
+    flags = os.O_PATH | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    try:
+        return os.open(path, flags, dir_fd=None if dirfd == uapi.AT_FDCWD else int(dirfd))
+    except (OSError, ValueError, OverflowError):
+        return None
+
+
+def _proc_pid_refusal(facts: SandboxFacts, dirfd: Any, path: str) -> str | None:
+    """`<proc root>/<N>/…` must name a process of this sandbox (pid namespaces make others
+    invisible; this says so explicitly, with the line)."""
+    parts = path.split("/")
+    for i, comp in enumerate(parts):
+        if not comp.isdigit() or i == 0 and not path.startswith("/"):
+            continue
+        prefix = "/".join(parts[:i]) or ("/" if path.startswith("/") else ".")
+        fd = _open_path(dirfd, prefix)
+        if fd is None:
+            continue
+        try:
+            is_proc_root = os.fstat(fd).st_ino == PROC_ROOT_INO and _magic(fd) == PROC_SUPER_MAGIC
+        finally:
+            os.close(fd)
+        if is_proc_root and int(comp) not in facts.pids:
+            return f"{path}: /proc/{comp} is not a process of this sandbox"
+    return None
+
+
+def _magic(fd: int) -> int:
+    """statfs(2) f_type of the filesystem *fd* is on (os.fstatvfs hides it)."""
+    buf = ctypes.create_string_buffer(120)          # struct statfs, f_type first
+    if _sys.libc.fstatfs(fd, buf) != 0:
+        return 0
+    return int.from_bytes(buf.raw[:8], "little")
+
+
+def _open_refusal(facts: SandboxFacts, dirfd: Any, path: str, flags: int) -> str | None:
+    """open(2) for writing (or creating) only in the sandbox's own memory filesystems, and
+    the id map files of its own processes; no device node at all."""
+    follow = not flags & uapi.O_NOFOLLOW
+    fd = _open_path(dirfd, path, follow)
+    if fd is None:                     # a new name, or none at all: judge by the directory
+        if flags & _WRITE_OPEN:
+            return _parent_refusal(facts, dirfd, path, "open for writing", proc_ok=False)
+        return None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISBLK(st.st_mode):
+            return f"{path}: block devices are never opened in the sandbox"
+        if not flags & _WRITE_OPEN and not stat.S_ISCHR(st.st_mode):
+            return None
+        magic = _magic(fd)
+        if magic == PROC_SUPER_MAGIC and _is_id_map(dirfd, path):
+            return None
+        if stat.S_ISCHR(st.st_mode) and magic != DEVPTS_SUPER_MAGIC:
+            return f"{path}: device nodes outside devpts are never opened in the sandbox"
+        if not flags & _WRITE_OPEN:
+            return None
+        if magic not in WRITABLE_MAGICS or st.st_dev == facts.rootfs_dev:
+            return f"{path}: writes outside the sandbox's own filesystems are refused"
+    finally:
+        os.close(fd)
+    return None
+
+
+def _is_id_map(dirfd: Any, path: str) -> bool:
+    """Whether *path* names /proc/<pid>/{uid_map,gid_map,setgroups} (or a task's): its name
+    is one of those and its directory is a process directory of a proc mount (it has ns/)."""
+    if os.path.basename(path) not in ID_MAP_FILES:
+        return False
+    fd = _open_path(dirfd, os.path.dirname(path) or ".")
+    if fd is None:
+        return False
+    try:
+        if _magic(fd) != PROC_SUPER_MAGIC:
+            return False
+        os.stat("ns", dir_fd=fd)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _parent_refusal(facts: SandboxFacts, dirfd: Any, path: str, what: str,
+                    proc_ok: bool = True) -> str | None:
+    """A name created or removed must be in a directory of a filesystem the sandbox made
+    (or of proc, where the kernel refuses new names itself, unless not *proc_ok*)."""
+    parent = os.path.dirname(path.rstrip("/")) or ("/" if path.startswith("/") else ".")
+    fd = _open_path(dirfd, parent)
+    if fd is None:
+        return None                                   # the call itself will fail
+    try:
+        if facts.rootfs_dev is not None and os.fstat(fd).st_dev == facts.rootfs_dev:
+            return f"{what} {path}: the namespace's hidden root is the host's rootfs"
+        magic = _magic(fd)
+        if magic not in WRITABLE_MAGICS and not (proc_ok and magic == PROC_SUPER_MAGIC):
+            return f"{what} {path}: not a filesystem the sandbox may write"
+    finally:
+        os.close(fd)
+    return None
+
+
+def _setns_refusal(facts: SandboxFacts, fd: Any) -> str | None:
+    """setns() only into namespaces of the sandbox: never the host's mount or pid namespace."""
+    try:
+        st = os.fstat(int(fd))
+    except (OSError, ValueError, OverflowError):
+        return None                                   # EBADF from the call itself
+    if (st.st_dev, st.st_ino) in facts.host_ns_inos:
+        return "setns() into the host's own namespace is refused"
+    return None
+
+
+def gather_facts() -> SandboxFacts:
+    """Before the sandbox leaves the host's view: the host's mnt/pid namespace inodes and the
+    device of the namespace root (the host's rootfs; statmount of "/"'s parent)."""
+    inos = set()
+    for ns in ("mnt", "pid", "pid_for_children"):
+        try:
+            st = os.stat(f"/proc/self/ns/{ns}")
+            inos.add((st.st_dev, st.st_ino))
+        except OSError:
+            pass
+    return SandboxFacts(frozenset(inos), _rootfs_dev())
+
+
+def _rootfs_dev() -> int | None:
+    """st_dev of the bottom mount of this namespace (the host's rootfs): "/"'s parent by
+    statx(STATX_MNT_ID_UNIQUE) and statmount(STATMOUNT_MNT_BASIC), then its device by
+    statmount(STATMOUNT_SB_BASIC). None where the kernel cannot say (then the rule is off)."""
+    mnt = _sys.mnt_id_unique("/")
+    if mnt is None:
+        return None
+    _, err, out = _sys.statmount_basic(mnt)
+    if err or out is None:
+        return None
+    _, err, out = _sys.statmount_basic(out["mnt_parent_id"])
+    if err or out is None:
+        return None
+    return os.makedev(out["sb_dev_major"], out["sb_dev_minor"])
+
+
+
