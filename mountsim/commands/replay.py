@@ -9,13 +9,20 @@ from ..backends.model import ModelBackend
 from ..errors import TraceError
 from ..trace.parse import parse_file
 from ..trace.replay import replay
-from ..versions import DEFAULT, KERNELS
+from ..trace.compare import compare_versions
+from ..versions import DEFAULT, KERNELS, PROFILES
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="trace files (strace syntax)")
-    p.add_argument("--kernel", choices=sorted(KERNELS), help="kernel semantics to simulate "
-                   f"(default: the trace's '# kernel:' header, else {DEFAULT})")
+    p.add_argument("--kernel", type=kernel_list, metavar="VERSION[,VERSION…]",
+                   help="kernel semantics to simulate (default: the trace's '# kernel:' "
+                   f"header, else {DEFAULT}); several, comma-separated, replay the trace under "
+                   f"each and print the calls where they answer differently "
+                   f"(known: {', '.join(KERNELS)})")
+    p.add_argument("--profile", choices=sorted(PROFILES), help="kernel build profile "
+                   "(what the build shows, e.g. tmpfs inode64; default: the version's own, or "
+                   "with several versions the first one's)")
     p.add_argument("--mountinfo", action="store_true",
                    help="print the final /proc/<pid>/mountinfo of each trace")
     p.add_argument("--pid", type=int, help="with --mountinfo: whose table (default: the "
@@ -23,6 +30,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true",
                    help="count calls the model could not judge (unknown fds, pids, syscalls) as failures")
     p.add_argument("-q", "--quiet", action="store_true", help="print differences only")
+
+
+def kernel_list(text: str) -> list[str]:
+    """argparse type for --kernel: one or more known versions, comma-separated."""
+    versions = [v.strip() for v in text.split(",") if v.strip()]
+    unknown = [v for v in versions if v not in KERNELS]
+    if not versions or unknown:
+        raise argparse.ArgumentTypeError(f"unknown kernel version {', '.join(unknown) or text!r} "
+                                         f"(known: {', '.join(KERNELS)})")
+    return versions
 
 
 def check_kernel(program, kernel: str | None) -> None:
@@ -35,15 +52,19 @@ def check_kernel(program, kernel: str | None) -> None:
 
 def main(args: argparse.Namespace) -> int:
     worst = 0
+    kernels = args.kernel or []
     for path in args.files:
         try:
             program = parse_file(path)
-            check_kernel(program, args.kernel)
+            check_kernel(program, kernels[0] if kernels else None)
         except TraceError as e:
             print(f"mountsim: {e}", file=sys.stderr)
             worst = max(worst, 2)
             continue
-        session = ModelBackend(args.kernel).start(program)
+        if len(kernels) > 1:
+            worst = max(worst, compare_main(program, kernels, args))
+            continue
+        session = ModelBackend(kernels[0] if kernels else None, args.profile).start(program)
         rep = replay(program, session, strict=args.strict)
         for d in rep.diffs:
             print(d)
@@ -62,3 +83,23 @@ def main(args: argparse.Namespace) -> int:
         if not rep.ok:
             worst = max(worst, 1)
     return worst
+
+
+def compare_main(program, kernels: list[str], args: argparse.Namespace) -> int:
+    """--kernel A,B,…: the calls where the versions answer differently. The exit status is
+    the recording's own version's (the trace's header, else the first listed): 1 when the
+    recorded results differ under it, else 0; version differences alone are information."""
+    vr = compare_versions(program, kernels, strict=args.strict, profile=args.profile)
+    own = program.kernel if program.kernel in vr.reports else kernels[0]
+    rep = vr.reports[own]
+    for d in rep.diffs:
+        print(f"[{own}] {d}")
+    for line in vr.differences:
+        print(line)
+    if not args.quiet:
+        same = "no call answers differently" if not vr.differences else \
+            f"{len(vr.differences)} place(s) where the versions differ"
+        print(f"{program.file}: {len(program.steps)} calls under {', '.join(kernels)}: {same}; "
+              f"recorded results under {own}: "
+              f"{'ok' if rep.ok else f'{len(rep.diffs)} difference(s)'}")
+    return 0 if rep.ok else 1
