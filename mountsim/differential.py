@@ -58,6 +58,8 @@ def stable_out(name: str, out):
         return {k: out.get(k) for k in STATMOUNT_STABLE}
     if name == "listmount":
         return len(out)                 # unique ids are each backend's own
+    if name == "read" and isinstance(out, str):
+        return normalise(out)           # mountinfo text: ids and devices renumbered
     return out
 
 
@@ -66,6 +68,8 @@ def same_result(step: Step, a: Result, b: Result) -> bool:
         return a.errno == b.errno
     if step.name in RETURNS_FD or step.name in RETURNS_PID:
         return True
+    if step.name == "read":             # byte counts follow the ids' digits: compare the text
+        return stable_out(step.name, a.out) == stable_out(step.name, b.out)
     return a.ret == b.ret and stable_out(step.name, a.out) == stable_out(step.name, b.out)
 
 

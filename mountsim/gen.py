@@ -113,6 +113,7 @@ def k_clone(draw, pid, add, pids, fds, next_fd):
     if draw(st.booleans()):
         add(pid, "clone", (ns | uapi.SIGCHLD,), label=child)
     else:
+        ns |= draw(st.sampled_from([0, 0, 0, uapi.CLONE_EMPTY_MNTNS]))      # 7.1, clone3 only
         add(pid, "clone3", ({"flags": ns, "exit_signal": uapi.SIGCHLD}, 88), label=child)
     pids.append(child)
     fds[child] = list(fds[pid])
@@ -178,10 +179,14 @@ def k_fsmount(draw, pid, add, pids, fds, next_fd):
     add(pid, "fsopen", ("tmpfs", uapi.FSOPEN_CLOEXEC), label=fs_fd)
     add(pid, "fsconfig", (fs_fd, uapi.FSCONFIG_CMD_CREATE, None, None, 0))
     attr = draw(st.sampled_from([0, uapi.MOUNT_ATTR_RDONLY, uapi.MOUNT_ATTR_NOSUID]))
-    add(pid, "fsmount", (fs_fd, uapi.FSMOUNT_CLOEXEC, attr), label=mnt_fd)
+    ns = draw(st.sampled_from([0, 0, 0, uapi.FSMOUNT_NAMESPACE]))  # 7.1: a namespace fd
+    add(pid, "fsmount", (fs_fd, uapi.FSMOUNT_CLOEXEC | ns, attr), label=mnt_fd)
     add(pid, "close", (fs_fd,))
     fds[pid].append(mnt_fd)
-    if draw(st.booleans()):
+    if ns:
+        if draw(st.booleans()):
+            add(pid, "setns", (mnt_fd, draw(st.sampled_from([0, uapi.CLONE_NEWNS]))))
+    elif draw(st.booleans()):
         flags = uapi.MOVE_MOUNT_F_EMPTY_PATH | draw(st.sampled_from([0, uapi.MOVE_MOUNT_BENEATH]))
         add(pid, "move_mount", (mnt_fd, "", uapi.AT_FDCWD, d(draw), flags))
 
@@ -206,8 +211,11 @@ def k_listmount(draw, pid, add, *_):
 
 
 def k_unshare(draw, pid, add, *_):
-    flags = uapi.CLONE_NEWNS | draw(st.sampled_from([0, 0, uapi.CLONE_NEWUSER]))
-    add(pid, "unshare", (flags,))
+    """unshare(CLONE_NEWNS[|CLONE_NEWUSER]) or, 7.1, an empty namespace (UNSHARE_EMPTY_MNTNS
+    implies CLONE_NEWNS; before 7.1 the bit is refused)."""
+    flags = draw(st.sampled_from([uapi.CLONE_NEWNS, uapi.CLONE_NEWNS, uapi.UNSHARE_EMPTY_MNTNS,
+                                  uapi.CLONE_NEWNS | uapi.UNSHARE_EMPTY_MNTNS]))
+    add(pid, "unshare", (flags | draw(st.sampled_from([0, 0, uapi.CLONE_NEWUSER])),))
 
 
 def k_chdir(draw, pid, add, *_):
@@ -223,9 +231,29 @@ def k_open_tree(draw, pid, add, pids, fds, next_fd):
     fd = next_fd[0]
     next_fd[0] += 1
     flags = uapi.OPEN_TREE_CLOEXEC | draw(st.sampled_from(
-        [uapi.OPEN_TREE_CLONE, uapi.OPEN_TREE_CLONE, uapi.OPEN_TREE_CLONE | uapi.AT_RECURSIVE, 0]))
+        [uapi.OPEN_TREE_CLONE, uapi.OPEN_TREE_CLONE, uapi.OPEN_TREE_CLONE | uapi.AT_RECURSIVE, 0,
+         # 7.0: a namespace fd holding a copy of the tree (with CLONE: refused)
+         uapi.OPEN_TREE_NAMESPACE, uapi.OPEN_TREE_NAMESPACE | uapi.AT_RECURSIVE,
+         uapi.OPEN_TREE_NAMESPACE | uapi.OPEN_TREE_CLONE]))
     add(pid, "open_tree", (uapi.AT_FDCWD, d(draw), flags), label=fd)
     fds[pid].append(fd)
+    if flags & uapi.OPEN_TREE_NAMESPACE and draw(st.booleans()):
+        add(pid, "setns", (fd, draw(st.sampled_from([0, uapi.CLONE_NEWNS]))))
+
+
+def k_root_switch(draw, pid, add, pids, fds, next_fd):
+    """The 7.1 root switch without pivot_root: clone a tree, fchdir into it, move it beneath
+    "/", chroot("."), detach the old root (refused with EINVAL before 7.1 at the move)."""
+    fd = next_fd[0]
+    next_fd[0] += 1
+    add(pid, "open_tree", (uapi.AT_FDCWD, d(draw), uapi.OPEN_TREE_CLONE | uapi.OPEN_TREE_CLOEXEC
+                           | draw(st.sampled_from([0, uapi.AT_RECURSIVE]))), label=fd)
+    fds[pid].append(fd)
+    add(pid, "fchdir", (fd,))
+    add(pid, "move_mount", (fd, "", uapi.AT_FDCWD, "/",
+                            uapi.MOVE_MOUNT_BENEATH | uapi.MOVE_MOUNT_F_EMPTY_PATH))
+    add(pid, "chroot", (".",))
+    add(pid, "umount2", (".", uapi.MNT_DETACH))
 
 
 def k_move_mount(draw, pid, add, pids, fds, next_fd):
@@ -293,4 +321,4 @@ KINDS = [k_mount, k_mount, k_mkdir, k_bind, k_bind, k_propagation, k_propagation
          k_umount, k_umount, k_fork, k_unshare, k_chdir, k_pivot, k_open_tree, k_move_mount,
          k_move_mount, k_close, k_setattr, k_remount, k_rmdir, k_mount_proc, k_clone, k_exit,
          k_setresuid, k_open, k_setns, k_setns, k_fchdir, k_fsmount, k_fspick, k_listmount,
-         k_idmap, k_idmap, k_umask, k_detached, k_detached]
+         k_idmap, k_idmap, k_umask, k_detached, k_detached, k_root_switch]

@@ -33,6 +33,7 @@ NR: dict[str, dict[str, int]] = {"x86_64": {
     "umount2": 166, "openat": 257, "mkdirat": 258, "unshare": 272, "setns": 308,
     "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
     "fspick": 433, "clone3": 435, "mount_setattr": 442, "statmount": 457, "listmount": 458,
+    "read": 0, "lseek": 8,
     "statx": 332,                                  # the sandbox guard's own lookups
 }}
 ARCH = platform.machine()
@@ -110,11 +111,13 @@ def mount_attr(d: dict | None, size: int) -> ctypes.Array | None:
 
 
 def mnt_id_req(d: dict | None) -> ctypes.Array | None:
-    """struct mnt_id_req (VER1, 32 bytes); `size` is the caller's, checked by the kernel."""
+    """struct mnt_id_req (VER1, 32 bytes); `size` is the caller's, checked by the kernel.
+    The u32 after `size` is `spare` (6.18) or the `mnt_ns_fd`/`mnt_fd` union (7.0)."""
     if d is None:
         return None
+    fd = next((d[k] for k in ("spare", "mnt_ns_fd", "mnt_fd") if d.get(k)), 0)
     data = struct.pack("<IIQQQ", int(d.get("size") or 0) & 0xFFFFFFFF,
-                       int(d.get("spare") or 0) & 0xFFFFFFFF, _u64(d, "mnt_id"),
+                       int(fd) & 0xFFFFFFFF, _u64(d, "mnt_id"),
                        _u64(d, "param"), _u64(d, "mnt_ns_id"))
     size = int(d.get("size") or 0)
     return ctypes.create_string_buffer(data, max(len(data), min(size, 4096)))
@@ -211,6 +214,13 @@ def _cstr_array(buf: bytes, off: int, count: int) -> list[str]:
 
 
 _OUT_CAP = 1 << 20          # bytes we allocate at most for an output buffer
+
+
+def read_call(fd: int, n: int) -> tuple[int, int, str | None]:
+    """read(fd, buf, n) into our own buffer (capped): (ret, errno, the text read)."""
+    buf = ctypes.create_string_buffer(max(1, min(n, _OUT_CAP)))
+    ret, err = call("read", fd, buf, n)
+    return (ret, err, None) if err else (ret, 0, buf.raw[:ret].decode("utf-8", "surrogateescape"))
 
 
 def stat_call(name: str, req: dict | None, n: int, flags: int) -> tuple[int, int, Any]:

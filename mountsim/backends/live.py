@@ -267,6 +267,14 @@ def _call_args(task: _Task, name: str, args: tuple) -> list[Any]:
     return out
 
 
+def _fd_fields(task: _Task, req: dict | None) -> dict | None:
+    """mnt_id_req with its fd union (`mnt_ns_fd`, `mnt_fd`: 7.0) as this process's real fd."""
+    if not req:
+        return req
+    return {k: (_fd(task, int(v)) if k in ("mnt_ns_fd", "mnt_fd") and v else v)
+            for k, v in req.items()}
+
+
 def _mount_attr(task: _Task, attr: dict | None, size: int) -> Any:
     if attr is not None and int(attr.get("attr_set") or 0) & uapi.MOUNT_ATTR_IDMAP:
         attr = {**attr, "userns_fd": _fd(task, int(attr.get("userns_fd") or 0))}
@@ -277,7 +285,11 @@ def _do_step(task: _Task, name: str, args: tuple, label: int | None) -> tuple:
     """Run one non-fork syscall: (ret, errno name or None, decoded output or None)."""
     if name in ("statmount", "listmount"):
         flags = args[3] if len(args) > 3 else 0
-        ret, err, out = _sys.stat_call(name, args[0], int(args[2] or 0), int(flags or 0))
+        req = _fd_fields(task, args[0])
+        ret, err, out = _sys.stat_call(name, req, int(args[2] or 0), int(flags or 0))
+        return (ret, uapi.errno_name(err) if err else None, out)
+    if name == "read":
+        ret, err, out = _sys.read_call(_fd(task, args[0]), int(args[2] or 0))
         return (ret, uapi.errno_name(err) if err else None, out)
     cargs = _call_args(task, name, args)
     why = guard.path_refusal(task.facts, name, cargs)
