@@ -3,7 +3,8 @@
 Model-only. The default host is what a booted system looks like to its init: real root in
 the initial user and mount namespace, whose only visible mount is a tmpfs at "/" mounted on
 top of the hidden namespace root (rootfs), as init_mount_tree() + the initramfs switch leave
-it. A starting table can instead be given as mountinfo lines; their filesystems are
+it; from 7.0 (`sem.nullfs_root`) the rootfs itself sits on a hidden nullfs namespace root
+(nullfs.py). A starting table can instead be given as mountinfo lines; their filesystems are
 "opaque" (contents unknown: paths are created on demand).
 """
 
@@ -17,6 +18,7 @@ from .fs import S_IFDIR
 from .kernel import Kernel
 from .mount import MNT, MntNamespace, Mount, T
 from .namei import traverse_mounts
+from .nullfs import init_mount_tree
 from .proc import make_nsfs, proc_lookup
 from .task import FdTable, FsStruct, Path, PidNamespace, Task
 from .user_namespace import Cred
@@ -32,10 +34,14 @@ def boot(sem: Semantics | None = None, main_pid: int = 1, start_mountinfo: Itera
     """A fresh machine and its first process."""
     k = Kernel(sem)
     ns = MntNamespace(k.init_user_ns)
-    rsb = k.new_sb("rootfs", k.init_user_ns)
-    rootfs = k.alloc_vfsmnt(rsb, rsb.root, "rootfs")
-    ns.add(rootfs)
-    ns.root = rootfs
+    if k.sem.nullfs_root:                  # 7.0: rooted in nullfs, rootfs on top
+        rootfs = init_mount_tree(k, ns)
+        rsb = rootfs.sb
+    else:
+        rsb = k.new_sb("rootfs", k.init_user_ns)
+        rootfs = k.alloc_vfsmnt(rsb, rsb.root, "rootfs")
+        ns.add(rootfs)
+        ns.root = rootfs
     k.nsfs_mnt = make_nsfs(k)
     lines = [ln for ln in start_mountinfo if ln.strip()]
     if lines:
@@ -46,7 +52,7 @@ def boot(sem: Semantics | None = None, main_pid: int = 1, start_mountinfo: Itera
         m.flags = MNT.RELATIME
         k.attach_mnt(m, rootfs, rsb.root)
         ns.add(m)
-    root = traverse_mounts(k, Path(rootfs, rootfs.root))
+    root = traverse_mounts(k, Path(ns.root, ns.root.root))
     task = k.new_task(main_pid, Cred(k.init_user_ns), FsStruct(root, root), FdTable(), ns)
     task.pid_ns = task.pid_ns_for_children = PidNamespace(k.init_user_ns)
     k.current = task
@@ -90,6 +96,16 @@ def _dentry_at(sb, path: str):
     for c in [c for c in path.split("/") if c]:
         d = d.lookup(c) or d.create(c, S_IFDIR)
     return d
+
+
+def _take_id(k: Kernel, m: Mount, mnt_id: int) -> None:
+    """Give *m* the id *mnt_id* (a start table names its root's parent, which mountinfo
+    shows as the root's parent id)."""
+    if m.mnt_id == mnt_id:
+        return
+    k.mnt_ids.free(m.mnt_id)
+    k.mnt_ids.reserve(mnt_id)
+    m.mnt_id = mnt_id
 
 
 def _from_mountinfo(k: Kernel, ns: MntNamespace, rootfs: Mount, lines: list[str]) -> None:
@@ -144,6 +160,7 @@ def _from_mountinfo(k: Kernel, ns: MntNamespace, rootfs: Mount, lines: list[str]
         if parent is None:
             if mpath != "/":
                 raise BadMountinfo(f"mount {mid}: parent {pid} is not in the table")
+            _take_id(k, rootfs, pid)          # the hidden parent keeps the id the table shows
             k.attach_mnt(m, rootfs, rootfs.root)
         else:
             rel = mpath[len(where[pid]):] if where[pid] != "/" else mpath

@@ -23,11 +23,18 @@ from .program import (RETURNS_FD, RETURNS_PID, STRUCTS, SYSCALLS, ExpectRow, Not
                       Result, Step)
 
 _PID = re.compile(r"^\[pid\s+(\d+)\]\s*")
-_BARE_PID = re.compile(r"^(\d+)\s+(?=[a-z_])")          # `strace -f -o FILE` style
+_BARE_PID = re.compile(r"^(\d+)\s+(?=[a-z_<+\-]|\d)")    # `strace -f -o FILE` style
+# -t "12:34:56", -tt "12:34:56.123456", -ttt "1700000000.123456", -r "     0.000123"
+_STAMP = re.compile(r"^\s*(?:(\d\d):(\d\d):(\d\d)(\.\d+)?|(\d+\.\d+))\s+")
 _UNFINISHED = re.compile(r"\s*<unfinished \.\.\.>\s*$")
 _RESUMED = re.compile(r"^<\.\.\.\s+(\w+)\s+resumed>\s*")
 _TIMING = re.compile(r"\s+<\d+\.\d+>\s*$")
-_IGNORE = re.compile(r"^(\+\+\+ |--- |strace: |\s*$)")
+_IGNORE = re.compile(r"^(--- |strace: |\s*$)")
+_EXITED = re.compile(r"^\+\+\+ (?:exited with (\d+)|killed by (SIG\w+)(?: \(core dumped\))?) \+\+\+\s*$")
+_CALL_NAME = re.compile(r"^(\w+)\(")
+# -y/--decode-fds: `3</a/b>`, `AT_FDCWD</a>`, `3<socket:[123]>` (outside strings only)
+_FD_NOTE = re.compile(r"(\b\d+|AT_FDCWD)<(?:[^<>\"]|<[^<>\"]*>)*>")
+_STRING = re.compile(r'"(?:\\.|[^"\\])*"')
 _PROP_WORD = re.compile(r"^(shared|master|propagate_from):\d+$|^unbindable$|^private$")
 _STRUCT_FAMILY = {("clone_args", "flags"): "clone", ("mount_attr", "attr_set"): "mount_attr",
                   ("mount_attr", "attr_clr"): "mount_attr", ("mount_attr", "propagation"): "mount",
@@ -36,6 +43,10 @@ _STRUCT_FAMILY = {("clone_args", "flags"): "clone", ("mount_attr", "attr_set"): 
 
 class _Ellipsis:
     """strace's `...` for elided values."""
+
+
+class Truncated(str):
+    """A string strace cut short (`"abc"...`, past `-s`): only a prefix of the data."""
 
 
 def parse_file(path: str) -> Program:
@@ -48,26 +59,83 @@ def parse_file(path: str) -> Program:
     return parse_text(text, path)
 
 
-def parse_text(text: str, path: str = "<string>") -> Program:
-    """Parse trace *text*; *path* names it in error messages."""
+def parse_text(text: str, path: str = "<string>", pid: int | None = None) -> Program:
+    """Parse trace *text*; *path* names it in error messages. *pid*: the process every
+    unprefixed line belongs to (a `strace -ff -o PREFIX` file, PREFIX.<pid>)."""
     prog = Program(file=path)
+    return _parse_lines(prog, [(path, n, raw, pid) for n, raw in enumerate(text.splitlines(), 1)])
+
+
+def parse_ff(paths: list[str]) -> Program:
+    """`strace -ff -o PREFIX` output: one file per process, PREFIX.<pid>, lines unprefixed.
+
+    The files are merged into one trace by timestamp when every call line has one (-t, -tt,
+    -ttt; ties keep file order), else file by file in the order given, with a note that the
+    interleaving is unknown. Errors: TraceError for a file not named PREFIX.<pid>.
+    """
+    rows: list[tuple[float, int, tuple[str, int, str, int | None]]] = []
+    stamped = True
+    for k, path in enumerate(paths):
+        suffix = path.rsplit(".", 1)[-1]
+        if not suffix.isdigit():
+            raise TraceError(path, 0, "an -ff file is named PREFIX.<pid>; this one has no pid")
+        try:
+            with open(path, encoding="utf-8", errors="surrogateescape") as f:
+                text = f.read()
+        except OSError as e:
+            raise TraceError(path, 0, f"cannot read: {e.strerror}")
+        for n, raw in enumerate(text.splitlines(), 1):
+            t = stamp_of(raw)
+            if t is None and raw.strip() and not raw.startswith("#"):
+                stamped = False
+            rows.append((t or 0.0, k, (path, n, raw, int(suffix))))
+    order = sorted(rows, key=lambda r: (r[0], r[1], r[2][1])) if stamped else rows
+    prog = Program(file=paths[0] if paths else "<none>")
+    prog = _parse_lines(prog, [r[2] for r in order])
+    if not stamped:
+        prog.notes.append(Note(prog.file, 0, "-ff files without timestamps: merged file by "
+                               "file, the interleaving of processes is unknown (record with -tt)"))
+    return prog
+
+
+def _parse_lines(prog: Program, lines: list[tuple[str, int, str, int | None]]) -> Program:
+    """The line loop: (file, line number, text, pid of an unprefixed line) in trace order."""
     pending: dict[int, tuple[int, str]] = {}        # pid -> (line, text before <unfinished>)
-    lines = text.splitlines()
+    exited: set[int] = set()
+    known: set[int] = set()                         # pids the trace has created or started with
+    forked_early: set[int] = set()                  # parents whose fork was emitted unfinished
+    pid_header = False
     i = 0
     while i < len(lines):
-        n, raw = i + 1, lines[i]
+        path, n, raw, file_pid = lines[i]
         i += 1
         if raw.startswith("#"):
-            i = _header(prog, lines, i, n, raw, path)
+            i = _header(prog, [ln[2] for ln in lines], i, n, raw, path)
+            pid_header = pid_header or raw[1:].strip().lower().startswith("main-pid")
             continue
-        if _IGNORE.match(raw):
+        body, pid = _envelope(raw.rstrip())
+        if pid is None:
+            pid = file_pid
+        if _IGNORE.match(body):
             continue
-        body, pid = raw.rstrip(), None
-        m = _PID.match(body) or _BARE_PID.match(body)
-        if m:
-            pid, body = int(m.group(1)), body[m.end():]
+        if pid is not None and not pid_header and not prog.steps and not pending:
+            prog.main_pid = pid                     # no header: the first process is main
+            pid_header = True
         if pid is None:
             pid = prog.main_pid
+        if pid != prog.main_pid and pid not in known:
+            _fork_before_resumed(prog, pending, forked_early, pid, path)
+        known.add(pid)
+        ex = _EXITED.match(body)
+        if ex:                                      # the process is gone: as exit_group()
+            if pid not in exited:
+                exited.add(pid)
+                status = int(ex.group(1)) if ex.group(1) is not None else 0
+                prog.steps.append(Step(pid, "exit_group", (status,), None, None, None,
+                                       path, n, raw.strip()))
+            continue
+        if body.startswith("+++ "):
+            raise TraceError(path, n, f"not a strace exit line: {body[:60]!r}")
         if _UNFINISHED.search(body):
             pending[pid] = (n, _UNFINISHED.sub("", body))
             continue
@@ -76,12 +144,72 @@ def parse_text(text: str, path: str = "<string>") -> Program:
             if pid not in pending:
                 raise TraceError(path, n, f"'{r.group(1)} resumed' without an unfinished call in pid {pid}")
             n, head = pending.pop(pid)
+            if pid in forked_early and _FORK_HEAD.match(head):
+                forked_early.discard(pid)           # emitted when the child first spoke
+                continue
             rest = body[r.end():]
             body = head + (", " if rest and not rest.startswith((",", ")")) and not head.endswith("(") else "") + rest
+        before = len(prog.steps)
         _call(prog, body, pid, path, n, raw)
+        if len(prog.steps) > before and prog.steps[-1].name in ("exit", "exit_group"):
+            exited.add(pid)
     for pid, (n, _) in pending.items():
-        prog.notes.append(Note(path, n, f"pid {pid}: call never resumed"))
+        prog.notes.append(Note(prog.file, n, f"pid {pid}: call never resumed"))
+    if prog.start_mountinfo:
+        _table_error(prog, prog.file)
     return prog
+
+
+_FORK_HEAD = re.compile(r"^(clone3?|v?fork)\(")
+
+
+def _fork_before_resumed(prog: Program, pending: dict[int, tuple[int, str]],
+                         forked_early: set[int], child: int, path: str) -> None:
+    """A pid the trace has not created speaks while a fork-like call is unfinished: that
+    call has made it (with -f, strace prints the child's first calls before the parent's
+    `<... vfork resumed> = CHILD`). Emit the fork now, returning *child*."""
+    for parent, (n, head) in sorted(pending.items(), key=lambda kv: kv[1][0]):
+        if _FORK_HEAD.match(head) and parent not in forked_early:
+            body = head.rstrip().rstrip(",") + f") = {child}"
+            _call(prog, body, parent, path, n, f"{head} <unfinished ...> = {child}")
+            forked_early.add(parent)
+            return
+
+
+def _envelope(body: str) -> tuple[str, int | None]:
+    """Strip what strace puts around a call: `[pid N]` or a bare pid (-f -o), timestamps
+    (-t/-tt/-ttt/-r). Returns (the rest, the pid or None)."""
+    pid = None
+    m = _PID.match(body) or _BARE_PID.match(body)
+    if m:
+        pid, body = int(m.group(1)), body[m.end():]
+    t = _STAMP.match(body)
+    if t:
+        body = body[t.end():]
+    return body, pid
+
+
+def stamp_of(raw: str) -> float | None:
+    """The timestamp of an -t/-tt/-ttt line in seconds (None without one): for merging
+    `-ff -o PREFIX` files."""
+    m = _PID.match(raw) or _BARE_PID.match(raw)
+    t = _STAMP.match(raw[m.end():] if m else raw)
+    if not t:
+        return None
+    if t.group(5) is not None:
+        return float(t.group(5))
+    return int(t.group(1)) * 3600 + int(t.group(2)) * 60 + int(t.group(3)) + float(t.group(4) or 0)
+
+
+def _outside_strings(body: str, fn) -> str:
+    """Apply *fn* to the parts of *body* that are not inside "…" strings."""
+    out, pos = [], 0
+    for m in _STRING.finditer(body):
+        out.append(fn(body[pos:m.start()]))
+        out.append(m.group(0))
+        pos = m.end()
+    out.append(fn(body[pos:]))
+    return "".join(out)
 
 
 def _header(prog: Program, lines: list[str], i: int, n: int, raw: str, path: str) -> int:
@@ -99,7 +227,11 @@ def _header(prog: Program, lines: list[str], i: int, n: int, raw: str, path: str
             raise TraceError(path, n, f"main-pid must be a number, not {val!r}")
         prog.main_pid = int(val)
     elif key == "start-mountinfo":
+        why = mountinfo_line_error(val)
+        if why:
+            raise TraceError(path, n, f"start-mountinfo: {why}")
         prog.start_mountinfo.append(val)
+        prog.start_mountinfo_lines.append(n)
     elif key == "start-dirs":
         prog.start_dirs.extend(val.split())
     elif key == "expect-tree":
@@ -111,6 +243,76 @@ def _header(prog: Program, lines: list[str], i: int, n: int, raw: str, path: str
             prog.expect_tree.append(_expect_row(row, path, i + 1))
             i += 1
     return i
+
+
+_MI_OPTIONAL = re.compile(r"^(shared|master|propagate_from):\d+$|^unbindable$")
+
+
+def mountinfo_line_error(line: str) -> str | None:
+    """Why *line* is not a /proc/<pid>/mountinfo line (proc(5)), or None.
+
+    Fields: mount id, parent id, major:minor, root, mount point, mount options, optional
+    fields (shared:N master:N propagate_from:N unbindable), "-", fstype, source, super options.
+    """
+    left, sep, right = line.partition(" - ")
+    if not sep:
+        return "no ' - ' separator before the filesystem type"
+    f, r = left.split(), right.split()
+    if len(f) < 6:
+        return f"{len(f)} fields before ' - ', need at least 6 (id parent major:minor root mountpoint options)"
+    if not (f[0].isdigit() and f[1].isdigit()):
+        return f"mount id and parent id must be numbers, not {f[0]!r} {f[1]!r}"
+    major, colon, minor = f[2].partition(":")
+    if not (colon and major.isdigit() and minor.isdigit()):
+        return f"device must be major:minor, not {f[2]!r}"
+    if not (f[3].startswith("/") and f[4].startswith("/")):
+        return "root and mount point must be absolute paths"
+    bad = [w for w in f[6:] if not _MI_OPTIONAL.match(w)]
+    if bad:
+        return f"not an optional field: {bad[0]!r} (shared:N, master:N, propagate_from:N, unbindable)"
+    if len(r) < 3:
+        return "need filesystem type, source and super options after ' - '"
+    return None
+
+
+def _table_error(prog: Program, path: str) -> None:
+    """The start-mountinfo lines as a table: unique ids, parents present, one root, each
+    master:N naming a shared:N. Errors: TraceError at the offending line."""
+    ids: dict[int, str] = {}
+    groups: set[int] = set()
+    for line, n in zip(prog.start_mountinfo, prog.start_mountinfo_lines):
+        f = line.split(" - ", 1)[0].split()
+        mid = int(f[0])
+        if mid in ids:
+            raise TraceError(path, n, f"start-mountinfo: mount id {mid} appears twice")
+        ids[mid] = f[4]
+        groups.update(int(w[7:]) for w in f[6:] if w.startswith("shared:"))
+    roots = 0
+    for line, n in zip(prog.start_mountinfo, prog.start_mountinfo_lines):
+        f = line.split(" - ", 1)[0].split()
+        parent = int(f[1])
+        if parent not in ids or parent == int(f[0]):
+            roots += 1
+            if f[4] != "/":
+                raise TraceError(path, n, f"start-mountinfo: parent {parent} of {f[4]} is not in the table")
+            if roots > 1:
+                raise TraceError(path, n, "start-mountinfo: a second mount whose parent is not in the table")
+        for w in f[6:]:
+            if w.startswith("master:") and int(w[7:]) not in groups:
+                raise TraceError(path, n, f"start-mountinfo: {w} names no shared:{w[7:]} in the table")
+
+
+def _nesting_error(body: str) -> str | None:
+    """Braces, brackets and parentheses nested deeper than any strace output (64)."""
+    depth = 0
+    for ch in _outside_strings(body, lambda seg: "".join(c for c in seg if c in "{[()]}")):
+        if ch in "{[(":
+            depth += 1
+            if depth > 64:
+                return "nested more than 64 levels deep"
+        elif ch in "}])":
+            depth -= 1
+    return None
 
 
 def _expect_row(row: list[str], path: str, n: int) -> ExpectRow:
@@ -132,6 +334,16 @@ def _expect_row(row: list[str], path: str, n: int) -> ExpectRow:
 
 def _call(prog: Program, body: str, pid: int, path: str, n: int, raw: str) -> None:
     body = _TIMING.sub("", body)
+    head = _CALL_NAME.match(body)
+    if head and head.group(1) not in SYSCALLS and head.group(1) != "umount":
+        prog.unmodelled[head.group(1)] = prog.unmodelled.get(head.group(1), 0) + 1
+        prog.first_unmodelled = prog.first_unmodelled or n
+        return                                  # its arguments are never needed: not parsed
+    if "<" in body:
+        body = _outside_strings(body, lambda seg: _FD_NOTE.sub(r"\1", seg))
+    deep = _nesting_error(body)
+    if deep:
+        raise TraceError(path, n, f"cannot parse the call: {deep}")
     try:
         tree = PARSER.parse(body)
     except UnexpectedInput as e:
@@ -188,7 +400,8 @@ def _value(t: Any, path: str, n: int) -> Any:
         parts = [_value(c, path, n) for c in t.children]
         return parts[0] if len(parts) == 1 else ("or", parts)
     if kind == "string":
-        return _c_string(str(t.children[0]), path, n)
+        s = _c_string(str(t.children[0]), path, n)
+        return Truncated(s) if len(t.children) > 1 else s
     if kind == "number":
         s = str(t.children[0])
         return ("num", s)

@@ -23,7 +23,8 @@ first line is `[pid STRACE] fork() = FIRST`, marked as added: strace did fork th
 and it stands in the model for the processes that hold the namespace.
 
 Which lines are kept: the calls the model knows (trace/program.py SYSCALLS), except that
-write is kept only on an fd of /proc/<pid>/{uid_map,gid_map,setgroups} (with its open), and
+write is kept only on an fd of /proc/<pid>/{uid_map,gid_map,setgroups} (with its open), read
+and lseek only on an fd of /proc/<pid>/{mountinfo,mounts,mountstats} (with its open), and
 open/openat are kept only when (a) their fd is later used by a kept call (transitively),
 (b) they open a /proc/*/ns/* file, (c) they succeed with O_CREAT (the file may become a
 mount point: bwrap bind-mounts /dev/null on a file it created), or (d) they are O_PATH or
@@ -296,6 +297,16 @@ def _idmap_open(c: Call) -> bool:
         path.rsplit("/", 1)[-1] in ("uid_map", "gid_map", "setgroups")
 
 
+_TABLE_PATH = re.compile(r"^/proc/(?:\d+|self|thread-self)(?:/task/\d+)?/(?:mountinfo|mounts|mountstats)$")
+
+
+def _table_open(c: Call) -> bool:
+    """An open of /proc/<pid>/mountinfo (mounts, mountstats): reads of its fd are kept, the
+    only file contents the model has (other files' contents are unknown to it)."""
+    _, path = _open_info(c)
+    return bool(path and _TABLE_PATH.match(path))
+
+
 def _pin_open(c: Call) -> bool:
     """A successful O_PATH or O_DIRECTORY open: kept if it pins a mount while the same
     process makes a mount-relevant call (see PIN_CALLS), even when its fd is never used."""
@@ -371,6 +382,13 @@ def build(text: str, snapshots: dict[int, str]) -> Recording:
             if c.name == "write":             # only id map writes matter to the model
                 producer = deps[c.idx][0] if deps[c.idx] else None
                 if producer is not None and _idmap_open(producer):
+                    seeds.append(c)
+                else:
+                    deps[c.idx] = []
+                continue
+            if c.name in ("read", "lseek"):   # only mount tables have contents in the model
+                producer = deps[c.idx][0] if deps[c.idx] else None
+                if producer is not None and _table_open(producer):
                     seeds.append(c)
                 else:
                     deps[c.idx] = []

@@ -86,7 +86,21 @@ def compare_result(step: Step, got: Result) -> str | None:
         return None                        # numbers are the trace's labels on both sides
     if exp.ret != got.ret:
         return f"expected {_fmt(exp)}, model gave {_fmt(got)}"
+    if step.name == "read" and isinstance(step.out, str) and isinstance(got.out, str):
+        return compare_read(step.out, got.out)
     return None
+
+
+def compare_read(recorded: str, got: str) -> str | None:
+    """The text a read(2) returned against the recorded buffer (a prefix, when strace
+    printed it cut short with `...`); None when they agree."""
+    from .parse import Truncated
+    same = got.startswith(recorded) if isinstance(recorded, Truncated) else got == recorded
+    if same:
+        return None
+    i = next((j for j, (a, b) in enumerate(zip(recorded, got)) if a != b), min(len(recorded), len(got)))
+    return (f"read text differs at byte {i}: expected {recorded[i:i + 40]!r}, "
+            f"model gave {got[i:i + 40]!r}")
 
 
 def _fmt(r: Result) -> str:
@@ -96,6 +110,10 @@ def _fmt(r: Result) -> str:
 def replay(program: Program, session, strict: bool = False) -> Report:
     """Run *program* on *session* (a started backend session) and compare."""
     rep = Report(program, notes=list(program.notes))
+    if program.unmodelled:
+        counts = sorted(program.unmodelled.items(), key=lambda kv: (-kv[1], kv[0]))
+        rep.notes.insert(0, Note(program.file, program.first_unmodelled, "not modelled (skipped): "
+                                 + ", ".join(f"{name} x{c}" for name, c in counts)))
     last_pid = program.main_pid
     for step in program.steps:
         where = f"{step.file}:{step.line}"
