@@ -95,8 +95,40 @@ def start_path(task: Task, dfd: int, name: str, flags: int) -> Path:
     return f.path
 
 
+PATH_MAX = 4096                 # include/uapi/linux/limits.h, with the NUL
+NAME_MAX = 255
+
+
 def split(name: str) -> list[str]:
     return [c for c in name.split("/") if c]
+
+
+def getname(name: str | None, flags: int) -> str:
+    """The path as the kernel copies it in. Mirrors getname_flags().
+
+    Errors: EFAULT (NULL), ENAMETOOLONG (PATH_MAX bytes or more with the NUL), ENOENT (empty
+    without LOOKUP_EMPTY), in that order.
+    """
+    if name is None:
+        if flags & LOOKUP_EMPTY:
+            return ""
+        raise KernelError(errno.EFAULT, "NULL path", where="getname")
+    if len(name.encode("utf-8", "surrogateescape")) >= PATH_MAX:
+        raise KernelError(errno.ENAMETOOLONG, "path of PATH_MAX bytes or more", where="getname")
+    if name == "" and not (flags & LOOKUP_EMPTY):
+        raise KernelError(errno.ENOENT, "empty path", where="getname")
+    return name
+
+
+def check_name_len(d, name: str) -> None:
+    """A name the filesystem's ->lookup() refuses as too long (simple_lookup(), and the
+    disk filesystems' own NAME_MAX checks); proc answers a miss with ENOENT instead.
+
+    Errors: ENAMETOOLONG.
+    """
+    if len(name.encode("utf-8", "surrogateescape")) > NAME_MAX and d.sb.dynamic is None:
+        raise KernelError(errno.ENAMETOOLONG, "a path component longer than NAME_MAX",
+                          where="simple_lookup")
 
 
 def walk(k: Kernel, task: Task, start: Path, comps: list[str]) -> Path:
@@ -114,6 +146,8 @@ def walk(k: Kernel, task: Task, start: Path, comps: list[str]) -> Path:
         if p.dentry.unlinked:
             raise KernelError(errno.ENOENT, "directory was removed", where="lookup_slow")
         dyn = p.dentry.sb.dynamic
+        if dyn is None:
+            check_name_len(p.dentry, c)
         d = dyn(p.dentry, c) if dyn is not None else p.dentry.lookup(c)
         if d is None:
             raise KernelError(errno.ENOENT, f"no such entry {c!r}", where="walk_component")
@@ -127,16 +161,10 @@ def walk(k: Kernel, task: Task, start: Path, comps: list[str]) -> Path:
 def user_path_at(k: Kernel, task: Task, dfd: int, name: str | None, flags: int = LOOKUP_FOLLOW) -> Path:
     """Resolve *name* relative to *dfd*. Mirrors user_path_at()/filename_lookup().
 
-    Errors: EFAULT (NULL name), ENOENT (empty name without LOOKUP_EMPTY, missing entry),
-    ENOTDIR, EBADF.
+    Errors: EFAULT (NULL name), ENAMETOOLONG, ENOENT (empty name without LOOKUP_EMPTY,
+    missing entry), ENOTDIR, EBADF.
     """
-    if name is None:
-        if flags & LOOKUP_EMPTY:
-            name = ""
-        else:
-            raise KernelError(errno.EFAULT, "NULL path", where="getname")
-    if name == "" and not (flags & LOOKUP_EMPTY):
-        raise KernelError(errno.ENOENT, "empty path", where="getname")
+    name = getname(name, flags)
     start = start_path(task, dfd, name, flags)
     if flags & LOOKUP_DOWN:
         start = traverse_mounts(k, start)
@@ -154,12 +182,9 @@ def lookup_parent(k: Kernel, task: Task, dfd: int, name: str | None) -> tuple[Pa
     """filename_parentat(): the parent directory and the last component.
 
     The last component is returned as typed ("." and ".." included) for the caller to judge.
-    Errors: EFAULT, ENOENT (empty), ENOTDIR, EBADF.
+    Errors: EFAULT, ENAMETOOLONG, ENOENT (empty), ENOTDIR, EBADF.
     """
-    if name is None:
-        raise KernelError(errno.EFAULT, "NULL path", where="getname")
-    if name == "":
-        raise KernelError(errno.ENOENT, "empty path", where="getname")
+    name = getname(name, 0)
     comps = split(name)
     start = start_path(task, dfd, name, 0)
     if not comps:

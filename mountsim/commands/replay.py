@@ -7,7 +7,7 @@ import sys
 
 from ..backends.model import ModelBackend
 from ..errors import TraceError
-from ..trace.parse import parse_file
+from ..trace.parse import parse_ff, parse_file
 from ..trace.replay import replay
 from ..trace.compare import compare_versions
 from ..versions import DEFAULT, KERNELS, PROFILES
@@ -30,6 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true",
                    help="count calls the model could not judge (unknown fds, pids, syscalls) as failures")
     p.add_argument("-q", "--quiet", action="store_true", help="print differences only")
+    p.add_argument("--ff", action="store_true", help="the FILEs are one `strace -ff -o PREFIX` "
+                   "recording (PREFIX.<pid> each): merge them by timestamp into one trace")
 
 
 def kernel_list(text: str) -> list[str]:
@@ -53,9 +55,11 @@ def check_kernel(program, kernel: str | None) -> None:
 def main(args: argparse.Namespace) -> int:
     worst = 0
     kernels = args.kernel or []
-    for path in args.files:
+    groups = [args.files] if args.ff else [[f] for f in args.files]
+    for files in groups:
+        path = files[0]
         try:
-            program = parse_file(path)
+            program = parse_ff(files) if args.ff else parse_file(path)
             check_kernel(program, kernels[0] if kernels else None)
         except TraceError as e:
             print(f"mountsim: {e}", file=sys.stderr)
