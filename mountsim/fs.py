@@ -25,6 +25,7 @@ from .errors import KernelError
 if TYPE_CHECKING:
     from .mount import Mount
     from .user_namespace import UserNamespace
+    from .versions import Profile
 
 S_IFDIR, S_IFREG = "dir", "reg"
 _ino = itertools.count(2)
@@ -34,7 +35,7 @@ class Dentry:
     """A directory entry. The root's `parent` is itself, as in the kernel (IS_ROOT)."""
 
     __slots__ = ("name", "parent", "children", "sb", "kind", "unlinked", "ino", "mnts", "ns_ref",
-                 "uid", "mode", "guessed")
+                 "uid", "mode", "guessed", "unknown", "absent")
 
     def __init__(self, name: str, parent: Dentry | None, sb: SuperBlock, kind: str = S_IFDIR,
                  uid: int = 0, mode: int | None = None) -> None:
@@ -50,6 +51,8 @@ class Dentry:
         self.uid = uid               # i_uid, a kernel id (user_namespace.py)
         self.mode = mode if mode is not None else (0o755 if kind == S_IFDIR else 0o644)
         self.guessed = False         # created on demand in an opaque fs: its type is a guess
+        self.unknown = False         # a directory whose contents the model does not know
+        self.absent: set[str] | None = None   # names recorded results showed missing
 
     @property
     def is_dir(self) -> bool:
@@ -59,12 +62,21 @@ class Dentry:
     def is_root(self) -> bool:
         return self.parent is self
 
-    def lookup(self, name: str) -> Dentry | None:
-        """d_lookup(), with on-demand creation in filesystems whose contents are unknown."""
+    def lookup(self, name: str, create: bool = False, kind: str = S_IFDIR) -> Dentry | None:
+        """d_lookup(). In a directory whose contents are unknown, a name the model has not
+        seen is undecided: the recorded result of the call being replayed decides it, once
+        (`decide()`); with no recorded result it exists. *create*: the caller creates the
+        name if missing (mkdir, O_CREAT), so its success means "was missing". *kind*: what an
+        existing name is taken to be."""
         d = self.children.get(name)
-        if d is None and self.sb.opaque and self.is_dir:
-            d = self.create(name, S_IFDIR)
-            d.guessed = True
+        if d is not None or not self.unknown:
+            return d
+        if not decide(self, name, create):
+            return None
+        err = _recorded_errno(self)
+        d = self.create(name, S_IFREG if err == "ENOTDIR" else S_IFDIR if err == "EISDIR" else kind)
+        d.guessed = True
+        d.unknown = d.kind == S_IFDIR
         return d
 
     def settle_kind(self, other: Dentry) -> None:
@@ -76,6 +88,8 @@ class Dentry:
     def create(self, name: str, kind: str, uid: int = 0, mode: int | None = None) -> Dentry:
         d = Dentry(name, self, self.sb, kind, uid, mode)
         self.children[name] = d
+        if self.absent:
+            self.absent.discard(name)
         return d
 
     def path(self) -> str:
@@ -94,6 +108,40 @@ class Dentry:
 
     def __repr__(self) -> str:
         return f"<Dentry {self.sb.fstype}:{self.path()}>"
+
+
+def _recorded_errno(d: Dentry) -> str | None:
+    oracle = d.sb.oracle
+    rec = oracle.recorded if oracle is not None else None
+    return rec.errno if rec is not None else None
+
+
+def decide(d: Dentry, name: str, create: bool) -> bool:
+    """Whether the undecided *name* in the unknown directory *d* exists. Model-only.
+
+    The recorded result of the call being replayed is the oracle: ENOENT means missing (the
+    first undecided name on the path is taken to be the missing one), a success of a call
+    that creates the name means it was missing, EEXIST and any other outcome mean it
+    exists. A name once found missing stays missing until a later recorded success needs it
+    (the earlier ENOENT then came from a name further on). No recorded result (generated
+    programs, the live campaign): it exists, unless the caller creates it.
+    """
+    oracle = d.sb.oracle
+    rec = oracle.recorded if oracle is not None else None
+    was_absent = d.absent is not None and name in d.absent
+    if rec is None:
+        exists = not create and not was_absent
+    elif rec.errno == "ENOENT":
+        exists = False
+    elif rec.errno is None:
+        exists = not create
+    else:
+        exists = rec.errno == "EEXIST" or not create
+    if not exists:
+        if d.absent is None:
+            d.absent = set()
+        d.absent.add(name)
+    return exists
 
 
 def is_subdir(d: Dentry, ancestor: Dentry) -> bool:
@@ -115,9 +163,9 @@ class FsType:
     ignores_options: bool = False  # ramfs "traditionally ignored all mount options"
     known_options: frozenset[str] = frozenset()
     nodev: bool = True            # not a block-device filesystem: source is just a name
-    # The options a new superblock shows (its show_options()), from the parsed ones and
-    # the mounter's fsuid; None: as given.
-    shown: Callable[[tuple[str, ...], int], tuple[str, ...]] | None = None
+    # The options a new superblock shows (its show_options()), from the parsed ones, the
+    # mounter's fsuid and the build's Profile (versions.py); None: as given.
+    shown: Callable[[tuple[str, ...], int, Profile], tuple[str, ...]] | None = None
 
 
 
@@ -126,7 +174,7 @@ class SuperBlock:
     """struct super_block: one instance of a filesystem, shared by all its mounts."""
 
     __slots__ = ("fstype", "dev", "root", "rdonly", "user_ns", "options", "opaque",
-                 "mounts", "major", "nouser", "dynamic")
+                 "mounts", "major", "nouser", "dynamic", "oracle")
 
     def __init__(self, fstype: str, dev: int, user_ns: UserNamespace, options: tuple[str, ...] = (),
                  opaque: bool = False, major: int = 0, owner: int = 0) -> None:
@@ -140,10 +188,12 @@ class SuperBlock:
         self.nouser = fstype in ("nsfs",)  # SB_NOUSER: never mountable by graft_tree()
         self.mounts: list[Mount] = []    # s_mounts
         self.dynamic = None              # proc: lookup(dentry, name) -> Dentry | Path | None
+        self.oracle = None               # opaque: has `.recorded`, the replayed call's result
         for o in options:
             if o.startswith("uid="):
                 owner = int(o[4:])
         self.root = Dentry("/", None, self, uid=owner, mode=_root_mode(fstype, options))
+        self.root.unknown = opaque
 
     def show_options(self) -> str:
         """`rw`/`ro` then the filesystem's own options, as show_mountinfo() prints them."""
@@ -155,11 +205,23 @@ _TMPFS_SHOW_ORDER = ("size", "nr_inodes", "mode", "uid", "gid", "huge", "mpol", 
                      "inode64", "noswap", "quota", "usrquota", "grpquota")
 
 
-def tmpfs_options(options: tuple[str, ...], owner: int) -> tuple[str, ...]:
+def tmpfs_options(options: tuple[str, ...], owner: int, profile: Profile) -> tuple[str, ...]:
     """The options a new tmpfs shows: an owner other than root appears as uid= (the root
-    inode belongs to the mounter's fsuid unless uid= says otherwise), in kernel order."""
+    inode belongs to the mounter's fsuid unless uid= says otherwise), in kernel order.
+
+    Mirrors mm/shmem.c:shmem_show_options() for inode64/inode32: full_inums defaults to
+    CONFIG_TMPFS_INODE64 (`profile.tmpfs_inode64`), the last of inode32/inode64 given wins;
+    "inode64"/"inode32" is shown when the config is on or full_inums is set, else hidden.
+    """
     if owner != 0 and not any(o.startswith("uid=") for o in options):
         options = options + (f"uid={owner}",)
+    full_inums = profile.tmpfs_inode64
+    for o in options:
+        if o in ("inode32", "inode64"):
+            full_inums = o == "inode64"
+    options = tuple(o for o in options if o not in ("inode32", "inode64"))
+    if profile.tmpfs_inode64 or full_inums:
+        options += ("inode64" if full_inums else "inode32",)
     rank = {k: i for i, k in enumerate(_TMPFS_SHOW_ORDER)}
     return tuple(sorted(options, key=lambda o: rank.get(o.partition("=")[0], len(rank))))
 
@@ -193,12 +255,12 @@ FS_TYPES: dict[str, FsType] = {
         FsType("tmpfs", True, known_options=frozenset(
             {"size", "nr_blocks", "nr_inodes", "mode", "uid", "gid", "huge", "mpol",
              "inode32", "inode64", "noswap", "quota", "usrquota", "grpquota"}),
-               shown=lambda opts, owner: tmpfs_options(opts, owner)),
+               shown=tmpfs_options),
         FsType("ramfs", True, ignores_options=True),
         FsType("proc", True, known_options=frozenset({"hidepid", "gid", "subset"})),
         FsType("devpts", True, known_options=frozenset(
             {"uid", "gid", "mode", "ptmxmode", "max", "newinstance"}),
-               shown=lambda opts, owner: devpts_options(opts)),
+               shown=lambda opts, owner, profile: devpts_options(opts)),
         FsType("rootfs", False),
         FsType("nsfs", False),
     )

@@ -15,7 +15,7 @@ from .fs import FS_TYPES, Dentry, SuperBlock
 from .mount import MNT, MNT_UNIQUE_ID_OFFSET, IdAllocator, MntNamespace, Mount
 from .task import FdTable, FsStruct, Path, Task
 from .user_namespace import IDENTITY_MAP, Cred, UserNamespace
-from .versions import Semantics, semantics
+from .versions import Profile, Semantics, profile, semantics
 
 Explain = Callable[[str, Mount, Mount], None]
 
@@ -25,6 +25,7 @@ class Kernel:
 
     def __init__(self, sem: Semantics | None = None, mount_max: int = 100_000) -> None:
         self.sem = sem or semantics(None)
+        self.profile: Profile = profile(self.sem)     # build config shown in output
         self.mount_max = mount_max                 # /proc/sys/fs/mount-max
         self.mnt_ids = IdAllocator(1)              # mnt_id_xa: smallest free id >= 1
         self.unique_ctr = MNT_UNIQUE_ID_OFFSET     # mnt_id_ctr
@@ -37,6 +38,7 @@ class Kernel:
         self.current: Task | None = None           # the task running the current syscall
         self.nsfs_mnt: Mount | None = None         # set at boot (machine.boot)
         self.last_out = None                       # the last call's output buffer, decoded
+        self.recorded = None                       # the replayed call's recorded Result (fs.decide())
 
     def nsfs_path(self, ns) -> Path:
         """The path a namespace file resolves to (ns_get_path())."""
@@ -58,7 +60,7 @@ class Kernel:
         owner = self.current.cred.euid if self.current is not None else 0
         fst = FS_TYPES.get(fstype)
         if fst is not None and fst.shown is not None:
-            options = fst.shown(options, owner)
+            options = fst.shown(options, owner, self.profile)
         sb = SuperBlock(fstype, self.anon_devs.alloc() if dev is None else dev, user_ns,
                         options, opaque, major, owner)
         if fstype == "proc":

@@ -30,8 +30,12 @@ class BadMountinfo(ValueError):
 
 
 def boot(sem: Semantics | None = None, main_pid: int = 1, start_mountinfo: Iterable[str] = (),
-         start_dirs: Iterable[str] = ()) -> tuple[Kernel, Task]:
-    """A fresh machine and its first process."""
+         start_dirs: Iterable[str] = (), contents_known: bool = False,
+         unknown_root: bool = False) -> tuple[Kernel, Task]:
+    """A fresh machine and its first process. *contents_known*: the start table's
+    filesystems hold exactly what start_dirs names (`# start-contents: complete`).
+    *unknown_root*: the model host, but its root's contents are unknown (a raw strace
+    output from an unknown machine)."""
     k = Kernel(sem)
     ns = MntNamespace(k.init_user_ns)
     if k.sem.nullfs_root:                  # 7.0: rooted in nullfs, rootfs on top
@@ -45,11 +49,14 @@ def boot(sem: Semantics | None = None, main_pid: int = 1, start_mountinfo: Itera
     k.nsfs_mnt = make_nsfs(k)
     lines = [ln for ln in start_mountinfo if ln.strip()]
     if lines:
-        _from_mountinfo(k, ns, rootfs, lines)
+        _from_mountinfo(k, ns, rootfs, lines, contents_known)
     else:
         sb = k.new_sb("tmpfs", k.init_user_ns)
         m = k.alloc_vfsmnt(sb, sb.root, "tmpfs")
         m.flags = MNT.RELATIME
+        if unknown_root:
+            sb.opaque = sb.root.unknown = True
+            sb.oracle = k
         k.attach_mnt(m, rootfs, rsb.root)
         ns.add(m)
     root = traverse_mounts(k, Path(ns.root, ns.root.root))
@@ -108,7 +115,8 @@ def _take_id(k: Kernel, m: Mount, mnt_id: int) -> None:
     m.mnt_id = mnt_id
 
 
-def _from_mountinfo(k: Kernel, ns: MntNamespace, rootfs: Mount, lines: list[str]) -> None:
+def _from_mountinfo(k: Kernel, ns: MntNamespace, rootfs: Mount, lines: list[str],
+                    contents_known: bool = False) -> None:
     """Build mounts, superblocks and peer groups from mountinfo lines (in file order)."""
     by_id: dict[int, Mount] = {}
     where: dict[int, str] = {}
@@ -132,8 +140,10 @@ def _from_mountinfo(k: Kernel, ns: MntNamespace, rootfs: Mount, lines: list[str]
             if major == 0:
                 k.anon_devs.reserve(minor)
             sb.rdonly = sopts.split(",")[0] == "ro"
+            sb.oracle = k                      # recorded results decide unknown names
+            if sb.fstype == "proc" or contents_known:
+                sb.opaque = sb.root.unknown = False
             if sb.fstype == "proc":
-                sb.opaque = False
                 sb.dynamic = lambda d, n, _k=k: proc_lookup(_k, d, n)
             sbs[dev] = sb
         k.mnt_ids.reserve(mid)

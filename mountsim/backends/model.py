@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import errno as _errno
 
+import attrs
+
 from ..errors import KernelError
 from ..machine import boot
 from ..namespace import put_mnt_ns
@@ -28,7 +30,8 @@ class ModelSession:
 
     def __init__(self, program: Program, sem: Semantics | None = None) -> None:
         self.sem = sem or semantics(program.kernel)
-        self.k, _ = boot(self.sem, program.main_pid, program.start_mountinfo, program.start_dirs)
+        self.k, _ = boot(self.sem, program.main_pid, program.start_mountinfo, program.start_dirs,
+                         program.start_contents_known, program.start_unknown)
         self.last_error: KernelError | None = None   # why the last failing call failed
 
     def task(self, pid: int):
@@ -46,6 +49,7 @@ class ModelSession:
             return Result(-1, "ENOSYS")
         self.last_error = None
         self.k.last_out = None
+        self.k.recorded = step.result             # the oracle for unknown contents (fs.decide())
         try:
             ret = dispatch(self.k, task, step.name, step.args, step.label)
         except KernelError as e:
@@ -91,14 +95,18 @@ class ModelSession:
 class ModelBackend:
     name = "model"
 
-    def __init__(self, kernel: str | None = None) -> None:
+    def __init__(self, kernel: str | None = None, profile: str | None = None) -> None:
         self.kernel = kernel
+        self.profile = profile        # a versions.PROFILES name overriding the row's default
 
     def unavailable(self) -> str | None:
         return None
 
     def start(self, program: Program) -> ModelSession:
-        return ModelSession(program, semantics(self.kernel or program.kernel))
+        sem = semantics(self.kernel or program.kernel)
+        if self.profile is not None:
+            sem = attrs.evolve(sem, profile=self.profile)
+        return ModelSession(program, sem)
 
 
 __all__ = ["ModelBackend", "ModelSession", "UnknownPid", "_errno"]

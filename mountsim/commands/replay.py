@@ -7,7 +7,8 @@ import sys
 
 from ..backends.model import ModelBackend
 from ..errors import TraceError
-from ..trace.parse import parse_ff, parse_file
+from ..render.explain import attach, explain_text
+from ..trace.parse import parse_ff, parse_file, start_table
 from ..trace.replay import replay
 from ..trace.compare import compare_versions
 from ..versions import DEFAULT, KERNELS, PROFILES
@@ -30,6 +31,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true",
                    help="count calls the model could not judge (unknown fds, pids, syscalls) as failures")
     p.add_argument("-q", "--quiet", action="store_true", help="print differences only")
+    p.add_argument("--start-mountinfo", metavar="FILE", help="start from this mountinfo "
+                   "table (the recording machine's /proc/<pid>/mountinfo), contents unknown; "
+                   "without it a trace with no '#' header starts on one root of unknown contents")
+    p.add_argument("--explain", action="store_true", help="for each failing call, the kernel "
+                   "rule that refused it and the mounts involved; for each mount propagation "
+                   "created, the path it came by")
+    p.add_argument("--frames", metavar="DIR", help="write one diagram per call and DIR/index.html "
+                   "stepping through them")
     p.add_argument("--ff", action="store_true", help="the FILEs are one `strace -ff -o PREFIX` "
                    "recording (PREFIX.<pid> each): merge them by timestamp into one trace")
 
@@ -60,6 +69,8 @@ def main(args: argparse.Namespace) -> int:
         path = files[0]
         try:
             program = parse_ff(files) if args.ff else parse_file(path)
+            if args.start_mountinfo:
+                start_table(program, args.start_mountinfo)
             check_kernel(program, kernels[0] if kernels else None)
         except TraceError as e:
             print(f"mountsim: {e}", file=sys.stderr)
@@ -69,7 +80,14 @@ def main(args: argparse.Namespace) -> int:
             worst = max(worst, compare_main(program, kernels, args))
             continue
         session = ModelBackend(kernels[0] if kernels else None, args.profile).start(program)
-        rep = replay(program, session, strict=args.strict)
+        tracer = attach(session) if args.explain or args.frames else None
+        rep = replay(program, session, strict=args.strict,
+                     on_step=tracer.on_step if tracer is not None else None)
+        if args.explain:
+            sys.stdout.write(explain_text(tracer))
+        if args.frames:
+            from ..render.html import write_frames
+            print(f"{path}: frames in {write_frames(tracer, program, args.frames)}", file=sys.stderr)
         for d in rep.diffs:
             print(d)
         if not args.quiet:

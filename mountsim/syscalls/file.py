@@ -1,4 +1,5 @@
-"""Directory and file calls the mount model needs: mkdir, mkdirat, rmdir, open, openat, close.
+"""Directory and file calls the mount model needs: mkdir, mkdirat, rmdir, open, openat,
+read, write, close.
 
 Mirrors fs/namei.c do_mkdirat()/filename_create(), do_rmdir()/vfs_rmdir() (including
 is_local_mountpoint() and detach_mounts() for mounts of other namespaces), and fs/open.c
@@ -17,9 +18,12 @@ from ..mount import MNT
 from ..permission import MAY_WRITE, check_sticky, generic_permission, may_write_dir
 from ..proc import idmap_target
 from ..user_namespace import ids_mapped, map_write, ns_capable, setgroups_write
-from ..namei import LOOKUP_DIRECTORY, LOOKUP_FOLLOW, lookup_parent, user_path_at
+from ..namei import (LOOKUP_DIRECTORY, LOOKUP_FOLLOW, check_name_len, lookup_parent,
+                     user_path_at)
 from ..mount import MntNamespace
 from ..namespace import UMOUNT_CONNECTED, get_mnt_ns, put_mnt_ns, umount_tree
+from ..proc_namespace import mountinfo_open
+from ..seq_file import SEEK_CUR, SEEK_SET, seq_lseek, seq_read_iter
 from ..task import File, Path
 
 if TYPE_CHECKING:
@@ -58,12 +62,13 @@ def sys_mkdirat(k: Kernel, task: Task, dfd: int, name: str | None, mode: int | N
     if last in (".", "..", "/"):
         raise KernelError(errno.EEXIST, "not a normal last component", where="filename_create")
     d = parent.dentry
-    exists = (d.sb.dynamic(d, last) if d.sb.dynamic else d.children.get(last)) is not None
+    exists = (d.sb.dynamic(d, last) if d.sb.dynamic else d.lookup(last, create=True)) is not None
     if exists:
         raise KernelError(errno.EEXIST, f"{last!r} exists", where="filename_create")
     if d.sb.dynamic is not None or d.sb.fstype == "nsfs":
         # proc_lookup() answers a missing name with -ENOENT, not a negative dentry
         raise KernelError(errno.ENOENT, "cannot create here", where="lookup_one_qstr_excl")
+    check_name_len(d, last)                 # ->lookup() in lookup_one_qstr_excl()
     mnt_want_write(parent)
     may_create(task, d, "vfs_mkdir")
     d.create(last, S_IFDIR, task.cred.euid, (0o777 if mode is None else mode) & ~task.fs.umask & 0o1777)
@@ -128,6 +133,7 @@ def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mo
     else:
         p = user_path_at(k, task, dfd, name, lookup)
     acc = flags & uapi.O_ACCMODE
+    _settle_opened(k, p.dentry, flags)
     target = idmap_target(k, p.dentry) if not flags & uapi.O_PATH else None
     if not flags & uapi.O_PATH:
         if flags & uapi.O_TRUNC and not p.dentry.is_dir:
@@ -155,7 +161,62 @@ def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mo
         f.idmap, f.cred = idmap, task.cred.copy()
     if isinstance(ns, MntNamespace):
         get_mnt_ns(ns)                      # an open namespace file (O_PATH too) keeps it alive
+    reader = mountinfo_task(k, p.dentry) if not flags & uapi.O_PATH else None
+    if reader is not None:                  # mountinfo_open() -> mounts_open_common()
+        f.seq = mountinfo_open(reader, k.sem.mountinfo_pos_is_mnt_id)
+        get_mnt_ns(f.seq.private.ns)
     return f                                # installed by the syscall table (fd_install)
+
+
+def _settle_opened(k: Kernel, d, flags: int) -> None:
+    """A name guessed to be a directory that a recorded open shows to be a file (written,
+    truncated, or refused O_DIRECTORY with ENOTDIR) becomes a regular file. Model-only."""
+    rec = k.recorded
+    if rec is None or not d.guessed or d.children or d.mnts:
+        return
+    writes = flags & uapi.O_ACCMODE != uapi.O_RDONLY or flags & uapi.O_TRUNC
+    if (rec.errno is None and writes and not flags & uapi.O_PATH) or rec.errno == "ENOTDIR":
+        d.kind, d.unknown = S_IFREG, False
+
+
+def mountinfo_task(k: Kernel, dentry) -> Task | None:
+    """The task whose /proc/<pid>/mountinfo *dentry* is, or None for any other dentry."""
+    if dentry.sb.fstype != "proc" or dentry.name != "mountinfo" or not dentry.parent.name.isdigit():
+        return None
+    t = k.tasks.get(int(dentry.parent.name))
+    return t if t is not None and t.alive else None
+
+
+def sys_read(k: Kernel, task: Task, fd: int, buf=None, count: int = 0) -> int:
+    """read(2) at the file's position. Mirrors ksys_read() -> vfs_read(); for
+    /proc/<pid>/mountinfo, seq_read_iter() over mounts_op (the text goes to `k.last_out`).
+
+    Errors: EBADF (no such fd, O_PATH, not open for reading), EISDIR, EINVAL (a namespace
+    or filesystem-context file: no read the model knows).
+    Limitations: other files' contents are not modelled: a read answers 0 (end of file),
+    or, for a file of unknown contents while a trace is replayed, what the trace recorded.
+    """
+    f = task.files.get(fd)
+    if f.flags & uapi.O_PATH or (f.flags & uapi.O_ACCMODE) == uapi.O_WRONLY:
+        raise KernelError(errno.EBADF, "fd is not open for reading", where="vfs_read")
+    rec = k.recorded
+    if f.path is not None and f.path.dentry.guessed and rec is not None and f.seq is None:
+        d = f.path.dentry                   # unknown contents: the recording is the oracle
+        if rec.errno is None and not d.children and not d.mnts:
+            d.kind, d.unknown = S_IFREG, False
+        if not d.is_dir:
+            k.last_out = rec.out if isinstance(rec.out, str) else None
+            return rec.ret
+    if f.path is not None and f.path.dentry.is_dir:
+        raise KernelError(errno.EISDIR, "cannot read a directory", where="generic_read_dir")
+    if f.kind != "path":
+        raise KernelError(errno.EINVAL, "no read for this file", where="vfs_read")
+    if f.seq is None:
+        k.last_out = ""
+        return 0
+    data, f.pos = seq_read_iter(f.seq, f.pos, count)
+    k.last_out = data.decode("utf-8", errors="surrogateescape")
+    return len(data)
 
 
 def _open_create(k: Kernel, task: Task, dfd: int, name: str | None, flags: int,
@@ -164,10 +225,16 @@ def _open_create(k: Kernel, task: Task, dfd: int, name: str | None, flags: int,
     parent, last = lookup_parent(k, task, dfd, name)
     if last in (".", "..", "/"):
         raise KernelError(errno.EISDIR, "O_CREAT on a directory", where="open_last_lookups")
-    d = parent.dentry.lookup(last) if parent.dentry.sb.dynamic is None else \
-        parent.dentry.sb.dynamic(parent.dentry, last)
+    if parent.dentry.sb.dynamic is None:
+        check_name_len(parent.dentry, last)
+    d = parent.dentry.lookup(last, create=True, kind=S_IFREG) if parent.dentry.sb.dynamic is None \
+        else parent.dentry.sb.dynamic(parent.dentry, last)
     if isinstance(d, Path):
         return d
+    if d is None and parent.dentry.sb.fstype == "nullfs":
+        # nullfs (7.0): make_empty_dir_inode()'s empty_dir_lookup() answers -ENOENT before
+        # may_o_create() would see the immutable directory
+        raise KernelError(errno.ENOENT, "nullfs is permanently empty", where="empty_dir_lookup")
     if d is not None:
         if flags & uapi.O_EXCL:
             raise KernelError(errno.EEXIST, f"{last!r} exists", where="open_last_lookups")
@@ -211,6 +278,27 @@ def sys_write(k: Kernel, task: Task, fd: int, buf: str | None, count: int) -> in
     return count
 
 
+def sys_lseek(k: Kernel, task: Task, fd: int, offset: int, whence: int) -> int:
+    """lseek(2). Mirrors ksys_lseek() -> vfs_llseek(): seq_lseek() for mountinfo.
+
+    Errors: EBADF (no such fd, O_PATH), EINVAL (bad whence, negative position).
+    Limitations: file sizes are not modelled: SEEK_END and SEEK_DATA/SEEK_HOLE are EINVAL.
+    """
+    f = task.files.get(fd)
+    if f.flags & uapi.O_PATH:
+        raise KernelError(errno.EBADF, "O_PATH file", where="fdget_pos")
+    if f.seq is not None:
+        f.pos = seq_lseek(f.seq, f.pos, offset, whence)
+        return f.pos
+    if whence not in (SEEK_SET, SEEK_CUR):
+        raise KernelError(errno.EINVAL, "whence not modelled", where="vfs_llseek")
+    pos = offset + (f.pos if whence == SEEK_CUR else 0)
+    if pos < 0:
+        raise KernelError(errno.EINVAL, "negative position", where="vfs_setpos")
+    f.pos = pos
+    return pos
+
+
 def sys_umask(k: Kernel, task: Task, mask: int) -> int:
     """umask(2): set the fs_struct's umask, return the old one. Never fails."""
     old, task.fs.umask = task.fs.umask, mask & 0o777
@@ -227,6 +315,8 @@ def fput(k: Kernel, f: File) -> None:
         f.path.mnt.pins -= 1
     if isinstance(f.ns, MntNamespace):       # O_PATH opens hold the nsfs inode too
         put_mnt_ns(k, f.ns)
+    if f.seq is not None:                   # mounts_release(): put_mnt_ns(p->ns)
+        put_mnt_ns(k, f.seq.private.ns)
     if f.need_unmount and f.path is not None:
         m = f.path.mnt
         ns = m.ns

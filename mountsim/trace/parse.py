@@ -104,7 +104,7 @@ def _parse_lines(prog: Program, lines: list[tuple[str, int, str, int | None]]) -
     exited: set[int] = set()
     known: set[int] = set()                         # pids the trace has created or started with
     forked_early: set[int] = set()                  # parents whose fork was emitted unfinished
-    pid_header = False
+    pid_header = headers = False
     i = 0
     while i < len(lines):
         path, n, raw, file_pid = lines[i]
@@ -112,6 +112,7 @@ def _parse_lines(prog: Program, lines: list[tuple[str, int, str, int | None]]) -
         if raw.startswith("#"):
             i = _header(prog, [ln[2] for ln in lines], i, n, raw, path)
             pid_header = pid_header or raw[1:].strip().lower().startswith("main-pid")
+            headers = True
             continue
         body, pid = _envelope(raw.rstrip())
         if pid is None:
@@ -157,6 +158,7 @@ def _parse_lines(prog: Program, lines: list[tuple[str, int, str, int | None]]) -
         prog.notes.append(Note(prog.file, n, f"pid {pid}: call never resumed"))
     if prog.start_mountinfo:
         _table_error(prog, prog.file)
+    prog.start_unknown = not headers and bool(prog.steps)
     return prog
 
 
@@ -232,6 +234,10 @@ def _header(prog: Program, lines: list[str], i: int, n: int, raw: str, path: str
             raise TraceError(path, n, f"start-mountinfo: {why}")
         prog.start_mountinfo.append(val)
         prog.start_mountinfo_lines.append(n)
+    elif key == "start-contents":
+        if val not in ("complete", "unknown"):
+            raise TraceError(path, n, f"start-contents is 'complete' or 'unknown', not {val!r}")
+        prog.start_contents_known = val == "complete"
     elif key == "start-dirs":
         prog.start_dirs.extend(val.split())
     elif key == "expect-tree":
@@ -300,6 +306,29 @@ def _table_error(prog: Program, path: str) -> None:
         for w in f[6:]:
             if w.startswith("master:") and int(w[7:]) not in groups:
                 raise TraceError(path, n, f"start-mountinfo: {w} names no shared:{w[7:]} in the table")
+
+
+def start_table(prog: Program, path: str) -> None:
+    """Take the starting table from a mountinfo file (`replay --start-mountinfo FILE`: the
+    recording machine's /proc/<pid>/mountinfo). Errors: TraceError naming FILE:LINE."""
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            text = f.read()
+    except OSError as e:
+        raise TraceError(path, 0, f"cannot read: {e.strerror}")
+    prog.start_mountinfo, prog.start_mountinfo_lines = [], []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        why = mountinfo_line_error(line)
+        if why:
+            raise TraceError(path, n, f"not a mountinfo line: {why}")
+        prog.start_mountinfo.append(line)
+        prog.start_mountinfo_lines.append(n)
+    if not prog.start_mountinfo:
+        raise TraceError(path, 0, "no mountinfo lines")
+    _table_error(prog, path)
+    prog.start_unknown = False
 
 
 def _nesting_error(body: str) -> str | None:

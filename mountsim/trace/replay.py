@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import attrs
 
+from .parse import Truncated
 from .program import SYSCALLS, RETURNS_FD, RETURNS_PID, ExpectRow, Note, Program, Result, Step
 
 
@@ -107,8 +108,11 @@ def _fmt(r: Result) -> str:
     return f"= -1 {r.errno}" if r.errno else f"= {r.ret}"
 
 
-def replay(program: Program, session, strict: bool = False) -> Report:
-    """Run *program* on *session* (a started backend session) and compare."""
+def replay(program: Program, session, strict: bool = False, on_step=None) -> Report:
+    """Run *program* on *session* (a started backend session) and compare.
+
+    *on_step(step, result, error)* is called after each executed step (explanations and
+    frames read the state there; error is the KernelError of a failed call, or None)."""
     rep = Report(program, notes=list(program.notes))
     if program.unmodelled:
         counts = sorted(program.unmodelled.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -120,6 +124,10 @@ def replay(program: Program, session, strict: bool = False) -> Report:
         if not _knows_pid(session, step.pid):
             rep.notes.append(Note(step.file, step.line, f"pid {step.pid} was never created in the model"))
             continue
+        if any(isinstance(a, Truncated) for a in step.args):
+            rep.notes.append(Note(step.file, step.line, f"{step.name}: an argument was cut "
+                                  "short by strace -s; the call is not replayed"))
+            continue
         missing = [fd for fd in fd_args(step) if not session.has_fd(step.pid, fd)]
         if missing and (step.result is None or step.result.errno != "EBADF"):
             rep.notes.append(Note(step.file, step.line,
@@ -128,6 +136,8 @@ def replay(program: Program, session, strict: bool = False) -> Report:
         got = session.execute(step)
         err = getattr(session, "last_error", None) if got.errno else None
         rep.results.append((step, got, f"{err.why} [{err.where}]" if err else ""))
+        if on_step is not None:
+            on_step(step, got, err)
         last_pid = step.pid
         d = compare_result(step, got)
         if d:

@@ -53,6 +53,10 @@ def _arg(call: str, kind: str, v: Any) -> str:
     if kind == "mode":
         return f"0{v:o}"
     if kind.startswith("flags:"):
+        if call == "unshare" and v & uapi.UNSHARE_EMPTY_MNTNS:
+            # unshare(2) never takes CLONE_PARENT_SETTID; 7.1 gave its bit this name
+            rest = v & ~uapi.UNSHARE_EMPTY_MNTNS
+            return "|".join(([_flags("clone", rest)] if rest else []) + ["UNSHARE_EMPTY_MNTNS"])
         return _flags(kind.split(":", 1)[1], v)
     if kind.startswith("struct:"):
         sname = kind.split(":", 1)[1]
@@ -85,6 +89,9 @@ def format_step(step: Step, main_pid: int | None = None, result: Result | None =
     else:
         args = ", ".join(_arg(step.name, kind, v) for (_, kind), v in zip(spec, step.args))
     res = result if result is not None else step.result
+    text = res.out if res is not None and isinstance(res.out, str) else step.out
+    if step.name == "read" and isinstance(text, str):      # the buffer read(2) filled
+        args = f"{_arg('read', 'fd', step.args[0])}, {_c_string(text)}, {step.args[2]}"
     if res is None and step.label is not None:
         res = Result(step.label)
     prefix = "" if main_pid is not None and step.pid == main_pid else f"[pid {step.pid}] "

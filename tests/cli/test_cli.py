@@ -30,10 +30,10 @@ def test_replay_green_trace_exits_0(capsys):
 def test_replay_mismatch_exits_1_with_file_and_line(tmp_path, capsys):
     """If the trace records a result the kernel would not give, replay exits 1 and names
     file:line. mount(2): a bind of a source that does not exist fails with ENOENT."""
-    f = write(tmp_path, 'mount("/nonexistent", "/", NULL, MS_BIND, NULL) = 0\n')
+    f = write(tmp_path, '# start-dirs: /a\nmount("/nonexistent", "/", NULL, MS_BIND, NULL) = 0\n')
     assert main(["replay", f]) == 1
     first = capsys.readouterr().out.splitlines()[0]
-    assert first.startswith(f"{f}:1: mount: expected = 0, model gave = -1 ENOENT")
+    assert first.startswith(f"{f}:2: mount: expected = 0, model gave = -1 ENOENT")
 
 
 def test_replay_expect_tree_mismatch_exits_1(tmp_path, capsys):

@@ -4,7 +4,10 @@ Each body runs twice (the `runner` fixture): the expected values are the kernel'
 off the cited source and checked against Linux 6.18 by the live run.
 """
 
+import pytest
+
 from mountsim import uapi
+from mountsim.errors import StepRefused
 from tests.helpers import MS_BIND, MS_MOVE, MS_PRIVATE, MS_REC, MS_SHARED, MS_SLAVE
 
 AT_FDCWD = uapi.AT_FDCWD
@@ -16,9 +19,15 @@ class TestMount:
         type is given for a new mount, then EINVAL (source: fs/namespace.c:do_new_mount(),
         do_mount() looks the target up first)."""
         r = runner
-        assert r.call("mount", "x", "/a", "nosuchfs", 0, None) == "ENODEV"
         assert r.call("mount", "x", "/nope", "tmpfs", 0, None) == "ENOENT"
         assert r.call("mount", "x", "/a", None, 0, None) == "EINVAL"
+        if getattr(r.s, "backend", None) is not None:   # the live sandbox
+            # an unknown type would make the host's kernel run modprobe (request_module(
+            # "fs-nosuchfs")): the sandbox refuses it before it runs (README, "Security")
+            with pytest.raises(StepRefused):
+                r.call("mount", "x", "/a", "nosuchfs", 0, None)
+        else:
+            assert r.call("mount", "x", "/a", "nosuchfs", 0, None) == "ENODEV"
 
     def test_tmpfs_unknown_option(self, runner):
         """If tmpfs gets an option it does not know, then EINVAL (source: mm/shmem.c
