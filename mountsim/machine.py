@@ -115,15 +115,45 @@ def _take_id(k: Kernel, m: Mount, mnt_id: int) -> None:
     m.mnt_id = mnt_id
 
 
+def _parents_first(lines: list[str]) -> list[tuple[int, str]]:
+    """(file index, line) with every mount after its parent; file order otherwise."""
+    ids: list[tuple[int, int]] = []
+    for ln in lines:
+        f = ln.split()
+        try:
+            ids.append((int(f[0]), int(f[1])))
+        except (ValueError, IndexError):
+            raise BadMountinfo(f"not a mountinfo line: {ln!r}")
+    present = {mid for mid, _ in ids}
+    done: set[int] = set()
+    out: list[tuple[int, str]] = []
+    todo = list(range(len(lines)))
+    while todo:
+        later = [i for i in todo if ids[i][1] in present and ids[i][1] not in done
+                 and ids[i][1] != ids[i][0]]
+        ready = [i for i in todo if i not in set(later)]
+        if not ready:
+            raise BadMountinfo("the table's parent ids form a cycle")
+        for i in ready:
+            out.append((i, lines[i]))
+            done.add(ids[i][0])
+        todo = later
+    return out
+
+
 def _from_mountinfo(k: Kernel, ns: MntNamespace, rootfs: Mount, lines: list[str],
                     contents_known: bool = False) -> None:
-    """Build mounts, superblocks and peer groups from mountinfo lines (in file order)."""
+    """Build mounts, superblocks and peer groups from mountinfo lines. Mounts are attached
+    parents first, but keep the file's order as their unique ids (the order mountinfo lists
+    them in: a real table can list a mount before its parent, after a move)."""
     by_id: dict[int, Mount] = {}
     where: dict[int, str] = {}
     sbs: dict[str, object] = {}
     group_first: dict[int, Mount] = {}
     slaves: list[tuple[Mount, int]] = []
-    for ln in lines:
+    uid_base = k.unique_ctr
+    k.unique_ctr += len(lines)
+    for idx, ln in _parents_first(lines):
         try:
             left, right = ln.split(" - ", 1)
             f = left.split()
@@ -147,8 +177,7 @@ def _from_mountinfo(k: Kernel, ns: MntNamespace, rootfs: Mount, lines: list[str]
                 sb.dynamic = lambda d, n, _k=k: proc_lookup(_k, d, n)
             sbs[dev] = sb
         k.mnt_ids.reserve(mid)
-        k.unique_ctr += 1
-        m = Mount(mid, k.unique_ctr, sb, _dentry_at(sb, _unescape(root)), _unescape(source))
+        m = Mount(mid, uid_base + 1 + idx, sb, _dentry_at(sb, _unescape(root)), _unescape(source))
         sb.mounts.append(m)
         for o in opts.split(","):
             m.flags |= _MNT_OPT.get(o, MNT(0))

@@ -200,9 +200,9 @@ def sys_read(k: Kernel, task: Task, fd: int, buf=None, count: int = 0) -> int:
     if f.flags & uapi.O_PATH or (f.flags & uapi.O_ACCMODE) == uapi.O_WRONLY:
         raise KernelError(errno.EBADF, "fd is not open for reading", where="vfs_read")
     rec = k.recorded
-    if f.path is not None and f.path.dentry.guessed and rec is not None and f.seq is None:
-        d = f.path.dentry                   # unknown contents: the recording is the oracle
-        if rec.errno is None and not d.children and not d.mnts:
+    if f.path is not None and f.seq is None and rec is not None and f.kind == "path":
+        d = f.path.dentry                   # contents the model lacks: the recording is the oracle
+        if d.guessed and rec.errno is None and not d.children and not d.mnts:
             d.kind, d.unknown = S_IFREG, False
         if not d.is_dir:
             k.last_out = rec.out if isinstance(rec.out, str) else None

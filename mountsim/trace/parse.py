@@ -149,7 +149,9 @@ def _parse_lines(prog: Program, lines: list[tuple[str, int, str, int | None]]) -
                 forked_early.discard(pid)           # emitted when the child first spoke
                 continue
             rest = body[r.end():]
-            body = head + (", " if rest and not rest.startswith((",", ")")) and not head.endswith("(") else "") + rest
+            sep = "" if not rest or rest.startswith((",", ")")) or head.endswith("(") else \
+                " " if head.endswith(",") else ", "
+            body = head + sep + rest
         before = len(prog.steps)
         _call(prog, body, pid, path, n, raw)
         if len(prog.steps) > before and prog.steps[-1].name in ("exit", "exit_group"):

@@ -1,0 +1,74 @@
+"""Reads of /proc/<pid>/mountinfo in a trace that started on a table the model only partly
+knows. Model-only.
+
+When a trace starts from `# start-mountinfo:` lines (or from an unknown machine), the ids
+the kernel gives new mounts depend on every mount the recording machine had, in every
+namespace: the model cannot know them, and a 1,024-byte read(2) of the real table ends
+at another line than the model's. Such reads are compared as a whole: the texts of all
+the reads of one open file, up to end of file, are joined and compared with the model's
+whole table after both are normalised (mount ids, peer groups and devices renumbered in
+order of first appearance, trace/normalise.py). Each read then answers what was recorded.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .program import Program, Step
+
+_TABLE = re.compile(r"(^|/)(mountinfo)$")
+
+
+def table_read_groups(program: Program) -> dict[int, list[int]]:
+    """step index of the first read of a table file -> the indices of all its reads.
+
+    A group is the reads of one (pid, fd) after a successful open of a path ending in
+    "mountinfo", up to a read that returns 0, a close of the fd or another open on it.
+    """
+    groups: dict[int, list[int]] = {}
+    current: dict[tuple[int, int], list[int]] = {}
+    for i, s in enumerate(program.steps):
+        if s.name in ("open", "openat") and s.result is not None and not s.result.errno:
+            path = s.args[0] if s.name == "open" else s.args[1]
+            key = (s.pid, s.result.ret)
+            current.pop(key, None)
+            if isinstance(path, str) and _TABLE.search(path):
+                current[key] = []
+        elif s.name == "close" and s.args:
+            current.pop((s.pid, s.args[0]), None)
+        elif s.name == "read" and s.args and (s.pid, s.args[0]) in current:
+            group = current[(s.pid, s.args[0])]
+            if not group:
+                groups[i] = group
+            group.append(i)
+            if s.result is None or s.result.errno or s.result.ret == 0:
+                current.pop((s.pid, s.args[0]))
+    return groups
+
+
+def recorded_text(program: Program, group: list[int]) -> str | None:
+    """The joined text of a group's recorded reads; None where strace did not print it all
+    (a string cut by -s) or a read failed."""
+    parts = []
+    for i in group:
+        s = program.steps[i]
+        if s.result is None or s.result.errno:
+            return None
+        if s.result.ret == 0:
+            continue
+        text = s.out if isinstance(s.out, str) else None
+        if text is None or type(text).__name__ == "Truncated":
+            return None
+        parts.append(text)
+    return "".join(parts)
+
+
+def drain(session, step: Step) -> str:
+    """Read the model's table through *step*'s fd to end of file; its whole text."""
+    out = []
+    while True:
+        got = session.execute(Step(step.pid, "read", (step.args[0], None, 1 << 16),
+                                   file=step.file, line=step.line))
+        if got.errno or not got.ret:
+            return "".join(out)
+        out.append(got.out if isinstance(got.out, str) else "")

@@ -1,0 +1,31 @@
+#!/bin/sh
+# Re-record the real-program corpus with plain `strace -f -o NAME.strace` (as root). Every
+# program runs in a mount namespace of its own (util-linux unshare, or bwrap's), so nothing
+# reaches the host's table; NAME.mountinfo is the table the program started from.
+set -eu
+cd "$(dirname "$0")"
+S=$(mktemp -d /tmp/mountsim-rec.XXXXXX)
+mkdir -p "$S/dir" "$S/new/old" && : > "$S/file" && : > "$S/file2"
+rec() {   # rec NAME CMD...
+    name=$1; shift
+    cat /proc/self/mountinfo > "$name.mountinfo"
+    strace -f -o "$name.strace" "$@" > /dev/null 2>&1 || true
+}
+U="unshare -m --propagation private"
+rec unshare-m                $U true
+rec unshare-r                unshare -r -m true
+rec unshare-propagation      unshare -m --propagation slave true
+rec mount-bind-dir           $U mount --bind "$S/dir" "$S/dir"
+rec mount-bind-file          $U mount --bind "$S/file" "$S/file2"
+rec mount-make               $U sh -c "mount --bind $S/dir $S/dir && mount --make-shared $S/dir && mount --make-slave $S/dir && mount --make-private $S/dir && mount --make-unbindable $S/dir"
+rec mount-move               $U sh -c "mount -t tmpfs none $S/dir && mount --move $S/dir $S/new"
+rec mount-remount-bind-ro    $U sh -c "mount --bind $S/dir $S/dir && mount -o remount,bind,ro $S/dir"
+rec umount-l                 $U sh -c "mount -t tmpfs none $S/dir && umount -l $S/dir"
+rec nsenter                  $U sh -c "nsenter --mount=/proc/self/ns/mnt true"
+rec pivot-root               $U sh -c "mount -t tmpfs none $S/new && mkdir $S/new/old && cd $S/new && pivot_root . old"
+rec chroot                   $U sh -c "mount -t tmpfs none $S/new && chroot $S/new /nonexistent" 
+rec bwrap-bind               bwrap --bind / / --tmpfs /tmp true
+rec bwrap-ro-bind-dev-proc   bwrap --ro-bind /usr /usr --ro-bind /lib /lib --ro-bind /lib64 /lib64 --ro-bind /bin /bin --dev /dev --proc /proc --tmpfs /tmp /bin/true
+rec bwrap-symlink            bwrap --ro-bind /usr /usr --symlink usr/lib /lib --symlink usr/lib64 /lib64 --symlink usr/bin /bin --tmpfs /tmp /bin/true
+rec bwrap-unshare-user       bwrap --unshare-user --ro-bind /usr /usr --symlink usr/lib /lib --symlink usr/lib64 /lib64 --symlink usr/bin /bin --proc /proc --dev /dev /bin/true
+rm -rf "$S"
