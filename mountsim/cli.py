@@ -20,6 +20,9 @@ COMMANDS = {
     "record": ("record a real command's mount syscalls as a trace", "record"),
     "fuzz": ("generate programs with Hypothesis; compare model and live kernel", "fuzz"),
     "bench": ("measure the model against the live kernel (programs/s, scale)", "bench"),
+    "show": ("print a mount table the way findmnt does (tree, list, -o, --json)", "show"),
+    "draw": ("draw a mount state (namespaces, peer groups, slaves) as SVG, PNG or DOT", "draw"),
+    "why": ("how the mount at PATH in a trace's final table got there, line by line", "why"),
 }
 
 

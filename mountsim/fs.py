@@ -6,8 +6,8 @@ fs/proc, fs/nsfs.c) that the mount code depends on: a per-superblock directory t
 device numbers (`get_anon_bdev()`), and what each type prints in mountinfo.
 
 Each dentry carries its inode's owner and mode for the DAC checks of permission.py (one
-gid, 0, for every inode and task: the model has no setgid calls). Limitations: no
-symlinks, no file contents. Filesystems known only
+gid, 0, for every inode and task: the model has no setgid calls), and a symlink its body
+(`target`). Limitations: no file contents; device nodes have no device. Filesystems known only
 from a `# start-mountinfo:` line (`opaque`) create any path on demand: their contents are
 unknown to the model, and a trace that used a path successfully proves it exists.
 """
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .versions import Profile
 
 S_IFDIR, S_IFREG = "dir", "reg"
+S_IFLNK, S_IFIFO, S_IFCHR, S_IFBLK, S_IFSOCK = "lnk", "fifo", "chr", "blk", "sock"
 _ino = itertools.count(2)
 
 
@@ -35,7 +36,7 @@ class Dentry:
     """A directory entry. The root's `parent` is itself, as in the kernel (IS_ROOT)."""
 
     __slots__ = ("name", "parent", "children", "sb", "kind", "unlinked", "ino", "mnts", "ns_ref",
-                 "uid", "mode", "guessed", "unknown", "absent")
+                 "uid", "mode", "guessed", "unknown", "absent", "target")
 
     def __init__(self, name: str, parent: Dentry | None, sb: SuperBlock, kind: str = S_IFDIR,
                  uid: int = 0, mode: int | None = None) -> None:
@@ -53,6 +54,7 @@ class Dentry:
         self.guessed = False         # created on demand in an opaque fs: its type is a guess
         self.unknown = False         # a directory whose contents the model does not know
         self.absent: set[str] | None = None   # names recorded results showed missing
+        self.target: str | None = None   # S_IFLNK: the link body (i_link)
 
     @property
     def is_dir(self) -> bool:

@@ -35,6 +35,14 @@ PROLOGUES = {
                ("mount", (None, "/a", None, uapi.MS_SHARED, None)),
                ("mount", ("/a", "/b", None, uapi.MS_BIND | uapi.MS_REC, None)),
                ("unshare", (uapi.CLONE_NEWNS | uapi.CLONE_NEWUSER,))],
+    # files, a file bind and symlinks (a link to a directory, a relative one to a file)
+    "files": [("mkdir", ("/a/x", 0o755)),
+              ("openat", (uapi.AT_FDCWD, "/a/f", uapi.O_CREAT | uapi.O_WRONLY, 0o644), 9),
+              ("close", (9,)),
+              ("openat", (uapi.AT_FDCWD, "/b/f", uapi.O_CREAT | uapi.O_WRONLY, 0o644), 9),
+              ("close", (9,)),
+              ("symlink", ("/b", "/a/l")), ("symlink", ("../a/f", "/b/l")),
+              ("mount", ("/a/f", "/b/f", None, uapi.MS_BIND, None))],
 }
 
 
@@ -49,8 +57,8 @@ def programs(draw, max_steps: int = 20) -> Program:
     def add(pid: int, name: str, args: tuple, label: int | None = None) -> None:
         steps.append(Step(pid, name, args, label=label, line=len(steps) + 1))
 
-    for name, args in PROLOGUES[draw(st.sampled_from(sorted(PROLOGUES)))]:
-        add(1, name, args)
+    for name, args, *label in PROLOGUES[draw(st.sampled_from(sorted(PROLOGUES)))]:
+        add(1, name, args, label[0] if label else None)
     for _ in range(draw(st.integers(1, max_steps))):
         pid = draw(st.sampled_from(pids))
         kind = draw(st.sampled_from(KINDS))
@@ -210,6 +218,38 @@ def k_listmount(draw, pid, add, *_):
     add(pid, "listmount", (req, None, 64, 0))
 
 
+def k_statmount_fd(draw, pid, add, pids, fds, next_fd):
+    """statmount(STATMOUNT_BY_FD) on one of the pid's fds (7.0; before, EINVAL), with a
+    buffer that may be too short for strings (7.3 changed that check)."""
+    if not fds[pid]:
+        return
+    mask = draw(st.sampled_from([uapi.STATMOUNT_MNT_BASIC | uapi.STATMOUNT_SB_BASIC,
+                                 uapi.STATMOUNT_MNT_ROOT | uapi.STATMOUNT_MNT_POINT,
+                                 uapi.STATMOUNT_FS_TYPE | uapi.STATMOUNT_MNT_NS_ID,
+                                 uapi.STATMOUNT_FS_SUBTYPE]))
+    req = {"size": uapi.MNT_ID_REQ_SIZE_VER1, "mnt_fd": draw(st.sampled_from(fds[pid])), "param": mask}
+    add(pid, "statmount", (req, None, draw(st.sampled_from([4096, 4096, 512, 100])),
+                           uapi.STATMOUNT_BY_FD))
+
+
+def k_read_mountinfo(draw, pid, add, pids, fds, next_fd):
+    """Open /d/self/mountinfo (when proc is on /d) and read some of it: the seq_file reader,
+    its restart position and mounts changing between reads (later steps)."""
+    fd = next_fd[0]
+    next_fd[0] += 1
+    add(pid, "openat", (uapi.AT_FDCWD, "/d/self/mountinfo", uapi.O_RDONLY | uapi.O_CLOEXEC), label=fd)
+    fds[pid].append(fd)
+    k_read(draw, pid, add, pids, fds, next_fd, fd)
+
+
+def k_read(draw, pid, add, pids, fds, next_fd, fd=None):
+    """read(2) of 4096 bytes from one of the pid's fds (mountinfo, or an error)."""
+    if fd is None and not fds[pid]:
+        return
+    fd = fd if fd is not None else draw(st.sampled_from(fds[pid]))
+    add(pid, "read", (fd, None, 4096))   # whole records: partial lines cannot be renumbered
+
+
 def k_unshare(draw, pid, add, *_):
     """unshare(CLONE_NEWNS[|CLONE_NEWUSER]) or, 7.1, an empty namespace (UNSHARE_EMPTY_MNTNS
     implies CLONE_NEWNS; before 7.1 the bit is refused)."""
@@ -297,8 +337,9 @@ def k_close(draw, pid, add, pids, fds, next_fd):
 
 
 def k_setattr(draw, pid, add, pids, fds, next_fd):
-    attr = {"attr_set": draw(st.sampled_from([0, uapi.MOUNT_ATTR_RDONLY, uapi.MOUNT_ATTR_NOSUID])),
-            "attr_clr": draw(st.sampled_from([0, uapi.MOUNT_ATTR_RDONLY])),
+    attr = {"attr_set": draw(st.sampled_from([0, uapi.MOUNT_ATTR_RDONLY, uapi.MOUNT_ATTR_NOSUID,
+                                              uapi.MOUNT_ATTR_NOSYMFOLLOW])),
+            "attr_clr": draw(st.sampled_from([0, uapi.MOUNT_ATTR_RDONLY, uapi.MOUNT_ATTR_NOSYMFOLLOW])),
             "propagation": draw(st.sampled_from([0] + PROPAGATION)), "userns_fd": 0}
     if fds[pid] and draw(st.integers(0, 3)) == 0:      # an idmapped mount, any fd as userns
         attr["attr_set"] |= uapi.MOUNT_ATTR_IDMAP
@@ -317,8 +358,91 @@ def k_rmdir(draw, pid, add, *_):
     add(pid, "rmdir", (d(draw),))
 
 
+# Files and symlinks (issue 11): names that collide with the directories above, so that
+# files are bound onto files (and refused onto directories), links are mount targets and
+# path components, and mountpoints are unlinked and renamed here and in other namespaces.
+# Nothing under /d: proc goes there, and the sandbox refuses writes into proc. No mknod:
+# it is model-only (the sandbox's seccomp filter refuses it), and no readlink of proc's
+# magic links (their text names inode numbers and pids that differ between backends).
+FILES = ["/a/f", "/b/f", "/a/x/f", "/c/x"]
+LINKS = ["/a/l", "/b/l", "/c/l", "/a/x/l"]
+LINK_BODIES = ["/b", "/a/x", "/a/f", "x", "../b", "f", "l", "/c/l", "/b/l", "nowhere", "/a/l/x"]
+PATHS = DIRS + FILES + LINKS + ["/a/l/x", "/b/l/", "/b/l/y"]
+
+
+def p(draw) -> str:
+    return draw(st.sampled_from(PATHS))
+
+
+def k_file(draw, pid, add, pids, fds, next_fd):
+    """Create (or truncate, or fail to) a regular file, sometimes through a link, and close it."""
+    fd = next_fd[0]
+    next_fd[0] += 1
+    flags = uapi.O_CREAT | uapi.O_WRONLY | uapi.O_CLOEXEC | draw(st.sampled_from(
+        [0, 0, uapi.O_EXCL, uapi.O_TRUNC, uapi.O_NOFOLLOW]))
+    add(pid, "openat", (uapi.AT_FDCWD, draw(st.sampled_from(FILES + LINKS)), flags, 0o644), label=fd)
+    add(pid, "close", (fd,))
+
+
+def k_symlink(draw, pid, add, *_):
+    name = draw(st.sampled_from(LINKS + LINKS + FILES))
+    body = draw(st.sampled_from(LINK_BODIES))
+    if draw(st.booleans()):
+        add(pid, "symlink", (body, name))
+    else:
+        add(pid, "symlinkat", (body, uapi.AT_FDCWD, name))
+
+
+def k_unlink(draw, pid, add, *_):
+    which = draw(st.sampled_from(["unlink", "unlinkat", "rmdir_at"]))
+    name = draw(st.sampled_from(FILES + LINKS)) if draw(st.booleans()) else p(draw)
+    if which == "unlink":
+        add(pid, "unlink", (name,))
+    else:
+        flags = uapi.AT_REMOVEDIR if which == "rmdir_at" else 0
+        add(pid, "unlinkat", (uapi.AT_FDCWD, name, flags))
+
+
+def k_rename(draw, pid, add, *_):
+    flags = draw(st.sampled_from([0, 0, uapi.RENAME_NOREPLACE, uapi.RENAME_EXCHANGE]))
+    old = draw(st.sampled_from(FILES + LINKS + TOP)) if draw(st.booleans()) else p(draw)
+    new = draw(st.sampled_from(FILES + LINKS + ["/a/g", "/b/g", "/a/x/g"])) \
+        if draw(st.booleans()) else p(draw)
+    if flags or draw(st.booleans()):
+        add(pid, "renameat2", (uapi.AT_FDCWD, old, uapi.AT_FDCWD, new, flags))
+    else:
+        add(pid, "rename", (old, new))
+
+
+def k_readlink(draw, pid, add, *_):
+    name = draw(st.sampled_from(LINKS)) if draw(st.booleans()) else p(draw)
+    add(pid, "readlink", (name, None, draw(st.sampled_from([1, 4, 100]))))
+
+
+def k_path_mount(draw, pid, add, *_):
+    """Mount calls on files and links: a bind of a file or through a link, a tmpfs on a
+    link, umount2 (UMOUNT_NOFOLLOW sees the link), a nosymfollow remount, a chdir."""
+    what = draw(st.sampled_from(["bind", "bind", "tmpfs", "umount", "nosymfollow", "chdir"]))
+    if what == "bind":
+        add(pid, "mount", (p(draw), p(draw), None, uapi.MS_BIND | draw(st.sampled_from(
+            [0, uapi.MS_REC])), None))
+    elif what == "tmpfs":
+        add(pid, "mount", ("tmpfs", p(draw), "tmpfs", 0, None))
+    elif what == "umount":
+        add(pid, "umount2", (p(draw), draw(st.sampled_from([0, uapi.UMOUNT_NOFOLLOW,
+                                                            uapi.MNT_DETACH]))))
+    elif what == "nosymfollow":
+        add(pid, "mount", (None, d(draw), None, uapi.MS_REMOUNT | uapi.MS_BIND
+                           | draw(st.sampled_from([0, uapi.MS_NOSYMFOLLOW])), None))
+    else:
+        add(pid, "chdir", (p(draw),))
+
+
 KINDS = [k_mount, k_mount, k_mkdir, k_bind, k_bind, k_propagation, k_propagation, k_move,
          k_umount, k_umount, k_fork, k_unshare, k_chdir, k_pivot, k_open_tree, k_move_mount,
          k_move_mount, k_close, k_setattr, k_remount, k_rmdir, k_mount_proc, k_clone, k_exit,
          k_setresuid, k_open, k_setns, k_setns, k_fchdir, k_fsmount, k_fspick, k_listmount,
-         k_idmap, k_idmap, k_umask, k_detached, k_detached, k_root_switch]
+         k_idmap, k_idmap, k_umask, k_detached, k_detached, k_root_switch, k_statmount_fd,
+         k_read_mountinfo, k_read, k_read,
+         k_file, k_file, k_symlink, k_symlink, k_unlink, k_rename, k_rename, k_readlink,
+         k_path_mount, k_path_mount]

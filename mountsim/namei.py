@@ -12,7 +12,13 @@ the walk), so umount2("/") sees what is mounted on top of the root.
 Releasing a looked-up path (path_put() -> mntput()) clears its mount's MNT_EXPIRE mark;
 the walk itself is RCU-mode and takes no references on the mounts it passes.
 
-Limitations: no symlinks, so LOOKUP_FOLLOW has nothing to follow; no DAC checks on the walk.
+Symlinks: pick_link() follows a link met inside the path always, the last one only with
+LOOKUP_FOLLOW or a trailing slash (path_lookupat()'s lookup_last()); an absolute body
+restarts at the process root (nd_jump_root(), not traversed), a relative one in the link's
+directory; 40 links per walk (MAXSYMLINKS), and none on a nosymfollow mount (ELOOP).
+
+Limitations: no DAC checks on the walk; fs.protected_symlinks is taken as 0 (its value on
+the live machine), so may_follow_link() never refuses.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ import errno
 from typing import TYPE_CHECKING
 
 from .errors import KernelError
+from .fs import S_IFLNK
+from .mount import MNT
 from .task import Path
 from .uapi import AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT, AT_SYMLINK_NOFOLLOW
 
@@ -131,11 +139,54 @@ def check_name_len(d, name: str) -> None:
                           where="simple_lookup")
 
 
-def walk(k: Kernel, task: Task, start: Path, comps: list[str]) -> Path:
-    """link_path_walk() + walk_component() over *comps*, crossing mounts."""
+MAXSYMLINKS = 40
+
+
+class NameiData:
+    """struct nameidata, reduced to what outlives one component: the symlink count and
+    whether a followed link's body ended in '/' (LOOKUP_DIRECTORY for the result)."""
+
+    __slots__ = ("total_link_count", "directory")
+
+    def __init__(self) -> None:
+        self.total_link_count = 0
+        self.directory = False
+
+
+def pick_link(k: Kernel, task: Task, nd: NameiData, link: Path) -> tuple[Path | None, list[str]]:
+    """Where a symlink's body starts and its components. Mirrors pick_link() with
+    reserve_stack() and nd_jump_root(): None as start means the caller's directory.
+
+    Errors: ELOOP (the 41st link of one walk; a link on a nosymfollow mount).
+    """
+    if nd.total_link_count >= MAXSYMLINKS:
+        raise KernelError(errno.ELOOP, "too many levels of symbolic links", where="reserve_stack")
+    nd.total_link_count += 1
+    if link.mnt.flags & MNT.NOSYMFOLLOW:
+        raise KernelError(errno.ELOOP, "symlink on a nosymfollow mount", where="pick_link")
+    body = link.dentry.target or ""
+    return (task.fs.root if body.startswith("/") else None), split(body)
+
+
+def _guess_link(k: Kernel, d) -> None:
+    """A name guessed in a directory of unknown contents that the walk is about to follow,
+    while the recorded result is ELOOP, is a link that loops onto itself. Model-only."""
+    rec = k.recorded
+    if d.guessed and rec is not None and rec.errno == "ELOOP" and not d.children and not d.mnts:
+        d.kind, d.target, d.unknown = S_IFLNK, d.name, False
+
+
+def walk(k: Kernel, task: Task, start: Path, comps: list[str], nd: NameiData | None = None,
+         last: str | None = None) -> Path:
+    """link_path_walk() + walk_component() over *comps*, crossing mounts and following
+    symlinks (step_into()). *last*: None when every component is inside the path (the
+    parent walk, a link body met inside the path: links always followed), "follow" or
+    "nofollow" for a final component (lookup_last(); a trailing link's body is walked the
+    same way)."""
+    nd = nd if nd is not None else NameiData()
     p = start
     root = task.fs.root
-    for c in comps:
+    for i, c in enumerate(comps):
         if not p.dentry.is_dir:
             raise KernelError(errno.ENOTDIR, "a path component is not a directory", where="link_path_walk")
         if c == ".":
@@ -154,7 +205,18 @@ def walk(k: Kernel, task: Task, start: Path, comps: list[str]) -> Path:
         if isinstance(d, Path):
             p = d                               # a proc magic link: nd_jump_link()
             continue
-        p = traverse_mounts(k, Path(p.mnt, d))
+        nxt = traverse_mounts(k, Path(p.mnt, d))
+        trailing = i == len(comps) - 1 and last is not None
+        if trailing and last == "nofollow":
+            return nxt
+        if i == len(comps) - 1:
+            _guess_link(k, nxt.dentry)          # the last name followed: the likeliest loop
+        if nxt.dentry.kind == S_IFLNK:
+            jump, body = pick_link(k, task, nd, nxt)
+            if trailing and (nxt.dentry.target or "").endswith("/"):
+                nd.directory = True             # lookup_last(): a body ending in '/'
+            nxt = walk(k, task, jump or p, body, nd, last if trailing else None)
+        p = nxt
     return p
 
 
@@ -168,12 +230,14 @@ def user_path_at(k: Kernel, task: Task, dfd: int, name: str | None, flags: int =
     start = start_path(task, dfd, name, flags)
     if flags & LOOKUP_DOWN:
         start = traverse_mounts(k, start)
-    p = walk(k, task, start, split(name))
+    nd = NameiData()
+    follow = flags & LOOKUP_FOLLOW or name.endswith("/")    # lookup_last(): a trailing slash follows
+    p = walk(k, task, start, split(name), nd, "follow" if follow else "nofollow")
     if flags & LOOKUP_MOUNTPOINT:
         p = traverse_mounts(k, p)
     else:
         p.mnt.expiry_mark = False         # path_put() -> mntput() (umount2 uses mntput_no_expire())
-    if (name.endswith("/") or flags & LOOKUP_DIRECTORY) and not p.dentry.is_dir:
+    if (name.endswith("/") or flags & LOOKUP_DIRECTORY or nd.directory) and not p.dentry.is_dir:
         raise KernelError(errno.ENOTDIR, "not a directory", where="complete_walk")
     return p
 

@@ -19,7 +19,7 @@ from . import pnode
 from .errors import KernelError
 from .fs import Dentry, is_subdir
 from .klist import ListHead
-from .mount import MNT, MNT_INTERNAL_FLAGS, MntNamespace, Mount, peers
+from .mount import MNT, MNT_INTERNAL_FLAGS, MntNamespace, Mount, T, peers
 from .pnode import (CL_COPY_MNT_NS_FILE, CL_COPY_UNBINDABLE, CL_EXPIRE, CL_MAKE_SHARED,
                     CL_PRIVATE, CL_SHARED_TO_SLAVE, CL_SLAVE)
 from .task import Path
@@ -80,9 +80,13 @@ def clone_mnt(k: Kernel, old: Mount, root: Dentry, flag: int) -> Mount:
 
     Mirrors clone_mnt(). MNT_LOCKED is an internal flag, so the copy starts unlocked;
     copy_tree() puts it back on non-root copies.
+    Kernel: `sem.clone_keeps_unbindable` (7.2): the copy of an unbindable mount (made with
+    CL_COPY_UNBINDABLE, e.g. by copy_mnt_ns()) is unbindable too; before, it is private.
     """
     mnt = k.alloc_vfsmnt(old.sb, root, old.devname)
     mnt.flags = old.flags & ~MNT_INTERNAL_FLAGS
+    if k.sem.clone_keeps_unbindable:     # mnt_t_flags = old->mnt_t_flags & T_UNBINDABLE
+        mnt.t_flags = old.t_flags & T.UNBINDABLE
     if flag & (CL_SLAVE | CL_PRIVATE | CL_SHARED_TO_SLAVE):
         mnt.group_id = 0                  # not a peer of original
     else:
@@ -110,7 +114,8 @@ def copy_tree(k: Kernel, src_root: Mount, dentry: Dentry, flag: int) -> Mount:
     """Copy the tree under (src_root, dentry). Mirrors copy_tree().
 
     Errors: EINVAL (unbindable root without CL_COPY_UNBINDABLE; an mnt-ns file root),
-    EPERM (a mount both unbindable and locked would be skipped, revealing what it covers).
+    EPERM (a mount both unbindable and locked would be skipped, revealing what it covers;
+    from 7.3, `sem.copy_tree_locked_nsfs_eperm`, likewise a locked mnt-ns file mount).
     """
     if not (flag & CL_COPY_UNBINDABLE) and src_root.is_unbindable:
         raise KernelError(errno.EINVAL, "source mount is unbindable", where="copy_tree")
@@ -131,6 +136,9 @@ def copy_tree(k: Kernel, src_root: Mount, dentry: Dentry, flag: int) -> Mount:
                     src_mnt = next_mnt(skip_mnt_tree(src_mnt), src_root_child)
                     continue
                 if not (flag & CL_COPY_MNT_NS_FILE) and is_mnt_ns_file(src_mnt.root):
+                    if k.sem.copy_tree_locked_nsfs_eperm and src_mnt.is_locked:
+                        raise KernelError(errno.EPERM, "mount namespace file is locked",
+                                          where="copy_tree")
                     src_mnt = next_mnt(skip_mnt_tree(src_mnt), src_root_child)
                     continue
                 while src_parent is not src_mnt.parent:
@@ -206,6 +214,8 @@ def attach_recursive_mnt(task: Task, k: Kernel, source_mnt: Mount, dest_mnt: Mou
     Errors: ENOENT (the root of the tree's topmost overmount was removed: the
     preallocated get_mountpoint() fails), ENOSPC (count_mounts), from propagate_mnt;
     nothing is left changed.
+    Kernel: `sem.beneath_rootfs` (7.1): a mount slid under a locked one takes its
+    MNT_LOCKED; the one the caller placed (MOVE_MOUNT_BENEATH) unlocks it.
     """
     user_ns = task.mnt_ns.user_ns
     ns = dest_mnt.ns
@@ -256,6 +266,13 @@ def attach_recursive_mnt(task: Task, k: Kernel, source_mnt: Mount, dest_mnt: Mou
             r = child
             while r.overmount is not None:
                 r = r.overmount
+            if k.sem.beneath_rootfs and q.is_locked:
+                # q was locked to hide what is under it: child takes that job over. Only
+                # the mount the caller placed frees q; a propagated copy goes away when the
+                # original is unmounted, so q keeps its lock.
+                child.flags |= MNT.LOCKED
+                if child is source_mnt:
+                    q.flags &= ~MNT.LOCKED
             k.mnt_change_mountpoint(r, top.root, q)   # root.mp: where the stack top sits
 
 

@@ -1,17 +1,22 @@
-"""/proc/<pid>/mountinfo: fs/proc_namespace.c:show_mountinfo().
+"""/proc/<pid>/mountinfo: fs/proc_namespace.c:show_mountinfo(), mounts_open_common().
 
 Mounts of the reader's namespace in unique-id order (the ns->mounts rbtree walk), each
 line formatted byte for byte as the kernel does; a mount whose mountpoint is not reachable
 from the reader's root is skipped (seq_path_root() answering SEQ_SKIP).
+
+An open mountinfo file is a seq_file (seq_file.py) over mounts_op: m_start(), m_next(),
+m_stop(), m_show(). Deviation: the kernel keeps those four in fs/namespace.c (for
+namespace_sem); they live here, next to their only user.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .mount import MNT, Mount
+from .mount import MNT, MntNamespace, Mount
 from .namespace import is_path_reachable
 from .pnode import get_dominating_id
+from .seq_file import SEQ_SKIP, SeqFile
 
 if TYPE_CHECKING:
     from .fs import Dentry
@@ -94,3 +99,76 @@ def mountinfo(task: Task) -> str:
         if line is not None:
             out.append(line)
     return "".join(out)
+
+
+class ProcMounts:
+    """struct proc_mounts: what mounts_open_common() pinned for the reader, the namespace
+    and the root of the task the file names, as they were at open time."""
+
+    __slots__ = ("ns", "root", "pos_is_mnt_id")
+
+    def __init__(self, ns: MntNamespace, root: Path, pos_is_mnt_id: bool) -> None:
+        self.ns = ns
+        self.root = root
+        self.pos_is_mnt_id = pos_is_mnt_id     # versions.Semantics.mountinfo_pos_is_mnt_id
+
+
+def mnt_find_id_at(ns: MntNamespace, mnt_id: int) -> Mount | None:
+    """The first mount of *ns* whose unique id is >= *mnt_id*. Mirrors mnt_find_id_at()."""
+    i = ns.mounts.bisect_left(mnt_id)
+    keys = ns.mounts.keys()
+    return ns.mounts[keys[i]] if i < len(keys) else None
+
+
+class MountsOp:
+    """mounts_op: the ns->mounts walk behind a mountinfo seq_file; *pos is `m.index`.
+
+    Kernel: `ProcMounts.pos_is_mnt_id` (`sem.mountinfo_pos_is_mnt_id`, 7.0-rc2
+    4a403d7aa907 "namespace: fix proc mount iteration"): m_start() sets *pos to the id of
+    the mount it found and m_next() past the end sets it to the last id + 1. Before, m_start()
+    left *pos alone and m_next() did ++*pos first: a restart after the mount at *pos went
+    away (or after the end) shows the found mount again while *pos creeps up one by one.
+    """
+
+    def start(self, m: SeqFile) -> Mount | None:
+        """Mirrors fs/namespace.c:m_start()."""
+        p: ProcMounts = m.private
+        mnt = mnt_find_id_at(p.ns, m.index)
+        if mnt is not None and p.pos_is_mnt_id:
+            m.index = mnt.unique_id
+        return mnt
+
+    def next(self, m: SeqFile, v: Mount) -> Mount | None:
+        """Mirrors fs/namespace.c:m_next(): rb_next(&mnt->mnt_node)."""
+        p: ProcMounts = m.private
+        nxt = mnt_find_id_at(p.ns, v.unique_id + 1)
+        if not p.pos_is_mnt_id:
+            m.index += 1
+        if nxt is not None:
+            m.index = nxt.unique_id
+            return nxt
+        if p.pos_is_mnt_id:
+            m.index = v.unique_id + 1
+        return None
+
+    def stop(self, m: SeqFile, v: Mount | None) -> None:
+        """Mirrors fs/namespace.c:m_stop() (up_read(&namespace_sem): nothing to model)."""
+
+    def show(self, m: SeqFile, v: Mount) -> int:
+        """Mirrors fs/namespace.c:m_show() -> show_mountinfo()."""
+        p: ProcMounts = m.private
+        line = show_mountinfo(v, p.root)
+        if line is None:
+            return SEQ_SKIP
+        m.puts(line)
+        return 0
+
+
+mounts_op = MountsOp()
+
+
+def mountinfo_open(task: Task, pos_is_mnt_id: bool) -> SeqFile:
+    """The seq_file of an open /proc/<task>/mountinfo. Mirrors mountinfo_open() ->
+    mounts_open_common(): the task's namespace (get_mnt_ns(), the caller takes that
+    reference) and its root, fixed for the life of the file."""
+    return SeqFile(mounts_op, ProcMounts(task.mnt_ns, task.fs.root, pos_is_mnt_id))

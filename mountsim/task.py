@@ -79,7 +79,7 @@ class File:
     """
 
     __slots__ = ("kind", "path", "flags", "need_unmount", "fc", "ns", "refs", "idmap", "cred",
-                 "pos")
+                 "pos", "seq")
 
     def __init__(self, kind: str, path: Path | None, flags: int = 0, fc: Any = None, ns: Any = None) -> None:
         self.kind = kind
@@ -92,6 +92,7 @@ class File:
         self.idmap = None            # /proc/<pid>/{uid,gid}_map, setgroups: (name, user ns)
         self.cred = None             # f_cred: the opener's credentials, where a write checks them
         self.pos = 0                 # f_pos
+        self.seq = None              # private_data of a seq_file (/proc/<pid>/mountinfo)
         if path is not None:
             path.mnt.pins += 1
 

@@ -185,6 +185,19 @@ O_CLOEXEC = 0o2000000
 O_PATH = 0o10000000
 O_TMPFILE = 0o20000000 | O_DIRECTORY
 
+# include/uapi/linux/fs.h (renameat2), stat.h (mknod's mode)
+RENAME_NOREPLACE = 1
+RENAME_EXCHANGE = 2
+RENAME_WHITEOUT = 4
+S_IFMT = 0o170000
+S_IFSOCK = 0o140000
+S_IFLNK = 0o120000
+S_IFREG = 0o100000
+S_IFBLK = 0o060000
+S_IFDIR = 0o040000
+S_IFCHR = 0o020000
+S_IFIFO = 0o010000
+
 
 def _table(prefix: str, *, exclude: tuple[str, ...] = ()) -> dict[str, int]:
     return {k: v for k, v in globals().items()
@@ -205,16 +218,20 @@ FLAG_NAMES: dict[str, dict[str, int]] = {
     "fsmount": _table("FSMOUNT_"),
     "mount_attr": _table("MOUNT_ATTR_", exclude=("MOUNT_ATTR_SIZE_VER0",)),
     "statmount": _table("STATMOUNT_", exclude=("STATMOUNT_BY_FD",)),
+    "statmount_flags": {"STATMOUNT_BY_FD": STATMOUNT_BY_FD},
+    "seek": {"SEEK_SET": 0, "SEEK_CUR": 1, "SEEK_END": 2},
     "listmount": {"LISTMOUNT_REVERSE": LISTMOUNT_REVERSE},
     "clone": {**_table("CLONE_", exclude=()), "SIGCHLD": SIGCHLD},
     "at": _table("AT_", exclude=("AT_FDCWD",)),
     "open": _table("O_", exclude=("O_ACCMODE",)),
+    "rename": _table("RENAME_"),
 }
 # unshare(2) reuses the clone table; UNSHARE_EMPTY_MNTNS is parsed by name too.
 FLAG_NAMES["clone"]["UNSHARE_EMPTY_MNTNS"] = UNSHARE_EMPTY_MNTNS
 ALL_NAMES: dict[str, int] = {}
 for _fam in FLAG_NAMES.values():
     ALL_NAMES.update(_fam)
+ALL_NAMES.update(_table("S_IF", exclude=("S_IFMT",)))     # mknod("/a/p", S_IFIFO|0644)
 ALL_NAMES.update({"AT_FDCWD": AT_FDCWD, "LSMT_ROOT": LSMT_ROOT, "MS_MGC_VAL": MS_MGC_VAL,
                   "STATMOUNT_BY_FD": STATMOUNT_BY_FD, "MOUNT_ATTR_SIZE_VER0": MOUNT_ATTR_SIZE_VER0})
 
@@ -226,7 +243,7 @@ def errno_name(code: int) -> str:
     return _errno.errorcode.get(code, str(code))
 
 
-ENUM_FAMILIES = frozenset({"fsconfig"})   # one value, not a set of bits
+ENUM_FAMILIES = frozenset({"fsconfig", "seek"})   # one value, not a set of bits
 
 
 def flags_to_str(family: str, value: int) -> str:

@@ -48,6 +48,37 @@ def live(live_backend):
     return live_backend
 
 
+@pytest.fixture(scope="session")
+def vm_backends():
+    """Series -> VmBackend (a QEMU guest), shared by the session; at the end every guest is
+    stopped and its qemu process must be gone."""
+    from tests.helpers import qemu_alive
+    backends: dict = {}
+    yield backends
+    pids = [b.vm.pid for b in backends.values() if b.vm is not None]
+    for b in backends.values():
+        b.close()
+    left = [p for p in pids if qemu_alive(p)]
+    assert not left, f"qemu processes left after close: {left}"
+
+
+@pytest.fixture(scope="session")
+def vm_backend(vm_backends):
+    """vm_backend("7.1"): the session's guest running that Debian kernel series (booted on
+    first use, then reused), or a skip with the backend's one-line reason."""
+    from mountsim.backends.vm import VmBackend
+
+    def get(series: str):
+        if series not in vm_backends:
+            vm_backends[series] = VmBackend(series)
+        b = vm_backends[series]
+        why = b.unavailable()
+        if why:
+            pytest.skip(why)
+        return b
+    return get
+
+
 @pytest.fixture(params=["model", pytest.param("live", marks=pytest.mark.live)])
 def runner(request):
     """A Runner on a fresh session whose start state is the model host plus /a /b /c /d."""

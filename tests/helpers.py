@@ -47,3 +47,12 @@ class Runner:
 
 def model(dirs=("/a", "/b", "/c", "/d")) -> Runner:
     return Runner(ModelBackend().start(Program(start_dirs=list(dirs))))
+
+
+def qemu_alive(pid: int) -> bool:
+    """Whether process *pid* still exists and is not a zombie (/proc/<pid>/stat state)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

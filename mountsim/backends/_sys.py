@@ -34,6 +34,8 @@ NR: dict[str, dict[str, int]] = {"x86_64": {
     "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
     "fspick": 433, "clone3": 435, "mount_setattr": 442, "statmount": 457, "listmount": 458,
     "read": 0, "lseek": 8,
+    "rename": 82, "creat": 85, "unlink": 87, "symlink": 88, "readlink": 89, "unlinkat": 263, "renameat": 264,
+    "symlinkat": 266, "readlinkat": 267, "renameat2": 316,   # not mknod/mknodat: model-only
     "statx": 332,                                  # the sandbox guard's own lookups
 }}
 ARCH = platform.machine()
@@ -220,6 +222,15 @@ def read_call(fd: int, n: int) -> tuple[int, int, str | None]:
     """read(fd, buf, n) into our own buffer (capped): (ret, errno, the text read)."""
     buf = ctypes.create_string_buffer(max(1, min(n, _OUT_CAP)))
     ret, err = call("read", fd, buf, n)
+    return (ret, err, None) if err else (ret, 0, buf.raw[:ret].decode("utf-8", "surrogateescape"))
+
+
+def readlink_call(name: str, args: list[Any]) -> tuple[int, int, str | None]:
+    """readlink(path, buf, n) / readlinkat(dfd, path, buf, n) into our own buffer (capped):
+    (ret, errno, the link body read)."""
+    n = int(args[-1] or 0)
+    buf = ctypes.create_string_buffer(max(1, min(n, _OUT_CAP)))
+    ret, err = call(name, *args[:-2], buf, n)
     return (ret, err, None) if err else (ret, 0, buf.raw[:ret].decode("utf-8", "surrogateescape"))
 
 

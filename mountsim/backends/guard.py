@@ -47,9 +47,16 @@ MAX_STEPS = 20_000             # steps one sandbox may run
 MAX_MOUNTS = 10_000            # mounts one namespace of the sandbox may hold
 
 _NEW_MOUNT_EXEMPT = (uapi.MS_REMOUNT | uapi.MS_BIND | uapi.MS_MOVE | uapi.MS_PROPAGATION)
-# syscalls whose path argument names a new or removed entry: its parent must be ours
-_CREATES = {"mkdir": 0, "mkdirat": 1, "rmdir": 0}
+# syscalls whose path arguments name a new or removed entry (the last component is never
+# followed): its parent must be ours. name -> ((dirfd index or None, path index), ...)
+_CREATES = {
+    "mkdir": ((None, 0),), "mkdirat": ((0, 1),), "rmdir": ((None, 0),), "unlink": ((None, 0),),
+    "unlinkat": ((0, 1),), "rename": ((None, 0), (None, 1)), "renameat": ((0, 1), (2, 3)),
+    "renameat2": ((0, 1), (2, 3)), "symlink": ((None, 1),), "symlinkat": ((1, 2),),
+}
+MAXSYMLINKS = 40
 _WRITE_OPEN = uapi.O_WRONLY | uapi.O_RDWR | uapi.O_CREAT | uapi.O_TRUNC
+_CREAT = uapi.O_CREAT | uapi.O_WRONLY | uapi.O_TRUNC          # creat(2)
 
 
 Refused = StepRefused          # raised by the live session for a refused step
@@ -95,25 +102,33 @@ def path_refusal(facts: SandboxFacts, name: str, cargs: list[Any]) -> str | None
     if name == "setns":
         return _setns_refusal(facts, cargs[0])
     for dirfd, path in _paths(name, cargs):
-        why = _proc_pid_refusal(facts, dirfd, path)
+        why = (_proc_pid_refusal(facts, dirfd, path)
+               or _proc_pid_refusal(facts, dirfd, _expand_links(dirfd, path)))
         if why:
             return why
-    if name in ("open", "openat"):
-        dirfd, path, flags = (uapi.AT_FDCWD, cargs[0], cargs[1]) if name == "open" else cargs[:3]
+    if name in ("open", "openat", "creat"):
+        dirfd, path, flags = ((uapi.AT_FDCWD, cargs[0], cargs[1]) if name == "open" else
+                              (uapi.AT_FDCWD, cargs[0], _CREAT) if name == "creat" else cargs[:3])
         return _open_refusal(facts, dirfd, path, int(flags))
-    if name in _CREATES:
-        i = _CREATES[name]
-        dirfd = cargs[0] if i else uapi.AT_FDCWD
-        return _parent_refusal(facts, dirfd, cargs[i], name)
+    for d, i in _CREATES.get(name, ()):
+        path = cargs[i] if i < len(cargs) else None
+        if isinstance(path, str) and path:
+            why = _parent_refusal(facts, uapi.AT_FDCWD if d is None else cargs[d], path, name)
+            if why:
+                return why
     return None
 
 
 _PATH_ARGS = {  # name -> ((dirfd index or None, path index), ...)
     "mount": ((None, 0), (None, 1)), "umount2": ((None, 0),), "chdir": ((None, 0),),
     "chroot": ((None, 0),), "pivot_root": ((None, 0), (None, 1)), "mkdir": ((None, 0),),
+    "creat": ((None, 0),),
     "mkdirat": ((0, 1),), "rmdir": ((None, 0),), "open": ((None, 0),), "openat": ((0, 1),),
     "open_tree": ((0, 1),), "move_mount": ((0, 1), (2, 3)), "fspick": ((0, 1),),
-    "mount_setattr": ((0, 1),),
+    "mount_setattr": ((0, 1),), "unlink": ((None, 0),), "unlinkat": ((0, 1),),
+    "rename": ((None, 0), (None, 1)), "renameat": ((0, 1), (2, 3)), "renameat2": ((0, 1), (2, 3)),
+    "symlink": ((None, 1),), "symlinkat": ((1, 2),), "readlink": ((None, 0),),
+    "readlinkat": ((0, 1),),
 }
 
 
@@ -131,6 +146,51 @@ def _open_path(dirfd: Any, path: str, follow: bool = True) -> int | None:
         return os.open(path, flags, dir_fd=None if dirfd == uapi.AT_FDCWD else int(dirfd))
     except (OSError, ValueError, OverflowError):
         return None
+
+
+def _readlink(dirfd: Any, path: str) -> str | None:
+    """The body of the symlink *path* names (None if it is not one)."""
+    try:
+        return os.readlink(path, dir_fd=None if dirfd == uapi.AT_FDCWD or path.startswith("/")
+                           else int(dirfd))
+    except (OSError, ValueError, OverflowError):
+        return None
+
+
+def _expand_links(dirfd: Any, path: str) -> str:
+    """*path* with each symlink met on the way replaced by its body (at most MAXSYMLINKS), so
+    that the textual checks see where a link leads ("/a/l/root" with /a/l -> /proc/1 is
+    "/proc/1/root"). Symlink bodies are never resolved when a link is made; this is where
+    a later walk through them is checked."""
+    absolute, done, todo, links = path.startswith("/"), [], [c for c in path.split("/") if c], 0
+    while todo:
+        c = todo.pop(0)
+        if c == ".":
+            continue
+        if c == ".." and done and done[-1] != "..":
+            done.pop()
+            continue
+        prefix = ("/" if absolute else "") + "/".join(done + [c])
+        body = _readlink(dirfd, prefix) if c != ".." else None
+        if body is None or links >= MAXSYMLINKS:
+            done.append(c)
+            continue
+        links += 1
+        if body.startswith("/"):
+            absolute, done = True, []
+        todo = [x for x in body.split("/") if x] + todo
+    return ("/" if absolute else "") + "/".join(done) or ("/" if absolute else ".")
+
+
+def _dangling_target(dirfd: Any, path: str) -> str:
+    """Where open(O_CREAT) through *path* creates its file: a trailing symlink whose target
+    is missing is followed to the name it points at (open_last_lookups())."""
+    for _ in range(MAXSYMLINKS):
+        body = _readlink(dirfd, path)
+        if body is None:
+            return path
+        path = body if body.startswith("/") else os.path.join(os.path.dirname(path) or ".", body)
+    return path
 
 
 def _proc_pid_refusal(facts: SandboxFacts, dirfd: Any, path: str) -> str | None:
@@ -167,8 +227,11 @@ def _open_refusal(facts: SandboxFacts, dirfd: Any, path: str, flags: int) -> str
     follow = not flags & uapi.O_NOFOLLOW
     fd = _open_path(dirfd, path, follow)
     if fd is None:                     # a new name, or none at all: judge by the directory
-        if flags & _WRITE_OPEN:
-            return _parent_refusal(facts, dirfd, path, "open for writing", proc_ok=False)
+        if flags & _WRITE_OPEN:        # (of the name a dangling trailing link points at)
+            target = path if not follow else _dangling_target(dirfd, path)
+            return (_parent_refusal(facts, dirfd, path, "open for writing", proc_ok=False)
+                    or _parent_refusal(facts, dirfd, target, "open for writing", proc_ok=False)
+                    or _proc_pid_refusal(facts, dirfd, _expand_links(dirfd, target)))
         return None
     try:
         st = os.fstat(fd)

@@ -4,25 +4,26 @@ Model-only (it drives the real kernel; no kernel function is mirrored).
 
 Isolation, the hard requirement (README, "Security"): a trace is untrusted input run as
 real root, so it runs inside four layers.
-1. Namespaces. Each session's set-up process notes the host's namespaces (guard.py), then
-   does, in this order: unshare(CLONE_NEWNS|CLONE_NEWPID); mount(NULL, "/", NULL,
-   MS_REC|MS_PRIVATE) — so no mount event can propagate back to the host
-   (sharedsubtree.rst: a private mount neither forwards nor receives propagation); a fresh
-   tmpfs on /tmp; pivot_root into it; umount2(put_old, MNT_DETACH). Its table is then one
-   tmpfs at "/" on top of the namespace's hidden root (the rootfs copy), exactly the model's
-   default host. It then forks the pid namespace's init, which forks the trace's main
-   process: a proc mounted in the sandbox shows only sandbox processes, and no pid a trace
-   names can reach a host process.
+1. Namespaces. The zygote clones each sandbox's init into a new pid namespace
+   (CLONE_NEWPID: it is pid 1 there). The init notes the host's namespaces (guard.py),
+   then does, in this order: unshare(CLONE_NEWNS); mount(NULL, "/", NULL, MS_REC|MS_PRIVATE)
+   — so no mount event can propagate back to the host (sharedsubtree.rst: a private mount
+   neither forwards nor receives propagation); a fresh tmpfs on /tmp; pivot_root into it;
+   umount2(put_old, MNT_DETACH). Its table is then one tmpfs at "/" on top of the
+   namespace's hidden root (the rootfs copy), exactly the model's default host. It forks the
+   trace's main process (pid 2) and leaves for a mount namespace of its own: a proc mounted
+   in the sandbox shows only sandbox processes, and no pid a trace names can reach a host
+   process.
 2. The step guard (guard.py): every step is checked before it runs, in the controller
    (filesystem types, limits) and in the sandbox process on what its paths resolve to.
    A refused step raises guard.Refused; the run is "not comparable", never executed.
 3. seccomp (seccomp.py): only the syscalls the backend issues get through.
 4. Limits: processes, steps and mounts per sandbox (guard.MAX_*), RLIMIT_NOFILE, timeouts.
 
-Processes. A *zygote*, forked once per backend from the controller, forks each session's
-set-up process and is the PR_SET_CHILD_SUBREAPER of the sandbox init that it leaves behind;
-the init reaps every sandbox process (orphans in a pid namespace go to its init), and
-killing the init kills the whole sandbox (zap_pid_ns_processes()). Every trace pid
+Processes. A *zygote*, forked once per backend from the controller, clones each sandbox's
+init and reaps it (it is also PR_SET_CHILD_SUBREAPER, for whatever escapes); the init
+reaps every sandbox process (orphans in a pid namespace go to its init), and killing the
+init kills the whole sandbox (zap_pid_ns_processes()). Every trace pid
 is a real process running `_serve`: pickled commands in, pickled results out over a
 socketpair. A fork is a real fork (os.fork, or the raw clone/clone3 syscall with the
 trace's flags); the controller hands the forking process the child's socketpair end with
@@ -85,14 +86,12 @@ def _must(res: tuple[int, int], what: str) -> None:
 
 
 def _setup_sandbox(start_dirs: list[str]) -> None:
-    """Enter a fresh namespace whose only visible mount is a new tmpfs at "/"; children go
-    into a new pid namespace.
+    """Enter a fresh namespace whose only visible mount is a new tmpfs at "/".
 
     MS_REC|MS_PRIVATE comes before anything else is mounted: from then on no mount or
     umount here can propagate to the host's peer groups.
     """
-    _must(_sys.call("unshare", uapi.CLONE_NEWNS | uapi.CLONE_NEWPID),
-          "unshare(CLONE_NEWNS|CLONE_NEWPID)")
+    _must(_sys.call("unshare", uapi.CLONE_NEWNS), "unshare(CLONE_NEWNS)")
     _must(_sys.call("mount", None, "/", None, uapi.MS_REC | uapi.MS_PRIVATE, None),
           "make / rprivate")
     _must(_sys.call("mount", "tmpfs", "/tmp", "tmpfs", 0, None), "mount tmpfs on /tmp")
@@ -118,10 +117,9 @@ class _Task:
 
 
 def _sandbox_main(sock: socket.socket, start_dirs: list[str]) -> None:
-    """The session's set-up process (forked by the zygote). Never returns.
-
-    Sets up, then forks the pid namespace's init, which says "init" (the controller learns
-    its host pid) and forks the trace's main process, which says "hello".
+    """The sandbox's init: pid 1 of a new pid namespace (cloned so by the zygote). Never
+    returns. Sets up the mount namespace, then `_sandbox_init()` forks the trace's main
+    process, which says "hello"; the init says "init" (the controller learns its host pid).
     """
     chan = _sys.Chan(sock)
     try:
@@ -131,12 +129,9 @@ def _sandbox_main(sock: socket.socket, start_dirs: list[str]) -> None:
         err = seccomp.install()
         if err:
             raise OSError(err, f"sandbox setup: seccomp: {os.strerror(err)}")
-        init = os.fork()
     except BaseException as e:                  # report and die before touching anything else
         _reply(chan, ("failed", str(e)))
         os._exit(1)
-    if init:
-        os._exit(0)                             # the zygote (subreaper) adopts the init
     _sandbox_init(chan, facts)
 
 
@@ -295,6 +290,9 @@ def _do_step(task: _Task, name: str, args: tuple, label: int | None) -> tuple:
     why = guard.path_refusal(task.facts, name, cargs)
     if why:
         return ("refused", why, None)
+    if name in ("readlink", "readlinkat"):     # the body comes back in our own buffer
+        ret, err, out = _sys.readlink_call(name, cargs)
+        return (ret, uapi.errno_name(err) if err else None, out)
     ret, err = _sys.call(name, *cargs)
     if err:
         return (-1, uapi.errno_name(err), None)
@@ -324,7 +322,7 @@ def _too_many_mounts(task: _Task) -> bool:
     return ret > guard.MAX_MOUNTS
 
 
-# -- the zygote: forks sessions' set-up processes and reaps the sandboxes' inits ------------
+# -- the zygote: clones the sandboxes' inits and reaps them ------------------------------
 
 def _zygote_main(chan: _sys.Chan) -> None:
     """Serve "spawn" and "reap" forever; exit when the controller goes away."""
@@ -338,16 +336,13 @@ def _zygote_main(chan: _sys.Chan) -> None:
             os._exit(0)
         if msg[0] == "spawn":
             _sweep(reaped)
-            pid = os.fork()
+            # the sandbox's init: pid 1 of a new pid namespace, our child (we reap it)
+            pid, err = _sys.fork_call("clone", uapi.CLONE_NEWPID | uapi.SIGCHLD, 0, 0, 0, 0)
             if pid == 0:
                 chan.close()
                 _sandbox_main(socket.socket(fileno=fds[0]), msg[1])
             os.close(fds[0])
-            try:
-                os.waitpid(pid, 0)                    # the set-up process leaves its init to us
-            except ChildProcessError:
-                pass
-            _reply(chan, ("ok", pid))
+            _reply(chan, ("ok", pid) if pid > 0 else ("failed", os.strerror(err)))
         elif msg[0] == "reap":
             _reap(set(msg[1]), reaped)
             _reply(chan, ("ok", None))

@@ -50,6 +50,8 @@ class ModelSession:
         self.last_error = None
         self.k.last_out = None
         self.k.recorded = step.result             # the oracle for unknown contents (fs.decide())
+        if step.result is not None and step.out is not None and step.name in ("readlink", "readlinkat"):
+            self.k.recorded = attrs.evolve(step.result, out=step.out)   # the recorded link body
         try:
             ret = dispatch(self.k, task, step.name, step.args, step.label)
         except KernelError as e:

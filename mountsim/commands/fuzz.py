@@ -1,4 +1,6 @@
-"""`mountsim fuzz`: a Hypothesis campaign, model vs. live kernel, with progress and a summary.
+"""`mountsim fuzz`: a Hypothesis campaign, model vs. a real kernel (live, or a 7.x kernel in a
+QEMU guest with `--backend vm`, the model then at the guest kernel's row), with progress and
+a summary.
 
 Each generated program runs on both backends; the first divergence is shrunk by Hypothesis
 to a minimal program and saved as a trace that `mountsim diff` reproduces. With
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from ..backends.model import ModelBackend
 from ..differential import Divergence, run_pair
-from .diff import live_or_say
+from .diff import add_backend_arguments, backend_or_say
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -26,6 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep-going", action="store_true", help="continue after a divergence with a new seed")
     p.add_argument("--model-only", action="store_true",
                    help="no live kernel: only check that the model never crashes")
+    add_backend_arguments(p)
 
 
 class Progress:
@@ -61,7 +64,8 @@ class Progress:
             sys.stderr.write("\n")
 
 
-def run_campaign(examples: int, seed: int, max_steps: int, live, progress: Progress):
+def run_campaign(examples: int, seed: int, max_steps: int, live, progress: Progress,
+                 row: str | None = None):
     """One Hypothesis run; returns (minimal divergent program, divergence) or None."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hseed
@@ -76,7 +80,7 @@ def run_campaign(examples: int, seed: int, max_steps: int, live, progress: Progr
               phases=[Phase.generate, Phase.shrink])
     @given(programs(max_steps=max_steps))
     def body(program):
-        div = run_one(program, live)
+        div = run_one(program, live, row)
         if progress.done < progress.total:
             progress.tick(len(program.steps))
         if div is not None:
@@ -94,8 +98,8 @@ def run_campaign(examples: int, seed: int, max_steps: int, live, progress: Progr
     return None
 
 
-def run_one(program, live) -> Divergence | None:
-    a = ModelBackend().start(program)
+def run_one(program, live, row: str | None = None) -> Divergence | None:
+    a = ModelBackend(row).start(program)
     if live is None:
         for step in program.steps:
             if step.pid in a.pids():
@@ -108,28 +112,38 @@ def run_one(program, live) -> Divergence | None:
         b.close()
 
 
-def save(program, div: Divergence, out: Path, n: int) -> Path:
+def _repro_flags(args: argparse.Namespace) -> str:
+    """The diff options that reproduce a saved divergence on the same kernel."""
+    if getattr(args, "backend", "live") == "vm":
+        return f"--backend vm --vm-kernel {args.vm_kernel} "
+    return ""
+
+
+def save(program, div: Divergence, out: Path, n: int, flags: str = "") -> Path:
     from ..trace.write import format_program
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"divergence-{n:03d}.trace"
     text = format_program(program)
     note = "\n".join("# " + ln for ln in div.describe().splitlines())
-    path.write_text(f"# Found by `mountsim fuzz`; reproduce with `mountsim diff {path}`.\n{note}\n{text}")
+    path.write_text(f"# Found by `mountsim fuzz`; reproduce with `mountsim diff {flags}{path}`."
+                    f"\n{note}\n{text}")
     return path
 
 
 def main(args: argparse.Namespace) -> int:
-    live = None
+    live, row = None, None
     if not args.model_only:
-        live = live_or_say("fuzz", " (use --model-only)")
-        if live is None:
+        chosen = backend_or_say("fuzz", args, " (use --model-only)")
+        if chosen is None:
             return 2
+        live, row = chosen
     progress = Progress(args.examples)
     saved: list[Path] = []
     signatures: set[tuple] = set()
     seed = args.seed
     while progress.done < args.examples:
-        found = run_campaign(args.examples - progress.done, seed, args.max_steps, live, progress)
+        found = run_campaign(args.examples - progress.done, seed, args.max_steps, live, progress,
+                             row)
         if found is None:
             break
         program, div = found
@@ -137,11 +151,15 @@ def main(args: argparse.Namespace) -> int:
         if sig not in signatures:
             signatures.add(sig)
             progress.found += 1
-            saved.append(save(program, div, args.out, len(saved) + 1))
+            if row is not None:                # the VM's kernel: reproduce at its row
+                program.kernel = row
+            saved.append(save(program, div, args.out, len(saved) + 1, _repro_flags(args)))
         if not args.keep_going:
             break
         seed += 1
     progress.close()
+    if live is not None:
+        live.close()
     took = time.monotonic() - progress.start
     print(f"fuzz: {progress.done} programs, {progress.calls} calls in {took:.1f}s "
           f"({progress.done / max(took, 1e-9):.0f} programs/s), {len(saved)} divergence(s)")

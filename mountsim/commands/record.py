@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import sys
 
@@ -41,6 +42,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="kill the command after this many seconds (default: %(default)s)")
     p.add_argument("--raw", metavar="FILE",
                    help="also save strace's complete, unfiltered output to FILE")
+    p.add_argument("--vm", metavar="SERIES",
+                   help="record on a Debian kernel of SERIES (7.0 … 7.3) in a QEMU guest: the "
+                   "command, strace, the programs its arguments name, and their libraries are "
+                   "copied into the guest")
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="COMMAND",
                    help="the command to record and its arguments (after --)")
 
@@ -79,8 +84,11 @@ def _record(args: argparse.Namespace, command: list[str]) -> int:
     out = None
     try:
         before = _host_table()
-        run = run_sandbox(strace, exe, command, binds, args.dir, args.timeout,
-                           quiet_stdout=not args.output)
+        if args.vm:
+            run, release, row = _record_in_vm(args, strace, exe, command)
+        else:
+            run = run_sandbox(strace, exe, command, binds, args.dir, args.timeout,
+                              quiet_stdout=not args.output)
         after = _host_table()
         if before != after:
             print("mountsim record: BUG: the host's mount table changed while recording",
@@ -94,6 +102,10 @@ def _record(args: argparse.Namespace, command: list[str]) -> int:
                 raise RecordError(f"cannot write {args.raw}: {e.strerror}")
         rec = build(run.strace_text, run.snapshots)
         text = render(rec, run.start_table, command, run.strace_pid)
+        if args.vm:                             # render() names this host's kernel
+            text = re.sub(r"(?m)^(# Recorded by mountsim record on Linux )\S+:",
+                          lambda m: f"{m.group(1)}{release} (QEMU guest):", text, count=1)
+            text = re.sub(r"(?m)^# kernel: .*$", f"# kernel: {row}", text, count=1)
         if args.output:
             try:
                 out = open(args.output, "w", encoding="utf-8", errors="surrogateescape")
@@ -111,6 +123,39 @@ def _record(args: argparse.Namespace, command: list[str]) -> int:
         print(f"mountsim record: BUG: the trace does not parse: {problem}", file=sys.stderr)
         return 3
     return 0
+
+
+def _record_in_vm(args: argparse.Namespace, strace: str, exe: str, command: list[str]):
+    """(Run, guest release, model row): the recording made in a QEMU guest."""
+    from ..backends.vm import VmBackend, VmError
+    from ..vm.kernels import PINS
+    if args.vm not in PINS:
+        raise RecordError(f"unknown --vm {args.vm!r} (choose from {', '.join(PINS)})")
+    if args.bind:
+        raise RecordError("--bind is not available with --vm (the guest has no host paths)")
+    vm = VmBackend(args.vm)
+    why = vm.unavailable()
+    if why:
+        raise RecordError(f"cannot run the VM here: {why}")
+    try:
+        run = vm.record(strace, exe, command, args.dir, args.timeout, _named_programs(command))
+        return run, vm.release, vm.row
+    except VmError as e:
+        raise RecordError(str(e)) from None
+    finally:
+        vm.close()
+
+
+def _named_programs(command: list[str]) -> list[str]:
+    """Programs the command may exec: each argument word (and each word of a shell
+    string) that the system PATH resolves. Model-only heuristic for --vm."""
+    found = []
+    for arg in command[1:]:
+        for word in arg.replace(";", " ").replace("&", " ").replace("|", " ").split():
+            path = shutil.which(word, path=SANDBOX_PATH) if "/" not in word else None
+            if path and path not in found:
+                found.append(path)
+    return found
 
 
 def _writable(path: str) -> bool:

@@ -33,11 +33,13 @@ TABLE: dict[str, Handler] = {
     "setuid": lambda k, t, uid: ns.sys_setresuid(k, t, uid if t.cred.caps else -1, uid, uid if t.cred.caps else -1),
     "mkdir": file.sys_mkdir,
     "mkdirat": file.sys_mkdirat,
-    "rmdir": file.sys_rmdir,
     "open": file.sys_open,
     "openat": file.sys_openat,
+    "creat": file.sys_creat,
     "close": file.sys_close,
     "write": file.sys_write,
+    "read": file.sys_read,
+    "lseek": file.sys_lseek,
     "umask": file.sys_umask,
     "open_tree": newapi.sys_open_tree,
     "move_mount": newapi.sys_move_mount,
@@ -70,4 +72,4 @@ def is_modelled(name: str) -> bool:
     return name in TABLE or name in FORKS or name in ("clone", "clone3", "exit", "exit_group")
 
 
-from . import fscontext, setattr, stat  # noqa: E402,F401
+from . import dirops, fscontext, setattr, stat  # noqa: E402,F401

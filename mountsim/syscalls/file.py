@@ -1,9 +1,10 @@
-"""Directory and file calls the mount model needs: mkdir, mkdirat, rmdir, open, openat,
-read, write, close.
+"""Directory and file calls the mount model needs: mkdir, mkdirat, open, openat, read,
+write, close (rmdir, unlink, rename, symlinks: dirops.py).
 
-Mirrors fs/namei.c do_mkdirat()/filename_create(), do_rmdir()/vfs_rmdir() (including
-is_local_mountpoint() and detach_mounts() for mounts of other namespaces), and fs/open.c
-do_sys_openat2() for O_PATH, O_DIRECTORY and O_CREAT, plus close_fd().
+Mirrors fs/namei.c do_mkdirat()/filename_create(), is_local_mountpoint(), and fs/open.c
+do_sys_openat2() for O_PATH, O_DIRECTORY, O_CREAT, O_EXCL, O_TRUNC and O_NOFOLLOW
+(open_last_lookups() following a trailing symlink, also to create its target), plus
+close_fd().
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from typing import TYPE_CHECKING
 
 from .. import uapi
 from ..errors import KernelError
-from ..fs import S_IFDIR, S_IFREG
+from ..fs import S_IFDIR, S_IFLNK, S_IFREG
 from ..mount import MNT
-from ..permission import MAY_WRITE, check_sticky, generic_permission, may_write_dir
+from ..permission import MAY_WRITE, generic_permission, may_write_dir
 from ..proc import idmap_target
 from ..user_namespace import ids_mapped, map_write, ns_capable, setgroups_write
-from ..namei import (LOOKUP_DIRECTORY, LOOKUP_FOLLOW, check_name_len, lookup_parent,
-                     user_path_at)
+from ..namei import (LOOKUP_DIRECTORY, LOOKUP_FOLLOW, NameiData, check_name_len, lookup_parent,
+                     pick_link, traverse_mounts, user_path_at, walk)
 from ..mount import MntNamespace
 from ..namespace import UMOUNT_CONNECTED, get_mnt_ns, put_mnt_ns, umount_tree
 from ..proc_namespace import mountinfo_open
@@ -62,6 +63,8 @@ def sys_mkdirat(k: Kernel, task: Task, dfd: int, name: str | None, mode: int | N
     if last in (".", "..", "/"):
         raise KernelError(errno.EEXIST, "not a normal last component", where="filename_create")
     d = parent.dentry
+    if d.unlinked:                          # lookup_one_qstr_excl(): a dead directory, before EROFS
+        raise KernelError(errno.ENOENT, "parent directory was removed", where="lookup_one_qstr_excl")
     exists = (d.sb.dynamic(d, last) if d.sb.dynamic else d.lookup(last, create=True)) is not None
     if exists:
         raise KernelError(errno.EEXIST, f"{last!r} exists", where="filename_create")
@@ -84,47 +87,15 @@ def is_local_mountpoint(task: Task, dentry) -> bool:
     return any(m.ns is task.mnt_ns for m in dentry.mnts)
 
 
-def sys_rmdir(k: Kernel, task: Task, name: str | None) -> int:
-    """rmdir(2). Mirrors do_rmdir() -> vfs_rmdir().
-
-    Errors: ENOTEMPTY (".."), EINVAL ("."), EBUSY ("/"), EROFS, ENOENT, ENOTDIR, EBUSY (a
-    mountpoint in our namespace), ENOTEMPTY. Mounts of other namespaces on the directory
-    are detached (detach_mounts()).
-    """
-    parent, last = lookup_parent(k, task, uapi.AT_FDCWD, name)
-    if last == "..":
-        raise KernelError(errno.ENOTEMPTY, "'..' is never empty", where="do_rmdir")
-    if last == ".":
-        raise KernelError(errno.EINVAL, "cannot remove '.'", where="do_rmdir")
-    if last == "/":
-        raise KernelError(errno.EBUSY, "cannot remove the root", where="do_rmdir")
-    mnt_want_write(parent)
-    d = parent.dentry.children.get(last)
-    if d is None:
-        raise KernelError(errno.ENOENT, f"no such entry {last!r}", where="do_rmdir")
-    may_write_dir(task.cred, parent.dentry, "may_delete")
-    if check_sticky(task.cred, parent.dentry, d):
-        raise KernelError(errno.EPERM, "sticky directory: not the owner", where="may_delete")
-    if not d.is_dir:
-        raise KernelError(errno.ENOTDIR, "not a directory", where="may_delete")
-    if is_local_mountpoint(task, d):
-        raise KernelError(errno.EBUSY, "a mount sits on it in this namespace", where="vfs_rmdir")
-    if d.children:
-        raise KernelError(errno.ENOTEMPTY, "directory not empty", where="simple_rmdir")
-    del parent.dentry.children[last]
-    d.unlinked = True
-    for m in list(d.mnts):                  # detach_mounts(): lazily, keeping locked pieces
-        if m.ns is not None:
-            umount_tree(k, m, UMOUNT_CONNECTED)
-    return 0
-
-
 def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mode: int | None = 0) -> File:
     """openat(2) for directories, O_PATH files, namespace files and plain files.
 
-    Errors: lookup errors, EEXIST (O_CREAT|O_EXCL), ENOTDIR (O_DIRECTORY), EISDIR (writing a
-    directory), EROFS.
+    Errors: EINVAL (O_CREAT|O_DIRECTORY, build_open_flags(); O_PATH masks O_CREAT away
+    first), lookup errors, EEXIST (O_CREAT|O_EXCL), ENOTDIR (O_DIRECTORY), ELOOP
+    (O_NOFOLLOW on a symlink), EISDIR (writing a directory), EROFS.
     """
+    if flags & uapi.O_CREAT and flags & uapi.O_DIRECTORY and not flags & uapi.O_PATH:
+        raise KernelError(errno.EINVAL, "O_CREAT|O_DIRECTORY is ambiguous", where="build_open_flags")
     lookup = 0 if flags & uapi.O_NOFOLLOW else LOOKUP_FOLLOW
     if flags & uapi.O_DIRECTORY:
         lookup |= LOOKUP_DIRECTORY
@@ -136,8 +107,11 @@ def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mo
     _settle_opened(k, p.dentry, flags)
     target = idmap_target(k, p.dentry) if not flags & uapi.O_PATH else None
     if not flags & uapi.O_PATH:
-        if flags & uapi.O_TRUNC and not p.dentry.is_dir:
+        if flags & uapi.O_TRUNC and p.dentry.kind == S_IFREG:
             mnt_want_write(p)                   # do_open(): before may_open()
+        if p.dentry.kind == S_IFLNK:
+            raise KernelError(errno.ELOOP, "O_NOFOLLOW: the last component is a symlink",
+                              where="may_open")
         if p.dentry.is_dir and (acc != uapi.O_RDONLY or flags & uapi.O_CREAT):
             raise KernelError(errno.EISDIR, "cannot open a directory for writing", where="may_open")
         if target is not None and acc != uapi.O_RDONLY:
@@ -147,8 +121,8 @@ def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mo
             p.dentry.mode = 0o644
             if not generic_permission(task.cred, p.dentry, MAY_WRITE):
                 raise KernelError(errno.EACCES, "the proc file belongs to someone else", where="may_open")
-        if acc != uapi.O_RDONLY:
-            mnt_want_write(p)                   # vfs_open(): file_get_write_access()
+        if acc != uapi.O_RDONLY and p.dentry.kind in (S_IFREG, S_IFDIR):
+            mnt_want_write(p)                   # vfs_open(): file_get_write_access(), not special files
     ns = p.dentry.ns_ref
     kind = "ns" if ns is not None and not flags & uapi.O_PATH else "path"
     idmap = (target[0], target[1].cred.user_ns) if target is not None else None
@@ -177,6 +151,8 @@ def _settle_opened(k: Kernel, d, flags: int) -> None:
     writes = flags & uapi.O_ACCMODE != uapi.O_RDONLY or flags & uapi.O_TRUNC
     if (rec.errno is None and writes and not flags & uapi.O_PATH) or rec.errno == "ENOTDIR":
         d.kind, d.unknown = S_IFREG, False
+    elif rec.errno == "ELOOP" and flags & uapi.O_NOFOLLOW:
+        d.kind, d.unknown, d.target = S_IFLNK, False, d.name   # may_open() refused a link
 
 
 def mountinfo_task(k: Kernel, dentry) -> Task | None:
@@ -221,32 +197,67 @@ def sys_read(k: Kernel, task: Task, fd: int, buf=None, count: int = 0) -> int:
 
 def _open_create(k: Kernel, task: Task, dfd: int, name: str | None, flags: int,
                  mode: int | None = 0) -> Path:
-    """O_CREAT: look up the parent, create a regular file if missing (open_last_lookups())."""
+    """O_CREAT: look up the parent, create a regular file if missing. Mirrors
+    open_last_lookups() -> lookup_open(), and step_into() on what exists: a trailing
+    symlink is followed (unless O_NOFOLLOW, or O_EXCL which implies it) and a missing
+    target is created where the link's body points.
+
+    Errors: lookup errors, EISDIR (".", "..", "/", a trailing slash), ENAMETOOLONG,
+    EEXIST (O_EXCL), ELOOP (links), EROFS, may_create()'s.
+    """
     parent, last = lookup_parent(k, task, dfd, name)
-    if last in (".", "..", "/"):
-        raise KernelError(errno.EISDIR, "O_CREAT on a directory", where="open_last_lookups")
-    if parent.dentry.sb.dynamic is None:
-        check_name_len(parent.dentry, last)
-    d = parent.dentry.lookup(last, create=True, kind=S_IFREG) if parent.dentry.sb.dynamic is None \
-        else parent.dentry.sb.dynamic(parent.dentry, last)
-    if isinstance(d, Path):
-        return d
-    if d is None and parent.dentry.sb.fstype == "nullfs":
+    nd, slash = NameiData(), name.endswith("/")
+    nofollow = flags & (uapi.O_NOFOLLOW | uapi.O_EXCL)
+    while True:
+        if last in (".", "..", "/"):
+            raise KernelError(errno.EISDIR, "O_CREAT on a directory", where="do_open")
+        if slash:
+            raise KernelError(errno.EISDIR, "O_CREAT with a trailing slash", where="open_last_lookups")
+        d = _create_lookup(parent, last)
+        if isinstance(d, Path):
+            return d
+        if d is None:
+            break
+        if flags & uapi.O_EXCL:
+            raise KernelError(errno.EEXIST, f"{last!r} exists", where="do_open")
+        p = traverse_mounts(k, Path(parent.mnt, d))
+        if p.dentry.kind != S_IFLNK or nofollow:
+            p.mnt.expiry_mark = False           # path_put() -> mntput()
+            return p
+        jump, body = pick_link(k, task, nd, p)
+        if not body:
+            return jump                         # a body of "/": the root, a directory
+        parent = walk(k, task, jump or parent, body[:-1], nd)
+        if not parent.dentry.is_dir:
+            raise KernelError(errno.ENOTDIR, "not a directory", where="link_path_walk")
+        last, slash = body[-1], (p.dentry.target or "").endswith("/")
+    if parent.dentry.sb.fstype == "nullfs":
         # nullfs (7.0): make_empty_dir_inode()'s empty_dir_lookup() answers -ENOENT before
         # may_o_create() would see the immutable directory
         raise KernelError(errno.ENOENT, "nullfs is permanently empty", where="empty_dir_lookup")
-    if d is not None:
-        if flags & uapi.O_EXCL:
-            raise KernelError(errno.EEXIST, f"{last!r} exists", where="open_last_lookups")
-        return user_path_at(k, task, dfd, name, LOOKUP_FOLLOW)
     mnt_want_write(parent)
     may_create(task, parent.dentry, "may_o_create")
     return Path(parent.mnt, parent.dentry.create(last, S_IFREG, task.cred.euid,
                                                  (mode or 0) & ~task.fs.umask & 0o7777))
 
 
+def _create_lookup(parent: Path, last: str):
+    """lookup_open()'s lookup: the dentry, a proc magic link's Path, or None (missing)."""
+    if parent.dentry.sb.dynamic is not None:
+        return parent.dentry.sb.dynamic(parent.dentry, last)
+    if parent.dentry.unlinked:
+        raise KernelError(errno.ENOENT, "parent directory was removed", where="lookup_open")
+    check_name_len(parent.dentry, last)
+    return parent.dentry.lookup(last, create=True, kind=S_IFREG)
+
+
 def sys_open(k: Kernel, task: Task, name: str | None, flags: int, mode: int | None = 0) -> File:
     return sys_openat(k, task, uapi.AT_FDCWD, name, flags, mode)
+
+
+def sys_creat(k: Kernel, task: Task, name: str | None, mode: int | None = 0) -> File:
+    """creat(2): open(O_CREAT|O_WRONLY|O_TRUNC). Mirrors fs/open.c SYSCALL_DEFINE2(creat)."""
+    return sys_openat(k, task, uapi.AT_FDCWD, name, uapi.O_CREAT | uapi.O_WRONLY | uapi.O_TRUNC, mode)
 
 
 def sys_write(k: Kernel, task: Task, fd: int, buf: str | None, count: int) -> int:

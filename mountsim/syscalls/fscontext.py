@@ -31,6 +31,8 @@ from ..errors import KernelError
 from ..fs import FS_TYPES, SuperBlock, parse_options
 from ..mount import MNT
 from ..namei import at_lookup_flags, user_path_at
+from ..newns import open_new_namespace
+from ..nullfs import fs_context_for_reconfigure
 from ..task import File, Path
 from ..user_namespace import ns_capable
 from . import register
@@ -115,7 +117,8 @@ def sys_fsopen(k: Kernel, task: Task, fs_name: str | None, flags: int) -> File:
 def sys_fspick(k: Kernel, task: Task, dfd: int, path: str | None, flags: int) -> File:
     """fspick(2). Mirrors fs/fsopen.c:SYSCALL_DEFINE3(fspick).
 
-    Errors: EPERM (may_mount), EINVAL (flags), lookup errors, EINVAL (not a mount root).
+    Errors: EPERM (may_mount), EINVAL (flags), lookup errors, EINVAL (not a mount root;
+    7.2: a kernel-internal superblock, fs_context_for_reconfigure()).
     """
     require_may_mount(task, "fspick")
     if flags & ~FSPICK_FLAGS:
@@ -126,6 +129,7 @@ def sys_fspick(k: Kernel, task: Task, dfd: int, path: str | None, flags: int) ->
     if not target.mounted:
         raise _einval("not the root of a mount", "fspick")
     sb = target.mnt.sb
+    fs_context_for_reconfigure(k, sb)
     fc = FsContext(sb.fstype, sb.user_ns, Phase.AWAITING_RECONF, root=sb)  # fs_context_for_reconfigure()
     return File("fscontext", None, uapi.O_RDWR, fc=fc)
 
@@ -364,10 +368,22 @@ def sys_fsmount(k: Kernel, task: Task, fs_fd: int, flags: int, attr_flags: int) 
     Errors: EPERM (may_mount), EINVAL (flags; attr_flags; atime not one of the enum), EBADF,
     EINVAL (not an fs_context fd; no superblock yet), EPERM (mount_too_revealing), EBUSY
     (not AWAITING_MOUNT: already mounted, or a picked context).
+    Kernel: `sem.fsmount_namespace` (7.1, "mount: add FSMOUNT_NAMESPACE"): the flags are
+    checked first, FSMOUNT_NAMESPACE needs CAP_SYS_ADMIN over the caller's user namespace
+    only (not may_mount()), and returns a mount namespace fd: the new mount cloned onto a
+    copy of the namespace root (newns.create_new_namespace(), MOUNT_COPY_NEW).
     """
-    require_may_mount(task, "fsmount")
-    if flags & ~k.sem.fsmount_flags:
-        raise _einval("unknown fsmount flags", "fsmount")
+    if k.sem.fsmount_namespace:
+        if flags & ~k.sem.fsmount_flags:
+            raise _einval("unknown fsmount flags", "fsmount")
+        if flags & uapi.FSMOUNT_NAMESPACE and not ns_capable(task.cred, task.cred.user_ns):
+            raise KernelError(errno.EPERM, "FSMOUNT_NAMESPACE needs CAP_SYS_ADMIN", where="fsmount")
+        if not flags & uapi.FSMOUNT_NAMESPACE:
+            require_may_mount(task, "fsmount")
+    else:
+        require_may_mount(task, "fsmount")
+        if flags & ~k.sem.fsmount_flags:
+            raise _einval("unknown fsmount flags", "fsmount")
     if attr_flags & ~FSMOUNT_VALID_FLAGS:
         raise _einval("unknown attr_flags", "fsmount")
     mnt_flags = attr_flags_to_mnt_flags(attr_flags)
@@ -394,6 +410,11 @@ def sys_fsmount(k: Kernel, task: Task, fs_fd: int, flags: int, attr_flags: int) 
     mnt = k.alloc_vfsmnt(sb, sb.root, fc.source if fc.source is not None else "none")
     mnt.flags = mnt_flags                    # vfs_create_mount()
     vfs_clean_context(fc)
+    if flags & uapi.FSMOUNT_NAMESPACE:
+        try:
+            return open_new_namespace(task, k, Path(mnt, mnt.root), new=True)
+        finally:
+            k.free_mount(mnt)                # path_put(): the clone went in, not mnt
     new_anon_ns(k, task, mnt)                # alloc_mnt_ns(user_ns, true) + mnt_add_to_ns()
     out = File("path", Path(mnt, mnt.root), uapi.O_PATH)
     out.need_unmount = True                  # FMODE_NEED_UNMOUNT

@@ -21,6 +21,7 @@ from ..namei import LOOKUP_FOLLOW, LOOKUP_MOUNTPOINT, user_path_at
 from ..namespace import (UMOUNT_PROPAGATE, UMOUNT_SYNC, attach_recursive_mnt, check_mnt,
                          clone_mnt, copy_tree, graft_tree, has_locked_children,
                          invent_group_ids, is_mnt_ns_file, lock_mount, umount_tree, walk_tree)
+from ..nullfs import fs_context_for_reconfigure
 from ..pnode import CL_COPY_MNT_NS_FILE
 from ..task import Path
 from ..user_namespace import ns_capable
@@ -135,6 +136,7 @@ def do_remount(k: Kernel, task: Task, path: Path, flags: int, mnt_flags: MNT, da
     if not can_change_locked_flags(mnt, mnt_flags):
         raise KernelError(errno.EPERM, "would loosen a locked mount flag", where="can_change_locked_flags")
     sb = mnt.sb
+    fs_context_for_reconfigure(k, sb)
     fst = FS_TYPES.get(sb.fstype)
     opts = parse_options(fst, data) if fst is not None else sb.options
     if not ns_capable(task.cred, sb.user_ns):
@@ -175,8 +177,12 @@ def check_anonymous_mnt(task: Task, m: Mount) -> bool:
     return m.ns.seq_origin is None or m.ns.seq_origin is task.mnt_ns
 
 
-def _do_loopback(k: Kernel, task: Task, old_path: Path, recurse: bool) -> Mount:
+def _do_loopback(k: Kernel, task: Task, old_path: Path, recurse: bool,
+                 copy_flags: int = CL_COPY_MNT_NS_FILE) -> Mount:
     """The copy a bind mount attaches. Mirrors __do_loopback().
+
+    *copy_flags*: CL_COPY_MNT_NS_FILE for binds and OPEN_TREE_CLONE; create_new_namespace()
+    passes 0 or CL_SLAVE, which leaves mount namespace files out of the copy.
 
     Errors: EINVAL (unbindable; not copyable from here; plain bind would reveal locked
     mounts), EPERM from copy_tree().
@@ -190,9 +196,9 @@ def _do_loopback(k: Kernel, task: Task, old_path: Path, recurse: bool) -> Mount:
         raise KernelError(errno.EINVAL, "would reveal mounts under a locked mount",
                           where="__has_locked_children")
     if recurse:
-        mnt = copy_tree(k, old, old_path.dentry, CL_COPY_MNT_NS_FILE)
+        mnt = copy_tree(k, old, old_path.dentry, copy_flags)
     else:
-        mnt = clone_mnt(k, old, old_path.dentry, 0)
+        mnt = clone_mnt(k, old, old_path.dentry, copy_flags & ~CL_COPY_MNT_NS_FILE)
     mnt.flags &= ~MNT.LOCKED
     return mnt
 
@@ -272,6 +278,14 @@ def tree_contains_unbindable(mnt: Mount) -> bool:
     return any(p.is_unbindable for p in walk_tree(mnt))
 
 
+def check_for_nsfs_mounts(task: Task, subtree: Mount) -> bool:
+    """No mount of *subtree* is rooted at a namespace file that could make a loop.
+
+    Mirrors fs/namespace.c:check_for_nsfs_mounts() (mnt_ns_loop() on every mount root).
+    """
+    return not any(mnt_ns_loop(task, p.root) for p in walk_tree(subtree))
+
+
 def anon_ns_root(m: Mount) -> bool:
     """anon_ns_root(): *m* is the root of an anonymous (detached) namespace."""
     return m.ns is not None and m.ns.is_anon and m.ns.root is m
@@ -287,20 +301,38 @@ def mount_is_ancestor(old: Mount, p: Mount) -> bool:
         p = p.parent
 
 
-def can_move_mount_beneath(task: Task, frm: Path, to: Path, mp) -> None:
-    """Mirrors can_move_mount_beneath() as of 6.18. Errors: EINVAL."""
+def can_move_mount_beneath(k: Kernel, task: Task, frm: Path, to: Path, mp) -> None:
+    """May *frm* go between *to* (the topmost mount at the target) and its parent?
+
+    Mirrors fs/namespace.c:can_move_mount_beneath(). Errors: EINVAL, for (in order) a
+    target with no parent (7.x: do_lock_mount()), a locked target whose lock the source
+    cannot take over (an mnt-ns file), a locked target (until 7.1), an overmounted source,
+    the caller's root or a mount on the namespace root as target (until 7.1), the source
+    mounted on the target, and propagation that would cover the target or the source.
+
+    Kernel: `sem.beneath_rootfs` (7.1, "move_mount: transfer MNT_LOCKED" and "move_mount:
+    allow MOVE_MOUNT_BENEATH on the rootfs") drops the locked-target and root checks: the
+    lock moves to the mount placed beneath (attach_recursive_mnt()).
+    `sem.beneath_locked_nsfs_refused` (7.3) refuses a locked target over an mnt-ns file
+    source, which copy_tree() would leave out of every copy.
+    Deviation: 7.x refuses a parentless target in do_lock_mount(), before do_move_mount()'s
+    own EINVAL checks; the errno is the same, so the model keeps 6.18's place.
+    """
+    sem = k.sem
     mnt_from, mnt_to = frm.mnt, to.mnt
     parent_mnt_to = mnt_to.parent
     why = None
     if not mnt_to.has_parent:
         why = "target has no parent"
-    elif mnt_to.is_locked:
+    elif sem.beneath_locked_nsfs_refused and mnt_to.is_locked and is_mnt_ns_file(mnt_from.root):
+        why = "a mount namespace file cannot take over the target's lock"
+    elif not sem.beneath_rootfs and mnt_to.is_locked:
         why = "target mount is locked"
     elif mnt_from.overmount is not None:
         why = "source is overmounted"
-    elif mnt_to is task.fs.root.mnt:
+    elif not sem.beneath_rootfs and mnt_to is task.fs.root.mnt:
         why = "target is the caller's root"
-    elif parent_mnt_to is task.mnt_ns.root:
+    elif not sem.beneath_rootfs and parent_mnt_to is task.mnt_ns.root:
         why = "target sits on the namespace root"
     else:
         p = mnt_from
@@ -324,7 +356,8 @@ def do_move_mount(k: Kernel, task: Task, old_path: Path, new_path: Path, beneath
     Errors, in 6.18's order: EINVAL (source not a mount root, dir vs non-dir — checked
     before the target is locked); ENOENT (target gone); EINVAL (source locked/unparented/
     parent shared, target not ours, anon source not a tree root or same namespace,
-    beneath refused, unbindable tree onto shared); ELOOP (onto itself).
+    beneath refused, unbindable tree onto shared); ELOOP (a mount namespace file that could
+    make a loop: check_for_nsfs_mounts(), observed on 6.18); ELOOP (onto itself).
     """
     if not old_path.mounted:
         raise KernelError(errno.EINVAL, "source is not a mount root", where="do_move_mount")
@@ -353,10 +386,13 @@ def do_move_mount(k: Kernel, task: Task, old_path: Path, new_path: Path, beneath
         if not (check_mnt(task, p) or check_anonymous_mnt(task, p)):
             raise inval("target namespace is not usable")
     if beneath:
-        can_move_mount_beneath(task, old_path, new_path, mp)
+        can_move_mount_beneath(k, task, old_path, new_path, mp)
         p = p.parent
     if p.is_shared and tree_contains_unbindable(old):
         raise inval("unbindable mounts cannot go under a shared mount")
+    if not check_for_nsfs_mounts(task, old):
+        raise KernelError(errno.ELOOP, "the tree holds a mount namespace file that could make "
+                          "a loop", where="check_for_nsfs_mounts")
     if mount_is_ancestor(old, p):
         raise KernelError(errno.ELOOP, "target is inside the source", where="do_move_mount")
     attach_recursive_mnt(task, k, old, p, mp)
@@ -507,6 +543,7 @@ def do_umount(k: Kernel, task: Task, mnt: Mount, flags: int) -> int:
         if not ns_capable(task.cred, mnt.sb.user_ns):
             raise KernelError(errno.EPERM, "no CAP_SYS_ADMIN over the root's superblock", where="do_umount")
         if not mnt.sb.rdonly:              # do_umount_root(): do_remount_sb(SB_RDONLY)
+            fs_context_for_reconfigure(k, mnt.sb)
             sb_prepare_remount_readonly(k, mnt.sb)
         mnt.sb.rdonly = True
         return 0

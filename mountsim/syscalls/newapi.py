@@ -16,7 +16,9 @@ from ..errors import KernelError
 from ..mount import MntNamespace
 from ..namei import LOOKUP_EMPTY, LOOKUP_FOLLOW, at_lookup_flags, user_path_at
 from ..namespace import has_locked_children, walk_tree
+from ..newns import open_new_namespace
 from ..task import File, Path
+from ..user_namespace import ns_capable
 from .mount import _do_loopback, do_move_mount, may_change_propagation, require_may_mount
 
 if TYPE_CHECKING:
@@ -49,20 +51,34 @@ def open_detached_copy(k: Kernel, task: Task, path: Path, recursive: bool) -> Fi
 
 
 def sys_open_tree(k: Kernel, task: Task, dfd: int, filename: str | None, flags: int) -> File:
-    """open_tree(2).
+    """open_tree(2). Mirrors vfs_open_tree().
 
-    Errors: EINVAL (unknown flags; AT_RECURSIVE without OPEN_TREE_CLONE), EPERM (clone
-    without CAP_SYS_ADMIN), lookup errors, then __do_loopback()'s.
+    Errors: EINVAL (unknown flags; AT_RECURSIVE without OPEN_TREE_CLONE or
+    OPEN_TREE_NAMESPACE; both of those), EPERM (OPEN_TREE_NAMESPACE without CAP_SYS_ADMIN
+    over the caller's user namespace; OPEN_TREE_CLONE without it over the mount namespace's
+    owner), lookup errors, then __do_loopback()'s.
+    Kernel: `sem.open_tree_flags` holds OPEN_TREE_NAMESPACE from 7.0: a mount namespace
+    fd for a new namespace holding a copy of the tree (newns.create_new_namespace()).
     """
+    clone_or_ns = uapi.OPEN_TREE_CLONE | uapi.OPEN_TREE_NAMESPACE
     if flags & ~k.sem.open_tree_flags:
-        raise KernelError(errno.EINVAL, "unknown open_tree flags", where="open_tree")
-    if flags & (uapi.AT_RECURSIVE | uapi.OPEN_TREE_CLONE) == uapi.AT_RECURSIVE:
-        raise KernelError(errno.EINVAL, "AT_RECURSIVE needs OPEN_TREE_CLONE", where="open_tree")
+        raise KernelError(errno.EINVAL, "unknown open_tree flags", where="vfs_open_tree")
+    if flags & (uapi.AT_RECURSIVE | clone_or_ns) == uapi.AT_RECURSIVE:
+        raise KernelError(errno.EINVAL, "AT_RECURSIVE needs OPEN_TREE_CLONE", where="vfs_open_tree")
+    if flags & clone_or_ns == clone_or_ns:              # hweight32() > 1
+        raise KernelError(errno.EINVAL, "OPEN_TREE_CLONE and OPEN_TREE_NAMESPACE together",
+                          where="vfs_open_tree")
     lookup = at_lookup_flags(flags)
+    # The new namespace is owned by the caller's user namespace: privilege over that is all
+    # it takes.
+    if flags & uapi.OPEN_TREE_NAMESPACE and not ns_capable(task.cred, task.cred.user_ns):
+        raise KernelError(errno.EPERM, "OPEN_TREE_NAMESPACE needs CAP_SYS_ADMIN", where="vfs_open_tree")
     detached = bool(flags & uapi.OPEN_TREE_CLONE)
     if detached:
         require_may_mount(task, "open_tree")
     path = user_path_at(k, task, dfd, filename, lookup)
+    if flags & uapi.OPEN_TREE_NAMESPACE:
+        return open_new_namespace(task, k, path, recurse=bool(flags & uapi.AT_RECURSIVE))
     if detached:
         f = open_detached_copy(k, task, path, bool(flags & uapi.AT_RECURSIVE))
     else:

@@ -18,6 +18,7 @@ from ..mount import MntNamespace
 from ..namei import LOOKUP_DIRECTORY, LOOKUP_FOLLOW, traverse_mounts, user_path_at
 from ..namespace import (check_mnt, copy_mnt_ns, get_mnt_ns, is_path_reachable, lock_mount,
                          put_mnt_ns)
+from ..newns import copy_empty_mnt_ns
 from ..task import FsStruct, Path, PidNamespace, Task
 from ..user_namespace import UserNamespace, create_user_ns, ns_capable, setresuid
 from .mount import require_may_mount
@@ -45,6 +46,8 @@ def _new_namespaces(k: Kernel, task: Task, flags: int, cred, fs: FsStruct) -> Mn
     """unshare_nsproxy_namespaces()/copy_namespaces(): the new mount namespace, if any.
 
     Errors: EPERM without CAP_SYS_ADMIN over the (possibly new) user namespace.
+    Kernel: `sem.empty_mntns` (7.1): CLONE_EMPTY_MNTNS (unshare's UNSHARE_EMPTY_MNTNS,
+    converted by the caller) makes copy_mnt_ns() clone the namespace root alone.
     """
     if not flags & (uapi.CLONE_NEWNS | CLONE_NS_OTHER):
         return None
@@ -52,6 +55,8 @@ def _new_namespaces(k: Kernel, task: Task, flags: int, cred, fs: FsStruct) -> Mn
         raise KernelError(errno.EPERM, "creating namespaces needs CAP_SYS_ADMIN", where="unshare_nsproxy_namespaces")
     if not flags & uapi.CLONE_NEWNS:
         return None
+    if flags & uapi.CLONE_EMPTY_MNTNS:
+        return copy_empty_mnt_ns(task, k, task.mnt_ns, cred.user_ns, fs)
     return copy_mnt_ns(task, k, task.mnt_ns, cred.user_ns, fs)
 
 
@@ -68,17 +73,24 @@ def sys_unshare(k: Kernel, task: Task, flags: int) -> int:
 
     Errors: EINVAL (unknown flags), EPERM (CLONE_NEWUSER while chrooted; namespaces without
     CAP_SYS_ADMIN), EUSERS.
+    Kernel: `sem.empty_mntns` (7.1) accepts UNSHARE_EMPTY_MNTNS, which implies CLONE_NEWNS
+    (and so CLONE_FS); before, its bit (CLONE_PARENT_SETTID's) is an unknown flag.
     """
+    empty = k.sem.empty_mntns and bool(flags & uapi.UNSHARE_EMPTY_MNTNS)
     if flags & uapi.CLONE_NEWUSER:
         flags |= uapi.CLONE_THREAD | uapi.CLONE_FS
     if flags & uapi.CLONE_VM:
         flags |= uapi.CLONE_SIGHAND
     if flags & uapi.CLONE_SIGHAND:
         flags |= uapi.CLONE_THREAD
+    if empty:
+        flags |= uapi.CLONE_NEWNS
     if flags & uapi.CLONE_NEWNS:
         flags |= uapi.CLONE_FS
-    if flags & ~UNSHARE_VALID:
+    if flags & ~(UNSHARE_VALID | (uapi.UNSHARE_EMPTY_MNTNS if empty else 0)):
         raise KernelError(errno.EINVAL, "unknown unshare flags", where="check_unshare_flags")
+    if empty:                                # unshare_nsproxy_namespaces(): the 64-bit flag
+        flags = flags & ~uapi.UNSHARE_EMPTY_MNTNS | uapi.CLONE_EMPTY_MNTNS
     new_fs = task.fs.copy() if flags & uapi.CLONE_FS and task.fs.users > 1 else None
     cred = task.cred
     if flags & uapi.CLONE_NEWUSER:
@@ -166,14 +178,21 @@ def sys_clone3(k: Kernel, task: Task, args: dict, size: int | None, child_pid: i
     """clone3(2). Mirrors copy_clone_args_from_user() + clone3_args_valid().
 
     Errors: EINVAL (size too small, unknown flags, CSIGNAL bits in flags, bad exit_signal).
+    Kernel: `sem.empty_mntns` (7.1) accepts CLONE_EMPTY_MNTNS; kernel_clone() adds
+    CLONE_NEWNS to it before copy_process()'s checks (so CLONE_FS with it is EINVAL).
     """
     if size is not None and size < CLONE_ARGS_SIZE_VER0:
         raise KernelError(errno.EINVAL, "clone_args too small", where="copy_clone_args_from_user")
     flags = int(args.get("flags", 0))
-    if flags & ~(CLONE_LEGACY_FLAGS | uapi.CLONE_CLEAR_SIGHAND | uapi.CLONE_INTO_CGROUP):
+    valid = CLONE_LEGACY_FLAGS | uapi.CLONE_CLEAR_SIGHAND | uapi.CLONE_INTO_CGROUP
+    if k.sem.empty_mntns:
+        valid |= uapi.CLONE_EMPTY_MNTNS
+    if flags & ~valid:
         raise KernelError(errno.EINVAL, "unknown clone3 flags", where="clone3_args_valid")
     if flags & uapi.CSIGNAL or int(args.get("exit_signal", 0)) & ~uapi.CSIGNAL:
         raise KernelError(errno.EINVAL, "signal bits belong in exit_signal", where="clone3_args_valid")
+    if flags & uapi.CLONE_EMPTY_MNTNS:
+        flags |= uapi.CLONE_NEWNS            # kernel_clone()
     return do_fork(k, task, flags, child_pid)
 
 
@@ -252,10 +271,15 @@ def sys_pivot_root(k: Kernel, task: Task, new_root: str | None, put_old: str | N
     Errors: EPERM, lookup errors (new_root first), ENOENT (put_old's mount gone), EINVAL
     (shared mounts involved, not ours, new root locked), EBUSY (same mount), EINVAL (not
     mount roots, not attached, put_old not under new_root, new_root not under root).
+    Kernel: `sem.pivot_root_lookup_first` (7.0): both lookups come before may_mount()'s
+    EPERM (path_pivot_root()).
     """
-    require_may_mount(task, "pivot_root")
+    if not k.sem.pivot_root_lookup_first:
+        require_may_mount(task, "pivot_root")
     new = user_path_at(k, task, uapi.AT_FDCWD, new_root, LOOKUP_FOLLOW | LOOKUP_DIRECTORY)
     old = user_path_at(k, task, uapi.AT_FDCWD, put_old, LOOKUP_FOLLOW | LOOKUP_DIRECTORY)
+    if k.sem.pivot_root_lookup_first:
+        require_may_mount(task, "path_pivot_root")
     root = task.fs.root
     old, old_mp = lock_mount(k, old)
     new_mnt, root_mnt, old_mnt = new.mnt, root.mnt, old.mnt

@@ -13,7 +13,12 @@ STATMOUNT_OPT_ARRAY).
 
 Namespace ids: a mount namespace's id is its `MntNamespace.seq` (64-bit, never reused;
 the real values differ: 6.18 numbers all namespace types from one counter).
-In 6.18 `mnt_id_req.spare` is a mount-namespace fd (observed: EBADF/EINVAL for bad fds).
+In 6.18 `mnt_id_req.spare` is a mount-namespace fd (observed: EBADF/EINVAL for bad fds);
+7.0 names that union `mnt_ns_fd`/`mnt_fd` and adds STATMOUNT_BY_FD.
+
+Kernel: compared field by field with 7.3's do_statmount()/do_listmount(); the differences
+are Semantics fields: statmount_by_fd, statmount_internal_checked, statmount_foreign_ns_eperm
+(7.0), statmount_small_buf_eoverflow, listmount_last_id_max_ends (7.3).
 
 Limitations: no fs subtypes, no LSM options, no uid/gid maps (those bits are never
 reported, as the kernel does for mounts that lack them); sb_magic is known for common
@@ -26,7 +31,7 @@ import errno
 from typing import TYPE_CHECKING, Iterator
 
 from .. import uapi
-from ..errors import KernelError
+from ..errors import KernelError, MountsimBug
 from ..mount import MNT, MNT_UNIQUE_ID_OFFSET, MntNamespace, Mount
 from ..namespace import is_path_reachable
 from ..pnode import get_dominating_id
@@ -42,6 +47,7 @@ if TYPE_CHECKING:
 PAGE_SIZE = 4096
 SIZEOF_STATMOUNT = 512          # observed on Linux 6.18: bufsize 512 with a string is EOVERFLOW
 LISTMOUNT_MAXCOUNT = 1_000_000
+U64_MAX = (1 << 64) - 1
 STATMOUNT_SUPPORTED = 0x7FFF    # observed on Linux 6.18 (supported_mask)
 STATMOUNT_STRING_REQ = (uapi.STATMOUNT_MNT_ROOT | uapi.STATMOUNT_MNT_POINT | uapi.STATMOUNT_FS_TYPE
                         | uapi.STATMOUNT_MNT_OPTS | uapi.STATMOUNT_FS_SUBTYPE
@@ -65,11 +71,13 @@ def _einval(why: str, where: str) -> KernelError:
 
 # -- requests and namespaces -------------------------------------------------------
 
-def copy_mnt_id_req(req: dict | None) -> dict:
+def copy_mnt_id_req(req: dict | None, flags: int = 0) -> dict:
     """Mirrors fs/namespace.c:copy_mnt_id_req(): the request with missing fields 0.
 
     Errors: EFAULT (NULL), E2BIG (size > PAGE_SIZE), EINVAL (size < MNT_ID_REQ_SIZE_VER0;
-    mnt_id not a unique id). A VER0 request has no mnt_ns_id.
+    with STATMOUNT_BY_FD: mnt_id or mnt_ns_id set; else mnt_id not a unique id). A VER0
+    request has no mnt_ns_id. The union after `size` (6.18 `spare`, 7.x `mnt_ns_fd` /
+    `mnt_fd`) is read under any of its names and kept as `spare`.
     """
     if req is None:
         raise KernelError(errno.EFAULT, "NULL request", where="copy_mnt_id_req")
@@ -79,16 +87,30 @@ def copy_mnt_id_req(req: dict | None) -> dict:
     if size < uapi.MNT_ID_REQ_SIZE_VER0:
         raise _einval("request smaller than MNT_ID_REQ_SIZE_VER0", "copy_mnt_id_req")
     kreq = {key: int(req.get(key) or 0) for key in ("spare", "mnt_id", "param", "mnt_ns_id")}
+    kreq["spare"] = mnt_id_req_fd(req)
     if size < uapi.MNT_ID_REQ_SIZE_VER1:
         kreq["mnt_ns_id"] = 0
+    if flags & uapi.STATMOUNT_BY_FD:
+        if kreq["mnt_id"] or kreq["mnt_ns_id"]:
+            raise _einval("STATMOUNT_BY_FD with mnt_id or mnt_ns_id", "copy_mnt_id_req")
+        return kreq
     if kreq["mnt_id"] <= MNT_UNIQUE_ID_OFFSET:
         raise _einval("mnt_id is not a unique mount id", "copy_mnt_id_req")
     return kreq
 
 
+def mnt_id_req_fd(req: dict) -> int:
+    """The union after mnt_id_req.size: `spare` (6.18), `mnt_ns_fd` or `mnt_fd` (7.0)."""
+    for name in ("spare", "mnt_ns_fd", "mnt_fd"):
+        if req.get(name):
+            return int(req[name])
+    return 0
+
+
 def mnt_ns_id(ns: MntNamespace) -> int:
-    """ns->ns.ns_id. Model-only numbering: the namespace's sequence number."""
-    return ns.seq
+    """ns->ns.ns_id. Model-only numbering: the namespace's sequence number; an anonymous
+    namespace (alloc_mnt_ns(anon=true)) gets no id: 0."""
+    return 0 if ns.is_anon else ns.seq
 
 
 def _live_mnt_namespaces(k: Kernel) -> Iterator[MntNamespace]:
@@ -135,11 +157,12 @@ def grab_requested_mnt_ns(k: Kernel, task: Task, kreq: dict) -> MntNamespace:
     return task.mnt_ns
 
 
-def _check_foreign_ns(task: Task, kreq: dict, ns: MntNamespace) -> None:
-    """A namespace named by id answers only to a caller capable over it. Errors: ENOENT."""
+def _check_foreign_ns(task: Task, kreq: dict, ns: MntNamespace, err: int = errno.ENOENT,
+                      where: str = "listmount") -> None:
+    """A namespace named by id answers only to a caller capable over it. Errors: *err*
+    (ENOENT; statmount's is EPERM from 7.0, `sem.statmount_foreign_ns_eperm`)."""
     if kreq["mnt_ns_id"] and ns is not task.mnt_ns and not ns_capable(task.cred, ns.user_ns):
-        raise KernelError(errno.ENOENT, "not capable over the requested namespace",
-                          where="grab_requested_mnt_ns")
+        raise KernelError(err, "not capable over the requested namespace", where=where)
 
 
 def grab_requested_root(task: Task, ns: MntNamespace) -> Path:
@@ -175,36 +198,78 @@ def sys_statmount(k: Kernel, task: Task, req: dict | None, buf=None, bufsize: in
                   flags: int = 0) -> int:
     """statmount(2). Mirrors fs/namespace.c:SYSCALL_DEFINE4(statmount).
 
-    Errors: EINVAL (flags), copy_mnt_id_req()'s, grab_requested_mnt_ns()'s, ENOENT
-    (another namespace by id, not capable), EOVERFLOW (strings asked for, buffer only
-    holds struct statmount), then do_statmount()'s.
+    Errors: EINVAL (flags), copy_mnt_id_req()'s; with STATMOUNT_BY_FD EBADF (no such fd),
+    else grab_requested_mnt_ns()'s and ENOENT/EPERM (another namespace by id, not
+    capable); EOVERFLOW (strings asked for, buffer only holds struct statmount), then
+    do_statmount()'s.
+    Kernel: `sem.statmount_by_fd` (7.0) accepts STATMOUNT_BY_FD, which names the mount by
+    an fd (mnt_id_req.mnt_fd) and skips every capability check; `sem.statmount_foreign_ns_eperm`
+    (7.0); `sem.statmount_small_buf_eoverflow` (7.3).
     """
     k.last_out = None
-    if flags:
+    if flags & ~(uapi.STATMOUNT_BY_FD if k.sem.statmount_by_fd else 0):
         raise _einval("unknown statmount flags", "statmount")
-    kreq = copy_mnt_id_req(req)
-    ns = grab_requested_mnt_ns(k, task, kreq)
-    _check_foreign_ns(task, kreq, ns)
+    kreq = copy_mnt_id_req(req, flags)
+    mnt_file = ns = None
+    if flags & uapi.STATMOUNT_BY_FD:
+        mnt_file = task.files.fds.get(kreq["spare"])          # fget_raw(): O_PATH too
+        if mnt_file is None:
+            raise KernelError(errno.EBADF, "mnt_fd is not open", where="statmount")
+    else:
+        ns = grab_requested_mnt_ns(k, task, kreq)
+        _check_foreign_ns(task, kreq, ns,
+                          errno.EPERM if k.sem.statmount_foreign_ns_eperm else errno.ENOENT,
+                          "statmount")
     mask = kreq["param"]
-    if mask & STATMOUNT_STRING_REQ and bufsize == SIZEOF_STATMOUNT:
+    small = (bufsize <= SIZEOF_STATMOUNT if k.sem.statmount_small_buf_eoverflow
+             else bufsize == SIZEOF_STATMOUNT)
+    if mask & STATMOUNT_STRING_REQ and small:
         raise KernelError(errno.EOVERFLOW, "no room for strings", where="prepare_kstatmount")
-    k.last_out = do_statmount(task, kreq, ns, mask, bufsize)
+    k.last_out = do_statmount(k, task, kreq, mnt_file, ns, mask, bufsize)
     return 0
 
 
-def do_statmount(task: Task, kreq: dict, ns: MntNamespace, mask: int, bufsize: int) -> dict:
+class KernelOops(MountsimBug):
+    """Model-only: the simulated kernel would oops here (the task dies holding
+    namespace_sem, so the machine is no longer usable); the model stops instead."""
+
+
+def do_statmount(k: Kernel, task: Task, kreq: dict, mnt_file, ns: MntNamespace | None,
+                 mask: int, bufsize: int) -> dict:
     """Mirrors fs/namespace.c:do_statmount().
 
-    Errors: ENOENT (namespace by id already empty; no such mount in it; no root there),
-    EPERM (outside the root, not capable), EOVERFLOW (strings do not fit *bufsize*).
+    Errors: by fd, EINVAL (the file lives on an internal mount, MNT_NS_INTERNAL); by id,
+    ENOENT (namespace by id already empty; no such mount in it); ENOENT (no root there),
+    EPERM (by id only: outside the root, not capable), EOVERFLOW (strings do not fit
+    *bufsize*).
+    Kernel: by fd, a mount in no namespace (unmounted with MNT_DETACH) drops
+    STATMOUNT_MNT_POINT and STATMOUNT_MNT_NS_ID from the mask. `sem.statmount_internal_checked`
+    (7.0-rc2, 81f16c9778d7): before it, an internal mount's ERR_PTR namespace is
+    dereferenced (KernelOops).
+    Deviation: files with no path (fsopen/fspick contexts) live on the internal anon_inode
+    mount in the kernel: treated as internal.
     """
-    if kreq["mnt_ns_id"] and not ns.mounts:
-        raise KernelError(errno.ENOENT, "namespace is empty", where="do_statmount")
-    m = lookup_mnt_in_ns(ns, kreq["mnt_id"])
-    if m is None:
-        raise KernelError(errno.ENOENT, "no such mount in the namespace", where="lookup_mnt_in_ns")
-    root = grab_requested_root(task, ns)
-    _reachable_or_capable(task, ns, m, m.root, root, "do_statmount")
+    if mnt_file is not None:
+        m = mnt_file.path.mnt if mnt_file.path is not None else None
+        if m is None or m.flags & MNT.INTERNAL:
+            if not k.sem.statmount_internal_checked:
+                raise KernelOops("statmount(STATMOUNT_BY_FD) of an internal mount: do_statmount() "
+                                 "dereferences MNT_NS_INTERNAL (fixed by 81f16c9778d7)")
+            raise _einval("the file lives on an internal mount", "do_statmount")
+        ns = m.ns
+        if ns is None:
+            mask &= ~(uapi.STATMOUNT_MNT_POINT | uapi.STATMOUNT_MNT_NS_ID)
+    else:
+        if kreq["mnt_ns_id"] and not ns.mounts:
+            raise KernelError(errno.ENOENT, "namespace is empty", where="do_statmount")
+        m = lookup_mnt_in_ns(ns, kreq["mnt_id"])
+        if m is None:
+            raise KernelError(errno.ENOENT, "no such mount in the namespace", where="lookup_mnt_in_ns")
+    root = None
+    if ns is not None:
+        root = grab_requested_root(task, ns)
+        if mnt_file is None:
+            _reachable_or_capable(task, ns, m, m.root, root, "do_statmount")
     sm: dict = {"mask": 0}
     if mask & uapi.STATMOUNT_SB_BASIC:
         statmount_sb_basic(sm, m)
@@ -220,7 +285,7 @@ def do_statmount(task: Task, kreq: dict, ns: MntNamespace, mask: int, bufsize: i
             seq.put(sm, bit, field, value)
     if mask & uapi.STATMOUNT_MNT_NS_ID:
         sm["mask"] |= uapi.STATMOUNT_MNT_NS_ID
-        sm["mnt_ns_id"] = mnt_ns_id(ns)
+        sm["mnt_ns_id"] = mnt_ns_id(ns)        # ns is set: the bit left the mask otherwise
     if mask & uapi.STATMOUNT_SUPPORTED_MASK:
         sm["mask"] |= uapi.STATMOUNT_SUPPORTED_MASK
         sm["supported_mask"] = STATMOUNT_SUPPORTED
@@ -274,12 +339,12 @@ def mnt_to_propagation_flags(m: Mount) -> int:
     return prop or uapi.MS_PRIVATE
 
 
-def _strings(m: Mount, root: Path):
+def _strings(m: Mount, root: Path | None):
     """(bit, field, value) in do_statmount()'s order; None or "" emits nothing."""
     opts = list(m.sb.options)
     yield uapi.STATMOUNT_FS_TYPE, "fs_type", m.sb.fstype
     yield uapi.STATMOUNT_MNT_ROOT, "mnt_root", m.root.dentry_path()
-    yield uapi.STATMOUNT_MNT_POINT, "mnt_point", prepend_path(m, m.root, root)
+    yield uapi.STATMOUNT_MNT_POINT, "mnt_point", prepend_path(m, m.root, root) if root else None
     yield uapi.STATMOUNT_MNT_OPTS, "mnt_opts", ",".join(opts)
     yield uapi.STATMOUNT_OPT_ARRAY, "opt_array", opts
     yield uapi.STATMOUNT_SB_SOURCE, "sb_source", m.devname
@@ -329,7 +394,7 @@ def sys_listmount(k: Kernel, task: Task, req: dict | None, mnt_ids=None, nr_mnt_
     kreq = copy_mnt_id_req(req)
     ns = prepare_klistmount(k, task, kreq)
     ids = do_listmount(task, ns, kreq["mnt_id"], kreq["param"], nr_mnt_ids,
-                       bool(flags & uapi.LISTMOUNT_REVERSE))
+                       bool(flags & uapi.LISTMOUNT_REVERSE), k.sem.listmount_last_id_max_ends)
     k.last_out = ids
     return len(ids)
 
@@ -344,16 +409,18 @@ def prepare_klistmount(k: Kernel, task: Task, kreq: dict) -> MntNamespace:
     if last and last <= MNT_UNIQUE_ID_OFFSET:
         raise _einval("param is not a unique mount id", "prepare_klistmount")
     ns = grab_requested_mnt_ns(k, task, kreq)
-    _check_foreign_ns(task, kreq, ns)
+    _check_foreign_ns(task, kreq, ns, errno.ENOENT, "listmount")
     return ns
 
 
 def do_listmount(task: Task, ns: MntNamespace, parent_id: int, last_id: int, nr: int,
-                 reverse: bool) -> list[int]:
+                 reverse: bool, last_id_max_ends: bool = True) -> list[int]:
     """Every mount below *parent_id* (all depths), in unique-id order, after *last_id*.
 
     Mirrors fs/namespace.c:do_listmount(). Errors: ENOENT (no root; no such mount), EPERM
     (outside the caller's root, not capable).
+    Kernel: *last_id_max_ends* is `sem.listmount_last_id_max_ends` (7.3); before, a last id
+    of U64_MAX starts over from the first mount.
     """
     root = grab_requested_root(task, ns)
     if parent_id == uapi.LSMT_ROOT:
@@ -369,6 +436,8 @@ def do_listmount(task: Task, ns: MntNamespace, parent_id: int, last_id: int, nr:
         start = keys if not last_id else keys[:ns.mounts.bisect_left(last_id)]
         order = reversed(start)
     else:
+        if last_id == U64_MAX and not last_id_max_ends:
+            last_id = 0                 # mnt_find_id_at(ns, last_mnt_id + 1): u64 wraps to 0
         order = iter(keys if not last_id else keys[ns.mounts.bisect_right(last_id):])
     out: list[int] = []
     for uid in order:

@@ -454,6 +454,12 @@ def _value(t: Any, path: str, n: int) -> Any:
         return d
     if kind == "array":
         return [_value(c, path, n) for c in (t.children[0].children if t.children else [])]
+    if kind == "funcall" and str(t.children[0]) == "makedev" and len(t.children) > 1:
+        # mknod's dev: makedev(0x1, 0x3) as new_encode_dev() packs it (include/linux/kdev_t.h)
+        nums = [_int(_value(c, path, n), None, path, n) for c in t.children[1].children]
+        if len(nums) == 2:
+            major, minor = nums
+            return ("num", str((minor & 0xFF) | (major << 8) | ((minor & ~0xFF) << 12)))
     if kind in ("funcall", "ellipsis"):
         return _Ellipsis()
     raise TraceError(path, n, f"unexpected value {kind}")

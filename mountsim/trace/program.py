@@ -41,12 +41,25 @@ SYSCALLS: dict[str, tuple[tuple[str, str], ...]] = {
     "mkdirat": (("dirfd", "fd"), ("pathname", "path"), ("mode", "mode?")),
     "rmdir": (("pathname", "path"),),
     "open": (("pathname", "path"), ("flags", "flags:open"), ("mode", "mode?")),
+    "creat": (("pathname", "path"), ("mode", "mode?")),
     "openat": (("dirfd", "fd"), ("pathname", "path"), ("flags", "flags:open"), ("mode", "mode?")),
     "close": (("fd", "fd"),),
     "write": (("fd", "fd"), ("buf", "str"), ("count", "int")),   # /proc/<pid>/uid_map & co
     "read": (("fd", "fd"), ("buf", "out:read"), ("count", "int")),  # /proc/<pid>/mountinfo
     "lseek": (("fd", "fd"), ("offset", "int"), ("whence", "flags:seek")),
     "umask": (("mask", "mode"),),
+    "unlink": (("pathname", "path"),),
+    "unlinkat": (("dirfd", "fd"), ("pathname", "path"), ("flags", "flags:at")),
+    "rename": (("oldpath", "path"), ("newpath", "path")),
+    "renameat": (("olddirfd", "fd"), ("oldpath", "path"), ("newdirfd", "fd"), ("newpath", "path")),
+    "renameat2": (("olddirfd", "fd"), ("oldpath", "path"), ("newdirfd", "fd"), ("newpath", "path"),
+                  ("flags", "flags:rename")),
+    "symlink": (("target", "str"), ("linkpath", "path")),
+    "symlinkat": (("target", "str"), ("newdirfd", "fd"), ("linkpath", "path")),
+    "readlink": (("pathname", "path"), ("buf", "out:readlink"), ("bufsiz", "int")),
+    "readlinkat": (("dirfd", "fd"), ("pathname", "path"), ("buf", "out:readlink"), ("bufsiz", "int")),
+    "mknod": (("pathname", "path"), ("mode", "mode"), ("dev", "int?")),     # model-only
+    "mknodat": (("dirfd", "fd"), ("pathname", "path"), ("mode", "mode"), ("dev", "int?")),
     "open_tree": (("dfd", "fd"), ("filename", "path"), ("flags", "flags:open_tree")),
     "move_mount": (("from_dfd", "fd"), ("from_pathname", "path"), ("to_dfd", "fd"),
                    ("to_pathname", "path"), ("flags", "flags:move_mount")),
@@ -68,7 +81,7 @@ SYSCALLS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 # Calls whose success creates something the trace names by number (Step.label).
-RETURNS_FD = frozenset({"open", "openat", "open_tree", "fsopen", "fsmount", "fspick"})
+RETURNS_FD = frozenset({"open", "openat", "creat", "open_tree", "fsopen", "fsmount", "fspick"})
 RETURNS_PID = frozenset({"fork", "vfork", "clone", "clone3"})
 
 # Struct fields, in the kernel's order (strace prints them so).

@@ -92,6 +92,9 @@ def format_step(step: Step, main_pid: int | None = None, result: Result | None =
     text = res.out if res is not None and isinstance(res.out, str) else step.out
     if step.name == "read" and isinstance(text, str):      # the buffer read(2) filled
         args = f"{_arg('read', 'fd', step.args[0])}, {_c_string(text)}, {step.args[2]}"
+    elif step.name in ("readlink", "readlinkat") and isinstance(text, str):   # the link body
+        args = ", ".join(_c_string(text) if kind == "out:readlink" else _arg(step.name, kind, v)
+                         for (_, kind), v in zip(spec, step.args))
     if res is None and step.label is not None:
         res = Result(step.label)
     prefix = "" if main_pid is not None and step.pid == main_pid else f"[pid {step.pid}] "

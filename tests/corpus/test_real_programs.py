@@ -18,11 +18,12 @@ from mountsim.trace.parse import parse_file, start_table
 from mountsim.trace.replay import replay
 
 HERE = Path(__file__).resolve().parent / "programs"
+_PROC = "proc's /proc/sys/kernel files and /proc/self/fd magic links are not modelled"
 GAPS = {
-    "bwrap-bind": "proc's /proc/self/fd directory is not modelled",
-    "bwrap-ro-bind-dev-proc": "device nodes: bwrap binds the host's /dev/tty and friends",
-    "bwrap-symlink": "symlinks (symlink(2), followed in path walks) are not modelled",
-    "bwrap-unshare-user": "symlinks (symlink(2), followed in path walks) are not modelled",
+    "bwrap-bind": _PROC,
+    "bwrap-ro-bind-dev-proc": _PROC,
+    "bwrap-symlink": _PROC,
+    "bwrap-unshare-user": _PROC,
 }
 
 

@@ -95,6 +95,27 @@ umount2("/", MNT_DETACH) = 0
 setns(3, CLONE_NEWNS) = 0
 mkdir("/escaped", 0755) = 0
 """, 5),
+    # symlinks: bodies are not resolved when made, so each later walk through one is checked
+    "symlink-to-host-pid": ("""mount("proc", "/d", "proc", 0, NULL) = 0
+symlink("/d/{pid}", "/mnt/l") = 0
+mkdir("/mnt/l/root{canary}/created", 0755) = 0
+""", 3),
+    "dangling-symlink-creat": ("""mount("proc", "/d", "proc", 0, NULL) = 0
+openat(AT_FDCWD, "/d/self/ns/mnt", O_RDONLY) = 3
+symlink("/escaped", "/mnt/l") = 0
+openat(AT_FDCWD, "/mnt", O_PATH) = 4
+umount2("/", MNT_DETACH) = 0
+setns(3, CLONE_NEWNS) = 0
+openat(4, "l", O_WRONLY|O_CREAT, 0644) = 5
+""", 7),
+    "rename-into-rootfs": ("""mount("proc", "/d", "proc", 0, NULL) = 0
+openat(AT_FDCWD, "/d/self/ns/mnt", O_RDONLY) = 3
+mkdir("/mnt/x", 0755) = 0
+openat(AT_FDCWD, "/mnt", O_PATH) = 4
+umount2("/", MNT_DETACH) = 0
+setns(3, CLONE_NEWNS) = 0
+renameat(4, "x", AT_FDCWD, "/escaped") = 0
+""", 7),
 }
 
 
