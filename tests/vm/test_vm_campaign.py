@@ -3,7 +3,7 @@ the guest kernel's row) and in the VM, every result and final table compared.
 
 Per CI run: 300 programs against 7.1 (the release the seeds describe) and 60 against each
 of 7.0, 7.2 and 7.3 (about 3 programs/s here, the guest's sandbox set-up dominating);
-MOUNTSIM_VM_FUZZ_EXAMPLES scales them all (a factor, default 1), seed MOUNTSIM_FUZZ_SEED as
+MOUNTSIM_VM_FUZZ_SCALE scales them all (a factor, default 1), seed MOUNTSIM_FUZZ_SEED as
 in tests/differential/test_campaign.py. A failure is shrunk and saved under fuzz-failures/
 as a trace that `mountsim diff --backend vm` reproduces.
 """
@@ -19,7 +19,7 @@ from mountsim.commands.fuzz import Progress, run_campaign, save
 
 pytestmark = pytest.mark.vm
 
-SCALE = float(os.environ.get("MOUNTSIM_VM_FUZZ_EXAMPLES", "1"))
+SCALE = float(os.environ.get("MOUNTSIM_VM_FUZZ_SCALE", "1"))
 BUDGET = {"7.1": 300, "7.0": 60, "7.2": 60, "7.3": 60}
 SEED = int(os.environ.get("MOUNTSIM_FUZZ_SEED", "20261128"))
 
