@@ -18,6 +18,7 @@ from .fs import S_IFDIR
 from .kernel import Kernel
 from .mount import MNT, MntNamespace, Mount, T
 from .namei import traverse_mounts
+from .trace.normalise import unescape
 from .nullfs import init_mount_tree
 from .proc import make_nsfs, proc_lookup
 from .task import FdTable, FsStruct, Path, PidNamespace, Task
@@ -79,18 +80,6 @@ def mkdir_p(k: Kernel, task: Task, path: str) -> None:
         except KernelError as e:
             if e.errno != errno.EEXIST:
                 raise
-
-
-def _unescape(s: str) -> str:
-    out, i = [], 0
-    while i < len(s):
-        if s[i] == "\\" and i + 3 < len(s) + 0 and s[i + 1:i + 4].isdigit():
-            out.append(chr(int(s[i + 1:i + 4], 8)))
-            i += 4
-        else:
-            out.append(s[i])
-            i += 1
-    return "".join(out)
 
 
 _MNT_OPT = {"ro": MNT.READONLY, "nosuid": MNT.NOSUID, "nodev": MNT.NODEV, "noexec": MNT.NOEXEC,
@@ -164,7 +153,7 @@ def _from_mountinfo(k: Kernel, ns: MntNamespace, rootfs: Mount, lines: list[str]
             raise BadMountinfo(f"not a mountinfo line: {ln!r}")
         sb = sbs.get(dev)
         if sb is None:
-            sb = k.new_sb(_unescape(fstype), k.init_user_ns,
+            sb = k.new_sb(unescape(fstype), k.init_user_ns,
                           tuple(o for o in sopts.split(",")[1:] if o), opaque=True,
                           dev=minor, major=major)
             if major == 0:
@@ -177,7 +166,7 @@ def _from_mountinfo(k: Kernel, ns: MntNamespace, rootfs: Mount, lines: list[str]
                 sb.dynamic = lambda d, n, _k=k: proc_lookup(_k, d, n)
             sbs[dev] = sb
         k.mnt_ids.reserve(mid)
-        m = Mount(mid, uid_base + 1 + idx, sb, _dentry_at(sb, _unescape(root)), _unescape(source))
+        m = Mount(mid, uid_base + 1 + idx, sb, _dentry_at(sb, unescape(root)), unescape(source))
         sb.mounts.append(m)
         for o in opts.split(","):
             m.flags |= _MNT_OPT.get(o, MNT(0))
@@ -194,7 +183,7 @@ def _from_mountinfo(k: Kernel, ns: MntNamespace, rootfs: Mount, lines: list[str]
                 slaves.append((m, int(num)))
             elif tag == "unbindable":
                 m.t_flags |= T.UNBINDABLE
-        mpath = _unescape(mp)
+        mpath = unescape(mp)
         parent = by_id.get(pid)
         if parent is None:
             if mpath != "/":

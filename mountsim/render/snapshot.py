@@ -13,12 +13,12 @@ namespaces or detached trees (those fields are None / empty).
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Iterable
 
 import attrs
 
 from ..errors import TraceError
+from ..trace.normalise import unescape
 
 if TYPE_CHECKING:
     from ..kernel import Kernel
@@ -106,12 +106,6 @@ class Snapshot:
             yield from ns.mounts
 
 
-_OCT = re.compile(r"\\([0-7]{3})")
-
-
-def unmangle(s: str) -> str:
-    """The inverse of seq_escape()'s octal escapes (\\040 -> space)."""
-    return _OCT.sub(lambda m: chr(int(m.group(1), 8)), s)
 
 
 def parse_line(line: str) -> MountView:
@@ -125,8 +119,8 @@ def parse_line(line: str) -> MountView:
         mid, parent = int(f[0]), int(f[1])
     except ValueError:
         raise ValueError(f"mount id is not a number: {f[0]!r}") from None
-    return MountView(mid, parent, f[2], unmangle(f[3]), unmangle(f[4]), f[5], tuple(f[6:]),
-                     unmangle(r[0]), unmangle(r[1]), r[2] if len(r) > 2 else "")
+    return MountView(mid, parent, f[2], unescape(f[3]), unescape(f[4]), f[5], tuple(f[6:]),
+                     unescape(r[0]), unescape(r[1]), r[2] if len(r) > 2 else "")
 
 
 def parse_mountinfo(text: str, where: str = "<mountinfo>") -> list[MountView]:

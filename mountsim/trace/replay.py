@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import attrs
 
-from .normalise import normalise
+from .normalise import normalise, unescape
 from .parse import Truncated
 from .tableread import drain, recorded_text, table_read_groups
 from .program import SYSCALLS, RETURNS_FD, RETURNS_PID, ExpectRow, Note, Program, Result, Step
@@ -62,13 +62,8 @@ def model_rows(session, pid: int) -> list[tuple[str, str, tuple[str, ...], bool]
         left, right = line.split(" - ", 1)
         f = left.split()
         words = tuple(w for w in f[6:])
-        rows.append((_unescape(f[4]), right.split()[0], words, m.is_locked))
+        rows.append((unescape(f[4]), right.split()[0], words, m.is_locked))
     return rows
-
-
-def _unescape(s: str) -> str:
-    import re
-    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), s)
 
 
 def fd_args(step: Step) -> list[int]:
