@@ -1,9 +1,11 @@
-"""procfs, as far as the mount model needs it: /proc/<pid>/{ns/mnt,ns/user,root,cwd,
-mountinfo,mounts,uid_map,gid_map,setgroups}, /proc/self, /proc/thread-self; and nsfs, the filesystem behind namespace
-files (fs/proc/base.c, fs/proc/namespaces.c, fs/nsfs.c).
+"""procfs, as far as the mount model needs it: /proc/<pid>/{ns/mnt,ns/user,root,cwd,fd/N,
+mountinfo,mounts,uid_map,gid_map,setgroups}, /proc/self, /proc/thread-self,
+/proc/sys/kernel/overflow{uid,gid}; and nsfs, the filesystem behind namespace
+files (fs/proc/base.c, fs/proc/fd.c, fs/proc/namespaces.c, fs/nsfs.c).
 
-`ns/*`, `root` and `cwd` are magic links: looking them up jumps to another path (the nsfs
-dentry of the namespace; the task's root or cwd), like nd_jump_link().
+`ns/*`, `root`, `cwd` and `fd/N` are magic links: looking them up jumps to another path
+(the nsfs dentry of the namespace; the task's root or cwd; the open file's path), like
+nd_jump_link().
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ _PID_FILES = ("mountinfo", "mounts", "mountstats") + IDMAP_FILES
 # sys), as this kernel (6.18, the reference machine's config) has them; their contents are
 # not modelled. sysrq-trigger is absent there (no CONFIG_MAGIC_SYSRQ).
 _ROOT_DIRS = ("acpi", "bus", "driver", "fs", "irq", "net", "pressure", "sys", "sysvipc", "tty")
+# Files inside the static entries that real programs read at start (bwrap: the overflow
+# ids); what they contain is not modelled (a replayed read answers what was recorded).
+_STATIC = {"/sys": {"kernel": S_IFDIR}, "/sys/kernel": {"overflowuid": S_IFREG, "overflowgid": S_IFREG}}
 _ROOT_FILES = ("cmdline", "cpuinfo", "filesystems", "interrupts", "keys", "kmsg",
                "loadavg", "meminfo", "mounts", "stat", "timer_list", "uptime", "version")
 
@@ -42,6 +47,9 @@ def proc_lookup(k: Kernel, dentry: Dentry, name: str) -> Dentry | Path | None:
         if name in _ROOT_FILES:
             return _child(dentry, name, S_IFREG)
         return None
+    static = _STATIC.get(dentry.path())
+    if static is not None:
+        return _child(dentry, name, static[name]) if name in static else None
     if not (dentry if depth == 1 else dentry.parent).name.isdigit():
         return None                          # inside a static root entry: empty
     pid_d = dentry if depth == 1 else dentry.parent
@@ -57,7 +65,13 @@ def proc_lookup(k: Kernel, dentry: Dentry, name: str) -> Dentry | Path | None:
             return task.fs.pwd
         if name in _PID_FILES:
             return _child(dentry, name, S_IFREG)
+        if name == "fd":
+            return _child(dentry, "fd", S_IFDIR)
         return None
+    if depth == 2 and dentry.name == "fd":
+        # proc_fd_link(): a magic link to the open file's path (anonymous files: none here)
+        f = task.files.fds.get(int(name)) if name.isdigit() else None
+        return f.path if f is not None and f.path is not None else None
     if depth == 2 and dentry.name == "ns":
         if name == "mnt":
             return k.nsfs_path(task.mnt_ns)
