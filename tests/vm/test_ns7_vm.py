@@ -52,3 +52,41 @@ def test_ns7_trace_agrees_with_vm_kernel(vm_backend, name, series):
     finally:
         session.close()
     assert div is None, div.describe()
+
+
+def _header_kernel(path: Path) -> str | None:
+    for line in path.read_text().splitlines():
+        if line.lower().startswith("# kernel:"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def _seven_x() -> list[tuple[str, str]]:
+    """Every other models/*.trace written for a 7.x kernel with a real build to run on
+    (not 7.0-rc1) and no start-mountinfo table (the sandbox builds the model host's)."""
+    out = []
+    for path in sorted(MODELS.glob("*.trace")):
+        series = _header_kernel(path)
+        text = path.read_text()
+        if (series and series.startswith("7.") and "-rc" not in series
+                and path.stem not in NS7 and "# start-mountinfo:" not in text):
+            out.append((path.stem, series))
+    return out
+
+
+SEVEN_X = _seven_x()
+
+
+def test_every_7x_trace_is_checked():
+    """If models/ gained 7.x traces, then they are all run here (this list is not empty and
+    holds the beneath, statmount and mountinfo-read traces)."""
+    names = {n for n, _ in SEVEN_X}
+    assert {"beneath-rootfs-switch", "statmount-by-fd"} <= names
+
+
+@pytest.mark.parametrize("name,series", SEVEN_X, ids=[f"{n}@{s}" for n, s in SEVEN_X])
+def test_7x_trace_agrees_with_vm_kernel(vm_backend, name, series):
+    """If a 7.x trace of models/ gets a different result or final table on the model (at
+    its header's row) than on that Debian kernel, then the model is wrong for that version
+    (`mountsim diff --backend vm` on every 7.x trace in models/)."""
+    test_ns7_trace_agrees_with_vm_kernel(vm_backend, name, series)
