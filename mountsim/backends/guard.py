@@ -38,6 +38,9 @@ ALLOWED_FS_TYPES = frozenset({"tmpfs", "ramfs", "proc", "devpts"})
 # statfs magics of filesystems a trace may create names in or open for writing
 TMPFS_MAGIC, RAMFS_MAGIC, PROC_SUPER_MAGIC, DEVPTS_SUPER_MAGIC = (
     0x01021994, 0x858458F6, 0x9FA0, 0x1CD1)
+# 7.0's immutable namespace root (include/uapi/linux/magic.h): the kernel itself refuses
+# every new or removed name in it (empty_dir_operations), so such calls are safe to run
+NULL_FS_MAGIC = 0x4E554C4C
 WRITABLE_MAGICS = frozenset({TMPFS_MAGIC, RAMFS_MAGIC, DEVPTS_SUPER_MAGIC})
 PROC_ROOT_INO = 1
 ID_MAP_FILES = frozenset({"uid_map", "gid_map", "setgroups"})
@@ -275,7 +278,7 @@ def _is_id_map(dirfd: Any, path: str) -> bool:
 def _parent_refusal(facts: SandboxFacts, dirfd: Any, path: str, what: str,
                     proc_ok: bool = True) -> str | None:
     """A name created or removed must be in a directory of a filesystem the sandbox made
-    (or of proc, where the kernel refuses new names itself, unless not *proc_ok*)."""
+    (or of nullfs, or proc unless not *proc_ok*: the kernel refuses new names there itself)."""
     parent = os.path.dirname(path.rstrip("/")) or ("/" if path.startswith("/") else ".")
     fd = _open_path(dirfd, parent)
     if fd is None:
@@ -284,7 +287,8 @@ def _parent_refusal(facts: SandboxFacts, dirfd: Any, path: str, what: str,
         if facts.rootfs_dev is not None and os.fstat(fd).st_dev == facts.rootfs_dev:
             return f"{what} {path}: the namespace's hidden root is the host's rootfs"
         magic = _magic(fd)
-        if magic not in WRITABLE_MAGICS and not (proc_ok and magic == PROC_SUPER_MAGIC):
+        refuses_itself = magic == NULL_FS_MAGIC or proc_ok and magic == PROC_SUPER_MAGIC
+        if magic not in WRITABLE_MAGICS and not refuses_itself:
             return f"{what} {path}: not a filesystem the sandbox may write"
     finally:
         os.close(fd)
