@@ -232,8 +232,11 @@ def _open_refusal(facts: SandboxFacts, dirfd: Any, path: str, flags: int) -> str
     if fd is None:                     # a new name, or none at all: judge by the directory
         if flags & _WRITE_OPEN:        # (of the name a dangling trailing link points at)
             target = path if not follow else _dangling_target(dirfd, path)
-            return (_parent_refusal(facts, dirfd, path, "open for writing", proc_ok=False)
-                    or _parent_refusal(facts, dirfd, target, "open for writing", proc_ok=False)
+            # O_CREAT of a new name in proc is refused by proc itself (no ->create); a
+            # write-open of a missing proc file is refused here whatever this host has
+            creates = bool(flags & uapi.O_CREAT)
+            return (_parent_refusal(facts, dirfd, path, "open for writing", proc_ok=creates)
+                    or _parent_refusal(facts, dirfd, target, "open for writing", proc_ok=creates)
                     or _proc_pid_refusal(facts, dirfd, _expand_links(dirfd, target)))
         return None
     try:

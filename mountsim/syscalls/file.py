@@ -235,6 +235,10 @@ def _open_create(k: Kernel, task: Task, dfd: int, name: str | None, flags: int,
         # nullfs (7.0): make_empty_dir_inode()'s empty_dir_lookup() answers -ENOENT before
         # may_o_create() would see the immutable directory
         raise KernelError(errno.ENOENT, "nullfs is permanently empty", where="empty_dir_lookup")
+    if parent.dentry.sb.dynamic is not None:
+        # proc: ->lookup() (proc_root_lookup(), proc_pident_lookup()) answers a missing name
+        # with -ENOENT instead of a negative dentry, so lookup_open() never creates
+        raise KernelError(errno.ENOENT, "proc has no such entry to create", where="proc_lookup")
     mnt_want_write(parent)
     may_create(task, parent.dentry, "may_o_create")
     return Path(parent.mnt, parent.dentry.create(last, S_IFREG, task.cred.euid,

@@ -51,3 +51,14 @@ class TestNameMax:
         (proc_root_lookup() has no NAME_MAX check)."""
         assert runner.call("mount", "proc", "/c", "proc", 0, None) == 0
         assert runner.call("chdir", "/c/" + LONG) == "ENOENT"
+
+
+class TestProcCreate:
+    def test_o_creat_of_a_new_name_in_proc(self, runner):
+        """If open(O_CREAT) names a missing entry of a proc directory, then ENOENT: proc's
+        ->lookup() fails the name instead of leaving a negative dentry, so lookup_open()
+        never reaches ->create() (fs/proc/root.c proc_root_lookup(); found by the 7.0 VM
+        campaign, and the same on 6.18)."""
+        assert runner.call("mount", "proc", "/c", "proc", 0, None) == 0
+        assert runner.call("openat", uapi.AT_FDCWD, "/c/newfile",
+                           uapi.O_WRONLY | uapi.O_CREAT, 0o644) == "ENOENT"
