@@ -307,6 +307,10 @@ def _table_open(c: Call) -> bool:
     return bool(path and _TABLE_PATH.match(path))
 
 
+# write: id map writes; read/lseek: mount tables (the only file contents of the model)
+_KEPT_ON = {"write": _idmap_open, "read": _table_open, "lseek": _table_open}
+
+
 def _pin_open(c: Call) -> bool:
     """A successful O_PATH or O_DIRECTORY open: kept if it pins a mount while the same
     process makes a mount-relevant call (see PIN_CALLS), even when its fd is never used."""
@@ -379,16 +383,9 @@ def build(text: str, snapshots: dict[int, str]) -> Recording:
                         e.producer.closed_at = c.idx
                 deps[c.idx] = []
                 continue
-            if c.name == "write":             # only id map writes matter to the model
+            if c.name in _KEPT_ON:            # only on the fds whose contents the model has
                 producer = deps[c.idx][0] if deps[c.idx] else None
-                if producer is not None and _idmap_open(producer):
-                    seeds.append(c)
-                else:
-                    deps[c.idx] = []
-                continue
-            if c.name in ("read", "lseek"):   # only mount tables have contents in the model
-                producer = deps[c.idx][0] if deps[c.idx] else None
-                if producer is not None and _table_open(producer):
+                if producer is not None and _KEPT_ON[c.name](producer):
                     seeds.append(c)
                 else:
                     deps[c.idx] = []
