@@ -37,6 +37,8 @@ class Kernel:
         self.explain_hook: Explain | None = None   # receives ("propagate", copy, receiver)
         self.current: Task | None = None           # the task running the current syscall
         self.nsfs_mnt: Mount | None = None         # set at boot (machine.boot)
+        self.knullfs: Mount | None = None          # 7.3: kthreads' nullfs, cover stand-in (nullfs.py)
+        self.knullfs_file: Mount | None = None     # 7.3: its regular file (knullfs_file)
         self.last_out = None                       # the last call's output buffer, decoded
         self.recorded = None                       # the replayed call's recorded Result (fs.decide())
 
@@ -96,8 +98,16 @@ class Kernel:
 
     # -- the mount hash (fs/namespace.c) --------------------------------------
     def lookup_mnt(self, parent: Mount, dentry: Dentry) -> Mount | None:
-        """__lookup_mnt(): the mount on *dentry* in *parent*, if any."""
-        return self.hash.get((parent, dentry))
+        """__lookup_mnt(): the mount on *dentry* in *parent*, if any, or a stand-in.
+
+        Mirrors fs/namespace.c:__lookup_mnt(). An unmounted parent keeps the covers its
+        unmounted children left (7.3, `sem.lazy_umount_covers`; only umount_tree() fills
+        `covers`): at one, the knullfs root for a directory, knullfs_file for anything else.
+        """
+        child = self.hash.get((parent, dentry))
+        if child is None and parent.flags & MNT.UMOUNT and dentry in parent.covers:
+            return self.knullfs if dentry.is_dir else self.knullfs_file
+        return child
 
     def attach_mnt(self, mnt: Mount, parent: Mount, mp: Dentry) -> None:
         """attach_mnt(): mnt_set_mountpoint() + __attach_mnt()."""

@@ -115,7 +115,7 @@ class Mount:
         "mnt_id", "unique_id", "sb", "root", "flags", "t_flags", "devname",
         "parent", "mountpoint", "child", "mounts", "overmount",
         "share", "slave", "slave_list", "master", "group_id",
-        "ns", "pins", "expiry_mark", "expire", "clist", "__weakref__",
+        "ns", "pins", "expiry_mark", "expire", "clist", "covers", "__weakref__",
     )
 
     def __init__(self, mnt_id: int, unique_id: int, sb: SuperBlock, root: Dentry, devname: str) -> None:
@@ -141,6 +141,7 @@ class Mount:
         self.expiry_mark = False          # kernel: mnt_expiry_mark
         self.expire = False               # kernel: !list_empty(&mnt_expire)
         self.clist = ListHead(self)       # kernel: mnt_list (umount/candidate lists)
+        self.covers: list[Dentry] = []    # kernel: mnt_covers (cover->dentry of each; 7.3)
 
     # -- fs/pnode.h predicates -------------------------------------------------
     @property

@@ -2,8 +2,8 @@
 
 Functions mirror their namesakes in fs/namespace.c: next_mnt, skip_mnt_tree, clone_mnt,
 copy_tree, count_mounts, invent_group_ids, cleanup_group_ids, attach_recursive_mnt,
-graft_tree, umount_tree, has_locked_children, lock_mnt_tree, copy_mnt_ns,
-is_path_reachable, lock_mount (do_lock_mount), check_mnt.
+graft_tree, umount_tree, needs_cover, leave_cover, has_locked_children, lock_mnt_tree,
+copy_mnt_ns, is_path_reachable, lock_mount (do_lock_mount), check_mnt.
 
 Context: every function here runs inside one syscall; the syscall layer (syscalls/) has
 already done argument checks. Errors are raised as KernelError before the first mutation,
@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
 UMOUNT_SYNC = 1
 UMOUNT_PROPAGATE = 2
-UMOUNT_CONNECTED = 4
+UMOUNT_CONNECTED = 4                       # up to 7.2
+UMOUNT_COVER = UMOUNT_CONNECTED            # 7.3's name for the same bit
 
 
 def next_mnt(p: Mount, root: Mount) -> Mount | None:
@@ -342,10 +343,58 @@ def disconnect_mount(mnt: Mount, how: int) -> bool:
     return True
 
 
+def needs_cover(mnt: Mount, how: int) -> bool:
+    """Do we need to leave the mountpoint on the parent covered?
+
+    Mirrors fs/namespace.c:needs_cover() (7.3): for a child unmounted together with its
+    parent, by an UMOUNT_COVER caller (dissolve_on_fput(), __detach_mounts()) or because
+    it is MNT_LOCKED (a lazy umount); never for UMOUNT_SYNC.
+    """
+    if how & UMOUNT_SYNC:
+        return False
+    if not (mnt.parent.flags & MNT.UMOUNT):
+        return False
+    return bool(how & UMOUNT_COVER) or mnt.is_locked
+
+
+def leave_cover(mnt: Mount) -> None:
+    """*mnt* leaves its cover on its unmounted parent at its mountpoint, before it is
+    detached. Mirrors fs/namespace.c:leave_cover() (7.3).
+
+    Deviation: the cover is its dentry in `parent.covers`; the mountpoint it pins (struct
+    mountpoint m_covers) is not modelled, nor drop_cover() in __detach_mounts() (the name
+    is gone by then, so no lookup reaches the cover).
+    """
+    mnt.parent.covers.append(mnt.mountpoint)
+
+
+def _umount_child_connected(k: Kernel, p: Mount, how: int) -> None:
+    """Up to 7.2: umount_tree()'s step for a mount with a parent: disconnect it, or keep
+    it connected (UMOUNT_CONNECTED, locked) to its unmounted parent. Model-only split."""
+    if not disconnect_mount(p, how):
+        p.child.add_tail(p.parent.mounts)   # don't forget about p
+    else:
+        umount_mnt(k, p)
+
+
+def _umount_child_covered(k: Kernel, p: Mount, how: int) -> None:
+    """7.3: umount_tree()'s step for a mount with a parent: nothing stays attached to an
+    unmounted mount; maybe leave a cover, then detach. Model-only split."""
+    if needs_cover(p, how):
+        leave_cover(p)
+    umount_mnt(k, p)
+
+
+_UMOUNT_CHILD = {False: _umount_child_connected, True: _umount_child_covered}
+
+
 def umount_tree(k: Kernel, mnt: Mount, how: int) -> list[Mount]:
     """Take the tree at *mnt* (and with UMOUNT_PROPAGATE its twins) out of the namespace.
 
     Mirrors umount_tree(). Returns the unmounted mounts; those nothing pins are freed.
+    Kernel: `sem.lazy_umount_covers` selects what happens to a child unmounted with its
+    parent (7.2: stays connected or not, disconnect_mount(); 7.3: detached, maybe leaving
+    a cover, needs_cover()).
     """
     if how & UMOUNT_PROPAGATE:
         pnode.propagate_mount_unlock(k, mnt)
@@ -360,18 +409,15 @@ def umount_tree(k: Kernel, mnt: Mount, how: int) -> list[Mount]:
         pnode.propagate_umount(k, tmp)
     pnode.bulk_make_private(k, tmp)
     gone = list(tmp)
+    umount_child = _UMOUNT_CHILD[k.sem.lazy_umount_covers]
     for p in gone:
         p.clist.del_init()
         p.ns = None
         p.expire = False
         if how & UMOUNT_SYNC:
             p.flags |= MNT.SYNC_UMOUNT
-        disconnect = disconnect_mount(p, how)
         if p.has_parent:
-            if not disconnect:
-                p.child.add_tail(p.parent.mounts)   # don't forget about p
-            else:
-                umount_mnt(k, p)
+            umount_child(k, p, how)
     for p in gone:
         maybe_free(k, p)
     return gone
@@ -390,7 +436,19 @@ def maybe_free(k: Kernel, m: Mount) -> None:
     for c in list(m.mounts):
         k.unhash_mnt(c)
         maybe_free(k, c)
+    m.covers.clear()                       # cleanup_mnt(): drop_cover() of each (7.3)
     k.free_mount(m)
+
+
+def mntput(k: Kernel, m: Mount) -> None:
+    """After a pin on *m* went (a cwd or root moved away, an fs_struct released): free it if
+    it was the last one on an unmounted mount. Mirrors mntput() -> mntput_no_expire(),
+    which (up to 7.2) disconnects the children still connected to it.
+
+    Model-only split: the pin itself is dropped by FsStruct/File.
+    """
+    if m.ns is None and m.mnt_id > 0:
+        maybe_free(k, m)
 
 
 def is_path_reachable(mnt: Mount, dentry: Dentry, root_mnt: Mount, root: Dentry) -> bool:

@@ -18,9 +18,17 @@ What that shows (Kernel: `versions.Semantics.nullfs_root`):
   (empty_dir_lookup()), so mkdir and open(O_CREAT) there fail with ENOENT, and the
   superblock is SB_NOUSER (never mountable by mount(2): graft_tree() refuses it).
 
+7.3 (`versions.Semantics.lazy_umount_covers`): a private instance, knullfs, and a second
+mount of it rooted on a regular file, knullfs_file (init_mount_tree(),
+knullfs_file_mount(), nullfs_new_file()), stand in for what a lazily unmounted child left a
+cover on (kernel.py lookup_mnt(), namespace.py leave_cover()). Both are MNT_INTERNAL, in no
+namespace: the root is dont_mount() and MNT_READONLY, so a lookup in it is ENOENT, creating
+in it EROFS, mounting on it ENOENT, statmount() of it EINVAL; `..` out of it stays put.
+
 Limitations: one nullfs superblock per machine, shared by every namespace root (copies of
 mount id 1 made by copy_mnt_ns()/create_new_namespace()), as the kernel has it; the
-kthreads' private knullfs instance (7.3) is not modelled.
+kthreads' root and pwd (knullfs in 7.3) are not modelled; knullfs_file reads as empty but
+writes are not discarded (nullfs_file_operations are not modelled).
 """
 
 from __future__ import annotations
@@ -72,6 +80,25 @@ def fs_context_for_reconfigure(k: Kernel, sb: SuperBlock) -> None:
         raise KernelError(errno.EINVAL, "kernel-internal superblock", where="fs_context_for_reconfigure")
 
 
+def knullfs_mount(k: Kernel) -> None:
+    """Make the kthreads' private nullfs (knullfs) and its regular-file mount (knullfs_file).
+
+    Mirrors the 7.3 tail of fs/namespace.c:init_mount_tree(): kern_mount(&nullfs_fs_type)
+    (get_tree_nodev(): a superblock of its own), dont_mount() of its root, MNT_READONLY;
+    then knullfs_file_mount(): nullfs_new_file() (S_IFREG 0666, ino 2, never hashed) and
+    clone_mnt() of knullfs onto it, MNT_INTERNAL, writable.
+    Kernel: `sem.lazy_umount_covers` (7.3).
+    """
+    from .fs import S_IFREG, Dentry
+    from .mount import MNT
+    sb = nullfs_fs_fill_super(k)
+    k.knullfs = k.alloc_vfsmnt(sb, sb.root, NULLFS)
+    k.knullfs.flags |= MNT.INTERNAL | MNT.READONLY
+    f = Dentry("", None, sb, S_IFREG, mode=0o666)    # d_alloc_anon(): IS_ROOT, no name
+    k.knullfs_file = k.alloc_vfsmnt(sb, f, NULLFS)
+    k.knullfs_file.flags |= MNT.INTERNAL
+
+
 def is_nullfs(m: Mount) -> bool:
     """Model-only: the mount is a nullfs mount (a namespace root or a copy of one)."""
     return m.sb.fstype == NULLFS
@@ -92,4 +119,6 @@ def init_mount_tree(k: Kernel, ns: MntNamespace) -> Mount:
     ns.add(nullfs_mnt)
     ns.add(rootfs)
     ns.root = nullfs_mnt
+    if k.sem.lazy_umount_covers:
+        knullfs_mount(k)
     return rootfs

@@ -91,6 +91,12 @@ class Semantics:
     # do_listmount(): a last id of U64_MAX lists nothing (7.3); before, last_mnt_id + 1
     # wrapped to 0 and the list started over (observed on 6.18.44)
     listmount_last_id_max_ends: bool = False
+    # umount_tree() detaches every mount it unmounts; a child unmounted with its parent
+    # leaves a cover on it instead of staying connected (needs_cover(), leave_cover():
+    # UMOUNT_COVER, MNT_DETACH of locked children), and a lookup there finds the knullfs
+    # stand-in (__lookup_mnt()) (7.3, linux-source-7.3 fs/namespace.c; before: 7.2's
+    # disconnect_mount() and UMOUNT_CONNECTED)
+    lazy_umount_covers: bool = False
     # Valid flag masks are data too: what open_tree() and fsmount() accept.
     open_tree_flags: int = (uapi.AT_EMPTY_PATH | uapi.AT_NO_AUTOMOUNT | uapi.AT_RECURSIVE
                             | uapi.AT_SYMLINK_NOFOLLOW | uapi.OPEN_TREE_CLONE | uapi.OPEN_TREE_CLOEXEC)
@@ -114,7 +120,8 @@ _7_2 = attrs.evolve(_7_1, name="7.2", new_ns_foreign_whole_tree=True,
                     clone_keeps_unbindable=True, reconfigure_nouser_refused=True)
 _7_3 = attrs.evolve(_7_2, name="7.3", beneath_locked_nsfs_refused=True,
                     copy_tree_locked_nsfs_eperm=True,
-                    statmount_small_buf_eoverflow=True, listmount_last_id_max_ends=True)
+                    statmount_small_buf_eoverflow=True, listmount_last_id_max_ends=True,
+                    lazy_umount_covers=True)
 
 KERNELS: dict[str, Semantics] = {s.name: s for s in (_6_18, _7_0_rc1, _7_0, _7_1, _7_2, _7_3)}
 DEFAULT = "6.18"

@@ -89,12 +89,13 @@ def static_refusal(name: str, args: tuple, nprocs: int, nsteps: int) -> str | No
 class SandboxFacts:
     """What the guard knows about its sandbox, gathered at set-up (before pivot_root)."""
 
-    __slots__ = ("host_ns_inos", "rootfs_dev", "pids")
+    __slots__ = ("host_ns_inos", "rootfs_dev", "pids", "links_made")
 
     def __init__(self, host_ns_inos: frozenset[tuple[int, int]], rootfs_dev: int | None) -> None:
         self.host_ns_inos = host_ns_inos   # (st_dev, st_ino) of the host's mnt and pid ns
         self.rootfs_dev = rootfs_dev       # st_dev of the namespace's hidden root (host rootfs)
         self.pids: set[int] = set()        # sandbox processes' pids as the sandbox sees them
+        self.links_made = False            # the trace has made a symlink (only it can)
 
 
 def path_refusal(facts: SandboxFacts, name: str, cargs: list[Any]) -> str | None:
@@ -104,9 +105,14 @@ def path_refusal(facts: SandboxFacts, name: str, cargs: list[Any]) -> str | None
     """
     if name == "setns":
         return _setns_refusal(facts, cargs[0])
+    # Links are expanded only once the trace made one (the sandbox starts with none but
+    # proc's, which name sandbox pids), and never for umount2: readlink() of a path drops
+    # a reference to its mount, which clears an MNT_EXPIRE mark that umount2's own lookup
+    # (mntput_no_expire()) would keep.
+    expand = facts.links_made and name != "umount2"
     for dirfd, path in _paths(name, cargs):
         why = (_proc_pid_refusal(facts, dirfd, path)
-               or _proc_pid_refusal(facts, dirfd, _expand_links(dirfd, path)))
+               or expand and _proc_pid_refusal(facts, dirfd, _expand_links(dirfd, path)))
         if why:
             return why
     if name in ("open", "openat", "creat"):

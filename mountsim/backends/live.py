@@ -185,7 +185,7 @@ def _serve(task: _Task) -> None:
                 if reply is None:              # we are the new child; it has said hello
                     continue
             else:
-                task.facts.pids = msg[4]
+                task.facts.pids, task.facts.links_made = msg[4]
                 reply = _do_step(task, msg[1], msg[2], msg[3])
         except Exception:                      # a backend bug: say so rather than hang
             reply = ("crash", traceback.format_exc())
@@ -310,6 +310,7 @@ def _do_step(task: _Task, name: str, args: tuple, label: int | None) -> tuple:
     return (ret, None, None)
 
 
+_MAKES_LINKS = frozenset({"symlink", "symlinkat"})
 _ADDS_MOUNTS = frozenset({"mount", "move_mount", "open_tree", "fsmount"})
 
 
@@ -461,6 +462,7 @@ class LiveSession:
         self.nsteps = 0
         chan, host_pid, self.init_pid, ns_pid = backend.zygote().spawn(program.start_dirs)
         self.ns_pids: frozenset[int] = frozenset({ns_pid})   # pids as the sandbox sees them
+        self.links_made = False                   # a symlink exists (guard.path_refusal())
         try:
             self._adopt(program.main_pid, chan, host_pid, set())
         except OSError:
@@ -500,9 +502,10 @@ class LiveSession:
             self.notes.append(f"{step.file}:{step.line}: {step.name}: not run live (ENOSYS)")
             return Result(-1, "ENOSYS")
         ret, err, out = self._ask(p, ("step", step.name, tuple(step.args), step.label,
-                                      self.ns_pids))
+                                      (self.ns_pids, self.links_made)))
         if ret == "refused":
             self._refuse(step, err)
+        self.links_made = self.links_made or (err is None and step.name in _MAKES_LINKS)
         if err is None and step.name in RETURNS_FD:
             p.fds.add(ret)
         elif err is None and step.name == "close":

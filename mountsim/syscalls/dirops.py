@@ -10,8 +10,9 @@ away, lazily (umount_tree(UMOUNT_CONNECTED)).
 
 Limitations: no hard links (so rename's "same inode" case is only a name onto itself);
 device nodes are only their kind (a char device 0:0 is a whiteout); readlink of a proc
-magic link (ns/*, root, cwd) answers the recorded text (empty without one); filesystems without ->rename/->unlink/->rmdir are proc, nsfs and nullfs
-(EPERM); RENAME_WHITEOUT only on tmpfs (EINVAL elsewhere, as simple_rename()).
+magic link other than root, cwd and fd/N (ns/*) answers the recorded text (empty without
+one); filesystems without ->rename/->unlink/->rmdir are proc, nsfs and nullfs (EPERM);
+RENAME_WHITEOUT only on tmpfs (EINVAL elsewhere, as simple_rename()).
 """
 
 from __future__ import annotations
@@ -25,13 +26,15 @@ from ..fs import S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, S_IFSOCK,
 from ..namei import LOOKUP_EMPTY, check_name_len, getname, lookup_parent, user_path_at
 from ..namespace import UMOUNT_CONNECTED, umount_tree
 from ..permission import MAY_WRITE, check_sticky, generic_permission, may_write_dir
+from ..proc_namespace import prepend_path
+from ..task import Path
 from ..user_namespace import ns_capable
 from . import register
 from .file import is_local_mountpoint, may_create, mnt_want_write
 
 if TYPE_CHECKING:
     from ..kernel import Kernel
-    from ..task import Path, Task
+    from ..task import Task
 
 _DOTS = (".", "..", "/")                    # last_type != LAST_NORM
 _MODE_KINDS = {0: S_IFREG, uapi.S_IFREG: S_IFREG, uapi.S_IFCHR: S_IFCHR, uapi.S_IFBLK: S_IFBLK,
@@ -46,14 +49,20 @@ def _no_dir_op(d: Dentry) -> bool:
 def lookup_one_qstr_excl(k: Kernel, parent: Path, last: str, kind: str = S_IFDIR,
                          create: bool = False) -> Dentry | None:
     """The last component in its parent, not followed, None when missing. Mirrors
-    fs/namei.c:lookup_one_qstr_excl(). A proc magic link counts as present (proc cannot remove it).
+    fs/namei.c:lookup_one_qstr_excl(). A proc magic link is a symlink (a stand-in dentry:
+    the model's proc lookup returns where it leads).
 
     Errors: ENAMETOOLONG (->lookup()), ENOENT (the directory was removed).
     """
     d = parent.dentry
     if d.sb.dynamic is not None:
         found = d.sb.dynamic(d, last)
-        return None if found is None else (found if isinstance(found, Dentry) else d)
+        if found is None and create:
+            # proc's ->lookup() fails a missing name with -ENOENT instead of a negative dentry
+            raise KernelError(errno.ENOENT, f"no such entry {last!r}", where="proc_lookup")
+        if isinstance(found, Path) or (d.is_root and last in ("self", "thread-self")):
+            return Dentry(last, d, d.sb, S_IFLNK)
+        return found
     if d.unlinked:                          # "Don't create child dentry for a dead directory."
         raise KernelError(errno.ENOENT, "directory was removed", where="lookup_one_qstr_excl")
     check_name_len(d, last)
@@ -62,7 +71,8 @@ def lookup_one_qstr_excl(k: Kernel, parent: Path, last: str, kind: str = S_IFDIR
 
 def filename_create(k: Kernel, task: Task, dfd: int, name: str | None,
                     want_dir: bool = False) -> tuple[Path, str]:
-    """The parent and the new last component of a name to create. Mirrors fs/namei.c:filename_create().
+    """The parent and the new last component of a name to create. Mirrors
+    fs/namei.c:filename_create().
 
     Errors: lookup errors, EEXIST (".", "..", "/", or existing), ENOENT (a trailing slash
     on a missing name unless a directory is made; proc), EROFS (after the lookup: "don't
@@ -83,8 +93,8 @@ def filename_create(k: Kernel, task: Task, dfd: int, name: str | None,
 
 
 def may_delete(task: Task, dir_: Dentry, victim: Dentry, isdir: bool) -> None:
-    """May *victim* leave *dir_*? Mirrors fs/namei.c:may_delete() (the negative-dentry ENOENT is the
-    caller's). Errors: EACCES, EPERM (sticky), ENOTDIR/EBUSY (isdir: not a directory, a
+    """May *victim* leave *dir_*? Mirrors fs/namei.c:may_delete() (the negative-dentry
+    ENOENT is the caller's). Errors: EACCES, EPERM (sticky), ENOTDIR/EBUSY (isdir: not a directory, a
     root), EISDIR (not isdir: a directory), ENOENT (the directory was removed)."""
     may_write_dir(task.cred, dir_, "may_delete")
     if check_sticky(task.cred, dir_, victim):
@@ -109,13 +119,9 @@ def detach_mounts(k: Kernel, d: Dentry) -> None:
             umount_tree(k, m, UMOUNT_CONNECTED)
 
 
-def _recorded(k: Kernel):
-    return k.recorded
-
-
 def _settle_victim(k: Kernel, d: Dentry, kind: str) -> None:
     """A guessed name a recorded success removed was of the kind the call removes. Model-only."""
-    rec = _recorded(k)
+    rec = k.recorded
     if d.guessed and not d.children and not d.mnts and rec is not None and rec.errno is None:
         d.kind, d.unknown = kind, kind == S_IFDIR
 
@@ -173,7 +179,7 @@ def do_rmdir(k: Kernel, task: Task, dfd: int, name: str | None) -> int:
         raise KernelError(errno.EPERM, "the filesystem cannot rmdir", where="vfs_rmdir")
     if is_local_mountpoint(task, d):
         raise KernelError(errno.EBUSY, "a mount sits on it in this namespace", where="vfs_rmdir")
-    rec = _recorded(k)
+    rec = k.recorded
     if d.children or (d.unknown and rec is not None and rec.errno == "ENOTEMPTY"):
         raise KernelError(errno.ENOTEMPTY, "directory not empty", where="simple_rmdir")
     del parent.dentry.children[last]
@@ -272,8 +278,9 @@ def do_renameat2(k: Kernel, task: Task, olddfd: int, oldname: str | None, newdfd
 
 def vfs_rename(k: Kernel, task: Task, old_dir: Dentry, old: Dentry, new_dir: Dentry,
                new: Dentry | None, new_last: str, flags: int) -> None:
-    """Mirrors fs/namei.c:vfs_rename() and mm/shmem.c:shmem_rename2()/simple_rename(): the checks, then d_move()
-    (or d_exchange()); a replaced name's mounts of other namespaces are detached."""
+    """Mirrors fs/namei.c:vfs_rename() and mm/shmem.c:shmem_rename2()/simple_rename():
+    the checks, then d_move() (or d_exchange()); a replaced name's mounts of other
+    namespaces are detached."""
     if old is new:
         return                                  # source == target
     is_dir = old.is_dir
@@ -294,7 +301,9 @@ def vfs_rename(k: Kernel, task: Task, old_dir: Dentry, old: Dentry, new_dir: Den
         raise KernelError(errno.EBUSY, "a mount sits on it in this namespace", where="vfs_rename")
     if flags & uapi.RENAME_WHITEOUT and old_dir.sb.fstype != "tmpfs":
         raise KernelError(errno.EINVAL, "no whiteouts here", where="simple_rename")
-    if not flags & uapi.RENAME_EXCHANGE and new is not None and new.is_dir and new.children:
+    rec = k.recorded
+    if not flags & uapi.RENAME_EXCHANGE and new is not None and new.is_dir and (
+            new.children or (new.unknown and rec is not None and rec.errno == "ENOTEMPTY")):
         raise KernelError(errno.ENOTEMPTY, "directory not empty", where="simple_rename")
     old_last = old.name
     del old_dir.children[old_last]
@@ -356,7 +365,7 @@ def do_readlinkat(k: Kernel, task: Task, dfd: int, name: str | None, buf=None,
         raise KernelError(errno.EINVAL, "bufsiz must be positive", where="do_readlinkat")
     p = user_path_at(k, task, dfd, name, LOOKUP_EMPTY)
     d = p.dentry
-    rec = _recorded(k)
+    rec = k.recorded
     body = proc_link_body(k, task, dfd, name)
     if body is None:
         if rec is not None and rec.errno is None and all(x.guessed and not x.mnts for x in walk(d)):
@@ -392,9 +401,14 @@ def proc_link_body(k: Kernel, task: Task, dfd: int, name: str | None) -> str | N
         return str(task.pid)
     if parent.dentry.is_root and last == "thread-self":
         return f"{task.pid}/task/{task.pid}"
-    if isinstance(dyn(parent.dentry, last), Dentry):
+    found = dyn(parent.dentry, last)
+    if not isinstance(found, Path):
         return None
-    rec = _recorded(k)
+    if last in ("root", "cwd") or parent.dentry.name == "fd":   # proc_pid_readlink(): d_path()
+        text = prepend_path(found.mnt, found.dentry, task.fs.root)
+        if text is not None:
+            return text + (" (deleted)" if found.dentry.unlinked else "")
+    rec = k.recorded
     return _recorded_body(rec) if rec is not None and rec.errno is None else ""
 
 

@@ -16,7 +16,7 @@ from .. import uapi
 from ..errors import KernelError
 from ..mount import MntNamespace
 from ..namei import LOOKUP_DIRECTORY, LOOKUP_FOLLOW, traverse_mounts, user_path_at
-from ..namespace import (check_mnt, copy_mnt_ns, get_mnt_ns, is_path_reachable, lock_mount,
+from ..namespace import (check_mnt, copy_mnt_ns, get_mnt_ns, is_path_reachable, lock_mount, mntput,
                          put_mnt_ns)
 from ..newns import copy_empty_mnt_ns
 from ..task import FsStruct, Path, PidNamespace, Task
@@ -243,7 +243,9 @@ def _userns_install(task: Task, ns: UserNamespace) -> int:
 def sys_chdir(k: Kernel, task: Task, path: str | None) -> int:
     """chdir(2). Errors: lookup errors, ENOTDIR."""
     p = user_path_at(k, task, uapi.AT_FDCWD, path, LOOKUP_FOLLOW | LOOKUP_DIRECTORY)
+    old = task.fs.pwd.mnt
     task.fs.set_pwd(p)
+    mntput(k, old)                          # set_fs_pwd(): path_put() of the old cwd
     return 0
 
 
@@ -252,7 +254,9 @@ def sys_fchdir(k: Kernel, task: Task, fd: int) -> int:
     f = task.files.get(fd)
     if f.path is None or not f.path.dentry.is_dir:
         raise KernelError(errno.ENOTDIR, "fd is not a directory", where="fchdir")
+    old = task.fs.pwd.mnt
     task.fs.set_pwd(f.path)
+    mntput(k, old)                          # set_fs_pwd(): path_put() of the old cwd
     return 0
 
 
@@ -261,7 +265,9 @@ def sys_chroot(k: Kernel, task: Task, path: str | None) -> int:
     p = user_path_at(k, task, uapi.AT_FDCWD, path, LOOKUP_FOLLOW | LOOKUP_DIRECTORY)
     if not ns_capable(task.cred, task.cred.user_ns):
         raise KernelError(errno.EPERM, "chroot needs CAP_SYS_CHROOT", where="ksys_chroot")
+    old = task.fs.root.mnt
     task.fs.set_root(p)
+    mntput(k, old)                          # set_fs_root(): path_put() of the old root
     return 0
 
 

@@ -111,6 +111,43 @@ class TestDoUnlinkat:
         assert r.call("unlinkat", AT_FDCWD, "/a/f", 0) == 0
 
 
+class TestProcEntries:
+    def test_proc_names(self, runner):
+        """If proc's entries are unlinked, removed or renamed, then EPERM (proc has no
+        ->unlink/->rmdir/->rename; /proc/self is a symlink); a missing name is ENOENT, also
+        as a new name (proc's ->lookup() answers -ENOENT); readlink of /proc/self/cwd is the
+        cwd from the caller's root (source: vfs_unlink(), proc_root_lookup(),
+        proc_pid_readlink())."""
+        r = runner
+        assert r.call("mount", "proc", "/d", "proc", 0, None) == 0
+        assert r.call("unlink", "/d/self") == "EPERM"
+        assert r.call("unlink", "/d/self/cwd") == "EPERM"
+        assert r.call("unlink", "/d/self/mountinfo") == "EPERM"
+        assert r.call("rmdir", "/d/self/ns") == "EPERM"
+        assert r.call("unlink", "/d/self/nope") == "ENOENT"
+        assert r.call("rename", "/d/self/cwd", "/d/self/x") == "ENOENT"
+        assert r.call("symlink", "x", "/d/self/x") == "ENOENT"
+        assert r.call("chdir", "/a") == 0
+        res = r.s.execute(_step("readlink", "/d/self/cwd", None, 100))
+        assert (res.ret, res.out) == (2, "/a")
+
+
+    def test_fd_links(self):
+        """If /proc/self/fd/N is read with readlink, then it is the open file's path from
+        the caller's root; walked, it leads to that file (model-only: the live kernel's fd
+        numbers are not the trace's) (source: fs/proc/fd.c proc_fd_link(),
+        proc_pid_readlink())."""
+        r = model()
+        assert r.call("mount", "proc", "/d", "proc", 0, None) == 0
+        assert r.call("open", "/a", O_PATH, 0, label=7) == 7
+        res = r.s.execute(_step("readlink", "/d/self/fd/7", None, 100))
+        assert (res.ret, res.out) == (2, "/a")
+        assert r.tmpfs("/d/self/fd/7") == 0
+        assert mountpoints(r)[-1] == "/a"
+        assert r.call("readlink", "/d/self/fd/8", None, 100) == "ENOENT"
+        assert r.call("open", "/d/sys/kernel/overflowuid", uapi.O_RDONLY, 0, label=9) == 9
+
+
 class TestDoRmdir:
     def test_mountpoint(self, runner):
         """If a directory is a mountpoint here, then EBUSY; from another namespace it goes
@@ -257,7 +294,8 @@ class TestFilenameCreate:
         assert r.call("symlink", "y", "x") == "ENOENT"
         assert r.call("rename", "/b", "x") == "ENOENT"
         assert r.call("mount", None, "/", None, uapi.MS_REMOUNT | MS_BIND | uapi.MS_RDONLY, None) == 0
-        for call in (("symlink", "y", "x"), ("mkdir", "x", 0o755), ("open", "x", O_CREAT | O_WRONLY, 0o644)):
+        for call in (("symlink", "y", "x"), ("mkdir", "x", 0o755),
+                     ("open", "x", O_CREAT | O_WRONLY, 0o644)):
             assert r.call(*call) == "ENOENT", call
         assert r.call("unlink", "x") == "EROFS"
         assert r.call("rename", "/b", "x") == "EROFS"
