@@ -10,9 +10,9 @@ import errno as _errno
 
 import attrs
 
-from ..errors import KernelError
-from ..machine import boot
-from ..namespace import put_mnt_ns
+from ..errors import KernelError, TraceError
+from ..machine import BadMountinfo, boot
+from ..namespace import mntput, put_mnt_ns
 from ..proc_namespace import mountinfo
 from ..syscalls import dispatch, is_modelled
 from ..syscalls.file import close_fd
@@ -30,8 +30,13 @@ class ModelSession:
 
     def __init__(self, program: Program, sem: Semantics | None = None) -> None:
         self.sem = sem or semantics(program.kernel)
-        self.k, _ = boot(self.sem, program.main_pid, program.start_mountinfo, program.start_dirs,
-                         program.start_contents_known, program.start_unknown)
+        try:
+            self.k, _ = boot(self.sem, program.main_pid, program.start_mountinfo,
+                             program.start_dirs, program.start_contents_known,
+                             program.start_unknown)
+        except BadMountinfo as e:               # a start table parse.py could not judge alone
+            line = program.start_mountinfo_lines[0] if program.start_mountinfo_lines else 0
+            raise TraceError(program.file, line, f"start-mountinfo: {e}") from None
         self.last_error: KernelError | None = None   # why the last failing call failed
 
     def task(self, pid: int):
@@ -78,6 +83,8 @@ class ModelSession:
         task.fs.users -= 1
         if task.fs.users == 0:
             task.fs.release()
+            mntput(self.k, task.fs.root.mnt)       # exit_fs(): path_put() of root and pwd
+            mntput(self.k, task.fs.pwd.mnt)
         put_mnt_ns(self.k, task.mnt_ns)
 
     def has_fd(self, pid: int, fd: int) -> bool:
