@@ -28,7 +28,9 @@ _PID_FILES = ("mountinfo", "mounts", "mountstats") + IDMAP_FILES
 _ROOT_DIRS = ("acpi", "bus", "driver", "fs", "irq", "net", "pressure", "sys", "sysvipc", "tty")
 # Files inside the static entries that real programs read at start (bwrap: the overflow
 # ids); what they contain is not modelled (a replayed read answers what was recorded).
-_STATIC = {"/sys": {"kernel": S_IFDIR}, "/sys/kernel": {"overflowuid": S_IFREG, "overflowgid": S_IFREG}}
+_STATIC = {"/sys": {"kernel": S_IFDIR, "fs": S_IFDIR},
+           "/sys/kernel": {"overflowuid": S_IFREG, "overflowgid": S_IFREG},
+           "/sys/fs": {"mount-max": S_IFREG}}                    # sysctl.py
 _ROOT_FILES = ("cmdline", "cpuinfo", "filesystems", "interrupts", "keys", "kmsg",
                "loadavg", "meminfo", "mounts", "stat", "timer_list", "uptime", "version")
 

@@ -25,6 +25,7 @@ from ..mount import MntNamespace
 from ..namespace import UMOUNT_CONNECTED, get_mnt_ns, put_mnt_ns, umount_tree
 from ..proc_namespace import mountinfo_open
 from ..seq_file import SEEK_CUR, SEEK_SET, seq_lseek, seq_read_iter
+from ..sysctl import MAY_WRITE, sysctl_of, sysctl_perm, sysctl_read, sysctl_write
 from ..task import File, Path
 
 if TYPE_CHECKING:
@@ -114,6 +115,9 @@ def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mo
                               where="may_open")
         if p.dentry.is_dir and (acc != uapi.O_RDONLY or flags & uapi.O_CREAT):
             raise KernelError(errno.EISDIR, "cannot open a directory for writing", where="may_open")
+        table = sysctl_of(p.dentry)
+        if table is not None and acc != uapi.O_RDONLY:
+            sysctl_perm(task, table, MAY_WRITE)  # may_open() -> proc_sys_permission()
         if target is not None and acc != uapi.O_RDONLY:
             # task_dump_owner(): a non-dumpable task's files belong to root; they are 0644
             owner = target[1]
@@ -175,6 +179,12 @@ def sys_read(k: Kernel, task: Task, fd: int, buf=None, count: int = 0) -> int:
     f = task.files.get(fd)
     if f.flags & uapi.O_PATH or (f.flags & uapi.O_ACCMODE) == uapi.O_WRONLY:
         raise KernelError(errno.EBADF, "fd is not open for reading", where="vfs_read")
+    table = sysctl_of(f.path.dentry) if f.path is not None else None
+    if table is not None:                   # a sysctl the model has: its own value
+        text = sysctl_read(k, table, f.pos, count)
+        f.pos += len(text)
+        k.last_out = text
+        return len(text)
     rec = k.recorded
     if f.path is not None and f.seq is None and rec is not None and f.kind == "path":
         d = f.path.dentry                   # contents the model lacks: the recording is the oracle
@@ -279,6 +289,9 @@ def sys_write(k: Kernel, task: Task, fd: int, buf: str | None, count: int) -> in
     if buf is None:
         raise KernelError(errno.EFAULT, "NULL buffer", where="copy_from_user")
     text = buf[:count]
+    table = sysctl_of(f.path.dentry)
+    if table is not None:
+        sysctl_write(k, table, f.pos, text)
     if f.idmap is not None:
         name, ns = f.idmap
         if f.pos != 0:
