@@ -41,6 +41,7 @@ class Kernel:
         self.knullfs_file: Mount | None = None     # 7.3: its regular file (knullfs_file)
         self.last_out = None                       # the last call's output buffer, decoded
         self.recorded = None                       # the replayed call's recorded Result (fs.decide())
+        self.recorded_call = ""                    # and its syscall's name
 
     def nsfs_path(self, ns) -> Path:
         """The path a namespace file resolves to (ns_get_path())."""

@@ -168,10 +168,19 @@ def pick_link(k: Kernel, task: Task, nd: NameiData, link: Path) -> tuple[Path | 
     return (task.fs.root if body.startswith("/") else None), split(body)
 
 
+_MOUNT_LOOPS = frozenset({"mount", "move_mount"})
+
+
 def _guess_link(k: Kernel, d) -> None:
     """A name guessed in a directory of unknown contents that the walk is about to follow,
-    while the recorded result is ELOOP, is a link that loops onto itself. Model-only."""
+    while the recorded result is ELOOP, is a link that loops onto itself. Model-only.
+
+    Not for mount(2) and move_mount(2): their ELOOP also means a mount moved under itself
+    or a namespace file that would make a loop (do_move_mount(), check_for_nsfs_mounts()).
+    """
     rec = k.recorded
+    if k.recorded_call in _MOUNT_LOOPS:
+        return
     if d.guessed and rec is not None and rec.errno == "ELOOP" and not d.children and not d.mnts:
         d.kind, d.target, d.unknown = S_IFLNK, d.name, False
 

@@ -55,6 +55,7 @@ class ModelSession:
         self.last_error = None
         self.k.last_out = None
         self.k.recorded = step.result             # the oracle for unknown contents (fs.decide())
+        self.k.recorded_call = step.name
         if step.result is not None and step.out is not None and step.name in ("readlink", "readlinkat"):
             self.k.recorded = attrs.evolve(step.result, out=step.out)   # the recorded link body
         try:

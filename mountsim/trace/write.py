@@ -16,16 +16,26 @@ _STRUCT_FAMILY = {("clone_args", "flags"): "clone", ("mount_attr", "attr_set"): 
                   ("mnt_id_req", "param"): "statmount"}
 
 
+_C_ESCAPES = {ord("\n"): "\\n", ord("\t"): "\\t", ord("\r"): "\\r", ord("\v"): "\\v",
+              ord("\f"): "\\f"}
+
+
 def _c_string(s: str) -> str:
+    """A C string as strace prints it: \\n, \\t and friends by name, other bytes in octal,
+    three digits when a digit follows (so "\\0124" is never read back as "\\124")."""
+    data = s.encode("utf-8", errors="surrogateescape")
     out = []
-    for ch in s.encode("utf-8", errors="surrogateescape"):
+    for i, ch in enumerate(data):
         c = chr(ch)
         if c in '"\\':
             out.append("\\" + c)
         elif 32 <= ch < 127:
             out.append(c)
+        elif ch in _C_ESCAPES:
+            out.append(_C_ESCAPES[ch])
         else:
-            out.append(f"\\{ch:o}")
+            nxt = data[i + 1:i + 2]
+            out.append(f"\\{ch:03o}" if nxt.isdigit() else f"\\{ch:o}")
     return '"' + "".join(out) + '"'
 
 

@@ -96,3 +96,13 @@ def test_ff_files_merge_like_f():
         return [(order[s.pid], s.name, s.args if s.name not in ("vfork", "clone") else (),
                  s.result.errno if s.result else None) for s in program.steps]
     assert renumbered(ff) == renumbered(f)
+
+
+@pytest.mark.parametrize("text", ["a\nb", "63 42\n45 63\n", "\x012", "\x00\x00", 'q"\\z', "\t\x7f\xff"])
+def test_written_strings_read_back(text):
+    """If the writer prints a buffer as strace does (\\n by name, octal otherwise), then the
+    parser reads back the same bytes — even an escape followed by a digit ("\\0012", which
+    strace prints with three octal digits)."""
+    from mountsim.trace.write import _c_string
+    p = parse_text(f"write(3, {_c_string(text)}, 3) = 3\n", "<t>")
+    assert p.steps[0].args[1] == text

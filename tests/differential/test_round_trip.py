@@ -10,6 +10,7 @@ imagine"; this is how users use the tool). Budget MOUNTSIM_ROUNDTRIP_EXAMPLES (d
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -73,10 +74,15 @@ def test_live_runs_written_as_traces_replay_on_the_model(live):
         written = parse_text(text, "<round-trip>")
         rep = replay(written, ModelBackend().start(written))
         if rep.diffs:
-            failures.append(text + "\n".join(rep.diffs))
+            out = Path("fuzz-failures")
+            out.mkdir(exist_ok=True)
+            saved = out / f"round-trip-{len(failures) + 1:03d}.trace"
+            saved.write_text(text)
+            failures.append(f"{saved}:\n" + "\n".join(rep.diffs))
             raise AssertionError(rep.diffs[0])
     try:
         body()
     except AssertionError:
         pass
-    assert not failures, f"{len(failures)} written trace(s) differ; the last:\n{failures[-1]}"
+    assert not failures, (f"{len(failures)} written trace(s) differ (saved; replay them with "
+                          f"`mountsim replay`); the last:\n{failures[-1]}")
