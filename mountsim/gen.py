@@ -438,11 +438,37 @@ def k_path_mount(draw, pid, add, *_):
         add(pid, "chdir", (p(draw),))
 
 
+def k_inside_clone(draw, pid, add, pids, fds, next_fd):
+    """Step into a cloned tree and close its fd, then use relative paths from inside the
+    detached tree: dissolve_on_fput() unmounts it, and where 7.3 leaves covers (knullfs
+    stand-ins) 7.2 kept the children connected."""
+    fd = next_fd[0]
+    next_fd[0] += 1
+    flags = uapi.OPEN_TREE_CLONE | uapi.OPEN_TREE_CLOEXEC | draw(st.sampled_from([0, uapi.AT_RECURSIVE]))
+    add(pid, "open_tree", (uapi.AT_FDCWD, draw(st.sampled_from(TOP)), flags), label=fd)
+    add(pid, "fchdir", (fd,))
+    add(pid, "close", (fd,))
+    for _ in range(draw(st.integers(1, 4))):
+        rel = draw(st.sampled_from(["x", "x/y", "f", "..", "l", "x/.."]))
+        op = draw(st.sampled_from(["chdir", "mkdir", "rmdir", "openat", "mount"]))
+        if op == "openat":
+            fd = next_fd[0]
+            next_fd[0] += 1
+            add(pid, "openat", (uapi.AT_FDCWD, rel, uapi.O_PATH | uapi.O_CLOEXEC), label=fd)
+            fds[pid].append(fd)
+        elif op == "mount":
+            add(pid, "mount", ("tmpfs", rel, "tmpfs", 0, None))
+        elif op == "mkdir":
+            add(pid, "mkdir", (rel, 0o755))
+        else:
+            add(pid, op, (rel,))
+
+
 KINDS = [k_mount, k_mount, k_mkdir, k_bind, k_bind, k_propagation, k_propagation, k_move,
          k_umount, k_umount, k_fork, k_unshare, k_chdir, k_pivot, k_open_tree, k_move_mount,
          k_move_mount, k_close, k_setattr, k_remount, k_rmdir, k_mount_proc, k_clone, k_exit,
          k_setresuid, k_open, k_setns, k_setns, k_fchdir, k_fsmount, k_fspick, k_listmount,
          k_idmap, k_idmap, k_umask, k_detached, k_detached, k_root_switch, k_statmount_fd,
-         k_read_mountinfo, k_read, k_read,
+         k_read_mountinfo, k_read, k_read, k_inside_clone,
          k_file, k_file, k_symlink, k_symlink, k_unlink, k_rename, k_rename, k_readlink,
          k_path_mount, k_path_mount]
