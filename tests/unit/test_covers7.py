@@ -20,9 +20,8 @@ O_PATH_DIR = uapi.O_PATH | uapi.O_DIRECTORY
 CLONE_REC = uapi.OPEN_TREE_CLONE | uapi.AT_RECURSIVE
 
 
-def dissolved(kernel: str, pin_parent: bool = False):
-    """/a (tmpfs) with a tmpfs on /a/x holding y; a recursive clone of /a entered with
-    fchdir() and closed, so dissolve_on_fput() unmounts it (UMOUNT_COVER / _CONNECTED)."""
+def nested(kernel: str):
+    """A private namespace with a tmpfs on /a and another on /a/x holding the directory y."""
     r = run(kernel)
     assert r.call("unshare", uapi.CLONE_NEWNS) == 0
     assert r.make("/", MS_REC | MS_PRIVATE) == 0
@@ -30,6 +29,13 @@ def dissolved(kernel: str, pin_parent: bool = False):
     assert r.call("mkdir", "/a/x", 0o755) == 0
     assert r.tmpfs("/a/x") == 0
     assert r.call("mkdir", "/a/x/y", 0o755) == 0
+    return r
+
+
+def dissolved(kernel: str, pin_parent: bool = False):
+    """/a (tmpfs) with a tmpfs on /a/x holding y; a recursive clone of /a entered with
+    fchdir() and closed, so dissolve_on_fput() unmounts it (UMOUNT_COVER / _CONNECTED)."""
+    r = nested(kernel)
     fd = r.call("open_tree", AT_FDCWD, "/a", CLONE_REC)
     assert r.call("fchdir", fd) == 0
     if pin_parent:
@@ -194,13 +200,7 @@ class TestLockedLazyUmount:
         found) and 7.3 leaves a cover (x/y ENOENT) (source: fs/namespace.c (7.2)
         disconnect_mount() "Is the mount locked such that it needs to remain connected?";
         (7.3) needs_cover() IS_MNT_LOCKED(mnt); VM 7.2.12 and 7.3.4)."""
-        r = run(kernel)
-        assert r.call("unshare", uapi.CLONE_NEWNS) == 0
-        assert r.make("/", MS_REC | MS_PRIVATE) == 0
-        assert r.tmpfs("/a") == 0
-        assert r.call("mkdir", "/a/x", 0o755) == 0
-        assert r.tmpfs("/a/x") == 0
-        assert r.call("mkdir", "/a/x/y", 0o755) == 0
+        r = nested(kernel)
         assert r.call("unshare", uapi.CLONE_NEWNS | uapi.CLONE_NEWUSER) == 0
         assert r.bind("/a", "/b", rec=True) == 0
         assert r.call("umount2", "/b/x", uapi.MNT_DETACH) == "EINVAL"
