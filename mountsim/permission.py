@@ -33,9 +33,16 @@ def capable_wrt_inode_uidgid(cred: Cred, inode: Dentry) -> bool:
 
 
 def generic_permission(cred: Cred, inode: Dentry, mask: int) -> bool:
-    """acl_permission_check() by owner/group bits, then CAP_DAC_OVERRIDE (directories)."""
-    if inode.sb.opaque:
-        return True
+    """acl_permission_check() by owner/group bits, then CAP_DAC_OVERRIDE (directories).
+
+    An inode of unknown owner and mode (a start table's filesystem, not made by the trace)
+    is decided by the replayed call's recorded result: EACCES denies, anything else allows
+    (fs.decide() does the same for names). Model-only.
+    """
+    if inode.sb.opaque and (inode.guessed or inode.is_root):
+        oracle = inode.sb.oracle
+        rec = oracle.recorded if oracle is not None else None
+        return rec is None or rec.errno != "EACCES"
     shift = 6 if cred.euid == inode.uid else 3       # in_group_p(): everyone is in gid 0
     if mask & ~(inode.mode >> shift) & 7 == 0:
         return True

@@ -1,12 +1,16 @@
-"""/proc/<pid>/mountinfo: fs/proc_namespace.c:show_mountinfo(), mounts_open_common().
+"""/proc/<pid>/{mountinfo,mounts,mountstats}: fs/proc_namespace.c:show_mountinfo(),
+show_vfsmnt(), show_vfsstat(), mounts_open_common().
 
 Mounts of the reader's namespace in unique-id order (the ns->mounts rbtree walk), each
 line formatted byte for byte as the kernel does; a mount whose mountpoint is not reachable
 from the reader's root is skipped (seq_path_root() answering SEQ_SKIP).
 
-An open mountinfo file is a seq_file (seq_file.py) over mounts_op: m_start(), m_next(),
-m_stop(), m_show(). Deviation: the kernel keeps those four in fs/namespace.c (for
-namespace_sem); they live here, next to their only user.
+An open table file is a seq_file (seq_file.py) over mounts_op: m_start(), m_next(),
+m_stop(), m_show() -> the file's `show`. Deviation: the kernel keeps those four in
+fs/namespace.c (for namespace_sem); they live here, next to their only user.
+
+Limitations: no filesystem has ->show_devname(), ->show_stats() or a subtype, and no
+superblock flag shows (sync, dirsync, mand, lazytime: show_sb_opts() prints nothing).
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ if TYPE_CHECKING:
     from .fs import Dentry
     from .task import Path, Task
 
-_ESC = {" ": "\\040", "\t": "\\011", "\n": "\\012", "\\": "\\134"}
+_ESC = {" ": "\\040", "\t": "\\011", "\n": "\\012", "\\": "\\134", "#": "\\043"}
+_PATH_ESC = " \t\n\\"                   # seq_path_root()/seq_dentry(): no '#'
+
 
 MNT_OPTS = ((MNT.NOSUID, ",nosuid"), (MNT.NODEV, ",nodev"), (MNT.NOEXEC, ",noexec"),
             (MNT.NOATIME, ",noatime"), (MNT.NODIRATIME, ",nodiratime"),
@@ -30,10 +36,19 @@ MNT_OPTS = ((MNT.NOSUID, ",nosuid"), (MNT.NODEV, ",nodev"), (MNT.NOEXEC, ",noexe
 
 
 def mangle(s: str) -> str:
-    """seq_escape(m, s, " \\t\\n\\\\"): octal escapes."""
+    """mangle(): seq_escape(m, s, " \\t\\n\\\\#"), octal escapes, for a devname or a type.
+
+    Kernel: '#' too (observed on 6.18: source "a#b" shows as a\\043b)."""
     if not any(c in s for c in _ESC):
         return s
     return "".join(_ESC.get(c, c) for c in s)
+
+
+def mangle_path(s: str) -> str:
+    """The escapes of seq_path_root() and seq_dentry() (" \\t\\n\\\\"): '#' stays."""
+    if not any(c in s for c in _PATH_ESC):
+        return s
+    return "".join(_ESC[c] if c in _PATH_ESC else c for c in s)
 
 
 def prepend_path(mnt: Mount, dentry: Dentry, root: Path) -> str | None:
@@ -74,8 +89,8 @@ def show_mountinfo(r: Mount, root: Path) -> str | None:
     if where is None:
         return None
     sb = r.sb
-    fields = [f"{r.mnt_id} {r.parent.mnt_id} {sb.major}:{sb.dev} {mangle(r.root.dentry_path())} "
-              f"{mangle(where)} {show_mnt_opts(r.flags)}"]
+    fields = [f"{r.mnt_id} {r.parent.mnt_id} {sb.major}:{sb.dev} {mangle_path(r.root.dentry_path())} "
+              f"{mangle_path(where)} {show_mnt_opts(r.flags)}"]
     if r.is_shared:
         fields.append(f" shared:{r.group_id}")
     if r.is_slave:
@@ -88,6 +103,38 @@ def show_mountinfo(r: Mount, root: Path) -> str | None:
         fields.append(" unbindable")
     fields.append(f" - {mangle(sb.fstype)} {mangle(r.devname)} {sb.show_options()}\n")
     return "".join(fields)
+
+
+def show_vfsmnt(r: Mount, root: Path) -> str | None:
+    """One /proc/<pid>/mounts line (fstab(5) form), or None when seq_path_root() skips it.
+
+    Mirrors fs/proc_namespace.c:show_vfsmnt(): devname, mountpoint, type, then " ro" when
+    __mnt_is_readonly() (the mount's MNT_READONLY or the superblock's SB_RDONLY), the
+    mount's options, the filesystem's own options, and " 0 0".
+    """
+    where = prepend_path(r, r.root, root)
+    if where is None:
+        return None
+    ro = r.flags & MNT.READONLY or r.sb.rdonly
+    opts = ("ro" if ro else "rw") + show_mnt_opts(r.flags)[2:] + \
+        "".join("," + o for o in r.sb.options)
+    return f"{mangle(r.devname)} {mangle_path(where)} {mangle(r.sb.fstype)} {opts} 0 0\n"
+
+
+def show_vfsstat(r: Mount, root: Path) -> str | None:
+    """One /proc/<pid>/mountstats line, or None when seq_path_root() skips it.
+
+    Mirrors fs/proc_namespace.c:show_vfsstat(): "device D mounted on P with fstype T"
+    ("no device" without a devname); no filesystem here has ->show_stats() (nfs's).
+    """
+    where = prepend_path(r, r.root, root)
+    if where is None:
+        return None
+    dev = "no device" if r.devname is None else f"device {mangle(r.devname)}"
+    return f"{dev} mounted on {mangle_path(where)} with fstype {mangle(r.sb.fstype)}\n"
+
+
+SHOW = {"mountinfo": show_mountinfo, "mounts": show_vfsmnt, "mountstats": show_vfsstat}
 
 
 def mountinfo(task: Task) -> str:
@@ -105,12 +152,14 @@ class ProcMounts:
     """struct proc_mounts: what mounts_open_common() pinned for the reader, the namespace
     and the root of the task the file names, as they were at open time."""
 
-    __slots__ = ("ns", "root", "pos_is_mnt_id")
+    __slots__ = ("ns", "root", "pos_is_mnt_id", "show")
 
-    def __init__(self, ns: MntNamespace, root: Path, pos_is_mnt_id: bool) -> None:
+    def __init__(self, ns: MntNamespace, root: Path, pos_is_mnt_id: bool,
+                 show=show_mountinfo) -> None:
         self.ns = ns
         self.root = root
         self.pos_is_mnt_id = pos_is_mnt_id     # versions.Semantics.mountinfo_pos_is_mnt_id
+        self.show = show                       # kernel: p->show
 
 
 def mnt_find_id_at(ns: MntNamespace, mnt_id: int) -> Mount | None:
@@ -155,9 +204,9 @@ class MountsOp:
         """Mirrors fs/namespace.c:m_stop() (up_read(&namespace_sem): nothing to model)."""
 
     def show(self, m: SeqFile, v: Mount) -> int:
-        """Mirrors fs/namespace.c:m_show() -> show_mountinfo()."""
+        """Mirrors fs/namespace.c:m_show() -> p->show()."""
         p: ProcMounts = m.private
-        line = show_mountinfo(v, p.root)
+        line = p.show(v, p.root)
         if line is None:
             return SEQ_SKIP
         m.puts(line)
@@ -167,8 +216,9 @@ class MountsOp:
 mounts_op = MountsOp()
 
 
-def mountinfo_open(task: Task, pos_is_mnt_id: bool) -> SeqFile:
-    """The seq_file of an open /proc/<task>/mountinfo. Mirrors mountinfo_open() ->
-    mounts_open_common(): the task's namespace (get_mnt_ns(), the caller takes that
-    reference) and its root, fixed for the life of the file."""
-    return SeqFile(mounts_op, ProcMounts(task.mnt_ns, task.fs.root, pos_is_mnt_id))
+def mounts_open_common(task: Task, pos_is_mnt_id: bool, name: str = "mountinfo") -> SeqFile:
+    """The seq_file of an open /proc/<task>/<name> (mountinfo, mounts, mountstats). Mirrors
+    mountinfo_open()/mounts_open()/mountstats_open() -> mounts_open_common(): the task's
+    namespace (get_mnt_ns(), the caller takes that reference) and its root, fixed for the
+    life of the file, and the file's show function."""
+    return SeqFile(mounts_op, ProcMounts(task.mnt_ns, task.fs.root, pos_is_mnt_id, SHOW[name]))

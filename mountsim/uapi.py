@@ -154,6 +154,9 @@ CLONE_IO = 0x80000000
 CLONE_CLEAR_SIGHAND = 1 << 32
 CLONE_INTO_CGROUP = 1 << 33
 UNSHARE_EMPTY_MNTNS = 0x00100000  # 7.1, shares CLONE_PARENT_SETTID's bit (unshare only)
+CLONE_AUTOREAP = 1 << 34          # 7.1 sched.h (strace 7.1's clone3_flags); not modelled:
+CLONE_NNP = 1 << 35               # the model's clone3_args_valid() answers EINVAL for them
+CLONE_PIDFD_AUTOKILL = 1 << 36
 CLONE_EMPTY_MNTNS = 1 << 37       # 7.1, clone3 only
 SIGCHLD = 17
 
@@ -232,6 +235,8 @@ ALL_NAMES: dict[str, int] = {}
 for _fam in FLAG_NAMES.values():
     ALL_NAMES.update(_fam)
 ALL_NAMES.update(_table("S_IF", exclude=("S_IFMT",)))     # mknod("/a/p", S_IFIFO|0644)
+ALL_NAMES.update({"MNT_ID_REQ_SIZE_VER0": MNT_ID_REQ_SIZE_VER0,   # mnt_id_req.size
+                  "MNT_ID_REQ_SIZE_VER1": MNT_ID_REQ_SIZE_VER1})
 ALL_NAMES.update({"AT_FDCWD": AT_FDCWD, "LSMT_ROOT": LSMT_ROOT, "MS_MGC_VAL": MS_MGC_VAL,
                   "STATMOUNT_BY_FD": STATMOUNT_BY_FD, "MOUNT_ATTR_SIZE_VER0": MOUNT_ATTR_SIZE_VER0})
 

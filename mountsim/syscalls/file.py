@@ -23,7 +23,7 @@ from ..namei import (LOOKUP_DIRECTORY, LOOKUP_FOLLOW, NameiData, check_name_len,
                      pick_link, traverse_mounts, user_path_at, walk)
 from ..mount import MntNamespace
 from ..namespace import UMOUNT_CONNECTED, get_mnt_ns, put_mnt_ns, umount_tree
-from ..proc_namespace import mountinfo_open
+from ..proc_namespace import mounts_open_common
 from ..seq_file import SEEK_CUR, SEEK_SET, seq_lseek, seq_read_iter
 from ..sysctl import MAY_WRITE, sysctl_of, sysctl_perm, sysctl_read, sysctl_write
 from ..task import File, Path
@@ -139,9 +139,9 @@ def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mo
         f.idmap, f.cred = idmap, task.cred.copy()
     if isinstance(ns, MntNamespace):
         get_mnt_ns(ns)                      # an open namespace file (O_PATH too) keeps it alive
-    reader = mountinfo_task(k, p.dentry) if not flags & uapi.O_PATH else None
+    reader = mounts_task(k, task, p.dentry) if not flags & uapi.O_PATH else None
     if reader is not None:                  # mountinfo_open() -> mounts_open_common()
-        f.seq = mountinfo_open(reader, k.sem.mountinfo_pos_is_mnt_id)
+        f.seq = mounts_open_common(reader, k.sem.mountinfo_pos_is_mnt_id, p.dentry.name)
         get_mnt_ns(f.seq.private.ns)
     return f                                # installed by the syscall table (fd_install)
 
@@ -159,9 +159,15 @@ def _settle_opened(k: Kernel, d, flags: int) -> None:
         d.kind, d.unknown, d.target = S_IFLNK, False, d.name   # may_open() refused a link
 
 
-def mountinfo_task(k: Kernel, dentry) -> Task | None:
-    """The task whose /proc/<pid>/mountinfo *dentry* is, or None for any other dentry."""
-    if dentry.sb.fstype != "proc" or dentry.name != "mountinfo" or not dentry.parent.name.isdigit():
+def mounts_task(k: Kernel, task: Task, dentry) -> Task | None:
+    """The task whose /proc/<pid>/{mountinfo,mounts,mountstats} *dentry* is, or None for
+    any other dentry. /proc/mounts is the kernel's symlink to self/mounts (proc_root_init():
+    proc_symlink("mounts", NULL, "self/mounts")): the opener's own."""
+    if dentry.sb.fstype != "proc" or dentry.name not in ("mountinfo", "mounts", "mountstats"):
+        return None
+    if dentry.name == "mounts" and dentry.parent.is_root:
+        return task
+    if not dentry.parent.name.isdigit():
         return None
     t = k.tasks.get(int(dentry.parent.name))
     return t if t is not None and t.alive else None
@@ -169,7 +175,7 @@ def mountinfo_task(k: Kernel, dentry) -> Task | None:
 
 def sys_read(k: Kernel, task: Task, fd: int, buf=None, count: int = 0) -> int:
     """read(2) at the file's position. Mirrors ksys_read() -> vfs_read(); for
-    /proc/<pid>/mountinfo, seq_read_iter() over mounts_op (the text goes to `k.last_out`).
+    /proc/<pid>/{mountinfo,mounts,mountstats}, seq_read_iter() over mounts_op (the text goes to `k.last_out`).
 
     Errors: EBADF (no such fd, O_PATH, not open for reading), EISDIR, EINVAL (a namespace
     or filesystem-context file: no read the model knows).

@@ -27,6 +27,7 @@ args: arg ("," arg)*
      | "[" [args] "]"          -> array
      | "~" "[" [args] "]"      -> array
      | ELLIPSIS                -> ellipsis
+     | "???"                   -> ellipsis
      | term "<<" term          -> shift
 
 result: NUMBER ERRNO? MSG?     -> ok_or_err

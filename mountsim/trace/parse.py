@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
+import signal
 from typing import Any
 
 from lark import Token, Tree
@@ -19,6 +20,7 @@ from lark.exceptions import LarkError, UnexpectedInput
 from .. import uapi
 from ..errors import TraceError
 from .grammar import PARSER
+from .rawcall import raw_args, raw_name, unread_struct
 from .program import (RETURNS_FD, RETURNS_PID, STRUCTS, SYSCALLS, ExpectRow, Note, Program,
                       Result, Step)
 
@@ -366,7 +368,8 @@ def _expect_row(row: list[str], path: str, n: int) -> ExpectRow:
 def _call(prog: Program, body: str, pid: int, path: str, n: int, raw: str) -> None:
     body = _TIMING.sub("", body)
     head = _CALL_NAME.match(body)
-    if head and head.group(1) not in SYSCALLS and head.group(1) != "umount":
+    undecoded = raw_name(body)                  # syscall_0x1c9(...): an older strace
+    if head and not undecoded and head.group(1) not in SYSCALLS and head.group(1) != "umount":
         prog.unmodelled[head.group(1)] = prog.unmodelled.get(head.group(1), 0) + 1
         prog.first_unmodelled = prog.first_unmodelled or n
         return                                  # its arguments are never needed: not parsed
@@ -382,7 +385,7 @@ def _call(prog: Program, body: str, pid: int, path: str, n: int, raw: str) -> No
         raise TraceError(path, n, f"cannot parse the call at column {col}: {_snippet(body, e)}")
     except LarkError as e:
         raise TraceError(path, n, f"cannot parse the call: {e}")
-    name = str(tree.children[0])
+    name = undecoded[1] if undecoded else str(tree.children[0])
     if name == "umount":
         name = "umount2"
     children = tree.children[1:]
@@ -392,6 +395,17 @@ def _call(prog: Program, body: str, pid: int, path: str, n: int, raw: str) -> No
         prog.notes.append(Note(path, n, f"not modelled: {name}"))
         return
     values = [_value(a, path, n) for a in (args_tree.children if args_tree else [])]
+    if undecoded:
+        values = raw_args(name, values)
+        if isinstance(values, str):
+            prog.notes.append(Note(path, n, f"{undecoded[0]} is {name}, printed undecoded by this "
+                                   f"strace; {values}: not replayed"))
+            return
+    unread = unread_struct(name, values)
+    if unread:
+        prog.notes.append(Note(path, n, f"{name}: strace printed the address of {unread}, "
+                               "not its contents: not replayed"))
+        return
     args, out = _decode(name, values, path, n)
     label = None
     if result is not None and not result.errno and (name in RETURNS_FD or name in RETURNS_PID):
@@ -489,8 +503,8 @@ def _int(v: Any, family: str | None, path: str, n: int) -> int:
             return table[v[1]]
         if v[1] in uapi.ALL_NAMES:
             return uapi.ALL_NAMES[v[1]]
-        if v[1] in ("SIGCHLD",):
-            return uapi.SIGCHLD
+        if v[1] in signal.Signals.__members__:     # clone3's exit_signal=SIGUSR1
+            return int(signal.Signals[v[1]])
         raise TraceError(path, n, f"unknown flag {v[1]}" + (f" for {family}" if family else ""))
     if isinstance(v, tuple) and v[0] == "or":
         out = 0
@@ -552,7 +566,10 @@ def _convert(call: str, pname: str, kind: str, v: Any, path: str, n: int) -> Any
         for f, fv in v.items():
             if f not in STRUCTS[sname]:
                 raise TraceError(path, n, f"{call}: struct {sname} has no field {f!r}")
-            fields[f] = None if fv is None else _int(fv, _STRUCT_FAMILY.get((sname, f)), path, n)
+            # a pointer field strace followed (clone3's child_tid=[N], set_tid=[..], tls={..})
+            # is the tracee's address: the model never reads it
+            fields[f] = None if fv is None or isinstance(fv, (list, dict)) else \
+                _int(fv, _STRUCT_FAMILY.get((sname, f)), path, n)
         return fields
     family = kind.split(":", 1)[1] if kind.startswith("flags:") else None
     if v is None:

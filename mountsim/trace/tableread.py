@@ -1,5 +1,5 @@
-"""Reads of /proc/<pid>/mountinfo in a trace that started on a table the model only partly
-knows. Model-only.
+"""Reads of /proc/<pid>/{mountinfo,mounts,mountstats} (and /proc/mounts) in a trace that
+started on a table the model only partly knows. Model-only.
 
 When a trace starts from `# start-mountinfo:` lines (or from an unknown machine), the ids
 the kernel gives new mounts depend on every mount the recording machine had, in every
@@ -8,6 +8,11 @@ at another line than the model's. Such reads are compared as a whole: the texts 
 the reads of one open file, up to end of file, are joined and compared with the model's
 whole table after both are normalised (mount ids, peer groups and devices renumbered in
 order of first appearance, trace/normalise.py). Each read then answers what was recorded.
+
+mounts and mountstats print no ids or devices (normalise() passes their lines through),
+but their rows are in the same unique-id order and one read(2) of them ends wherever the
+recording machine's longer or shorter lines put it, so they are grouped and compared
+whole the same way, exactly.
 """
 
 from __future__ import annotations
@@ -16,14 +21,14 @@ import re
 
 from .program import Program, Step
 
-_TABLE = re.compile(r"(^|/)(mountinfo)$")
+_TABLE = re.compile(r"(^|/)(mountinfo|mounts|mountstats)$")
 
 
 def table_read_groups(program: Program) -> dict[int, list[int]]:
     """step index of the first read of a table file -> the indices of all its reads.
 
     A group is the reads of one (pid, fd) after a successful open of a path ending in
-    "mountinfo", up to a read that returns 0, a close of the fd or another open on it.
+    "mountinfo", "mounts" or "mountstats", up to a read that returns 0, a close of the fd or another open on it.
     """
     groups: dict[int, list[int]] = {}
     current: dict[tuple[int, int], list[int]] = {}
