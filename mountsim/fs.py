@@ -76,6 +76,8 @@ class Dentry:
         if not decide(self, name, create):
             return None
         err = _recorded_errno(self)
+        if err in ("ENOTDIR", "EISDIR") and getattr(self.sb.oracle, "recorded_call", "") in _TWO_PATHS:
+            err = None                  # rename(2): the other path's kind may be the reason
         d = self.create(name, S_IFREG if err == "ENOTDIR" else S_IFDIR if err == "EISDIR" else kind)
         d.guessed = True
         d.unknown = d.kind == S_IFDIR
@@ -110,6 +112,9 @@ class Dentry:
 
     def __repr__(self) -> str:
         return f"<Dentry {self.sb.fstype}:{self.path()}>"
+
+
+_TWO_PATHS = frozenset({"rename", "renameat", "renameat2"})
 
 
 def _recorded_errno(d: Dentry) -> str | None:

@@ -169,6 +169,7 @@ def pick_link(k: Kernel, task: Task, nd: NameiData, link: Path) -> tuple[Path | 
 
 
 _MOUNT_LOOPS = frozenset({"mount", "move_mount"})
+_PROC_SELF = ("self", "thread-self")
 
 
 def _guess_link(k: Kernel, d) -> None:
@@ -211,6 +212,11 @@ def walk(k: Kernel, task: Task, start: Path, comps: list[str], nd: NameiData | N
         d = dyn(p.dentry, c) if dyn is not None else p.dentry.lookup(c)
         if d is None:
             raise KernelError(errno.ENOENT, f"no such entry {c!r}", where="walk_component")
+        if (dyn is not None and (isinstance(d, Path) or p.dentry.is_root and c in _PROC_SELF)
+                and not (i == len(comps) - 1 and last == "nofollow")
+                and p.mnt.flags & MNT.NOSYMFOLLOW):
+            # proc's self/thread-self and magic links are symlinks too (pick_link())
+            raise KernelError(errno.ELOOP, "symlink on a nosymfollow mount", where="pick_link")
         if isinstance(d, Path):
             p = d                               # a proc magic link: nd_jump_link()
             continue

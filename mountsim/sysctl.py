@@ -17,11 +17,12 @@ import errno
 from .errors import KernelError
 from .fs import Dentry
 from .kernel import Kernel
+from .permission import MAY_WRITE
 from .task import Task
 
 # proc path (below the proc root) -> (Kernel attribute, minimum, maximum, mode)
 SYSCTLS = {"/sys/fs/mount-max": ("mount_max", 1, 2**31 - 1, 0o644)}
-MAY_WRITE = 2
+
 
 
 def sysctl_of(d: Dentry) -> tuple[str, int, int, int] | None:

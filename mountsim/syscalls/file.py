@@ -16,7 +16,7 @@ from .. import uapi
 from ..errors import KernelError
 from ..fs import S_IFDIR, S_IFLNK, S_IFREG
 from ..mount import MNT
-from ..permission import MAY_WRITE, generic_permission, may_write_dir
+from ..permission import MAY_READ, MAY_WRITE, generic_permission, may_write_dir
 from ..proc import idmap_target
 from ..user_namespace import ids_mapped, map_write, ns_capable, setgroups_write
 from ..namei import (LOOKUP_DIRECTORY, LOOKUP_FOLLOW, NameiData, check_name_len, lookup_parent,
@@ -25,7 +25,7 @@ from ..mount import MntNamespace
 from ..namespace import UMOUNT_CONNECTED, get_mnt_ns, put_mnt_ns, umount_tree
 from ..proc_namespace import mounts_open_common
 from ..seq_file import SEEK_CUR, SEEK_SET, seq_lseek, seq_read_iter
-from ..sysctl import MAY_WRITE, sysctl_of, sysctl_perm, sysctl_read, sysctl_write
+from ..sysctl import sysctl_of, sysctl_perm, sysctl_read, sysctl_write
 from ..task import File, Path
 
 if TYPE_CHECKING:
@@ -100,8 +100,9 @@ def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mo
     lookup = 0 if flags & uapi.O_NOFOLLOW else LOOKUP_FOLLOW
     if flags & uapi.O_DIRECTORY:
         lookup |= LOOKUP_DIRECTORY
+    created = False
     if flags & uapi.O_CREAT and not flags & uapi.O_PATH:
-        p = _open_create(k, task, dfd, name, flags, mode)
+        p, created = _open_create(k, task, dfd, name, flags, mode)
     else:
         p = user_path_at(k, task, dfd, name, lookup)
     acc = flags & uapi.O_ACCMODE
@@ -125,6 +126,11 @@ def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mo
             p.dentry.mode = 0o644
             if not generic_permission(task.cred, p.dentry, MAY_WRITE):
                 raise KernelError(errno.EACCES, "the proc file belongs to someone else", where="may_open")
+        if not created and target is None and table is None and _plain_inode(p.dentry):
+            mask = (MAY_READ if acc != uapi.O_WRONLY else 0) | \
+                (MAY_WRITE if acc != uapi.O_RDONLY or flags & uapi.O_TRUNC else 0)
+            if not generic_permission(task.cred, p.dentry, mask):
+                raise KernelError(errno.EACCES, "no permission to open the file", where="may_open")
         if acc != uapi.O_RDONLY and p.dentry.kind in (S_IFREG, S_IFDIR):
             mnt_want_write(p)                   # vfs_open(): file_get_write_access(), not special files
     ns = p.dentry.ns_ref
@@ -144,6 +150,12 @@ def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mo
         f.seq = mounts_open_common(reader, k.sem.mountinfo_pos_is_mnt_id, p.dentry.name)
         get_mnt_ns(f.seq.private.ns)
     return f                                # installed by the syscall table (fd_install)
+
+
+def _plain_inode(d) -> bool:
+    """An inode whose owner and mode decide an open (may_open() -> inode_permission()):
+    not proc's or nsfs's, which the model does not give real modes. Model-only."""
+    return d.sb.dynamic is None and d.sb.fstype != "nsfs" and d.kind in (S_IFREG, S_IFDIR)
 
 
 def _settle_opened(k: Kernel, d, flags: int) -> None:
@@ -212,7 +224,7 @@ def sys_read(k: Kernel, task: Task, fd: int, buf=None, count: int = 0) -> int:
 
 
 def _open_create(k: Kernel, task: Task, dfd: int, name: str | None, flags: int,
-                 mode: int | None = 0) -> Path:
+                 mode: int | None = 0) -> tuple[Path, bool]:
     """O_CREAT: look up the parent, create a regular file if missing. Mirrors
     open_last_lookups() -> lookup_open(), and step_into() on what exists: a trailing
     symlink is followed (unless O_NOFOLLOW, or O_EXCL which implies it) and a missing
@@ -231,7 +243,7 @@ def _open_create(k: Kernel, task: Task, dfd: int, name: str | None, flags: int,
             raise KernelError(errno.EISDIR, "O_CREAT with a trailing slash", where="open_last_lookups")
         d = _create_lookup(parent, last)
         if isinstance(d, Path):
-            return d
+            return d, False
         if d is None:
             break
         if flags & uapi.O_EXCL:
@@ -239,10 +251,10 @@ def _open_create(k: Kernel, task: Task, dfd: int, name: str | None, flags: int,
         p = traverse_mounts(k, Path(parent.mnt, d))
         if p.dentry.kind != S_IFLNK or nofollow:
             p.mnt.expiry_mark = False           # path_put() -> mntput()
-            return p
+            return p, False
         jump, body = pick_link(k, task, nd, p)
         if not body:
-            return jump                         # a body of "/": the root, a directory
+            return jump, False                  # a body of "/": the root, a directory
         parent = walk(k, task, jump or parent, body[:-1], nd)
         if not parent.dentry.is_dir:
             raise KernelError(errno.ENOTDIR, "not a directory", where="link_path_walk")
@@ -258,7 +270,7 @@ def _open_create(k: Kernel, task: Task, dfd: int, name: str | None, flags: int,
     mnt_want_write(parent)
     may_create(task, parent.dentry, "may_o_create")
     return Path(parent.mnt, parent.dentry.create(last, S_IFREG, task.cred.euid,
-                                                 (mode or 0) & ~task.fs.umask & 0o7777))
+                                                 (mode or 0) & ~task.fs.umask & 0o7777)), True
 
 
 def _create_lookup(parent: Path, last: str):

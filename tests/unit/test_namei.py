@@ -62,3 +62,14 @@ class TestProcCreate:
         assert runner.call("mount", "proc", "/c", "proc", 0, None) == 0
         assert runner.call("openat", uapi.AT_FDCWD, "/c/newfile",
                            uapi.O_WRONLY | uapi.O_CREAT, 0o644) == "ENOENT"
+
+
+class TestNosymfollowProc:
+    def test_proc_self_is_a_symlink(self, runner):
+        """If proc is mounted nosymfollow, then following /proc/self is ELOOP, while opening
+        the link itself (O_NOFOLLOW|O_PATH) works: proc's self is a symlink like any other
+        (pick_link(): MNT_NOSYMFOLLOW; found by the record/replay round trip)."""
+        assert runner.call("mount", "proc", "/c", "proc", uapi.MS_NOSYMFOLLOW, None) == 0
+        assert runner.call("openat", uapi.AT_FDCWD, "/c/self/mountinfo", uapi.O_RDONLY) == "ELOOP"
+        assert runner.call("openat", uapi.AT_FDCWD, "/c/self",
+                           uapi.O_RDONLY | uapi.O_NOFOLLOW | uapi.O_PATH, label=7) == 7
