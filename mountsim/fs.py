@@ -77,7 +77,7 @@ class Dentry:
             return None
         err = _recorded_errno(self)
         if err in ("ENOTDIR", "EISDIR") and getattr(self.sb.oracle, "recorded_call", "") in _TWO_PATHS:
-            err = None                  # rename(2): the other path's kind may be the reason
+            err = None                  # the other path's kind may be the reason
         d = self.create(name, S_IFREG if err == "ENOTDIR" else S_IFDIR if err == "EISDIR" else kind)
         d.guessed = True
         d.unknown = d.kind == S_IFDIR
@@ -86,6 +86,9 @@ class Dentry:
     def settle_kind(self, other: Dentry) -> None:
         """A guessed dentry takes the type a successful call shows it has (a bind mount of
         an unknown /dev/null onto a file proves it is not a directory)."""
+        rec = getattr(self.sb.oracle, "recorded", None)
+        if rec is not None and rec.errno in ("ENOTDIR", "EISDIR"):
+            return                      # the recorded call says the kinds differ
         if self.guessed and not self.children and self.kind != other.kind:
             self.kind = other.kind
 
@@ -114,7 +117,9 @@ class Dentry:
         return f"<Dentry {self.sb.fstype}:{self.path()}>"
 
 
-_TWO_PATHS = frozenset({"rename", "renameat", "renameat2"})
+# calls whose ENOTDIR/EISDIR may come from two paths' kinds not matching (a directory
+# renamed or bound onto a file), not from the name being decided
+_TWO_PATHS = frozenset({"rename", "renameat", "renameat2", "mount", "move_mount", "pivot_root"})
 
 
 def _recorded_errno(d: Dentry) -> str | None:
