@@ -77,7 +77,9 @@ class Dentry:
             return None
         err = _recorded_errno(self)
         if err in ("ENOTDIR", "EISDIR") and getattr(self.sb.oracle, "recorded_call", "") in _TWO_PATHS:
-            err = None                  # the other path's kind may be the reason
+            # the other path's kind may be the reason — except for a rename's target, which
+            # exists with the kind opposite to the source's (vfs_rename(): EISDIR, ENOTDIR)
+            err = ("ENOTDIR" if kind == S_IFDIR else "EISDIR") if create else None
         d = self.create(name, S_IFREG if err == "ENOTDIR" else S_IFDIR if err == "EISDIR" else kind)
         d.guessed = True
         d.unknown = d.kind == S_IFDIR
@@ -148,7 +150,9 @@ def decide(d: Dentry, name: str, create: bool) -> bool:
     elif rec.errno is None:
         exists = not create
     else:
-        exists = rec.errno == "EEXIST" or not create
+        exists = rec.errno == "EEXIST" or not create or (
+            rec.errno in ("EISDIR", "ENOTDIR", "ENOTEMPTY")
+            and getattr(oracle, "recorded_call", "") in _TWO_PATHS)
     if not exists:
         if d.absent is None:
             d.absent = set()
