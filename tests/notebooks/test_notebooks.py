@@ -18,8 +18,8 @@ ALL = sorted(NOTEBOOKS.glob("*.ipynb"))
 
 
 def test_there_are_notebooks():
-    """If the notebooks folder is read, then notebooks 1-3 are there."""
-    assert [p.name[:2] for p in ALL][:3] == ["01", "02", "03"]
+    """If the notebooks folder is read, then notebooks 1-5 are there."""
+    assert [p.name[:2] for p in ALL][:5] == ["01", "02", "03", "04", "05"]
 
 
 @pytest.mark.parametrize("path", ALL, ids=[p.stem for p in ALL])
@@ -34,11 +34,11 @@ def test_stored_without_outputs(path):
 @pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz `dot` not installed")
 @pytest.mark.parametrize("path", ALL, ids=[p.stem for p in ALL])
 def test_runs_top_to_bottom(path):
-    """If a notebook is executed top to bottom, then no cell raises and every diagram cell
-    shows an SVG inline."""
+    """If a notebook is executed top to bottom, then no cell raises and every diagram or
+    chart cell shows an SVG inline."""
     nb = nbformat.read(path, as_version=4)
     nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
                             resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     for cell in nb.cells:
-        if cell.cell_type == "code" and ".draw(" in cell.source:
+        if cell.cell_type == "code" and (".draw(" in cell.source or "line_chart(" in cell.source):
             assert any("image/svg+xml" in o.get("data", {}) for o in cell.outputs), cell.source
