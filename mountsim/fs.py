@@ -75,8 +75,9 @@ class Dentry:
             return d
         if not decide(self, name, create):
             return None
-        err = _recorded_errno(self)
-        if err in ("ENOTDIR", "EISDIR") and getattr(self.sb.oracle, "recorded_call", "") in _TWO_PATHS:
+        rec, call = recorded(self.sb)
+        err = rec.errno if rec is not None else None
+        if err in ("ENOTDIR", "EISDIR") and call in _TWO_PATHS:
             # the other path's kind may be the reason — except for a rename's target, which
             # exists with the kind opposite to the source's (vfs_rename(): EISDIR, ENOTDIR)
             err = ("ENOTDIR" if kind == S_IFDIR else "EISDIR") if create else None
@@ -88,7 +89,7 @@ class Dentry:
     def settle_kind(self, other: Dentry) -> None:
         """A guessed dentry takes the type a successful call shows it has (a bind mount of
         an unknown /dev/null onto a file proves it is not a directory)."""
-        rec = getattr(self.sb.oracle, "recorded", None)
+        rec, _ = recorded(self.sb)
         if rec is not None and rec.errno in ("ENOTDIR", "EISDIR"):
             return                      # the recorded call says the kinds differ
         if self.guessed and not self.children and self.kind != other.kind:
@@ -124,10 +125,13 @@ class Dentry:
 _TWO_PATHS = frozenset({"rename", "renameat", "renameat2", "mount", "move_mount", "pivot_root"})
 
 
-def _recorded_errno(d: Dentry) -> str | None:
-    oracle = d.sb.oracle
-    rec = oracle.recorded if oracle is not None else None
-    return rec.errno if rec is not None else None
+def recorded(sb: SuperBlock):
+    """(the replayed call's recorded Result or None, its syscall's name) for a superblock
+    of unknown contents (`sb.oracle` is the Kernel, set by machine.boot()). Model-only."""
+    oracle = sb.oracle
+    if oracle is None or oracle.recorded is None:
+        return None, ""
+    return oracle.recorded, oracle.recorded_call
 
 
 def decide(d: Dentry, name: str, create: bool) -> bool:
@@ -140,8 +144,7 @@ def decide(d: Dentry, name: str, create: bool) -> bool:
     (the earlier ENOENT then came from a name further on). No recorded result (generated
     programs, the live campaign): it exists, unless the caller creates it.
     """
-    oracle = d.sb.oracle
-    rec = oracle.recorded if oracle is not None else None
+    rec, call = recorded(d.sb)
     was_absent = d.absent is not None and name in d.absent
     if rec is None:
         exists = not create and not was_absent
@@ -151,8 +154,7 @@ def decide(d: Dentry, name: str, create: bool) -> bool:
         exists = not create
     else:
         exists = rec.errno == "EEXIST" or not create or (
-            rec.errno in ("EISDIR", "ENOTDIR", "ENOTEMPTY")
-            and getattr(oracle, "recorded_call", "") in _TWO_PATHS)
+            rec.errno in ("EISDIR", "ENOTDIR", "ENOTEMPTY") and call in _TWO_PATHS)
     if not exists:
         if d.absent is None:
             d.absent = set()

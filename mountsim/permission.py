@@ -17,6 +17,7 @@ import errno
 from typing import TYPE_CHECKING
 
 from .errors import KernelError
+from .fs import recorded
 from .user_namespace import ids_mapped
 
 if TYPE_CHECKING:
@@ -40,8 +41,7 @@ def generic_permission(cred: Cred, inode: Dentry, mask: int) -> bool:
     (fs.decide() does the same for names). Model-only.
     """
     if inode.sb.opaque and (inode.guessed or inode.is_root):
-        oracle = inode.sb.oracle
-        rec = oracle.recorded if oracle is not None else None
+        rec, _ = recorded(inode.sb)
         return rec is None or rec.errno != "EACCES"
     shift = 6 if cred.euid == inode.uid else 3       # in_group_p(): everyone is in gid 0
     if mask & ~(inode.mode >> shift) & 7 == 0:

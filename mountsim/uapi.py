@@ -54,7 +54,7 @@ UMOUNT_NOFOLLOW = 8
 # open_tree(2)
 OPEN_TREE_CLONE = 1
 OPEN_TREE_CLOEXEC = 0o2000000
-OPEN_TREE_NAMESPACE = 2  # 7.0; accepted only where versions.Semantics.open_tree_namespace
+OPEN_TREE_NAMESPACE = 2  # 7.0; accepted where versions.Semantics.open_tree_flags has it
 
 # move_mount(2)
 MOVE_MOUNT_F_SYMLINKS = 0x01

@@ -40,7 +40,6 @@ class Semantics:
     # MNT_FORCE needs CAP_SYS_ADMIN over the superblock's user namespace rather than the
     # initial one ("umount: Allow superblock owners to force umount", 6.11; observed on 6.18)
     force_umount_by_sb_owner: bool = True
-    open_tree_namespace: bool = False   # OPEN_TREE_NAMESPACE accepted (7.0, 9b8a0ba68246)
     statmount_by_fd: bool = False       # STATMOUNT_BY_FD (7.0, 0e5032237ee5)
     # every mount namespace is rooted in an immutable nullfs mount (7.0)
     nullfs_root: bool = False
@@ -97,7 +96,8 @@ class Semantics:
     # stand-in (__lookup_mnt()) (7.3, linux-source-7.3 fs/namespace.c; before: 7.2's
     # disconnect_mount() and UMOUNT_CONNECTED)
     lazy_umount_covers: bool = False
-    # Valid flag masks are data too: what open_tree() and fsmount() accept.
+    # Valid flag masks are data too: what open_tree() and fsmount() accept
+    # (OPEN_TREE_NAMESPACE from 7.0, 9b8a0ba68246; FSMOUNT_NAMESPACE from 7.1).
     open_tree_flags: int = (uapi.AT_EMPTY_PATH | uapi.AT_NO_AUTOMOUNT | uapi.AT_RECURSIVE
                             | uapi.AT_SYMLINK_NOFOLLOW | uapi.OPEN_TREE_CLONE | uapi.OPEN_TREE_CLOEXEC)
     fsmount_flags: int = uapi.FSMOUNT_CLOEXEC
@@ -105,7 +105,7 @@ class Semantics:
 
 _6_18 = Semantics()
 _7_0_rc1 = attrs.evolve(
-    _6_18, name="7.0-rc1", profile="debian-cloud", open_tree_namespace=True,
+    _6_18, name="7.0-rc1", profile="debian-cloud",
     statmount_by_fd=True, statmount_foreign_ns_eperm=True, nullfs_root=True,
     pivot_root_lookup_first=True,
     copy_ns_under_one_lock=False,
