@@ -124,7 +124,7 @@ class Kernel:
     def _attach(self, mnt: Mount, parent: Mount) -> None:
         """__attach_mnt(): hash it, link it at the tail of the parent's children."""
         self.hash[(parent, mnt.mountpoint)] = mnt
-        mnt.child.add_tail(parent.mounts)
+        mnt.child.add_tail(parent.own_mounts())
         if mnt.mountpoint is parent.root:
             parent.overmount = mnt
 

@@ -91,3 +91,27 @@ class ListHead:
             n += 1
             node = node.next
         return n
+
+
+class _Nil(ListHead):
+    """The one shared empty list: what a mount's unused list heads and links point at.
+
+    Model-only, for memory: most mounts are on no peer ring, slave list or umount list
+    and have no children, and six real ListHeads a mount cost more than the mount itself.
+    Reading NIL behaves as an empty list (or a lone entry); putting NIL itself on a list
+    is a bug, so it raises. Whoever links into a list first takes a real head (the
+    Mount.own_*() methods); that NIL never gained a neighbour is checked by the tests.
+    """
+
+    __slots__ = ()
+
+    def _refuse(self, *_: Any) -> None:
+        raise AssertionError("the shared empty list (klist.NIL) cannot be linked")
+
+    add = add_tail = move = move_tail = _refuse
+
+    def splice_init(self, at: ListHead) -> None:
+        """Splicing an empty list is a no-op."""
+
+
+NIL = _Nil()

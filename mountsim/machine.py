@@ -178,7 +178,7 @@ def _from_mountinfo(k: Kernel, ns: MntNamespace, rootfs: Mount, lines: list[str]
                 m.flags |= MNT.SHARED
                 first = group_first.setdefault(m.group_id, m)
                 if first is not m:
-                    m.share.add(first.share.prev)
+                    m.own_share().add(first.own_share().prev)
             elif tag == "master":
                 slaves.append((m, int(num)))
             elif tag == "unbindable":
@@ -204,4 +204,4 @@ def _from_mountinfo(k: Kernel, ns: MntNamespace, rootfs: Mount, lines: list[str]
         if master is None:
             raise BadMountinfo(f"master:{gid} names no shared mount in the table")
         m.master = master
-        m.slave.add_tail(master.slave_list)
+        m.own_slave().add_tail(master.own_slave_list())

@@ -11,7 +11,6 @@ Fields drop only the `mnt_` prefix of their kernel names.
 
 from __future__ import annotations
 
-import enum
 import heapq
 import itertools
 from typing import TYPE_CHECKING, Iterator
@@ -19,13 +18,24 @@ from typing import TYPE_CHECKING, Iterator
 from sortedcontainers import SortedDict
 
 from .fs import Dentry, SuperBlock
-from .klist import ListHead
+from .klist import NIL, ListHead
 
 if TYPE_CHECKING:
     from .user_namespace import UserNamespace
 
 
-class MNT(enum.IntFlag):
+class _Flags:
+    """A namespace of int flag constants; `MNT(x)` is just `int(x)`.
+
+    Model-only: plain ints, not enum.IntFlag: every flag test on a hot path (propagation,
+    copy_tree, mountinfo) would otherwise build enum objects, which cost more than the
+    walk itself."""
+
+    def __new__(cls, value: int = 0) -> int:   # type: ignore[misc]
+        return int(value)
+
+
+class MNT(_Flags):
     """Per-mount flags, include/linux/mount.h (values are the kernel's)."""
 
     NOSUID = 0x01
@@ -60,7 +70,7 @@ MNT_INTERNAL_FLAGS = (MNT.SHARED | MNT.INTERNAL | MNT.DOOMED | MNT.SYNC_UMOUNT |
                       | MNT.UMOUNT | MNT.LOCKED)
 
 
-class T(enum.IntFlag):
+class T(_Flags):
     """mnt_t_flags: bits only touched under namespace_sem (fs/mount.h)."""
 
     MARKED = 1
@@ -71,6 +81,8 @@ class T(enum.IntFlag):
 # First unique id handed out: MNT_UNIQUE_ID_OFFSET (1 << 31) + 1, so the two id spaces
 # never overlap (fs/namespace.c:mnt_alloc_id()).
 MNT_UNIQUE_ID_OFFSET = 1 << 31
+
+_NO_COVERS: tuple = ()                   # covers of a mount that left none (most of them)
 
 
 class IdAllocator:
@@ -123,25 +135,64 @@ class Mount:
         self.unique_id = unique_id        # kernel: mnt_id_unique (64-bit, never reused)
         self.sb = sb                      # kernel: mnt.mnt_sb
         self.root = root                  # kernel: mnt.mnt_root
-        self.flags = MNT(0)               # kernel: mnt.mnt_flags
-        self.t_flags = T(0)               # kernel: mnt_t_flags
+        self.flags = 0                    # kernel: mnt.mnt_flags
+        self.t_flags = 0                  # kernel: mnt_t_flags
         self.devname = devname            # kernel: mnt_devname
         self.parent: Mount = self         # kernel: mnt_parent
         self.mountpoint: Dentry = root    # kernel: mnt_mountpoint
+        # The five lists below start as the shared empty klist.NIL: own_*() gives a mount
+        # a head of its own when it first links into one (most mounts never do).
         self.child = ListHead(self)       # kernel: mnt_child (link in parent's mnt_mounts)
-        self.mounts = ListHead()          # kernel: mnt_mounts (our children)
+        self.mounts: ListHead = NIL       # kernel: mnt_mounts (our children)
         self.overmount: Mount | None = None  # kernel: overmount (child mounted on our root)
-        self.share = ListHead(self)       # kernel: mnt_share (peer ring)
-        self.slave = ListHead(self)       # kernel: mnt_slave (link in master's slave list)
-        self.slave_list = ListHead()      # kernel: mnt_slave_list
+        self.share: ListHead = NIL        # kernel: mnt_share (peer ring)
+        self.slave: ListHead = NIL        # kernel: mnt_slave (link in master's slave list)
+        self.slave_list: ListHead = NIL   # kernel: mnt_slave_list
         self.master: Mount | None = None  # kernel: mnt_master
         self.group_id = 0                 # kernel: mnt_group_id
         self.ns: MntNamespace | None = None  # kernel: mnt_ns
         self.pins = 0                     # Model-only: open files, cwds and roots on us
         self.expiry_mark = False          # kernel: mnt_expiry_mark
         self.expire = False               # kernel: !list_empty(&mnt_expire)
-        self.clist = ListHead(self)       # kernel: mnt_list (umount/candidate lists)
-        self.covers: list[Dentry] = []    # kernel: mnt_covers (cover->dentry of each; 7.3)
+        self.clist: ListHead = NIL        # kernel: mnt_list (umount/candidate lists)
+        self.covers: list[Dentry] = _NO_COVERS  # kernel: mnt_covers (cover->dentry of each; 7.3)
+
+    # -- lists this mount links into, made on first use ------------------------
+    def own_mounts(self) -> ListHead:
+        """mnt_mounts, to add a child to."""
+        if self.mounts is NIL:
+            self.mounts = ListHead()
+        return self.mounts
+
+    def own_share(self) -> ListHead:
+        """mnt_share, to join (or be joined in) a peer ring."""
+        if self.share is NIL:
+            self.share = ListHead(self)
+        return self.share
+
+    def own_slave(self) -> ListHead:
+        """mnt_slave, to go on (or be a position in) a master's slave list."""
+        if self.slave is NIL:
+            self.slave = ListHead(self)
+        return self.slave
+
+    def own_slave_list(self) -> ListHead:
+        """mnt_slave_list, to take slaves."""
+        if self.slave_list is NIL:
+            self.slave_list = ListHead()
+        return self.slave_list
+
+    def own_clist(self) -> ListHead:
+        """mnt_list, to go on an umount or candidate list."""
+        if self.clist is NIL:
+            self.clist = ListHead(self)
+        return self.clist
+
+    def add_cover(self, d: Dentry) -> None:
+        """7.3: a child unmounted with us leaves a cover at *d* (leave_cover())."""
+        if self.covers is _NO_COVERS:
+            self.covers = []
+        self.covers.append(d)
 
     # -- fs/pnode.h predicates -------------------------------------------------
     @property
@@ -177,7 +228,7 @@ class Mount:
         return self.ns is None
 
     def next_peer(self) -> Mount:         # next_peer()
-        return self.share.next.owner
+        return self.share.next.owner or self   # NIL: a lone mount is its own next peer
 
     def count(self) -> int:
         """mnt_get_count() as umount's busy checks see it: 1 for being mounted, 1 per pin.

@@ -101,12 +101,12 @@ def clone_mnt(k: Kernel, old: Mount, root: Dentry, flag: int) -> Mount:
     if flag & CL_PRIVATE:                 # we are done with it
         return mnt
     if peers(mnt, old):
-        mnt.share.add(old.share)
+        mnt.own_share().add(old.own_share())
     if (flag & (CL_SLAVE | CL_SHARED_TO_SLAVE)) and old.group_id:
-        mnt.slave.add(old.slave_list)    # hlist_add_head(&mnt->mnt_slave, &old->mnt_slave_list)
+        mnt.own_slave().add(old.own_slave_list())    # hlist_add_head(&mnt->mnt_slave, &old->mnt_slave_list)
         mnt.master = old
     elif old.is_slave:
-        mnt.slave.add(old.slave)         # hlist_add_behind(&mnt->mnt_slave, &old->mnt_slave)
+        mnt.own_slave().add(old.own_slave())         # hlist_add_behind(&mnt->mnt_slave, &old->mnt_slave)
         mnt.master = old.master
     return mnt
 
@@ -365,14 +365,14 @@ def leave_cover(mnt: Mount) -> None:
     mountpoint m_covers) is not modelled, nor drop_cover() in __detach_mounts() (the name
     is gone by then, so no lookup reaches the cover).
     """
-    mnt.parent.covers.append(mnt.mountpoint)
+    mnt.parent.add_cover(mnt.mountpoint)
 
 
 def _umount_child_connected(k: Kernel, p: Mount, how: int) -> None:
     """Up to 7.2: umount_tree()'s step for a mount with a parent: disconnect it, or keep
     it connected (UMOUNT_CONNECTED, locked) to its unmounted parent. Model-only split."""
     if not disconnect_mount(p, how):
-        p.child.add_tail(p.parent.mounts)   # don't forget about p
+        p.child.add_tail(p.parent.own_mounts())   # don't forget about p
     else:
         umount_mnt(k, p)
 
@@ -402,7 +402,7 @@ def umount_tree(k: Kernel, mnt: Mount, how: int) -> list[Mount]:
     for p in walk_tree(mnt):
         p.flags |= MNT.UMOUNT
         k.move_from_ns(p)
-        p.clist.move_tail(tmp)
+        p.own_clist().move_tail(tmp)
     for p in tmp:                          # hide the mounts from mnt_mounts
         p.child.del_init()
     if how & UMOUNT_PROPAGATE:
@@ -436,7 +436,8 @@ def maybe_free(k: Kernel, m: Mount) -> None:
     for c in list(m.mounts):
         k.unhash_mnt(c)
         maybe_free(k, c)
-    m.covers.clear()                       # cleanup_mnt(): drop_cover() of each (7.3)
+    if m.covers:                           # cleanup_mnt(): drop_cover() of each (7.3)
+        m.covers.clear()
     k.free_mount(m)
 
 

@@ -82,7 +82,7 @@ def transfer_propagation(mnt: Mount, to: Mount | None) -> None:
         for s in slaves:
             s.slave.del_init()
     else:
-        mnt.slave_list.splice_init(to.slave_list)
+        mnt.slave_list.splice_init(to.own_slave_list())
 
 
 def change_mnt_propagation(k: Kernel, mnt: Mount, type_: int) -> None:
@@ -109,7 +109,7 @@ def change_mnt_propagation(k: Kernel, mnt: Mount, type_: int) -> None:
     if type_ == MS_SLAVE:
         mnt.master = m
         if m is not None:
-            mnt.slave.add(m.slave_list)
+            mnt.own_slave().add(m.own_slave_list())
     else:
         mnt.master = None
         if type_ == MS_UNBINDABLE:
@@ -373,7 +373,7 @@ def umount_one(k: Kernel, m: Mount, to_umount: ListHead) -> None:
     m.flags |= MNT.UMOUNT
     m.child.del_init()
     k.move_from_ns(m)
-    m.clist.move_tail(to_umount)
+    m.own_clist().move_tail(to_umount)
 
 
 def remove_from_candidate_list(m: Mount) -> None:
@@ -398,7 +398,7 @@ def gather_candidates(k: Kernel, set_: ListHead, candidates: ListHead) -> None:
                     continue
                 child.t_flags |= T.UMOUNT_CANDIDATE
                 if not _will_be_unmounted(child):
-                    child.clist.add(candidates)
+                    child.own_clist().add(candidates)
             q = propagation_next(q, p)
     for m in set_:
         m.t_flags &= ~T.UMOUNT_CANDIDATE

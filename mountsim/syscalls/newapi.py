@@ -148,10 +148,10 @@ def do_set_group(k: Kernel, task: Task, from_path: Path, to_path: Path) -> int:
     if not frm.is_shared and not frm.is_slave:
         raise inval("from must not be private")
     if frm.is_slave:
-        to.slave.add(frm.slave)            # hlist_add_behind()
+        to.own_slave().add(frm.own_slave())            # hlist_add_behind()
         to.master = frm.master
     if frm.is_shared:
         to.group_id = frm.group_id
-        to.share.add(frm.share)
+        to.own_share().add(frm.own_share())
         k.set_mnt_shared(to)
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mountsim.klist import NIL
 from mountsim.mount import MNT, T
 from mountsim.namespace import walk_tree
 
@@ -28,6 +29,8 @@ def check(k) -> list[str]:
         errs += _check_ns(ns)
     errs += _check_hash(k)
     errs += _check_groups(k, namespaces)
+    if NIL.next is not NIL or NIL.prev is not NIL:
+        errs.append("the shared empty list klist.NIL was linked into a list")
     return errs
 
 
