@@ -23,6 +23,7 @@ import attrs
 from .errors import KernelError
 
 if TYPE_CHECKING:
+    Bag = tuple | list | dict      # klist.bag_add(): mounts, in the order they came
     from .mount import Mount
     from .user_namespace import UserNamespace
     from .versions import Profile
@@ -47,7 +48,7 @@ class Dentry:
         self.kind = kind
         self.unlinked = False        # d_unlinked(): removed by rmdir/unlink
         self.ino = next(_ino)
-        self.mnts: list[Mount] = []  # struct mountpoint m_list: mounts whose mountpoint this is
+        self.mnts: Bag = ()          # struct mountpoint m_list: mounts whose mountpoint this is
         self.ns_ref = None           # nsfs dentries: the namespace they stand for
         self.uid = uid               # i_uid, a kernel id (user_namespace.py)
         self.mode = mode if mode is not None else (0o755 if kind == S_IFDIR else 0o644)
@@ -164,12 +165,12 @@ def decide(d: Dentry, name: str, create: bool) -> bool:
 
 def is_subdir(d: Dentry, ancestor: Dentry) -> bool:
     """is_subdir(): *d* is *ancestor* or lies below it (fs/dcache.c)."""
-    while True:
-        if d is ancestor:
-            return True
-        if d.is_root:
+    while d is not ancestor:
+        p = d.parent
+        if p is d:                      # IS_ROOT
             return False
-        d = d.parent
+        d = p
+    return True
 
 
 @attrs.define(slots=True, eq=False)
@@ -204,7 +205,7 @@ class SuperBlock:
         self.rdonly = False              # SB_RDONLY
         self.opaque = opaque             # contents unknown: paths are created on demand
         self.nouser = fstype in ("nsfs",)  # SB_NOUSER: never mountable by graft_tree()
-        self.mounts: list[Mount] = []    # s_mounts
+        self.mounts: Bag = ()            # s_mounts (klist.bag_add())
         self.dynamic = None              # proc: lookup(dentry, name) -> Dentry | Path | None
         self.oracle = None               # opaque: has `.recorded`, the replayed call's result
         for o in options:

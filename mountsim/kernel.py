@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Callable
 
 from .fs import FS_TYPES, Dentry, SuperBlock
-from .mount import MNT, MNT_UNIQUE_ID_OFFSET, IdAllocator, MntNamespace, Mount
+from .klist import bag_add, bag_remove
+from .mount import MNT, MNT_UNIQUE_ID_OFFSET, IdAllocator, MntNamespace, Mount, T
 from .task import FdTable, FsStruct, Path, Task
 from .user_namespace import IDENTITY_MAP, Cred, UserNamespace
 from .versions import Profile, Semantics, profile, semantics
@@ -53,7 +54,7 @@ class Kernel:
         """alloc_vfsmnt() + mnt_alloc_id()."""
         self.unique_ctr += 1
         m = Mount(self.mnt_ids.alloc(), self.unique_ctr, sb, root, devname)
-        sb.mounts.append(m)
+        sb.mounts = bag_add(sb.mounts, m)
         return m
 
     def new_sb(self, fstype: str, user_ns: UserNamespace, options: tuple[str, ...] = (),
@@ -81,7 +82,7 @@ class Kernel:
         self.mnt_ids.free(m.mnt_id)
         m.mnt_id = -m.mnt_id if m.mnt_id > 0 else m.mnt_id  # freed marker, for debugging
         sb = m.sb
-        sb.mounts.remove(m)
+        bag_remove(sb.mounts, m)
         self.drop_sb(sb)                           # kill_anon_super() after the last one
 
     def mnt_alloc_group_id(self, m: Mount) -> None:
@@ -93,7 +94,6 @@ class Kernel:
 
     def set_mnt_shared(self, m: Mount) -> None:
         """set_mnt_shared(): clears T_UNBINDABLE too."""
-        from .mount import T
         m.t_flags &= ~T.UNBINDABLE
         m.flags |= MNT.SHARED
 
@@ -119,7 +119,7 @@ class Kernel:
         """mnt_set_mountpoint(): child sits on (parent, mp); not yet hashed."""
         child.mountpoint = mp
         child.parent = parent
-        mp.mnts.append(child)
+        mp.mnts = bag_add(mp.mnts, child)
 
     def _attach(self, mnt: Mount, parent: Mount) -> None:
         """__attach_mnt(): hash it, link it at the tail of the parent's children."""
@@ -138,8 +138,7 @@ class Kernel:
         if self.hash.get(key) is mnt:
             del self.hash[key]
         mnt.child.del_init()
-        if mnt in mp.mnts:
-            mp.mnts.remove(mnt)
+        bag_remove(mp.mnts, mnt)
         mnt.parent = mnt
         mnt.mountpoint = mnt.root
         return mp

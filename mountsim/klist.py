@@ -115,3 +115,29 @@ class _Nil(ListHead):
 
 
 NIL = _Nil()
+
+
+# -- unordered-removal bags: struct super_block s_mounts, struct mountpoint m_list ---------
+
+_BAG_SMALL = 8
+
+
+def bag_add(bag: Any, x: Any) -> Any:
+    """Add *x*; returns the bag to store back. Model-only: the kernel links a mount into an
+    sb's s_mounts and a mountpoint's m_list with O(1) removal; here a bag is a tuple
+    (empty), a list (small: least memory) or, past a few entries, a dict used as an
+    insertion-ordered set, so removing one of 20,000 propagated copies stays O(1)."""
+    if type(bag) is dict:
+        bag[x] = None
+        return bag
+    if len(bag) < _BAG_SMALL:
+        return [*bag, x] if type(bag) is tuple else (bag.append(x) or bag)
+    return dict.fromkeys([*bag, x])
+
+
+def bag_remove(bag: Any, x: Any) -> None:
+    """Remove *x* if present (list or dict bag; an empty tuple holds nothing)."""
+    if type(bag) is dict:
+        bag.pop(x, None)
+    elif x in bag:
+        bag.remove(x)

@@ -16,6 +16,7 @@ from typing import Iterable
 from .errors import KernelError
 from .fs import S_IFDIR
 from .kernel import Kernel
+from .klist import bag_add
 from .mount import MNT, MntNamespace, Mount, T
 from .namei import traverse_mounts
 from .trace.normalise import unescape
@@ -167,7 +168,7 @@ def _from_mountinfo(k: Kernel, ns: MntNamespace, rootfs: Mount, lines: list[str]
             sbs[dev] = sb
         k.mnt_ids.reserve(mid)
         m = Mount(mid, uid_base + 1 + idx, sb, _dentry_at(sb, unescape(root)), unescape(source))
-        sb.mounts.append(m)
+        sb.mounts = bag_add(sb.mounts, m)
         for o in opts.split(","):
             m.flags |= _MNT_OPT.get(o, MNT(0))
         for word in f[6:]:

@@ -85,22 +85,25 @@ def clone_mnt(k: Kernel, old: Mount, root: Dentry, flag: int) -> Mount:
     CL_COPY_UNBINDABLE, e.g. by copy_mnt_ns()) is unbindable too; before, it is private.
     """
     mnt = k.alloc_vfsmnt(old.sb, root, old.devname)
-    mnt.flags = old.flags & ~MNT_INTERNAL_FLAGS
+    flags = old.flags & _NOT_INTERNAL
     if k.sem.clone_keeps_unbindable:     # mnt_t_flags = old->mnt_t_flags & T_UNBINDABLE
         mnt.t_flags = old.t_flags & T.UNBINDABLE
     if flag & (CL_SLAVE | CL_PRIVATE | CL_SHARED_TO_SLAVE):
-        mnt.group_id = 0                  # not a peer of original
+        group_id = 0                      # not a peer of original
     else:
-        mnt.group_id = old.group_id
-    if (flag & CL_MAKE_SHARED) and not mnt.group_id:
-        k.mnt_alloc_group_id(mnt)
-    if mnt.group_id:
-        k.set_mnt_shared(mnt)
+        group_id = old.group_id
+    if (flag & CL_MAKE_SHARED) and not group_id:
+        group_id = k.group_ids.alloc()    # mnt_alloc_group_id()
+    if group_id:
+        mnt.group_id = group_id
+        flags |= MNT.SHARED               # set_mnt_shared(); t_flags has no T_UNBINDABLE
+        mnt.t_flags = 0
+    mnt.flags = flags
     if flag & CL_EXPIRE and old.expire:
         mnt.expire = True
     if flag & CL_PRIVATE:                 # we are done with it
         return mnt
-    if peers(mnt, old):
+    if group_id and group_id == old.group_id:   # peers(mnt, old)
         mnt.own_share().add(old.own_share())
     if (flag & (CL_SLAVE | CL_SHARED_TO_SLAVE)) and old.group_id:
         mnt.own_slave().add(old.own_slave_list())    # hlist_add_head(&mnt->mnt_slave, &old->mnt_slave_list)
@@ -123,6 +126,8 @@ def copy_tree(k: Kernel, src_root: Mount, dentry: Dentry, flag: int) -> Mount:
     if not (flag & CL_COPY_MNT_NS_FILE) and is_mnt_ns_file(dentry):
         raise KernelError(errno.EINVAL, "mount namespace file", where="copy_tree")
     res = dst_mnt = clone_mnt(k, src_root, dentry, flag)
+    if src_root.mounts.empty():
+        return res                        # nothing mounted below: a single copy
     src_parent = src_root
     try:
         for src_root_child in list(src_root.mounts):
@@ -158,6 +163,9 @@ def copy_tree(k: Kernel, src_root: Mount, dentry: Dentry, flag: int) -> Mount:
     return res
 
 
+_NOT_INTERNAL = ~MNT_INTERNAL_FLAGS
+
+
 def count_mounts(k: Kernel, ns: MntNamespace, mnt: Mount) -> None:
     """Reserve room for the tree at *mnt* in *ns*. Mirrors count_mounts().
 
@@ -170,7 +178,7 @@ def count_mounts(k: Kernel, ns: MntNamespace, mnt: Mount) -> None:
     if ns.pending >= maxm:
         raise KernelError(errno.ENOSPC, "fs.mount-max reached", where="count_mounts")
     maxm -= ns.pending
-    n = sum(1 for _ in walk_tree(mnt))
+    n = 1 if mnt.mounts.empty() else sum(1 for _ in walk_tree(mnt))
     if n > maxm:
         raise KernelError(errno.ENOSPC, "fs.mount-max reached", where="count_mounts")
     ns.pending += n
@@ -199,7 +207,7 @@ def cleanup_group_ids(k: Kernel, got: list[Mount]) -> None:
 def commit_tree(k: Kernel, mnt: Mount) -> None:
     """Add the tree at *mnt* to its parent's namespace and hash it. Mirrors commit_tree()."""
     ns = mnt.parent.ns
-    for m in walk_tree(mnt):
+    for m in (mnt,) if mnt.mounts.empty() else walk_tree(mnt):
         if m.ns is not None and m.ns is not ns:
             m.ns.remove(m)
         ns.add(m)

@@ -149,13 +149,25 @@ def _set_destinations(m: Mount | None, master: Mount | None) -> None:
         m = nxt
 
 
+def _in_propagation(m: Mount) -> bool:
+    """Shared, a slave or a master: a private mount with no slaves has nothing to hand
+    over, and nothing in the set can name it as peer or master (Model-only shortcut)."""
+    return bool(m.flags & MNT.SHARED) or m.master is not None or not m.slave_list.empty()
+
+
 def bulk_make_private(k: Kernel, set_: ListHead) -> None:
     """Take every mount of an umount set out of the propagation graph at once, handing
     each one's slaves to the nearest survivor. Mirrors fs/pnode.c:bulk_make_private()."""
+    moving = []
     for m in set_:
+        if _in_propagation(m):
+            moving.append(m)
+        else:
+            m.t_flags &= ~T.MARKED
+    for m in moving:
         if not m.is_marked:
             _set_destinations(m, _trace_transfers(k, m))
-    for m in set_:
+    for m in moving:
         transfer_propagation(m, m.master)
         m.master = None
         m.t_flags &= ~T.MARKED
