@@ -105,17 +105,21 @@ class Dentry:
 
     def path(self) -> str:
         """Path of this dentry from its superblock's root (dentry_path_raw())."""
-        parts: list[str] = []
         d = self
-        while not d.is_root:
+        p = d.parent
+        if p is d:
+            return "/"
+        parts: list[str] = []
+        while p is not d:                # up to IS_ROOT
             parts.append(d.name)
-            d = d.parent
-        return "/" + "/".join(reversed(parts))
+            d, p = p, p.parent
+        parts.reverse()
+        return "/" + "/".join(parts)
 
     def dentry_path(self) -> str:
         """dentry_path(): path() plus "//deleted" once rmdir removed it (mountinfo's root)."""
         p = self.path()
-        return p + "//deleted" if self.unlinked and not self.is_root else p
+        return p + "//deleted" if self.unlinked and self.parent is not self else p
 
     def __repr__(self) -> str:
         return f"<Dentry {self.sb.fstype}:{self.path()}>"
@@ -216,7 +220,10 @@ class SuperBlock:
 
     def show_options(self) -> str:
         """`rw`/`ro` then the filesystem's own options, as show_mountinfo() prints them."""
-        return ("ro" if self.rdonly else "rw") + "".join("," + o for o in self.options)
+        opts = self.options
+        if not opts:
+            return "ro" if self.rdonly else "rw"
+        return ("ro," if self.rdonly else "rw,") + ",".join(opts)
 
 
 # shmem_show_options() prints in this order, whatever order the options were given in.

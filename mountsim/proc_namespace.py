@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .mount import MNT, MntNamespace, Mount
+from .mount import MNT, MntNamespace, Mount, T
 from .namespace import is_path_reachable
 from .pnode import get_dominating_id
 from .seq_file import SEQ_SKIP, SeqFile
@@ -35,20 +35,24 @@ MNT_OPTS = ((MNT.NOSUID, ",nosuid"), (MNT.NODEV, ",nodev"), (MNT.NOEXEC, ",noexe
             (MNT.RELATIME, ",relatime"), (MNT.NOSYMFOLLOW, ",nosymfollow"))
 
 
+_MANGLE = str.maketrans(_ESC)
+_MANGLE_PATH = str.maketrans({c: _ESC[c] for c in _PATH_ESC})
+
+
 def mangle(s: str) -> str:
     """mangle(): seq_escape(m, s, " \\t\\n\\\\#"), octal escapes, for a devname or a type.
 
     Kernel: '#' too (observed on 6.18: source "a#b" shows as a\\043b)."""
-    if not any(c in s for c in _ESC):
-        return s
-    return "".join(_ESC.get(c, c) for c in s)
+    if " " not in s and "\\" not in s and "#" not in s and "\t" not in s and "\n" not in s:
+        return s                        # the common case, without translate()'s slow path
+    return s.translate(_MANGLE)
 
 
 def mangle_path(s: str) -> str:
     """The escapes of seq_path_root() and seq_dentry() (" \\t\\n\\\\"): '#' stays."""
-    if not any(c in s for c in _PATH_ESC):
+    if " " not in s and "\\" not in s and "\t" not in s and "\n" not in s:
         return s
-    return "".join(_ESC[c] if c in _PATH_ESC else c for c in s)
+    return s.translate(_MANGLE_PATH)
 
 
 def prepend_path(mnt: Mount, dentry: Dentry, root: Path) -> str | None:
@@ -59,21 +63,36 @@ def prepend_path(mnt: Mount, dentry: Dentry, root: Path) -> str | None:
     the path is outside the reader's root (or detached).
     """
     parts: list[str] = []
-    while dentry is not root.dentry or mnt is not root.mnt:
+    rd, rm = root.dentry, root.mnt
+    while dentry is not rd or mnt is not rm:
         if dentry is mnt.root:
-            if mnt.has_parent:
+            parent = mnt.parent
+            if parent is not mnt:            # mnt_has_parent()
                 dentry = mnt.mountpoint
-                mnt = mnt.parent
+                mnt = parent
                 continue
             return None
-        if dentry.is_root:
+        up = dentry.parent
+        if up is dentry:
             return None                    # escaped
         parts.append(dentry.name)
-        dentry = dentry.parent
-    return "/" + "/".join(reversed(parts))
+        dentry = up
+    parts.reverse()
+    return "/" + "/".join(parts)
 
 
 def show_mnt_opts(flags: MNT) -> str:
+    """show_mnt_opts() with "ro"/"rw" first; memoised per flag word (a few dozen exist)."""
+    s = _MNT_OPTS_SHOWN.get(flags)
+    if s is None:
+        s = _MNT_OPTS_SHOWN[flags] = _show_mnt_opts(flags)
+    return s
+
+
+_MNT_OPTS_SHOWN: dict[int, str] = {}
+
+
+def _show_mnt_opts(flags: MNT) -> str:
     s = "ro" if flags & MNT.READONLY else "rw"
     for bit, text in MNT_OPTS:
         if flags & bit:
@@ -89,20 +108,21 @@ def show_mountinfo(r: Mount, root: Path) -> str | None:
     if where is None:
         return None
     sb = r.sb
-    fields = [f"{r.mnt_id} {r.parent.mnt_id} {sb.major}:{sb.dev} {mangle_path(r.root.dentry_path())} "
-              f"{mangle_path(where)} {show_mnt_opts(r.flags)}"]
-    if r.is_shared:
-        fields.append(f" shared:{r.group_id}")
-    if r.is_slave:
+    flags = r.flags
+    tags = ""                               # the optional fields
+    if flags & MNT.SHARED:
+        tags = f" shared:{r.group_id}"
+    if r.master is not None:
         master = r.master.group_id
         dom = get_dominating_id(r, root.mnt, root.dentry, is_path_reachable)
-        fields.append(f" master:{master}")
+        tags += f" master:{master}"
         if dom and dom != master:
-            fields.append(f" propagate_from:{dom}")
-    if r.is_unbindable:
-        fields.append(" unbindable")
-    fields.append(f" - {mangle(sb.fstype)} {mangle(r.devname)} {sb.show_options()}\n")
-    return "".join(fields)
+            tags += f" propagate_from:{dom}"
+    if r.t_flags & T.UNBINDABLE:
+        tags += " unbindable"
+    return (f"{r.mnt_id} {r.parent.mnt_id} {sb.major}:{sb.dev} "
+            f"{mangle_path(r.root.dentry_path())} {mangle_path(where)} {show_mnt_opts(flags)}"
+            f"{tags} - {mangle(sb.fstype)} {mangle(r.devname)} {sb.show_options()}\n")
 
 
 def show_vfsmnt(r: Mount, root: Path) -> str | None:
