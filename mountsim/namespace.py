@@ -396,6 +396,20 @@ def _umount_child_covered(k: Kernel, p: Mount, how: int) -> None:
 _UMOUNT_CHILD = {False: _umount_child_connected, True: _umount_child_covered}
 
 
+def _leave_ns_index(k: Kernel, tree: list[Mount]) -> None:
+    """move_from_ns() for every mount of *tree*; a tree that is its namespace's whole
+    index (put_mnt_ns(), closing an open_tree() fd) empties it at once (Model-only: the
+    kernel erases rbtree nodes one by one, each O(1) amortised, as a clear is here)."""
+    ns = tree[0].ns
+    if ns is not None and len(tree) == len(ns.mounts) > 1:
+        index = ns.mounts
+        if all(index.get(p.unique_id) is p for p in tree):
+            index.clear()
+            return
+    for p in tree:
+        k.move_from_ns(p)
+
+
 def umount_tree(k: Kernel, mnt: Mount, how: int) -> list[Mount]:
     """Take the tree at *mnt* (and with UMOUNT_PROPAGATE its twins) out of the namespace.
 
@@ -406,20 +420,23 @@ def umount_tree(k: Kernel, mnt: Mount, how: int) -> list[Mount]:
     """
     if how & UMOUNT_PROPAGATE:
         pnode.propagate_mount_unlock(k, mnt)
-    tmp = ListHead()
-    for p in walk_tree(mnt):
+    gone = list(walk_tree(mnt))
+    for p in gone:
         p.flags |= MNT.UMOUNT
-        k.move_from_ns(p)
-        p.own_clist().move_tail(tmp)
-    for p in tmp:                          # hide the mounts from mnt_mounts
+    _leave_ns_index(k, gone)
+    for p in gone:                         # hide the mounts from mnt_mounts
         p.child.del_init()
-    if how & UMOUNT_PROPAGATE:
+    if how & UMOUNT_PROPAGATE:             # the set grows by the twins: a mnt_list of them
+        tmp = ListHead()
+        for p in gone:
+            p.own_clist().add_tail(tmp)
         pnode.propagate_umount(k, tmp)
-    pnode.bulk_make_private(k, tmp)
-    gone = list(tmp)
+        gone = list(tmp)
+        for p in gone:
+            p.clist.del_init()
+    pnode.bulk_make_private(k, gone)
     umount_child = _UMOUNT_CHILD[k.sem.lazy_umount_covers]
     for p in gone:
-        p.clist.del_init()
         p.ns = None
         p.expire = False
         if how & UMOUNT_SYNC:

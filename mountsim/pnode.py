@@ -17,7 +17,7 @@ the "why did this propagate" renderer listens on.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from .fs import Dentry, is_subdir
 from .klist import ListHead
@@ -155,7 +155,7 @@ def _in_propagation(m: Mount) -> bool:
     return bool(m.flags & MNT.SHARED) or m.master is not None or not m.slave_list.empty()
 
 
-def bulk_make_private(k: Kernel, set_: ListHead) -> None:
+def bulk_make_private(k: Kernel, set_: Iterable[Mount]) -> None:
     """Take every mount of an umount set out of the propagation graph at once, handing
     each one's slaves to the nearest survivor. Mirrors fs/pnode.c:bulk_make_private()."""
     moving = []
