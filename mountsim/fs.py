@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import errno
 import itertools
-from typing import TYPE_CHECKING, Callable, Iterator
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
 import attrs
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 S_IFDIR, S_IFREG = "dir", "reg"
 S_IFLNK, S_IFIFO, S_IFCHR, S_IFBLK, S_IFSOCK = "lnk", "fifo", "chr", "blk", "sock"
 _ino = itertools.count(2)
+_NO_CHILDREN: Mapping = MappingProxyType({})
 
 
 class Dentry:
@@ -43,7 +45,7 @@ class Dentry:
                  uid: int = 0, mode: int | None = None) -> None:
         self.name = name
         self.parent: Dentry = parent if parent is not None else self
-        self.children: dict[str, Dentry] = {}
+        self.children: Mapping[str, Dentry] = _NO_CHILDREN   # own_children() to add
         self.sb = sb
         self.kind = kind
         self.unlinked = False        # d_unlinked(): removed by rmdir/unlink
@@ -96,9 +98,16 @@ class Dentry:
         if self.guessed and not self.children and self.kind != other.kind:
             self.kind = other.kind
 
+    def own_children(self) -> dict[str, Dentry]:
+        """The children dict, to add a name to: most dentries never get one, so they share
+        one read-only empty mapping until then (Model-only, for memory)."""
+        if self.children is _NO_CHILDREN:
+            self.children = {}
+        return self.children  # type: ignore[return-value]
+
     def create(self, name: str, kind: str, uid: int = 0, mode: int | None = None) -> Dentry:
         d = Dentry(name, self, self.sb, kind, uid, mode)
-        self.children[name] = d
+        self.own_children()[name] = d
         if self.absent:
             self.absent.discard(name)
         return d

@@ -82,7 +82,7 @@ class Kernel:
         self.mnt_ids.free(m.mnt_id)
         m.mnt_id = -m.mnt_id if m.mnt_id > 0 else m.mnt_id  # freed marker, for debugging
         sb = m.sb
-        bag_remove(sb.mounts, m)
+        sb.mounts = bag_remove(sb.mounts, m)
         self.drop_sb(sb)                           # kill_anon_super() after the last one
 
     def mnt_alloc_group_id(self, m: Mount) -> None:
@@ -138,7 +138,7 @@ class Kernel:
         if self.hash.get(key) is mnt:
             del self.hash[key]
         mnt.child.del_init()
-        bag_remove(mp.mnts, mnt)
+        mp.mnts = bag_remove(mp.mnts, mnt)
         mnt.parent = mnt
         mnt.mountpoint = mnt.root
         return mp

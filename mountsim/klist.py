@@ -123,21 +123,41 @@ _BAG_SMALL = 8
 
 
 def bag_add(bag: Any, x: Any) -> Any:
-    """Add *x*; returns the bag to store back. Model-only: the kernel links a mount into an
-    sb's s_mounts and a mountpoint's m_list with O(1) removal; here a bag is a tuple
-    (empty), a list (small: least memory) or, past a few entries, a dict used as an
-    insertion-ordered set, so removing one of 20,000 propagated copies stays O(1)."""
-    if type(bag) is dict:
+    """Add *x*; returns the bag to store back.
+
+    Model-only: the kernel links a mount into an sb's s_mounts and a mountpoint's m_list
+    with O(1) removal. Here a bag is () when empty, the one item itself (most sbs and
+    mountpoints have one mount: no container at all), a list while small, and past a few
+    entries a dict used as an insertion-ordered set, so removing one of 20,000
+    propagated copies stays O(1). Read it with bag_items()."""
+    t = type(bag)
+    if t is dict:
         bag[x] = None
         return bag
+    if t is tuple:
+        return x if not bag else [*bag, x]
+    if t is not list:
+        return [bag, x]
     if len(bag) < _BAG_SMALL:
-        return [*bag, x] if type(bag) is tuple else (bag.append(x) or bag)
+        bag.append(x)
+        return bag
     return dict.fromkeys([*bag, x])
 
 
-def bag_remove(bag: Any, x: Any) -> None:
-    """Remove *x* if present (list or dict bag; an empty tuple holds nothing)."""
-    if type(bag) is dict:
+def bag_remove(bag: Any, x: Any) -> Any:
+    """Remove *x* if present; returns the bag to store back."""
+    t = type(bag)
+    if t is dict:
         bag.pop(x, None)
-    elif x in bag:
-        bag.remove(x)
+    elif t is list:
+        if x in bag:
+            bag.remove(x)
+    elif bag is x:
+        return ()
+    return bag
+
+
+def bag_items(bag: Any) -> Any:
+    """The items of a bag, in the order they came (iterable)."""
+    t = type(bag)
+    return bag if t is dict or t is list or t is tuple else (bag,)

@@ -127,7 +127,7 @@ class Mount:
         "mnt_id", "unique_id", "sb", "root", "flags", "t_flags", "devname",
         "parent", "mountpoint", "child", "mounts", "overmount",
         "share", "slave", "slave_list", "master", "group_id",
-        "ns", "pins", "expiry_mark", "expire", "clist", "covers", "__weakref__",
+        "ns", "pins", "expiry_mark", "expire", "clist", "covers",
     )
 
     def __init__(self, mnt_id: int, unique_id: int, sb: SuperBlock, root: Dentry, devname: str) -> None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from .. import uapi
 from ..errors import KernelError
 from ..fs import S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, S_IFSOCK, Dentry, walk
+from ..klist import bag_items
 from ..namei import LOOKUP_EMPTY, check_name_len, getname, lookup_parent, user_path_at
 from ..namespace import UMOUNT_CONNECTED, umount_tree
 from ..permission import MAY_WRITE, check_sticky, generic_permission, may_write_dir
@@ -114,7 +115,7 @@ def detach_mounts(k: Kernel, d: Dentry) -> None:
     """The mounts still on a removed name (other namespaces' ones) go, lazily, keeping
     locked pieces together. Mirrors fs/namespace.c:detach_mounts() after dont_mount()."""
     d.unlinked = True
-    for m in list(d.mnts):
+    for m in list(bag_items(d.mnts)):
         if m.ns is not None:
             umount_tree(k, m, UMOUNT_CONNECTED)
 
@@ -315,7 +316,7 @@ def vfs_rename(k: Kernel, task: Task, old_dir: Dentry, old: Dentry, new_dir: Den
         del new_dir.children[new_last]
         detach_mounts(k, new)
     old.name, old.parent = new_last, new_dir
-    new_dir.children[new_last] = old
+    new_dir.own_children()[new_last] = old
     if flags & uapi.RENAME_WHITEOUT:
         old_dir.create(old_last, S_IFCHR, task.cred.euid, 0)
 

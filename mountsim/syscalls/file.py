@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from .. import uapi
 from ..errors import KernelError
 from ..fs import S_IFDIR, S_IFLNK, S_IFREG
+from ..klist import bag_items
 from ..mount import MNT
 from ..permission import MAY_READ, MAY_WRITE, generic_permission, may_write_dir
 from ..proc import idmap_target
@@ -85,7 +86,7 @@ def sys_mkdir(k: Kernel, task: Task, name: str | None, mode: int | None = 0o777)
 
 def is_local_mountpoint(task: Task, dentry) -> bool:
     """is_local_mountpoint(): a mount of the caller's namespace sits on *dentry*."""
-    return any(m.ns is task.mnt_ns for m in dentry.mnts)
+    return any(m.ns is task.mnt_ns for m in bag_items(dentry.mnts))
 
 
 def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mode: int | None = 0) -> File:

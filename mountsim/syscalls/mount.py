@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from .. import pnode, uapi
 from ..errors import KernelError
 from ..fs import FS_TYPES, parse_options
+from ..klist import bag_items
 from ..mount import MNT, MNT_ATIME_MASK, MNT_INTERNAL_FLAGS, MNT_USER_SETTABLE_MASK, Mount
 from ..namei import LOOKUP_FOLLOW, LOOKUP_MOUNTPOINT, user_path_at
 from ..namespace import (UMOUNT_PROPAGATE, UMOUNT_SYNC, attach_recursive_mnt, check_mnt,
@@ -415,7 +416,7 @@ def sb_prepare_remount_readonly(k: Kernel, sb) -> None:
 
     tasks = [t for t in k.tasks.values() if t.alive]
     files = [f for t in tasks for f in t.files.fds.values()]
-    busy = (any(m.root.unlinked for m in sb.mounts)
+    busy = (any(m.root.unlinked for m in bag_items(sb.mounts))
             or any(in_sb_unlinked(p) for t in tasks for p in (t.fs.root, t.fs.pwd))
             or any(in_sb_unlinked(f.path) for f in files))
     writing = any(f.path is not None and f.path.mnt.sb is sb and f.kind == "path"
