@@ -129,20 +129,22 @@ def copy_tree(k: Kernel, src_root: Mount, dentry: Dentry, flag: int) -> Mount:
     if src_root.mounts.empty():
         return res                        # nothing mounted below: a single copy
     src_parent = src_root
+    skip_unbindable = not flag & CL_COPY_UNBINDABLE
+    skip_ns_files = not flag & CL_COPY_MNT_NS_FILE
     try:
         for src_root_child in list(src_root.mounts):
             if not is_subdir(src_root_child.mountpoint, dentry):
                 continue
             src_mnt: Mount | None = src_root_child
             while src_mnt is not None:
-                if not (flag & CL_COPY_UNBINDABLE) and src_mnt.is_unbindable:
-                    if src_mnt.is_locked:   # both unbindable and locked
+                if skip_unbindable and src_mnt.t_flags & T.UNBINDABLE:
+                    if src_mnt.flags & MNT.LOCKED:   # both unbindable and locked
                         raise KernelError(errno.EPERM, "unbindable mount is locked",
                                           where="copy_tree")
                     src_mnt = next_mnt(skip_mnt_tree(src_mnt), src_root_child)
                     continue
-                if not (flag & CL_COPY_MNT_NS_FILE) and is_mnt_ns_file(src_mnt.root):
-                    if k.sem.copy_tree_locked_nsfs_eperm and src_mnt.is_locked:
+                if skip_ns_files and src_mnt.root.ns_ref is not None and is_mnt_ns_file(src_mnt.root):
+                    if k.sem.copy_tree_locked_nsfs_eperm and src_mnt.flags & MNT.LOCKED:
                         raise KernelError(errno.EPERM, "mount namespace file is locked",
                                           where="copy_tree")
                     src_mnt = next_mnt(skip_mnt_tree(src_mnt), src_root_child)
@@ -153,7 +155,7 @@ def copy_tree(k: Kernel, src_root: Mount, dentry: Dentry, flag: int) -> Mount:
                 src_parent = src_mnt
                 dst_parent = dst_mnt
                 dst_mnt = clone_mnt(k, src_mnt, src_mnt.root, flag)
-                if src_mnt.is_locked:
+                if src_mnt.flags & MNT.LOCKED:
                     dst_mnt.flags |= MNT.LOCKED
                 k.attach_mnt(dst_mnt, dst_parent, src_parent.mountpoint)
                 src_mnt = next_mnt(src_mnt, src_root_child)
