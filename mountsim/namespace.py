@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Iterator
 from . import pnode
 from .errors import KernelError
 from .fs import Dentry, is_subdir
-from .klist import ListHead
+from .klist import NIL, ListHead
 from .mount import MNT, MNT_INTERNAL_FLAGS, MntNamespace, Mount, T, peers
 from .pnode import (CL_COPY_MNT_NS_FILE, CL_COPY_UNBINDABLE, CL_EXPIRE, CL_MAKE_SHARED,
                     CL_PRIVATE, CL_SHARED_TO_SLAVE, CL_SLAVE)
@@ -384,7 +384,7 @@ def _umount_child_connected(k: Kernel, p: Mount, how: int) -> None:
     if not disconnect_mount(p, how):
         p.child.add_tail(p.parent.own_mounts())   # don't forget about p
     else:
-        umount_mnt(k, p)
+        k.unhash_mnt(p)                  # umount_mnt()
 
 
 def _umount_child_covered(k: Kernel, p: Mount, how: int) -> None:
@@ -425,9 +425,8 @@ def umount_tree(k: Kernel, mnt: Mount, how: int) -> list[Mount]:
     gone = list(walk_tree(mnt))
     for p in gone:
         p.flags |= MNT.UMOUNT
+        p.child.del_init()                 # hide the mounts from mnt_mounts
     _leave_ns_index(k, gone)
-    for p in gone:                         # hide the mounts from mnt_mounts
-        p.child.del_init()
     if how & UMOUNT_PROPAGATE:             # the set grows by the twins: a mnt_list of them
         tmp = ListHead()
         for p in gone:
@@ -438,12 +437,12 @@ def umount_tree(k: Kernel, mnt: Mount, how: int) -> list[Mount]:
             p.clist.del_init()
     pnode.bulk_make_private(k, gone)
     umount_child = _UMOUNT_CHILD[k.sem.lazy_umount_covers]
+    sync = MNT.SYNC_UMOUNT if how & UMOUNT_SYNC else 0
     for p in gone:
         p.ns = None
         p.expire = False
-        if how & UMOUNT_SYNC:
-            p.flags |= MNT.SYNC_UMOUNT
-        if p.has_parent:
+        p.flags |= sync
+        if p.parent is not p:              # mnt_has_parent()
             umount_child(k, p, how)
     for p in gone:
         maybe_free(k, p)
@@ -458,11 +457,13 @@ def maybe_free(k: Kernel, m: Mount) -> None:
     """
     if m.ns is not None or m.mnt_id < 0 or m.pins > 0 or m.flags & MNT.INTERNAL:
         return
-    if m.has_parent and m.parent.mnt_id > 0 and m.parent.ns is None:
+    parent = m.parent
+    if parent is not m and parent.mnt_id > 0 and parent.ns is None:
         return                             # still connected to a live detached parent
-    for c in list(m.mounts):
-        k.unhash_mnt(c)
-        maybe_free(k, c)
+    if m.mounts is not NIL:
+        for c in list(m.mounts):
+            k.unhash_mnt(c)
+            maybe_free(k, c)
     if m.covers:                           # cleanup_mnt(): drop_cover() of each (7.3)
         m.covers.clear()
     k.free_mount(m)
