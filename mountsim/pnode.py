@@ -187,7 +187,7 @@ def _propagation_next(m: Mount, origin: Mount) -> Mount | None:
 
 def propagation_next(m: Mount, origin: Mount) -> Mount | None:
     """Mirrors fs/pnode.c:propagation_next(): m's first slave unless m is new, else onward."""
-    if not m.is_new and not m.slave_list.empty():
+    if m.ns is not None and not m.slave_list.empty():     # !IS_MNT_NEW(m)
         return first_slave(m)
     return _propagation_next(m, origin)
 
@@ -233,7 +233,7 @@ def next_group(m: Mount, origin: Mount) -> Mount | None:
 
 def need_secondary(m: Mount, dest_mp: Dentry) -> bool:
     """Mirrors fs/pnode.c:need_secondary(): does m get a copy of the new mount?"""
-    if m.is_new:
+    if m.ns is None:                      # IS_MNT_NEW
         return False                      # added by this propagate_mnt()
     if not is_subdir(dest_mp, m.root):
         return False                      # mountpoint isn't visible in m
@@ -302,7 +302,8 @@ def propagate_mnt(k: Kernel, dest_mnt: Mount, dest_mp: Dentry, source_mnt: Mount
                         n.master.t_flags |= T.MARKED
                     copy = this
                     tree_list.append(this)
-                    k.explain("propagate", this, n)
+                    if k.explain_hook is not None:
+                        k.explain("propagate", this, n)
                     count_mounts(k, n.ns, this)
                     type_ = CL_MAKE_SHARED
                 n = n.next_peer()
