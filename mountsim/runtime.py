@@ -16,8 +16,6 @@ GC_THRESHOLDS = (50_000, 20, 20)
 
 
 def tune_gc() -> None:
-    """Raise the collector's thresholds and freeze what is alive now (modules, the
-    interpreter's own objects) out of every later collection. Called by the CLI and the
-    benchmark; a library user may call it too."""
+    """Raise the collector's thresholds. Called by the CLI (every command) and the
+    benchmark's model side; a library user holding big tables may call it too."""
     gc.set_threshold(*GC_THRESHOLDS)
-    gc.freeze()

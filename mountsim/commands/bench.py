@@ -1,17 +1,22 @@
 """`mountsim bench`: the model's speed against the real kernel on this machine, as ratios.
 
-Two measurements, each run on the model and on the live kernel in the same invocation:
+Sections, each measured on the model and on the kernel in the same invocation:
 
-- *differential throughput*: the same Hypothesis-generated programs (fixed seed) executed
-  end to end by each backend — programs per second, what bounds a fuzz campaign. The live
-  side includes its sandbox (a fresh namespace and pivot_root per program) and IPC.
-- *scale*: N tmpfs mounts side by side in one namespace, then one read of mountinfo, as
-  bare syscalls — the model's dispatch against the kernel's in a forked sandbox process.
-  Per-mount cost should stay flat as N grows (hash lookups, an ordered index), like the
-  kernel's.
-
-With `--backend vm` the kernel side is a Debian 7.x kernel in a QEMU guest (TCG): the
-report adds the guest's boot time, and the scale run is the model's alone.
+- *ops*: op classes (propagation to N peers / N slaves, unshare(CLONE_NEWNS), a mountinfo
+  read, open_tree(OPEN_TREE_CLONE|AT_RECURSIVE)+close, mkdir + tmpfs mount, bind + umount
+  pairs, teardown by umount -l and by namespace exit) at growing sizes N: per-unit cost,
+  the model/kernel ratio, and the log-log slope of total time over N (1.0 = linear). The
+  kernel side is a small C driver (mountsim/bench/driver.c, compiled with gcc into
+  ~/.cache/mountsim/bench/) that runs every repetition in a forked child inside a private
+  mount namespace on a tmpfs root, so the host's mount table never changes. Each point is
+  the best of K repetitions (the machine is shared; noise only ever adds time).
+- *throughput*: the same Hypothesis-generated programs (fixed seed) executed end to end by
+  each backend — programs per second, what bounds a fuzz campaign. The live side includes
+  its sandbox (a fresh namespace and pivot_root per program) and IPC. With `--backend vm`
+  the kernel side of this section is a QEMU guest (the ops section stays on this machine).
+- *million* (`--million`, not by default): 1,000,000 tmpfs mounts in one namespace, built,
+  read as mountinfo, copied by CLONE_NEWNS and torn down; the model's peak RSS measured in a
+  fresh subprocess. The kernel side raises fs.mount-max for the run and restores it.
 
 Performance is reported, never asserted: the numbers depend on the machine.
 """
@@ -19,6 +24,7 @@ Performance is reported, never asserted: the numbers depend on the machine.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -27,15 +33,73 @@ from ..backends.model import ModelBackend
 from ..errors import StepRefused
 from .diff import add_backend_arguments, backend_or_say
 
+DEFAULT_SIZES = [1000, 3000, 10000, 30000]
+DEFAULT_PROP_SIZES = [1000, 3000, 10000]
+FULL_SIZES = [1000, 3000, 10000, 30000, 100000]
+FULL_PROP_SIZES = [1000, 2000, 5000, 10000, 20000]
+QUICK_SIZES = [300, 1000, 3000]
+MILLION = 1_000_000
+
+
+EPILOG = """\
+sections: throughput (programs/s, model vs the live backend or --backend vm), ops (op
+classes at growing N on the model and on this machine's kernel, in the same run), and
+with --million the 1,000,000-mount run. Each ops point is the best of K repetitions: the
+machine may be shared, and noise only ever adds time. The kernel side is a C driver
+compiled with gcc into ~/.cache/mountsim/bench/ that works only inside a private mount
+namespace on a tmpfs root, so the host's mount table never changes. Without gcc or root,
+the ops are measured on the model only. Only --million touches a global setting:
+fs.mount-max (default 100000) is raised for its kernel side and restored afterwards.
+Default run: about 30 s; --full: several minutes."""
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--programs", type=int, default=300,
-                   help="generated programs for the throughput run (default %(default)s)")
-    p.add_argument("--mounts", type=int, nargs="+", default=[1000, 10000],
-                   help="mount counts for the scale run (default %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="generator seed (default %(default)s)")
+    p.epilog = EPILOG
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.add_argument("--sizes", metavar="N,N,…",
+                   help="sizes N for the table op classes (unshare, mountinfo, open_tree, "
+                        f"mkdir+mount, teardown); default {','.join(map(str, DEFAULT_SIZES))}")
+    p.add_argument("--prop-sizes", metavar="N,N,…",
+                   help="sizes N for the propagation classes (N peers / N slaves); default "
+                        "the --sizes list, else " + ",".join(map(str, DEFAULT_PROP_SIZES)))
+    p.add_argument("--full", action="store_true",
+                   help="the full ranges: sizes " + ",".join(map(str, FULL_SIZES))
+                        + ", propagation " + ",".join(map(str, FULL_PROP_SIZES))
+                        + " (several minutes)")
+    p.add_argument("--quick", action="store_true",
+                   help="small sizes (" + ",".join(map(str, QUICK_SIZES))
+                        + "), 2 repetitions, 50 programs")
+    p.add_argument("--reps", metavar="K", default=None,
+                   help="repetitions per point; the best is kept (default 3)")
+    p.add_argument("--pairs", metavar="K", default="2000",
+                   help="bind+umount pairs timed in the fixed-size class (default %(default)s)")
+    p.add_argument("--ops", metavar="OP,OP,…",
+                   help="only these op classes: " + ",".join(_op_keys()))
+    p.add_argument("--programs", metavar="N", default=None,
+                   help="generated programs for the throughput section (default 300)")
+    p.add_argument("--mounts", nargs="+", metavar="N", help=argparse.SUPPRESS)  # old --sizes
+    p.add_argument("--seed", metavar="N", default="0", help="generator seed (default %(default)s)")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--ops-only", action="store_true", help="skip the throughput section")
+    what.add_argument("--throughput-only", action="store_true", help="skip the ops section")
+    what.add_argument("--million-only", action="store_true",
+                      help="only the one-million-mount run (see --million)")
+    p.add_argument("--million", action="store_true",
+                   help="add the 1,000,000-mount run (model: time and peak RSS in a fresh "
+                        "subprocess; kernel: needs fs.mount-max, a global sysctl, raised: it "
+                        "is raised for the kernel side only and restored to its old value "
+                        "afterwards; if it cannot be raised the kernel runs at the largest N "
+                        "allowed). Takes minutes and several GB of memory")
     p.add_argument("--model-only", action="store_true", help="measure the model alone")
+    p.add_argument("--json", metavar="FILE", help="write every raw point and the summary as JSON")
+    p.add_argument("--plot", metavar="FILE.svg",
+                   help="draw per-unit cost against N (log-log), model and kernel per op class")
     add_backend_arguments(p)
+
+
+def _op_keys() -> list[str]:
+    from ..bench import OPS
+    return [o.key for o in OPS]
 
 
 def generate(n: int, seed: int) -> list:
@@ -76,90 +140,256 @@ def run_programs(backend, progs: list) -> float:
     return time.perf_counter() - t0
 
 
-def model_scale(n: int) -> float:
-    """Seconds for n mkdir+mount pairs and one mountinfo read on the model."""
-    from ..machine import boot
-    from ..proc_namespace import mountinfo
-    from ..syscalls import dispatch
-
-    k, task = boot()
-    t0 = time.perf_counter()
-    for i in range(n):
-        dispatch(k, task, "mkdir", (f"/m{i}", 0o755), None)
-        dispatch(k, task, "mount", ("tmpfs", f"/m{i}", "tmpfs", 0, None), None)
-    mountinfo(task)
-    return time.perf_counter() - t0
+class BadArgs(Exception):
+    """A bad command-line value; the message is the one line printed."""
 
 
-def kernel_scale(n: int) -> float:
-    """The same on the real kernel, in a forked process inside a fresh private sandbox."""
-    from ..backends import _sys
-    from ..backends.live import _setup_sandbox
+def _ints(text, what: str, lo: int = 1) -> list[int]:
+    parts = text if isinstance(text, list) else str(text).replace(",", " ").split()
+    try:
+        vals = [int(x.replace("_", "")) for x in parts]
+    except ValueError:
+        raise BadArgs(f"{what}: expected whole numbers, got {' '.join(parts)!r}") from None
+    if not vals:
+        raise BadArgs(f"{what}: no value given")
+    if any(v < lo for v in vals):
+        raise BadArgs(f"{what}: values must be at least {lo}")
+    return sorted(set(vals))
 
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:                                   # pragma: no cover - child
-        try:
-            os.close(r)
-            _setup_sandbox([])
-            t0 = time.perf_counter()
-            for i in range(n):
-                _sys.call("mkdir", f"/m{i}", 0o755)
-                ret, err = _sys.call("mount", "tmpfs", f"/m{i}", "tmpfs", 0, None)
-                if ret < 0:
-                    raise OSError(err, os.strerror(err))
-            os.mkdir("/proc")                     # the sandbox has no /proc of its own
-            _sys.call("mount", "proc", "/proc", "proc", 0, None)
-            with open("/proc/self/mountinfo", "rb") as f:
-                f.read()
-            os.write(w, repr(time.perf_counter() - t0).encode())
-        except BaseException as e:                 # noqa: BLE001 - report, never return
-            os.write(w, f"error {e}".encode())
-        os._exit(0)
-    os.close(w)
-    data = b""
-    while chunk := os.read(r, 4096):
-        data += chunk
-    os.close(r)
-    os.waitpid(pid, 0)
-    text = data.decode()
-    if text.startswith("error"):
-        raise RuntimeError(f"kernel scale run failed: {text[6:]}")
-    return float(text)
+
+def _settings(args: argparse.Namespace) -> dict:
+    """The run's sizes and counts from the arguments; BadArgs on nonsense."""
+    if args.full and args.quick:
+        raise BadArgs("--full and --quick exclude each other")
+    sizes = FULL_SIZES if args.full else QUICK_SIZES if args.quick else DEFAULT_SIZES
+    prop = FULL_PROP_SIZES if args.full else QUICK_SIZES if args.quick else DEFAULT_PROP_SIZES
+    if args.mounts:
+        sizes = prop = _ints(args.mounts, "--mounts")
+    if args.sizes is not None:
+        sizes = prop = _ints(args.sizes, "--sizes")
+    if args.prop_sizes is not None:
+        prop = _ints(args.prop_sizes, "--prop-sizes")
+    reps = _ints(args.reps, "--reps")[0] if args.reps is not None else (2 if args.quick else 3)
+    programs = (_ints(args.programs, "--programs")[0] if args.programs is not None
+                else 50 if args.quick else 300)
+    pairs = _ints(args.pairs, "--pairs")[0]
+    seed = _ints(args.seed, "--seed", lo=0)[0]
+    keys = _op_keys()
+    ops = keys
+    if args.ops is not None:
+        ops = [o for o in str(args.ops).replace(",", " ").split()]
+        bad = [o for o in ops if o not in keys]
+        if bad or not ops:
+            raise BadArgs(f"--ops: unknown op class {' '.join(bad) or '(none)'!r} "
+                          f"(choose from {','.join(keys)})")
+    for f, what in ((args.json, "--json"), (args.plot, "--plot")):
+        if f is not None:
+            d = os.path.dirname(os.path.abspath(f))
+            if not os.path.isdir(d):
+                raise BadArgs(f"{what}: no such directory {d}")
+    return {"sizes": sizes, "prop_sizes": prop, "reps": reps, "programs": programs,
+            "pairs": pairs, "ops": ops, "seed": seed}
+
+
+def say(msg: str) -> None:
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
 
 
 def main(args: argparse.Namespace) -> int:
+    try:
+        st = _settings(args)
+    except BadArgs as e:
+        print(f"mountsim bench: {e}", file=sys.stderr)
+        return 2
+    do_tp = not (args.ops_only or args.million_only)
+    do_ops = not (args.throughput_only or args.million_only)
+    do_million = args.million or args.million_only
+    doc: dict = {"settings": {k: v for k, v in st.items()}, "notes": []}
+    from ..bench.report import machine
+    doc["machine"] = machine()
+    out = []                                      # the report, printed at the end
+
     live, row = None, None
-    if not args.model_only:
+    if do_tp and not args.model_only:
         chosen = backend_or_say("bench", args, " (use --model-only)")
         if chosen is None:
             return 2
         live, row = chosen
+
+    driver = None
+    if (do_ops or do_million) and not args.model_only:
+        from ..bench.kernel import Driver, KernelUnavailable
+        try:
+            driver = Driver()
+        except KernelUnavailable as e:
+            note = f"kernel side unavailable ({e}): ops measured on the model only"
+            print(f"bench: {note}", file=sys.stderr)
+            doc["notes"].append(note)
+
+    if do_tp:
+        out += _throughput(args, st, live, row, doc)
+    if do_ops:
+        out += _ops(st, driver, doc, args)
+    if do_million:
+        out += _million(driver, doc)
+
+    print("\n".join(out))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(doc, f, indent=1)
+            f.write("\n")
+        say(f"wrote {args.json}")
+    return 0
+
+
+def _throughput(args, st, live, row, doc) -> list[str]:
     vm = live if live is not None and live.name == "vm" else None
+    out = []
     if vm is not None:
-        print(f"VM boot: {vm.vm.boot_seconds:.2f} s to the agent's hello "
-              f"({vm.vm.guest_uptime:.2f} s guest uptime), kernel {vm.release}")
-    print(f"generating {args.programs} programs (seed {args.seed})…", file=sys.stderr)
-    progs = generate(args.programs, args.seed)
+        out.append(f"VM boot: {vm.vm.boot_seconds:.2f} s to the agent's hello "
+                   f"({vm.vm.guest_uptime:.2f} s guest uptime), kernel {vm.release}")
+    say(f"generating {st['programs']} programs (seed {st['seed']})…")
+    progs = generate(st["programs"], st["seed"])
     calls = sum(len(p.steps) for p in progs)
+    say("throughput: model…")
     tm = run_programs(ModelBackend(row), progs)
-    print(f"differential throughput, {len(progs)} programs, {calls} calls:")
-    print(f"  model   {len(progs) / tm:10.0f} programs/s  {calls / tm:10.0f} calls/s")
+    res = {"programs": len(progs), "calls": calls, "model_sec": tm}
+    out.append(f"differential throughput, {len(progs)} programs, {calls} calls:")
+    out.append(f"  model   {len(progs) / tm:10.0f} programs/s  {calls / tm:10.0f} calls/s")
     if live is not None:
+        say(f"throughput: {live.name} backend…")
         tl = run_programs(live, progs)
         how = "VM: TCG guest, sandbox + virtio-serial" if vm else "live backend: sandbox + IPC"
-        print(f"  kernel  {len(progs) / tl:10.0f} programs/s  {calls / tl:10.0f} calls/s"
-              f"   ({how} per program)")
-        print(f"  model/kernel throughput ratio: {tl / tm:.2f}x")
-        live.close()
+        out.append(f"  kernel  {len(progs) / tl:10.0f} programs/s  {calls / tl:10.0f} calls/s"
+                   f"   ({how} per program)")
+        out.append(f"  model/kernel throughput ratio: {tl / tm:.2f}x")
+        res.update(kernel_sec=tl, backend=live.name, ratio=tl / tm)
         if vm is not None:
-            live = None                        # the scale run's kernel side is live-only
-    print("scale: N tmpfs mounts in one namespace + one mountinfo read:")
-    for n in args.mounts:
-        ms = model_scale(n)
-        line = f"  N={n:<7} model {ms:8.3f} s ({ms / n * 1e6:7.1f} us/mount)"
-        if live is not None:
-            ks = kernel_scale(n)
-            line += f"  kernel {ks:8.3f} s ({ks / n * 1e6:7.1f} us/mount)  model/kernel time {ms / ks:6.1f}x"
-        print(line)
-    return 0
+            res["vm_kernel"] = vm.release
+        live.close()
+    out.append("")
+    doc["throughput"] = res
+    return out
+
+
+def _ops(st, driver, doc, args) -> list[str]:
+    from ..bench import BY_KEY, clamp
+    from ..bench import model as msim
+    from ..bench.kernel import KernelUnavailable, read_mount_max
+    from ..bench.report import plot, summarise, table
+
+    wanted = set(st["ops"])
+    mount_max = read_mount_max() if driver is not None else 100_000
+    notes = []
+    # scenario -> sizes; one scenario run measures every op class it feeds
+    plan: list[tuple[str, int, set[str]]] = []
+    build_ops = {k for k in wanted if BY_KEY[k].scenario == "build"}
+    if build_ops:
+        sizes = sorted({clamp("build", n, mount_max) for n in st["sizes"]})
+        plan += [("build", n, build_ops) for n in sizes]
+    for sc in ("shared", "slave"):
+        if sc in wanted:
+            plan += [(sc, n, {sc}) for n in sorted({clamp(sc, n, mount_max) for n in st["prop_sizes"]})]
+    if "bind_umount" in wanted:
+        plan.append(("bind_umount", st["pairs"], {"bind_umount"}))
+    for sc, fam in (("build", "sizes"), ("shared", "prop_sizes"), ("slave", "prop_sizes")):
+        over = [n for n in st[fam] if clamp(sc, n, mount_max) < n]
+        if over and any(BY_KEY[k].scenario == sc for k in wanted):
+            notes.append(f"{sc}: N={','.join(map(str, over))} clamped to "
+                         f"{clamp(sc, max(over), mount_max)} on both sides "
+                         f"(fs.mount-max = {mount_max})")
+
+    raw: list[dict] = []
+    reps = st["reps"]
+    for sc, n, ops in plan:
+        t0 = time.perf_counter()
+        line = f"{sc} N={n}:"
+        if driver is not None:
+            try:
+                for r in driver.run(sc, n, reps, ops):
+                    if "op" in r and r["op"] in ops:
+                        raw.append({"op": r["op"], "side": "kernel", "n": n, "rep": r["rep"],
+                                    "sec": r["sec"]})
+                line += f" kernel {time.perf_counter() - t0:.1f} s"
+            except KernelUnavailable as e:
+                notes.append(f"kernel side failed: {e}")
+                say(f"kernel side failed ({e}); continuing with the model only")
+                driver = None
+        t1 = time.perf_counter()
+        for rep in range(reps):
+            for op, sec in msim.run(sc, n, mount_max, ops).items():
+                if op in ops:
+                    raw.append({"op": op, "side": "model", "n": n, "rep": rep, "sec": sec})
+        say(f"{line} model {time.perf_counter() - t1:.1f} s  (best of {reps})")
+
+    rows = summarise(raw)
+    kernel = doc["machine"]["kernel"]
+    if any(r["side"] == "kernel" for r in raw):
+        who = (f"kernel = Linux {kernel} on this machine (C driver in a private mount "
+               "namespace), model = mountsim in-process")
+    else:
+        who = "model only (kernel side not measured)"
+    out = [f"ops: per-unit cost at the largest N, best of {reps} repetitions per point "
+           "(a shared machine: noise only adds time);",
+           f"  {who}",
+           "slope = d log(total time) / d log(N), least squares: 1.00 linear, 2.00 quadratic",
+           table(rows)]
+    out += [f"note: {n}" for n in notes]
+    out.append("")
+    doc["notes"] += notes
+    doc["ops"] = {"reps": reps, "mount_max": mount_max, "raw": raw, "summary": rows}
+    if args.plot:
+        m = doc["machine"]
+        plot(rows, args.plot, f"mountsim bench: per-unit cost vs N, best of {reps} "
+                              f"(Linux {m['kernel']}, {m['cpu']}, {m['date']})")
+        say(f"wrote {args.plot}")
+    return out
+
+
+def _million(driver, doc) -> list[str]:
+    from ..bench import million
+    from ..bench.report import fmt_time
+
+    out = [f"million: {MILLION:,} tmpfs mounts in one namespace (one run each, not best-of)"]
+    say("million: model side in a fresh subprocess (minutes, GBs of memory)…")
+    m = million.model_side(MILLION)
+    res: dict = {"model": m}
+    labels = [("mkdir_mount", "build (mkdir+mount)"), ("mountinfo", "mountinfo read"),
+              ("unshare", "unshare(CLONE_NEWNS)"), ("nsexit", "namespace exit"),
+              ("umount_l", "umount -l of the tree")]
+    k = None
+    if driver is not None:
+        say("million: kernel side…")
+        k = million.kernel_side(driver, MILLION, say)
+        res["kernel"] = k
+    if "error" in m:
+        out.append(f"  model: {m['error']}")
+    else:
+        out.append(f"  model peak RSS {m['rss_peak_kb'] / 1024:,.0f} MiB "
+                   f"(after imports and boot: {m['rss_base_kb'] / 1024:,.0f} MiB; "
+                   f"{(m['rss_peak_kb'] - m['rss_base_kb']) * 1024 / MILLION:,.0f} bytes/mount "
+                   f"at the peak, original + copy)")
+    if k is not None:
+        if "error" in k:
+            out.append(f"  kernel: {k['error']}")
+        if k.get("n", MILLION) != MILLION:
+            out.append(f"  kernel at N={k['n']:,} only (fs.mount-max {k['mount_max_used']})")
+        elif k["mount_max_before"] < MILLION + 100:
+            out.append(f"  fs.mount-max was raised {k['mount_max_before']} -> "
+                       f"{k['mount_max_used']} for the kernel side, restored to "
+                       f"{k['mount_max_after']}")
+        if "slab_growth_kb" in k:
+            out.append(f"  kernel Slab growth over the build {k['slab_growth_kb'] / 1024:,.0f} MiB "
+                       "(machine-wide, indicative)")
+    out.append(f"  {'op':26} {'kernel/mount':>13} {'model/mount':>13} {'model/kernel':>13}")
+    for key, label in labels:
+        ms = m.get("sec", {}).get(key)
+        ks = (k or {}).get("sec", {}).get(key)
+        kn = (k or {}).get("n", MILLION)
+        mu = ms / MILLION if ms is not None else None
+        ku = ks / kn if ks is not None else None
+        ratio = f"{mu / ku:.1f}x" if mu and ku else "-"
+        out.append(f"  {label:26} {fmt_time(ku):>13} {fmt_time(mu):>13} {ratio:>13}")
+    out.append("")
+    doc["million"] = res
+    return out

@@ -1,0 +1,135 @@
+"""`mountsim bench`: the report's arithmetic, its JSON and SVG outputs, model-only runs,
+bad arguments, and that a run with the kernel side leaves the host's mount table and
+fs.mount-max as they were. Speeds are never asserted: only the shape of the output.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from mountsim.bench import OPS
+from mountsim.bench.report import slope, summarise
+from mountsim.cli import main
+
+TINY = ["--sizes", "20,40", "--reps", "1", "--pairs", "10"]
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _host() -> tuple[str, str]:
+    with open("/proc/self/mountinfo") as f, open("/proc/sys/fs/mount-max") as g:
+        return f.read(), g.read()
+
+
+def test_slope_of_given_numbers():
+    """The slope is the least-squares slope of log(time) over log(N)."""
+    assert slope([(1000, 0.5), (10000, 5.0)]) == pytest.approx(1.0)
+    assert slope([(10, 1.0), (100, 100.0)]) == pytest.approx(2.0)
+    pts = [(100, 2.0), (1000, 30.0), (10000, 250.0)]
+    lx = [math.log(x) for x, _ in pts]
+    ly = [math.log(y) for _, y in pts]
+    mx, my = sum(lx) / 3, sum(ly) / 3
+    want = sum((a - mx) * (b - my) for a, b in zip(lx, ly)) / sum((a - mx) ** 2 for a in lx)
+    assert slope(pts) == pytest.approx(want)
+    assert slope([(1000, 1.0)]) is None and slope([(5, 1.0), (5, 2.0)]) is None
+
+
+def test_summary_keeps_the_best_repetition_and_the_ratio():
+    raw = [{"op": "unshare", "side": s, "n": n, "rep": r, "sec": sec}
+           for s, n, r, sec in [("kernel", 10, 0, 3.0), ("kernel", 10, 1, 1.0),
+                                ("kernel", 100, 0, 10.0), ("model", 10, 0, 4.0),
+                                ("model", 100, 0, 40.0), ("model", 100, 1, 50.0)]]
+    (row,) = summarise(raw)
+    assert [p["sec"] for p in row["kernel"]["points"]] == [1.0, 10.0]
+    assert row["kernel"]["per_unit"] == pytest.approx(0.1)
+    assert row["ratio"] == pytest.approx(4.0) and row["ratio_n"] == 100
+    assert row["model"]["slope"] == pytest.approx(1.0)
+
+
+def _check_svg(path, series: set[str]):
+    root = ET.parse(path).getroot()
+    assert root.tag == f"{SVG}svg"
+    texts = {t.text for t in root.iter(f"{SVG}text")}
+    assert series <= texts
+    assert len(list(root.iter(f"{SVG}polyline"))) >= len(series)
+
+
+def test_model_only_writes_json_and_svg(tmp_path, capsys):
+    """--model-only: every op class has model points and no kernel points."""
+    j, s = tmp_path / "b.json", tmp_path / "b.svg"
+    assert main(["bench", "--model-only", "--ops-only", *TINY,
+                 "--json", str(j), "--plot", str(s)]) == 0
+    doc = json.loads(j.read_text())
+    rows = {r["op"]: r for r in doc["ops"]["summary"]}
+    assert set(rows) == {o.key for o in OPS}
+    assert all("model" in r and "kernel" not in r for r in rows.values())
+    assert {p["n"] for p in rows["unshare"]["model"]["points"]} == {20, 40}
+    assert "throughput" not in doc and doc["machine"]["nproc"] >= 1
+    _check_svg(s, {"model"})
+    assert "mkdir + tmpfs mount" in capsys.readouterr().out
+
+
+def test_gcc_missing_falls_back_to_the_model(tmp_path, monkeypatch, capsys):
+    from mountsim.bench import kernel
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))         # no cached driver
+    monkeypatch.setattr(kernel, "find_gcc", lambda: None)
+    monkeypatch.setattr(kernel.os, "geteuid", lambda: 0)
+    j = tmp_path / "b.json"
+    assert main(["bench", "--ops-only", "--ops", "mountinfo,bind_umount", *TINY,
+                 "--json", str(j)]) == 0
+    err = [ln for ln in capsys.readouterr().err.splitlines() if "unavailable" in ln]
+    assert len(err) == 1 and "gcc not found" in err[0]
+    rows = json.loads(j.read_text())["ops"]["summary"]
+    assert {r["op"] for r in rows} == {"mountinfo", "bind_umount"}
+    assert all("kernel" not in r for r in rows)
+
+
+@pytest.mark.parametrize("bad", [
+    ["--sizes", "abc"], ["--sizes", "0,10"], ["--reps", "0"], ["--ops", "nosuch"],
+    ["--programs", "x"], ["--full", "--quick"], ["--json", "/nonexistent/dir/b.json"],
+])
+def test_bad_arguments_exit_2_with_one_line(bad, capsys):
+    assert main(["bench", "--model-only", *bad]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("mountsim bench: ")
+    assert "Traceback" not in err[0]
+
+
+def test_unknown_option_exits_2():
+    with pytest.raises(SystemExit) as e:
+        main(["bench", "--no-such-option"])
+    assert e.value.code == 2
+
+
+@pytest.mark.live
+def test_kernel_and_model_points_and_host_unchanged(live, tmp_path, capsys):
+    """Both sides measure every op class; the summary's slopes are those of its points; the
+    host's mount table and fs.mount-max are unchanged afterwards."""
+    if os.geteuid() != 0:
+        pytest.skip("the kernel driver needs root")
+    before = _host()
+    j, s = tmp_path / "b.json", tmp_path / "b.svg"
+    assert main(["bench", *TINY, "--programs", "3", "--json", str(j), "--plot", str(s)]) == 0
+    assert _host() == before, "bench changed the host's mount table or fs.mount-max"
+    doc = json.loads(j.read_text())
+    assert doc["notes"] == [], doc["notes"]
+    rows = {r["op"]: r for r in doc["ops"]["summary"]}
+    assert set(rows) == {o.key for o in OPS}
+    for op in OPS:
+        for side in ("kernel", "model"):
+            pts = rows[op.key][side]["points"]
+            assert [p["n"] for p in pts] == ([10] if op.family == "fixed" else [20, 40])
+            want = slope([(p["n"], p["sec"]) for p in pts])
+            got = rows[op.key][side]["slope"]
+            assert got == (None if want is None else pytest.approx(want))
+        assert rows[op.key]["ratio"] > 0
+    raw = doc["ops"]["raw"]
+    assert {(r["op"], r["side"]) for r in raw} == {(o.key, s) for o in OPS for s in ("kernel", "model")}
+    assert doc["throughput"]["backend"] == "live" and doc["throughput"]["programs"] == 3
+    _check_svg(s, {"model", "kernel"})
+    out = capsys.readouterr().out
+    assert "model/kernel" in out and "best of 1" in out
