@@ -281,6 +281,12 @@ class MntNamespace:
         m.ns = self
         self.mounts[m.unique_id] = m
 
+    def add_many(self, ms: list[Mount]) -> None:
+        """mnt_add_to_ns() for a whole new tree: one sorted bulk insert (copy_mnt_ns())."""
+        for m in ms:
+            m.ns = self
+        self.mounts.update([(m.unique_id, m) for m in ms])
+
     def remove(self, m: Mount) -> None:
         """move_from_ns(): out of the ordered index only. m.ns stays set until the caller
         is done (umount_tree() clears it after propagate_umount(), whose propagation walk

@@ -533,8 +533,9 @@ def copy_mnt_ns(task: Task, k: Kernel, ns: MntNamespace, user_ns: UserNamespace,
     q: Mount | None = new
     root_path, pwd_path = fs.root, fs.pwd
     new_root, new_pwd = root_path, pwd_path
+    copies = []
     while p is not None and q is not None:
-        new_ns.add(q)
+        copies.append(q)
         if p is root_path.mnt:
             new_root = Path(q, root_path.dentry)
         if p is pwd_path.mnt:
@@ -545,6 +546,7 @@ def copy_mnt_ns(task: Task, k: Kernel, ns: MntNamespace, user_ns: UserNamespace,
             break
         while p is not None and p.root is not q.root:   # an mntns binding we'd skipped?
             p = next_mnt(skip_mnt_tree(p), old)
+    new_ns.add_many(copies)
     fs.set_root(new_root)
     fs.set_pwd(new_pwd)
     return new_ns

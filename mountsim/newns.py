@@ -84,8 +84,7 @@ def _attach_new_tree(k: Kernel, new_ns: MntNamespace, new_ns_root: Mount, mnt: M
     k.attach_mnt(mnt, new_ns_root, new_ns_root.root)
     if foreign:
         lock_mnt_tree(new_ns_root)
-    for p in walk_tree(new_ns_root):
-        new_ns.add(p)
+    new_ns.add_many(list(walk_tree(new_ns_root)))
     new_ns.root = new_ns_root
     return new_ns
 

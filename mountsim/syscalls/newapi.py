@@ -29,8 +29,7 @@ if TYPE_CHECKING:
 def new_anon_ns(k: Kernel, task: Task, root) -> MntNamespace:
     """alloc_mnt_ns(user_ns, anon=true) holding the tree at *root*."""
     ns = MntNamespace(task.mnt_ns.user_ns, anon=True)   # seq_origin 0: usable from anywhere
-    for p in walk_tree(root):
-        ns.add(p)
+    ns.add_many(list(walk_tree(root)))
     ns.root = root
     return ns
 
