@@ -15,7 +15,6 @@ unknown to the model, and a trace that used a path successfully proves it exists
 from __future__ import annotations
 
 import errno
-import itertools
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
@@ -31,14 +30,13 @@ if TYPE_CHECKING:
 
 S_IFDIR, S_IFREG = "dir", "reg"
 S_IFLNK, S_IFIFO, S_IFCHR, S_IFBLK, S_IFSOCK = "lnk", "fifo", "chr", "blk", "sock"
-_ino = itertools.count(2)
 _NO_CHILDREN: Mapping = MappingProxyType({})
 
 
 class Dentry:
     """A directory entry. The root's `parent` is itself, as in the kernel (IS_ROOT)."""
 
-    __slots__ = ("name", "parent", "children", "sb", "kind", "unlinked", "ino", "mnts", "ns_ref",
+    __slots__ = ("name", "parent", "children", "sb", "kind", "unlinked", "mnts", "ns_ref",
                  "uid", "mode", "guessed", "unknown", "absent", "target")
 
     def __init__(self, name: str, parent: Dentry | None, sb: SuperBlock, kind: str = S_IFDIR,
@@ -49,7 +47,6 @@ class Dentry:
         self.sb = sb
         self.kind = kind
         self.unlinked = False        # d_unlinked(): removed by rmdir/unlink
-        self.ino = next(_ino)
         self.mnts: Bag = ()          # struct mountpoint m_list: mounts whose mountpoint this is
         self.ns_ref = None           # nsfs dentries: the namespace they stand for
         self.uid = uid               # i_uid, a kernel id (user_namespace.py)
