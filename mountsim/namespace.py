@@ -206,13 +206,20 @@ def cleanup_group_ids(k: Kernel, got: list[Mount]) -> None:
             k.mnt_release_group_id(p)
 
 
-def commit_tree(k: Kernel, mnt: Mount) -> None:
-    """Add the tree at *mnt* to its parent's namespace and hash it. Mirrors commit_tree()."""
+def commit_tree(k: Kernel, mnt: Mount, joining: dict[MntNamespace, list[Mount]]) -> None:
+    """Add the tree at *mnt* to its parent's namespace and hash it. Mirrors commit_tree().
+
+    The mounts are queued on *joining* per namespace; the caller adds each queue with one
+    bulk insert (MntNamespace.add_many()) once every tree is committed: propagation
+    commits thousands of one-mount trees, and nothing reads an index in between."""
     ns = mnt.parent.ns
+    queue = joining.get(ns)
+    if queue is None:
+        queue = joining[ns] = []
     for m in (mnt,) if mnt.mounts.empty() else walk_tree(mnt):
         if m.ns is not None and m.ns is not ns:
             m.ns.remove(m)
-        ns.add(m)
+        queue.append(m)
     k._attach(mnt, mnt.parent)
 
 
@@ -268,11 +275,12 @@ def attach_recursive_mnt(task: Task, k: Kernel, source_mnt: Mount, dest_mnt: Mou
             k.move_from_ns(p)
     k.mnt_set_mountpoint(dest_mnt, dest_mp, source_mnt)
     # hlist_add_head order: the original first, then the copies newest first.
+    joining: dict[MntNamespace, list[Mount]] = {}
     for child in [source_mnt] + tree_list[::-1]:
         if child.parent.ns.user_ns is not user_ns:
             lock_mnt_tree(child)          # propagating across user namespaces
         q = k.lookup_mnt(child.parent, child.mountpoint)
-        commit_tree(k, child)
+        commit_tree(k, child, joining)
         if q is not None:
             r = child
             while r.overmount is not None:
@@ -285,6 +293,8 @@ def attach_recursive_mnt(task: Task, k: Kernel, source_mnt: Mount, dest_mnt: Mou
                 if child is source_mnt:
                     q.flags &= ~MNT.LOCKED
             k.mnt_change_mountpoint(r, top.root, q)   # root.mp: where the stack top sits
+    for joined, queue in joining.items():
+        joined.add_many(queue)
 
 
 def graft_tree(task: Task, k: Kernel, mnt: Mount, p: Mount, mp: Dentry) -> None:
