@@ -7,10 +7,8 @@ import sys
 
 from ..backends.model import ModelBackend
 from ..errors import TraceError
-from ..render.explain import attach, explain_text
 from ..trace.parse import parse_ff, parse_file, start_table
 from ..trace.replay import replay
-from ..trace.compare import compare_versions
 from ..versions import DEFAULT, KERNELS, PROFILES
 
 
@@ -80,7 +78,10 @@ def main(args: argparse.Namespace) -> int:
             worst = max(worst, compare_main(program, kernels, args))
             continue
         session = ModelBackend(kernels[0] if kernels else None, args.profile).start(program)
-        tracer = attach(session) if args.explain or args.frames else None
+        tracer = None
+        if args.explain or args.frames:
+            from ..render.explain import attach, explain_text   # only then: a large module
+            tracer = attach(session)
         rep = replay(program, session, strict=args.strict,
                      on_step=tracer.on_step if tracer is not None else None)
         if args.explain:
@@ -111,6 +112,7 @@ def compare_main(program, kernels: list[str], args: argparse.Namespace) -> int:
     """--kernel A,B,…: the calls where the versions answer differently. The exit status is
     the recording's own version's (the trace's header, else the first listed): 1 when the
     recorded results differ under it, else 0; version differences alone are information."""
+    from ..trace.compare import compare_versions
     vr = compare_versions(program, kernels, strict=args.strict, profile=args.profile)
     own = program.kernel if program.kernel in vr.reports else kernels[0]
     rep = vr.reports[own]

@@ -9,10 +9,11 @@ to the caller: the backend turns it into `-1 ERRNO`.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..task import File
-from . import file, mount, newapi, ns
+from . import file, mount
 
 if TYPE_CHECKING:
     from ..kernel import Kernel
@@ -20,17 +21,16 @@ if TYPE_CHECKING:
 
 Handler = Callable[..., Any]
 
+
+def _setuid(k: Kernel, t: Task, uid: int) -> int:
+    from .ns import sys_setresuid
+    return sys_setresuid(k, t, uid if t.cred.caps else -1, uid, uid if t.cred.caps else -1)
+
+
 TABLE: dict[str, Handler] = {
     "mount": mount.sys_mount,
     "umount2": mount.sys_umount2,
-    "unshare": ns.sys_unshare,
-    "setns": ns.sys_setns,
-    "chdir": ns.sys_chdir,
-    "fchdir": ns.sys_fchdir,
-    "chroot": ns.sys_chroot,
-    "pivot_root": ns.sys_pivot_root,
-    "setresuid": ns.sys_setresuid,
-    "setuid": lambda k, t, uid: ns.sys_setresuid(k, t, uid if t.cred.caps else -1, uid, uid if t.cred.caps else -1),
+    "setuid": _setuid,
     "mkdir": file.sys_mkdir,
     "mkdirat": file.sys_mkdirat,
     "open": file.sys_open,
@@ -41,8 +41,40 @@ TABLE: dict[str, Handler] = {
     "read": file.sys_read,
     "lseek": file.sys_lseek,
     "umask": file.sys_umask,
-    "open_tree": newapi.sys_open_tree,
-    "move_mount": newapi.sys_move_mount,
+}
+
+# The other handlers, by module and name: a module is imported the first time a program
+# calls one of its syscalls (importing all of them was ~15 ms of every `mountsim replay`;
+# tests/unit/test_syscall_table.py checks this list against the modules).
+LAZY: dict[str, tuple[str, str]] = {
+    "unshare": ("ns", "sys_unshare"),
+    "setns": ("ns", "sys_setns"),
+    "chdir": ("ns", "sys_chdir"),
+    "fchdir": ("ns", "sys_fchdir"),
+    "chroot": ("ns", "sys_chroot"),
+    "pivot_root": ("ns", "sys_pivot_root"),
+    "setresuid": ("ns", "sys_setresuid"),
+    "open_tree": ("newapi", "sys_open_tree"),
+    "move_mount": ("newapi", "sys_move_mount"),
+    "unlink": ("dirops", "sys_unlink"),
+    "unlinkat": ("dirops", "sys_unlinkat"),
+    "rmdir": ("dirops", "sys_rmdir"),
+    "rename": ("dirops", "sys_rename"),
+    "renameat": ("dirops", "sys_renameat"),
+    "renameat2": ("dirops", "do_renameat2"),
+    "symlink": ("dirops", "sys_symlink"),
+    "symlinkat": ("dirops", "do_symlinkat"),
+    "readlink": ("dirops", "sys_readlink"),
+    "readlinkat": ("dirops", "do_readlinkat"),
+    "mknod": ("dirops", "sys_mknod"),
+    "mknodat": ("dirops", "do_mknodat"),
+    "fsopen": ("fscontext", "sys_fsopen"),
+    "fspick": ("fscontext", "sys_fspick"),
+    "fsconfig": ("fscontext", "sys_fsconfig"),
+    "fsmount": ("fscontext", "sys_fsmount"),
+    "mount_setattr": ("setattr", "sys_mount_setattr"),
+    "statmount": ("stat", "sys_statmount"),
+    "listmount": ("stat", "sys_listmount"),
 }
 
 FORKS = {"fork": 0, "vfork": 0}
@@ -53,23 +85,32 @@ def register(name: str, handler: Handler) -> None:
     TABLE[name] = handler
 
 
+def handler(name: str) -> Handler:
+    """The function implementing syscall *name*, its module imported on first use.
+    KeyError if not modelled."""
+    h = TABLE.get(name)
+    if h is None:
+        module, attr = LAZY[name]
+        h = TABLE[name] = getattr(importlib.import_module(f".{module}", __name__), attr)
+    return h
+
+
 def dispatch(k: Kernel, task: Task, name: str, args: tuple, label: int | None) -> int:
     """Run syscall *name* as *task*. Raises KernelError; KeyError if not modelled."""
     k.current = task
     if name in FORKS or name in ("clone", "clone3"):
+        from . import ns
         child = label if label is not None else k.next_pid()
         if name == "clone3":
             return ns.sys_clone3(k, task, args[0] or {}, args[1] if len(args) > 1 else None, child)
         flags = (args[0] if args else 0) & ~0xFF
         return ns.do_fork(k, task, flags, child)
-    ret = TABLE[name](k, task, *args)
+    ret = handler(name)(k, task, *args)
     if isinstance(ret, File):
         return task.files.install(ret, at=label)
     return ret
 
 
 def is_modelled(name: str) -> bool:
-    return name in TABLE or name in FORKS or name in ("clone", "clone3", "exit", "exit_group")
-
-
-from . import dirops, fscontext, setattr, stat  # noqa: E402,F401
+    return (name in TABLE or name in LAZY or name in FORKS
+            or name in ("clone", "clone3", "exit", "exit_group"))

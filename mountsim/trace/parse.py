@@ -1,6 +1,7 @@
 """Trace files to Programs: headers, the strace line envelope, and argument decoding.
 
-The call itself is parsed by the Lark grammar in grammar.py; this module handles what is
+The call itself is parsed by quickcall.py when it has one of the common shapes, else by the
+Lark grammar in grammar.py (the same trees either way); this module handles what is
 line-level: `# ` headers and the `expect-tree` block, `[pid N]` prefixes, joining
 `<unfinished ...>` with `<... name resumed>`, lines to ignore (`+++ exited`, `--- SIG`,
 `strace:` notices), and decoding each argument by its kind (program.SYSCALLS). Any line
@@ -11,15 +12,11 @@ from __future__ import annotations
 
 import ast
 import re
-import signal
 from typing import Any
-
-from lark import Token, Tree
-from lark.exceptions import LarkError, UnexpectedInput
 
 from .. import uapi
 from ..errors import TraceError
-from .grammar import PARSER
+from .quickcall import quick_call
 from .rawcall import raw_args, raw_name, unread_struct
 from .program import (RETURNS_FD, RETURNS_PID, STRUCTS, SYSCALLS, ExpectRow, Note, Program,
                       Result, Step)
@@ -378,13 +375,9 @@ def _call(prog: Program, body: str, pid: int, path: str, n: int, raw: str) -> No
     deep = _nesting_error(body)
     if deep:
         raise TraceError(path, n, f"cannot parse the call: {deep}")
-    try:
-        tree = PARSER.parse(body)
-    except UnexpectedInput as e:
-        col = getattr(e, "column", "?")
-        raise TraceError(path, n, f"cannot parse the call at column {col}: {_snippet(body, e)}")
-    except LarkError as e:
-        raise TraceError(path, n, f"cannot parse the call: {e}")
+    tree = quick_call(body)
+    if tree is None:
+        tree = _lark_parse(body, path, n)
     name = undecoded[1] if undecoded else str(tree.children[0])
     if name == "umount":
         name = "umount2"
@@ -413,12 +406,26 @@ def _call(prog: Program, body: str, pid: int, path: str, n: int, raw: str) -> No
     prog.steps.append(Step(pid, name, tuple(args), result, label, out, path, n, raw.strip()))
 
 
-def _snippet(body: str, e: UnexpectedInput) -> str:
+def _lark_parse(body: str, path: str, n: int):
+    """The call by the Lark grammar: the shapes quickcall.py leaves, and every error."""
+    from lark.exceptions import LarkError, UnexpectedInput
+
+    from .grammar import parser
+    try:
+        return parser().parse(body)
+    except UnexpectedInput as e:
+        col = getattr(e, "column", "?")
+        raise TraceError(path, n, f"cannot parse the call at column {col}: {_snippet(body, e)}")
+    except LarkError as e:
+        raise TraceError(path, n, f"cannot parse the call: {e}")
+
+
+def _snippet(body: str, e: Any) -> str:
     col = getattr(e, "column", 1) or 1
     return repr(body[max(col - 15, 0):col + 15])
 
 
-def _result(t: Tree, path: str, n: int) -> Result | None:
+def _result(t: Any, path: str, n: int) -> Result | None:
     if t.data == "unknown":
         return None
     if t.data == "fd_result":
@@ -433,8 +440,10 @@ def _result(t: Tree, path: str, n: int) -> Result | None:
 
 
 def _value(t: Any, path: str, n: int) -> Any:
-    """A parse tree node as Python: str, int, ("sym", name), ("or", [...]), dict, list, None."""
-    if isinstance(t, Token):
+    """A parse tree node (lark's, or quickcall's of the same shape: a token is a str, a node
+    has .data and .children) as Python: str, int, ("sym", name), ("or", [...]), dict, list,
+    None."""
+    if isinstance(t, str):
         return str(t)
     kind = t.data
     if kind == "named":
@@ -461,7 +470,8 @@ def _value(t: Any, path: str, n: int) -> Any:
         return ("num", str(_int(a, None, path, n) << _int(b, None, path, n)))
     if kind == "struct":
         d: dict[str, Any] = {}
-        for c in (t.children[0].children if t.children and isinstance(t.children[0], Tree) else []):
+        for c in (t.children[0].children if t.children and not isinstance(t.children[0], str)
+                  else []):
             v = _value(c, path, n)
             if isinstance(v, tuple) and v and v[0] == "named":
                 d[v[1]] = v[2]
@@ -503,6 +513,7 @@ def _int(v: Any, family: str | None, path: str, n: int) -> int:
             return table[v[1]]
         if v[1] in uapi.ALL_NAMES:
             return uapi.ALL_NAMES[v[1]]
+        import signal                             # here: its enums cost ~1 ms to import
         if v[1] in signal.Signals.__members__:     # clone3's exit_signal=SIGUSR1
             return int(signal.Signals[v[1]])
         raise TraceError(path, n, f"unknown flag {v[1]}" + (f" for {family}" if family else ""))
