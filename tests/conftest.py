@@ -17,6 +17,22 @@ from tests.helpers import Runner
 DIRS = ["/a", "/b", "/c", "/d"]
 
 
+def pytest_configure(config):
+    """pytest-xdist (`./dev test -n 2`): plain `-n` means `--dist load`; make it `loadgroup`
+    (the same for ungrouped tests) so the groups below each stay on one worker."""
+    if getattr(config.option, "dist", "no") == "load":
+        config.option.dist = "loadgroup"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under xdist, every VM test runs on one worker: its guests (one per kernel series,
+    booted once per session by `vm_backend`) and the kernel downloads are not doubled."""
+    for item in items:
+        if item.get_closest_marker("vm"):
+            item.add_marker(pytest.mark.xdist_group("vm"))
+
+
 def _host_mountinfo() -> str:
     with open("/proc/self/mountinfo") as f:
         return f.read()
