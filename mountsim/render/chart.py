@@ -19,6 +19,14 @@ class Svg:
         return self.svg
 
 
+def _axis_labels(left: float, top: float, pw: float, ph: float, height: float,
+                 xlabel: str, ylabel: str) -> list[str]:
+    """The x label under the plot and the y label turned along the left edge."""
+    return [f'<text x="{left + pw / 2}" y="{height - 8}" text-anchor="middle">{escape(xlabel)}</text>',
+            f'<text x="14" y="{top + ph / 2}" text-anchor="middle" '
+            f'transform="rotate(-90 14 {top + ph / 2})">{escape(ylabel)}</text>']
+
+
 def _ticks(hi: float, n: int = 5) -> list[float]:
     if hi <= 0:
         return [0]
@@ -46,9 +54,7 @@ def line_chart(xs: list[float], series: dict[str, list[float]], title: str = "",
     for t in _ticks(ymax):
         out.append(f'<line x1="{left}" y1="{Y(t):.1f}" x2="{left + pw}" y2="{Y(t):.1f}" stroke="#ddd"/>')
         out.append(f'<text x="{left - 4}" y="{Y(t) + 4:.1f}" text-anchor="end">{t:g}</text>')
-    out.append(f'<text x="{left + pw / 2}" y="{height - 8}" text-anchor="middle">{escape(xlabel)}</text>')
-    out.append(f'<text x="14" y="{top + ph / 2}" text-anchor="middle" '
-               f'transform="rotate(-90 14 {top + ph / 2})">{escape(ylabel)}</text>')
+    out.extend(_axis_labels(left, top, pw, ph, height, xlabel, ylabel))
     for i, (name, ys) in enumerate(series.items()):
         c = COLORS[i % len(COLORS)]
         pts = " ".join(f"{X(x):.1f},{Y(y):.1f}" for x, y in zip(xs, ys))
@@ -99,9 +105,7 @@ def loglog_chart(series: dict[str, list[tuple[float, float]]], title: str = "",
     for t in _log_ticks(y0, y1):
         out.append(f'<line x1="{left}" y1="{Y(t):.1f}" x2="{left + pw}" y2="{Y(t):.1f}" stroke="#ddd"/>')
         out.append(f'<text x="{left - 4}" y="{Y(t) + 4:.1f}" text-anchor="end">{t:g}</text>')
-    out.append(f'<text x="{left + pw / 2}" y="{height - 8}" text-anchor="middle">{escape(xlabel)}</text>')
-    out.append(f'<text x="14" y="{top + ph / 2}" text-anchor="middle" '
-               f'transform="rotate(-90 14 {top + ph / 2})">{escape(ylabel)}</text>')
+    out.extend(_axis_labels(left, top, pw, ph, height, xlabel, ylabel))
     for i, (name, ps) in enumerate(pts.items()):
         c = COLORS[i % len(COLORS)]
         dash = ' stroke-dasharray="5,3"' if name in dashed else ""
