@@ -117,8 +117,13 @@ def run_pair(program: Program, a, b, with_tables: bool = False) -> Divergence | 
 
     *b* runs each step first: when its sandbox refuses a step (errors.StepRefused), neither
     side runs it and the result is a Divergence with `refused` set ("not comparable").
-    With *with_tables*, the tables before each call are kept for the report (slower).
+    With *with_tables*, the tables before each call are kept for the report (slower), and
+    a session that can run a process's steps ahead (the live one) is told not to.
     """
+    if with_tables:
+        for s in (a, b):
+            if hasattr(s, "run_ahead"):
+                s.run_ahead = False
     for i, step in enumerate(program.steps):
         if step.pid not in a.pids() or step.pid not in b.pids():
             continue

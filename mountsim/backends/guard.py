@@ -315,17 +315,34 @@ def _setns_refusal(facts: SandboxFacts, fd: Any) -> str | None:
     return None
 
 
-def gather_facts() -> SandboxFacts:
+def gather_facts(known: tuple | None = None) -> SandboxFacts:
     """Before the sandbox leaves the host's view: the host's mnt/pid namespace inodes and the
-    device of the namespace root (the host's rootfs; statmount of "/"'s parent)."""
-    inos = set()
-    for ns in ("mnt", "pid", "pid_for_children"):
-        try:
-            st = os.stat(f"/proc/self/ns/{ns}")
-            inos.add((st.st_dev, st.st_ino))
-        except OSError:
-            pass
-    return SandboxFacts(frozenset(inos), _rootfs_dev())
+    device of the namespace root (the host's rootfs; statmount of "/"'s parent).
+
+    *known* is `mount_facts()` as a process in the same mount namespace, with the same
+    root, found them earlier (the live backend's zygote, for every sandbox it makes): then
+    only the pid namespaces, which are each sandbox's own, are read here."""
+    mnt_ns, rootfs_dev = known if known is not None else mount_facts()
+    inos = set() if mnt_ns is None else {mnt_ns}
+    for ns in ("pid", "pid_for_children"):
+        ino = _ns_ino(ns)
+        if ino is not None:
+            inos.add(ino)
+    return SandboxFacts(frozenset(inos), rootfs_dev)
+
+
+def mount_facts() -> tuple[tuple[int, int] | None, int | None]:
+    """The part of the facts that only depends on the mount namespace and the root: the mnt
+    namespace's (st_dev, st_ino) and the device of the namespace root."""
+    return _ns_ino("mnt"), _rootfs_dev()
+
+
+def _ns_ino(ns: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(f"/proc/self/ns/{ns}")
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 def _rootfs_dev() -> int | None:

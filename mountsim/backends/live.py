@@ -20,10 +20,16 @@ real root, so it runs inside four layers.
 3. seccomp (seccomp.py): only the syscalls the backend issues get through.
 4. Limits: processes, steps and mounts per sandbox (guard.MAX_*), RLIMIT_NOFILE, timeouts.
 
-Processes. A *zygote*, forked once per backend from the controller, clones each sandbox's
-init and reaps it (it is also PR_SET_CHILD_SUBREAPER, for whatever escapes); the init
-reaps every sandbox process (orphans in a pid namespace go to its init), and killing the
-init kills the whole sandbox (zap_pid_ns_processes()). Every trace pid
+Processes. A *zygote*, forked once per backend from the controller and then a fresh
+interpreter that imports only this backend (a fork costs in proportion to the forking
+process's memory), clones each sandbox's init with CLONE_PARENT: the init is the
+controller's child, and the controller reaps it. The init reaps every sandbox process
+(orphans in a pid namespace go to its init), and killing the init kills the whole sandbox
+(zap_pid_ns_processes(); the init exits only once all of them are reaped). Sandboxes are
+set up ahead of time: when a session closes, the backend asks the zygote for the next ones
+(POOL, same start_dirs), which set up while the controller goes on; start() takes the
+oldest. A session runs a process's consecutive steps in one message (run-ahead, see
+LiveSession); the main process pre-touches what steps use before it says hello. Every trace pid
 is a real process running `_serve`: pickled commands in, pickled results out over a
 socketpair. A fork is a real fork (os.fork, or the raw clone/clone3 syscall with the
 trace's flags); the controller hands the forking process the child's socketpair end with
@@ -42,12 +48,17 @@ sandbox's pids (the main process is pid 2, after the init).
 
 from __future__ import annotations
 
+import collections
 import ctypes
+import gc
+import json
 import os
+import pickle
 import resource
 import select
 import signal
 import socket
+import sys
 import traceback
 import weakref
 from typing import Any
@@ -123,7 +134,7 @@ def _sandbox_main(sock: socket.socket, start_dirs: list[str]) -> None:
     """
     chan = _sys.Chan(sock)
     try:
-        facts = guard.gather_facts()            # while the host's /proc is still in view
+        facts = guard.gather_facts(_MOUNT_FACTS)  # while the host's /proc is still in view
         _setup_sandbox(start_dirs)
         resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
         err = seccomp.install()
@@ -147,10 +158,12 @@ def _sandbox_init(chan: _sys.Chan, facts: guard.SandboxFacts) -> None:
     ready_r, ready_w = os.pipe()
     if os.fork() == 0:
         os.close(ready_w)
+        task = _Task(chan, facts)
+        _warm_up(task)
         os.read(ready_r, 1)                     # until the init has left the namespace
         os.close(ready_r)
         _reply(chan, ("hello", os.getpid()))
-        _serve(_Task(chan, facts))
+        _serve(task)
     os.close(ready_r)
     _must(_sys.call("unshare", uapi.CLONE_NEWNS), "init: unshare(CLONE_NEWNS)")
     _reply(chan, ("init", None))
@@ -161,6 +174,31 @@ def _sandbox_init(chan: _sys.Chan, facts: guard.SandboxFacts) -> None:
             os.waitpid(-1, WALL)
         except ChildProcessError:
             os._exit(0)
+
+
+_WARM_UP = (("mount", ("none", "/", "tmpfs", 0, None)), ("mkdir", ("/", 0o755)),
+            ("openat", (uapi.AT_FDCWD, "/", uapi.O_RDONLY)), ("umount2", ("/", 0)),
+            ("open_tree", (uapi.AT_FDCWD, "/", 0)),
+            ("move_mount", (uapi.AT_FDCWD, "/", uapi.AT_FDCWD, "/", 0)))
+
+
+def _warm_up(task: _Task) -> None:
+    """Before the process says hello: take once the copy-on-write faults that a fresh fork
+    takes on the first use of what every step uses (the guard, argument conversion, a
+    raw syscall, the mount count, pickling), so that steps do not. Only calls that change
+    nothing: the guard's lookups of "/", umask() with the umask it has, listmount() of its
+    own namespace. Best effort: any error is ignored."""
+    try:
+        for name, args in _WARM_UP:
+            guard.path_refusal(task.facts, name, _call_args(task, name, args))
+        _sys.call("umask", 0o022)                  # _setup_sandbox() set it so
+        _too_many_mounts(task)
+        uapi.errno_name(2)
+        pickle.loads(pickle.dumps((("steps", [("mount", ("none", "/", None, 0, None), 3)],
+                                    frozenset({2}), False), (0, None, None)),
+                                  pickle.HIGHEST_PROTOCOL))
+    except Exception:                              # noqa: BLE001 - only a warm-up
+        pass
 
 
 def _reply(chan: _sys.Chan, obj: Any) -> None:
@@ -180,16 +218,32 @@ def _serve(task: _Task) -> None:
         try:
             if msg[0] == "exit":
                 os._exit(msg[1] & 0xFF)
-            if msg[0] == "fork":
-                reply = _do_fork(task, msg[1], msg[2], fds[0])
-                if reply is None:              # we are the new child; it has said hello
-                    continue
-            else:
-                task.facts.pids, task.facts.links_made = msg[4]
-                reply = _do_step(task, msg[1], msg[2], msg[3])
+            if msg[0] == "steps":
+                _do_steps(task, msg[1], msg[2], msg[3])
+                continue
+            reply = _do_fork(task, msg[1], msg[2], fds[0])
+            if reply is None:                  # we are the new child; it has said hello
+                continue
         except Exception:                      # a backend bug: say so rather than hang
             reply = ("crash", traceback.format_exc())
         _reply(task.chan, reply)
+
+
+def _do_steps(task: _Task, steps: list, pids: frozenset[int], links_made: bool) -> None:
+    """Run *steps* in order, one reply each as soon as it is known; stop after a refusal
+    (the session stops there) or a crash. The guard's facts change within the list as the
+    controller would change them between two steps: links_made once a symlink is made."""
+    task.facts.pids, task.facts.links_made = pids, links_made
+    for name, args, label in steps:
+        try:
+            reply = _do_step(task, name, args, label)
+        except Exception:                      # a backend bug: say so rather than hang
+            reply = ("crash", traceback.format_exc())
+        _reply(task.chan, reply)
+        if reply[0] in ("refused", "crash"):
+            return
+        if reply[1] is None and name in _MAKES_LINKS:
+            task.facts.links_made = True
 
 
 def _clone_flags(name: str, args: tuple) -> tuple[int, str | None]:
@@ -323,107 +377,240 @@ def _too_many_mounts(task: _Task) -> bool:
     return ret > guard.MAX_MOUNTS
 
 
-# -- the zygote: clones the sandboxes' inits and reaps them ------------------------------
+# -- the zygote: clones the sandboxes' inits ---------------------------------------------
+
+_MOUNT_FACTS: tuple | None = None   # guard.mount_facts() of the zygote, read once there
+
+_ZYGOTE_BOOT = ("import json, sys; sys.path[:0] = json.loads(sys.argv[3]); "
+                "from mountsim.backends.live import _zygote_boot; _zygote_boot()")
+_LIMITS = ("MAX_PROCS", "MAX_STEPS", "MAX_MOUNTS")     # guard's, as the controller has them
+
+
+def _source_stamp() -> str:
+    """The sandbox side's source files as this process imported them (path, size, mtime): a
+    fresh zygote whose files differ (edited since) would not speak our protocol."""
+    parts = []
+    for mod in (sys.modules[__name__], _sys, guard, seccomp, uapi):
+        try:
+            st = os.stat(mod.__file__)
+            parts.append(f"{mod.__file__}:{st.st_size}:{st.st_mtime_ns}")
+        except (OSError, TypeError):
+            parts.append("?")
+    return "|".join(parts)
+
+
+def _interpreter_flags() -> list[str]:
+    """The command-line flags that give a new interpreter this one's isolation and site
+    settings (its sys.path is passed as is)."""
+    f = sys.flags
+    flags = ["-I"] if f.isolated else ["-E"] * bool(f.ignore_environment) + ["-s"] * bool(
+        f.no_user_site)
+    return flags + ["-S"] * bool(f.no_site)
+
+
+_STAMP = _source_stamp()
+
+
+def _zygote_boot() -> None:
+    """Entry of the zygote as a fresh interpreter (`_ZYGOTE_BOOT`): argv is the channel's
+    fd, the controller's guard limits (JSON), its sys.path (JSON) and its source stamp. A
+    different stamp: exit, and the controller makes the zygote by fork alone."""
+    fd, limits = int(sys.argv[1]), json.loads(sys.argv[2])
+    if sys.argv[4] != _STAMP:
+        os._exit(3)
+    for name in _LIMITS:
+        setattr(guard, name, int(limits[name]))
+    _zygote_main(_sys.Chan(socket.socket(fileno=fd)))
+
 
 def _zygote_main(chan: _sys.Chan) -> None:
-    """Serve "spawn" and "reap" forever; exit when the controller goes away."""
+    """Serve "spawn" forever; exit when the controller goes away.
+
+    Every sandbox process is a fork of this one: the seccomp program is built once here,
+    and the heap is frozen (gc.freeze()) so that no collection in a sandbox walks, and so
+    copies, the pages they share. Each init is cloned with CLONE_PARENT: it is the
+    controller's child, and the controller reaps it (no round trip through us).
+    """
+    global _MOUNT_FACTS
     signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl-C is the controller's business
     _sys.libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    reaped: set[int] = set()                          # reaped before anyone asked
+    seccomp.prepare()
+    _MOUNT_FACTS = guard.mount_facts()                # the inits share our mount namespace
+    gc.freeze()
+    _reply(chan, ("ready", None))
     while True:
         try:
             msg, fds, _ = chan.recv()
         except (EOFError, OSError):
             os._exit(0)
         if msg[0] == "spawn":
-            _sweep(reaped)
-            # the sandbox's init: pid 1 of a new pid namespace, our child (we reap it)
-            pid, err = _sys.fork_call("clone", uapi.CLONE_NEWPID | uapi.SIGCHLD, 0, 0, 0, 0)
+            # the sandbox's init: pid 1 of a new pid namespace, the controller's child
+            pid, err = _sys.fork_call("clone", uapi.CLONE_NEWPID | uapi.CLONE_PARENT
+                                      | uapi.SIGCHLD, 0, 0, 0, 0)
             if pid == 0:
                 chan.close()
                 _sandbox_main(socket.socket(fileno=fds[0]), msg[1])
             os.close(fds[0])
             _reply(chan, ("ok", pid) if pid > 0 else ("failed", os.strerror(err)))
-        elif msg[0] == "reap":
-            _reap(set(msg[1]), reaped)
-            _reply(chan, ("ok", None))
-
-
-def _sweep(reaped: set[int]) -> None:
-    """Reap whatever has already died (sessions nobody closed), without blocking."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG | WALL)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        reaped.add(pid)
-
-
-def _reap(pending: set[int], reaped: set[int]) -> None:
-    """Wait until every pid in *pending* has been reaped (they have all been SIGKILLed).
-
-    Kernel: an exiting parent's children are reparented to the nearest subreaper before
-    the parent becomes a zombie, so every sandbox process stays our descendant until we
-    reap it; ECHILD with pids pending means those were reaped already.
-    """
-    done = pending & reaped
-    pending -= done
-    reaped -= done
-    while pending:
-        try:
-            pid, _ = os.waitpid(-1, WALL)
-        except ChildProcessError:
-            return
-        if pid in pending:
-            pending.discard(pid)
-        else:
-            reaped.add(pid)
 
 
 class _Zygote:
     """Controller-side handle on the zygote process."""
 
-    def __init__(self) -> None:
+    def __init__(self, wait: bool = True) -> None:
+        """Fork, then exec a fresh interpreter that imports only the backend: forks (and
+        exits) cost in proportion to the forking process's memory, and the controller's is
+        several times the backend's. Where that interpreter cannot start, the forked
+        process is the zygote itself (as it always was). Without *wait*, the interpreter
+        starts while the caller goes on; ready() waits for it."""
+        self.waiting: collections.deque[_Spawn] = collections.deque()  # "ok" not read yet
+        self.owner = os.getpid()                # a forked copy of us must not touch it
+        self.is_ready = False
+        self._start(fresh=True)
+        if wait:
+            self.ready()
+
+    def ready(self) -> None:
+        """Wait for the zygote's "ready" (once); fall back to a forked zygote if it fails."""
+        if self.is_ready:
+            return
+        try:
+            self._wait_ready()
+        except LiveError:
+            self._start(fresh=False)
+            self._wait_ready()
+        self.is_ready = True
+
+    def _wait_ready(self) -> None:
+        try:
+            self.chan.recv()                           # "ready"
+        except (EOFError, OSError) as e:
+            _stop_zygote(self.chan, self.pid)
+            raise LiveError(f"the zygote did not start: {e}") from e
+
+    def _start(self, fresh: bool) -> None:
         self.chan, theirs = _sys.chan_pair(TIMEOUT)
         keep = theirs.fileno()
+        limits = json.dumps({name: getattr(guard, name) for name in _LIMITS})
+        path = json.dumps([os.path.abspath(p) for p in sys.path])
+        argv = [sys.executable, *_interpreter_flags(), "-c", _ZYGOTE_BOOT]
         pid = os.fork()
         if pid == 0:
             try:
                 self.chan.close()
                 os.closerange(3, keep)                 # hold nothing of the controller's
                 os.closerange(keep + 1, 1 << 20)
+                if fresh and sys.executable:
+                    os.set_inheritable(keep, True)
+                    try:
+                        os.execv(sys.executable, [*argv, str(keep), limits, path, _STAMP])
+                    except OSError:
+                        pass                           # not here: be the zygote as forked
+                    os.set_inheritable(keep, False)
                 _zygote_main(_sys.Chan(theirs))
             finally:
                 os._exit(1)
         theirs.close()
         self.pid = pid
 
-    def spawn(self, start_dirs: list[str]) -> tuple[_sys.Chan, int, int, int]:
-        """A new sandbox after set-up: (the main process's channel, its host pid, the
-        sandbox init's host pid, the main process's pid in the sandbox)."""
+    def request(self, start_dirs: list[str]) -> _Spawn:
+        """Ask for a new sandbox; it sets itself up while the caller goes on."""
         chan, theirs = _sys.chan_pair(TIMEOUT)
         try:
             self.chan.send(("spawn", list(start_dirs)), (theirs.fileno(),))
+        except BaseException:
+            chan.close()
+            raise
         finally:
             theirs.close()
-        self.chan.recv()
+        s = _Spawn(self, chan, list(start_dirs))
+        self.waiting.append(s)
+        return s
+
+    def settle(self, spawn: _Spawn) -> None:
+        """Read the zygote's answers, in order, up to *spawn*'s."""
+        while spawn.init_pid is None and spawn.failed is None:
+            try:
+                (status, detail), _, _ = self.chan.recv()
+            except (EOFError, OSError) as e:
+                status, detail = "failed", f"the zygote did not answer: {e}"
+            s = self.waiting.popleft()                 # only once its answer is read
+            if status == "ok":
+                s.init_pid = detail
+            else:
+                s.failed = str(detail)
+
+
+class _Spawn:
+    """A sandbox asked of the zygote: being set up, or set up and waiting to be used."""
+
+    def __init__(self, zygote: _Zygote, chan: _sys.Chan, start_dirs: list[str]) -> None:
+        self.zygote, self.chan, self.start_dirs = zygote, chan, start_dirs
+        self.init_pid: int | None = None          # our child (CLONE_PARENT): we reap it
+        self.failed: str | None = None
+
+    def complete(self) -> tuple[_sys.Chan, int, int, int]:
+        """The sandbox after set-up: (the main process's channel, its host pid, the
+        sandbox init's host pid, the main process's pid in the sandbox)."""
+        self.zygote.settle(self)
+        chan = self.chan
+        if self.init_pid is None:
+            chan.close()
+            raise LiveError(f"sandbox did not start: {self.failed}")
+        host_pid = None
         try:
-            (status, detail), _, init_pid = chan.recv()
+            (status, detail), _, pid = chan.recv()
             if status == "init":
                 (status, detail), _, host_pid = chan.recv()
         except (EOFError, OSError) as e:
-            chan.close()
+            self.discard()
             raise LiveError(f"sandbox did not start: {e}") from e
-        if status != "hello" or host_pid is None or init_pid is None:
-            chan.close()
+        if status != "hello" or host_pid is None or pid != self.init_pid:
+            self.discard()
             raise LiveError(str(detail) if status == "failed" else "sandbox did not start")
-        return chan, host_pid, init_pid, detail
+        return chan, host_pid, self.init_pid, detail
 
-    def reap(self, host_pids: list[int]) -> None:
-        self.chan.send(("reap", host_pids))
-        self.chan.recv()
+    def discard(self) -> None:
+        """End this sandbox, unused: kill its init (the whole pid namespace goes with it)
+        and reap it."""
+        self.chan.close()
+        if self.failed is None and self.init_pid is None:
+            try:
+                self.zygote.settle(self)
+            except OSError:
+                pass
+        if self.init_pid is not None:
+            _kill_and_reap(self.init_pid)
+            self.init_pid = None
+
+
+_LATE: list[int] = []          # inits that outlived TIMEOUT after SIGKILL: reaped later
+
+
+def _kill_and_reap(pid: int) -> None:
+    """SIGKILL our child *pid* and wait for it (TIMEOUT at most, so that close() never
+    hangs). A sandbox init: it exits only once every process of its pid namespace has
+    been reaped (zap_pid_ns_processes()). The pid stays ours until reaped, so it cannot
+    name another process."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+        fd = os.pidfd_open(pid)
+    except (ProcessLookupError, OSError):
+        fd = None
+    if fd is not None:
+        try:
+            select.select([fd], [], [], TIMEOUT)
+        finally:
+            os.close(fd)
+    for p in [pid, *_LATE]:
+        try:
+            done = os.waitpid(p, os.WNOHANG | WALL)[0] == p
+        except ChildProcessError:
+            done = True
+        if p in _LATE and done:
+            _LATE.remove(p)
+        elif p == pid and not done:
+            _LATE.append(p)
 
 
 def _stop_zygote(chan: _sys.Chan, pid: int) -> None:
@@ -436,7 +623,24 @@ def _stop_zygote(chan: _sys.Chan, pid: int) -> None:
         pass
 
 
+def _shutdown(zygote: _Zygote, pool: list[_Spawn]) -> None:
+    """End the sandboxes made ahead of time, then the zygote. In a process forked since
+    (the zygote and the inits are not its children), only drop our copies of the fds."""
+    if os.getpid() != zygote.owner:
+        while pool:
+            pool.pop().chan.close()
+        zygote.chan.close()
+        return
+    while pool:
+        pool.pop().discard()
+    _stop_zygote(zygote.chan, zygote.pid)
+
+
 # -- the controller ----------------------------------------------------------------------
+
+RUN_AHEAD = 64                 # steps sent to a sandbox process at once, at most
+POOL = 2                       # sandboxes set up ahead of time (per start_dirs)
+
 
 @attrs.define
 class _Proc:
@@ -450,7 +654,17 @@ class _Proc:
 
 
 class LiveSession:
-    """A sandbox running one program; see the module docstring."""
+    """A sandbox running one program; see the module docstring.
+
+    Run-ahead: when execute() is given the program's own next step (the same object), the
+    session sends it together with the steps of the same process that follow it (up to a
+    fork, an exit, another process's step, or one the controller refuses or answers
+    itself), in one message; the sandbox process runs them in order, stopping at a refusal,
+    and sends each result as soon as it has it; execute() hands them out one by one. The
+    kernel sees the same calls in the same order as in lockstep; only the caller could
+    tell, by reading a table between two such steps: mountinfo() then raises, and a caller
+    that does (`run_pair(with_tables=True)`) sets `run_ahead = False` first.
+    """
 
     def __init__(self, backend: LiveBackend, program: Program) -> None:
         self.backend = backend
@@ -460,14 +674,21 @@ class LiveSession:
         self.closed = False
         self.refused: str | None = None           # set once a step was refused: no more run
         self.nsteps = 0
-        chan, host_pid, self.init_pid, ns_pid = backend.zygote().spawn(program.start_dirs)
+        self.run_ahead = True
+        self._steps = program.steps
+        self._cursor = 0                          # where the next program step is looked for
+        self._index: dict[int, int] | None = None  # id(step) -> its index in self._steps
+        self._ahead: collections.deque[Step] = collections.deque()  # sent, answer not taken
+        self._broken: str | None = None           # why no step can run any more
+        self.start_dirs = list(program.start_dirs)
+        chan, host_pid, self.init_pid, ns_pid = backend.take(self.start_dirs).complete()
         self.ns_pids: frozenset[int] = frozenset({ns_pid})   # pids as the sandbox sees them
         self.links_made = False                   # a symlink exists (guard.path_refusal())
         try:
             self._adopt(program.main_pid, chan, host_pid, set())
         except OSError:
-            os.kill(self.init_pid, signal.SIGKILL)
             chan.close()
+            _kill_and_reap(self.init_pid)
             raise
 
     def _adopt(self, pid: int, chan: _sys.Chan, host_pid: int, fds: set[int]) -> None:
@@ -488,6 +709,11 @@ class LiveSession:
         Raises guard.Refused, without running it, for a step the sandbox will not run (and
         for every step after one)."""
         p = self._proc(step.pid)
+        if self._broken is None and self._ahead and step is not self._ahead[0]:
+            self._broken = (f"{step.file}:{step.line}: a step out of the program's order while "
+                            "the sandbox ran ahead (set run_ahead = False for that)")
+        if self._broken is not None:              # answers of steps it skipped are pending
+            raise LiveError(self._broken)
         why = self.refused or guard.static_refusal(step.name, tuple(step.args),
                                                    len(self._every()), self.nsteps)
         if why:
@@ -501,9 +727,16 @@ class LiveSession:
         if step.name not in SYSCALLS or step.name not in _sys.NR[_sys.ARCH]:
             self.notes.append(f"{step.file}:{step.line}: {step.name}: not run live (ENOSYS)")
             return Result(-1, "ENOSYS")
-        ret, err, out = self._ask(p, ("step", step.name, tuple(step.args), step.label,
-                                      (self.ns_pids, self.links_made)))
+        if self._ahead:
+            self._ahead.popleft()
+        else:
+            batch = self._plan(step)
+            p.chan.send(("steps", [(s.name, tuple(s.args), s.label) for s in batch],
+                         self.ns_pids, self.links_made))
+            self._ahead.extend(batch[1:])
+        ret, err, out = self._answer(p, step.name)
         if ret == "refused":
+            self._ahead.clear()                   # the sandbox stopped there
             self._refuse(step, err)
         self.links_made = self.links_made or (err is None and step.name in _MAKES_LINKS)
         if err is None and step.name in RETURNS_FD:
@@ -512,6 +745,26 @@ class LiveSession:
             p.fds.discard(step.args[0])
         return Result(ret, err, out)
 
+    def _plan(self, step: Step) -> list[Step]:
+        """*step*, and the program's steps after it that its process can run with it."""
+        if not self.run_ahead:
+            return [step]
+        if self._index is None:
+            self._index = {id(s): i for i, s in enumerate(self._steps)}
+        steps, i = self._steps, self._index.get(id(step), -1)
+        if i < self._cursor or steps[i] is not step:
+            return [step]                         # not the program's next: run it alone
+        batch, nprocs = [step], len(self._every())
+        for s in steps[i + 1:i + RUN_AHEAD]:
+            if (s.pid != step.pid or s.name in ("exit", "exit_group") or s.name in RETURNS_PID
+                    or s.name not in SYSCALLS or s.name not in _sys.NR[_sys.ARCH]
+                    or guard.static_refusal(s.name, tuple(s.args), nprocs,
+                                            self.nsteps + len(batch) - 1)):
+                break
+            batch.append(s)
+        self._cursor = i + len(batch)
+        return batch
+
     def _refuse(self, step: Step, why: str) -> None:
         """Record the refusal (a note naming the line) and stop this session's run."""
         if self.refused is None:
@@ -519,16 +772,22 @@ class LiveSession:
             self.notes.append(f"{step.file}:{step.line}: refused: {why}")
         raise guard.Refused(f"{step.file}:{step.line}: refused: {why}")
 
-    def _ask(self, p: _Proc, msg: tuple, fds: tuple[int, ...] = ()) -> tuple:
-        """Send *msg* to *p* and return its (ret, errno, out) reply."""
-        p.chan.send(msg, fds)
+    def _answer(self, p: _Proc, what: str) -> tuple:
+        """*p*'s next (ret, errno, out) reply."""
         try:
             reply, _, _ = p.chan.recv()
         except (EOFError, OSError) as e:
-            raise LiveError(f"sandbox process {p.host_pid} did not answer {msg[1]}: {e}") from e
+            self._ahead.clear()
+            raise LiveError(f"sandbox process {p.host_pid} did not answer {what}: {e}") from e
         if reply[0] == "crash":
+            self._ahead.clear()
             raise LiveError(f"sandbox process {p.host_pid} crashed:\n{reply[1]}")
         return reply
+
+    def _ask(self, p: _Proc, msg: tuple, fds: tuple[int, ...] = ()) -> tuple:
+        """Send *msg* to *p* and return its (ret, errno, out) reply."""
+        p.chan.send(msg, fds)
+        return self._answer(p, msg[1])
 
     def _fork(self, p: _Proc, step: Step) -> Result:
         _, why = _clone_flags(step.name, tuple(step.args))
@@ -571,6 +830,9 @@ class LiveSession:
     def mountinfo(self, pid: int) -> str:
         """/proc/<host pid>/mountinfo read from the host: the kernel renders it relative to
         the target task's root, in the target's namespace (fs/proc_namespace.c)."""
+        if self._ahead:
+            raise LiveError("mountinfo() between steps the sandbox ran ahead: the table would "
+                            "show later steps (set run_ahead = False first)")
         p = self._proc(pid)
         with open(f"/proc/{p.host_pid}/mountinfo") as f:
             return f.read()
@@ -592,10 +854,13 @@ class LiveSession:
 
     def close(self) -> None:
         """SIGKILL every process through its pidfd and the sandbox init, whose death ends
-        whatever is left in its pid namespace; then have the zygote reap the init."""
+        whatever is left in its pid namespace; reap the init (our child), which exits only
+        once every process of the namespace has been reaped. Before that wait, the backend
+        asks for the next sandboxes, which set up meanwhile."""
         if self.closed:
             return
         self.closed = True
+        self._ahead.clear()
         for p in self._every():
             try:
                 signal.pidfd_send_signal(p.pidfd, signal.SIGKILL)
@@ -608,7 +873,8 @@ class LiveSession:
             os.kill(self.init_pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        self.backend.reap([self.init_pid])
+        self.backend.refill(self.start_dirs)
+        _kill_and_reap(self.init_pid)
 
     def __enter__(self) -> LiveSession:
         return self
@@ -618,19 +884,25 @@ class LiveSession:
 
 
 class LiveBackend:
-    """Runs programs on this machine's kernel, as root, each in a private mount namespace."""
+    """Runs programs on this machine's kernel, as root, each in a private mount namespace.
+
+    The zygote sets sandboxes up ahead of time: when a session closes, up to POOL sandboxes
+    for the same start_dirs are asked for, and the next start() takes the oldest."""
 
     name = "live"
 
     def __init__(self) -> None:
         self._why: str | None | bool = False            # False: not probed yet
         self._zygote: _Zygote | None = None
+        self._pool: list[_Spawn] = []
         self._finalizer: weakref.finalize | None = None
 
     def unavailable(self) -> str | None:
         """None when usable; else why not (probed once per backend)."""
         if self._why is False:
             self._why = self._probe()
+            if self._why is None and self._zygote is None:
+                self._launch(wait=False)        # its interpreter starts while we go on
         return self._why  # type: ignore[return-value]
 
     @staticmethod
@@ -658,26 +930,46 @@ class LiveBackend:
     def zygote(self) -> _Zygote:
         """The zygote, started on first use (and again if it died)."""
         z = self._zygote
-        if z is not None and not _alive_child(z.pid):
+        if z is not None and (z.owner != os.getpid() or not _alive_child(z.pid)):
             self.close()
             z = None
         if z is None:
-            z = self._zygote = _Zygote()
-            self._finalizer = weakref.finalize(self, _stop_zygote, z.chan, z.pid)
+            z = self._launch(wait=True)
+        z.ready()
         return z
 
-    def reap(self, host_pids: list[int]) -> None:
-        """Have the zygote reap *host_pids*; a zygote that fails is stopped (its orphans then
-        go to the host's init) so that close() never hangs or raises."""
-        if self._zygote is None:
+    def _launch(self, wait: bool) -> _Zygote:
+        z = self._zygote = _Zygote(wait)
+        self._finalizer = weakref.finalize(self, _shutdown, z, self._pool)
+        return z
+
+    def take(self, start_dirs: list[str]) -> _Spawn:
+        """A sandbox for *start_dirs*: the oldest one set up ahead, or a new one."""
+        z = self.zygote()
+        for s in self._pool:
+            if s.start_dirs == start_dirs:
+                self._pool.remove(s)
+                return s
+        return z.request(start_dirs)
+
+    def refill(self, start_dirs: list[str]) -> None:
+        """Ask for sandboxes for *start_dirs* until POOL are on the way (others are ended).
+        A zygote that fails is stopped, so that close() never hangs or raises."""
+        z = self._zygote
+        if z is None:
             return
+        for s in [s for s in self._pool if s.start_dirs != start_dirs]:
+            self._pool.remove(s)
+            s.discard()
         try:
-            self._zygote.reap(host_pids)
-        except (OSError, EOFError):
+            while len(self._pool) < POOL:
+                self._pool.append(z.request(start_dirs))
+        except OSError:
             self.close()
 
     def close(self) -> None:
-        """Stop the zygote (sessions still open lose their reaper: close them first)."""
+        """End the sandboxes set up ahead and stop the zygote (sessions still open are not
+        affected: their inits are ours)."""
         if self._finalizer is not None:
             self._finalizer()
         self._zygote = self._finalizer = None

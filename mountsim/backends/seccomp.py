@@ -88,11 +88,21 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
+_PREPARED: bytes | None = None
+
+
+def prepare() -> None:
+    """Build the filter once, ahead of time (the live backend's zygote does, so that each
+    sandbox only installs it); the same program `install()` would build."""
+    global _PREPARED
+    _PREPARED = build_filter(allowed_numbers())
+
+
 def install() -> int:
     """Install the filter on the calling process (and its future children): 0 or errno."""
     if _sys.ARCH != "x86_64":
         return 95                                       # EOPNOTSUPP: numbers are x86_64
-    code = build_filter(allowed_numbers())
+    code = _PREPARED if _PREPARED is not None else build_filter(allowed_numbers())
     buf = ctypes.create_string_buffer(code, len(code))
     prog = _SockFprog(len(code) // 8, ctypes.addressof(buf))
     ctypes.set_errno(0)
