@@ -121,9 +121,9 @@ def copy_tree(k: Kernel, src_root: Mount, dentry: Dentry, flag: int) -> Mount:
     EPERM (a mount both unbindable and locked would be skipped, revealing what it covers;
     from 7.3, `sem.copy_tree_locked_nsfs_eperm`, likewise a locked mnt-ns file mount).
     """
-    if not (flag & CL_COPY_UNBINDABLE) and src_root.is_unbindable:
+    if not (flag & CL_COPY_UNBINDABLE) and src_root.t_flags & T.UNBINDABLE:
         raise KernelError(errno.EINVAL, "source mount is unbindable", where="copy_tree")
-    if not (flag & CL_COPY_MNT_NS_FILE) and is_mnt_ns_file(dentry):
+    if not (flag & CL_COPY_MNT_NS_FILE) and dentry.ns_ref is not None and is_mnt_ns_file(dentry):
         raise KernelError(errno.EINVAL, "mount namespace file", where="copy_tree")
     res = dst_mnt = clone_mnt(k, src_root, dentry, flag)
     if src_root.mounts.empty():
@@ -174,9 +174,10 @@ def count_mounts(k: Kernel, ns: MntNamespace, mnt: Mount) -> None:
     Errors: ENOSPC past fs.mount-max.
     """
     maxm = k.mount_max
-    if ns.nr_mounts >= maxm:
+    nr = len(ns.mounts)                    # ns->nr_mounts
+    if nr >= maxm:
         raise KernelError(errno.ENOSPC, "fs.mount-max reached", where="count_mounts")
-    maxm -= ns.nr_mounts
+    maxm -= nr
     if ns.pending >= maxm:
         raise KernelError(errno.ENOSPC, "fs.mount-max reached", where="count_mounts")
     maxm -= ns.pending

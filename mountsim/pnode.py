@@ -207,9 +207,9 @@ def next_group(m: Mount, origin: Mount) -> Mount | None:
     """
     while True:
         while True:
-            if not m.is_new and not m.slave_list.empty():
+            if m.ns is not None and m.slave_list.next is not m.slave_list:   # !IS_MNT_NEW
                 return first_slave(m)
-            nxt = m.next_peer()
+            nxt = m.share.next.owner or m          # next_peer()
             if m.group_id == origin.group_id:
                 if nxt is origin:
                     return None
@@ -219,8 +219,8 @@ def next_group(m: Mount, origin: Mount) -> Mount | None:
         # m is the last peer
         while True:
             master = m.master
-            if not _is_last_slave(m, master):
-                return next_slave(m)
+            if m.slave.next is not master.slave_list:      # not the last slave
+                return m.slave.next.owner                    # next_slave()
             m = master.next_peer()
             if master.group_id == origin.group_id:
                 break
@@ -250,10 +250,10 @@ def find_master(m: Mount, last_copy: Mount, original: Mount) -> Mount:
     """
     while True:
         p = m.master
-        if p is None or p.is_marked:
+        if p is None or p.t_flags & T.MARKED:
             break
         m = p
-    while not peers(last_copy, original):
+    while not (last_copy.group_id and last_copy.group_id == original.group_id):  # peers()
         parent = last_copy.parent
         if parent.master is p:
             if not peers(parent, m):
