@@ -9,10 +9,34 @@ Pids and fds are labels chosen here; every backend maps them to its own numbers.
 
 from __future__ import annotations
 
+import functools
+
 from hypothesis import strategies as st
 
 from . import uapi
 from .trace.program import Program, Step
+
+
+# Strategies are made once per distinct argument, not at every draw: Hypothesis validates
+# a new strategy object and computes its properties on first use, which had cost as much as
+# running the drawn program on both backends. Same choices, same programs per seed.
+@functools.lru_cache(maxsize=4096)
+def _sampled(options: tuple) -> st.SearchStrategy:
+    return st.sampled_from(options)
+
+
+def sampled(options) -> st.SearchStrategy:
+    """st.sampled_from(options), cached."""
+    return _sampled(tuple(options))
+
+
+@functools.lru_cache(maxsize=256)
+def integers(lo: int, hi: int) -> st.SearchStrategy:
+    """st.integers(lo, hi), cached."""
+    return st.integers(lo, hi)
+
+
+BOOLEANS = st.booleans()
 
 TOP = ["/a", "/b", "/c", "/d"]
 DIRS = TOP + ["/a/x", "/b/x", "/c/x", "/d/x", "/a/x/y", "/b/x/y", "/"]
@@ -57,17 +81,17 @@ def programs(draw, max_steps: int = 20) -> Program:
     def add(pid: int, name: str, args: tuple, label: int | None = None) -> None:
         steps.append(Step(pid, name, args, label=label, line=len(steps) + 1))
 
-    for name, args, *label in PROLOGUES[draw(st.sampled_from(sorted(PROLOGUES)))]:
+    for name, args, *label in PROLOGUES[draw(sampled(sorted(PROLOGUES)))]:
         add(1, name, args, label[0] if label else None)
-    for _ in range(draw(st.integers(1, max_steps))):
-        pid = draw(st.sampled_from(pids))
-        kind = draw(st.sampled_from(KINDS))
+    for _ in range(draw(integers(1, max_steps))):
+        pid = draw(sampled(pids))
+        kind = draw(sampled(KINDS))
         kind(draw, pid, add, pids, fds, next_fd)
     return Program(file="<generated>", start_dirs=list(TOP), steps=steps)
 
 
 def d(draw) -> str:
-    return draw(st.sampled_from(DIRS))
+    return draw(sampled(DIRS))
 
 
 MOUNT_FLAGS = [0, 0, uapi.MS_RDONLY, uapi.MS_NOSUID, uapi.MS_NOEXEC | uapi.MS_NODEV,
@@ -77,25 +101,25 @@ UMOUNT_FLAGS = [0, 0, uapi.MNT_DETACH, uapi.MNT_DETACH, uapi.MNT_FORCE, uapi.MNT
 
 
 def k_mount(draw, pid, add, *_):
-    add(pid, "mount", ("tmpfs", d(draw), "tmpfs", draw(st.sampled_from(MOUNT_FLAGS)), None))
+    add(pid, "mount", ("tmpfs", d(draw), "tmpfs", draw(sampled(MOUNT_FLAGS)), None))
 
 
 def k_mount_proc(draw, pid, add, *_):
     """A proc mount makes /d/self/ns/* reachable, for setns and namespace fds."""
-    add(pid, "mount", ("proc", "/d", "proc", draw(st.sampled_from([0, uapi.MS_NOSUID])), None))
+    add(pid, "mount", ("proc", "/d", "proc", draw(sampled([0, uapi.MS_NOSUID])), None))
 
 
 def k_mkdir(draw, pid, add, *_):
-    add(pid, "mkdir", (d(draw) + "/" + draw(st.sampled_from(["x", "y"])), 0o755))
+    add(pid, "mkdir", (d(draw) + "/" + draw(sampled(["x", "y"])), 0o755))
 
 
 def k_bind(draw, pid, add, *_):
-    flags = uapi.MS_BIND | draw(st.sampled_from([0, uapi.MS_REC]))
+    flags = uapi.MS_BIND | draw(sampled([0, uapi.MS_REC]))
     add(pid, "mount", (d(draw), d(draw), None, flags, None))
 
 
 def k_propagation(draw, pid, add, *_):
-    flags = draw(st.sampled_from(PROPAGATION)) | draw(st.sampled_from([0, uapi.MS_REC]))
+    flags = draw(sampled(PROPAGATION)) | draw(sampled([0, uapi.MS_REC]))
     add(pid, "mount", (None, d(draw), None, flags, None))
 
 
@@ -104,7 +128,7 @@ def k_move(draw, pid, add, *_):
 
 
 def k_umount(draw, pid, add, *_):
-    add(pid, "umount2", (d(draw), draw(st.sampled_from(UMOUNT_FLAGS))))
+    add(pid, "umount2", (d(draw), draw(sampled(UMOUNT_FLAGS))))
 
 
 def k_fork(draw, pid, add, pids, fds, next_fd):
@@ -116,12 +140,12 @@ def k_fork(draw, pid, add, pids, fds, next_fd):
 
 def k_clone(draw, pid, add, pids, fds, next_fd):
     child = max(pids) + 1
-    ns = draw(st.sampled_from([0, uapi.CLONE_NEWNS, uapi.CLONE_NEWNS | uapi.CLONE_NEWUSER,
+    ns = draw(sampled([0, uapi.CLONE_NEWNS, uapi.CLONE_NEWNS | uapi.CLONE_NEWUSER,
                                uapi.CLONE_NEWNS | uapi.CLONE_NEWUSER | uapi.CLONE_NEWPID]))
-    if draw(st.booleans()):
+    if draw(BOOLEANS):
         add(pid, "clone", (ns | uapi.SIGCHLD,), label=child)
     else:
-        ns |= draw(st.sampled_from([0, 0, 0, uapi.CLONE_EMPTY_MNTNS]))      # 7.1, clone3 only
+        ns |= draw(sampled([0, 0, 0, uapi.CLONE_EMPTY_MNTNS]))      # 7.1, clone3 only
         add(pid, "clone3", ({"flags": ns, "exit_signal": uapi.SIGCHLD}, 88), label=child)
     pids.append(child)
     fds[child] = list(fds[pid])
@@ -144,8 +168,8 @@ def k_open(draw, pid, add, pids, fds, next_fd):
     next_fd[0] += 1
     # Only /proc/self: numeric /proc/<pid> names differ between backends (the live kernel's
     # pids are the host's), so they cannot be compared.
-    path = draw(st.sampled_from(DIRS + ["/d/self/ns/mnt", "/d/self/ns/user"]))
-    flags = uapi.O_CLOEXEC | draw(st.sampled_from([uapi.O_PATH, uapi.O_PATH | uapi.O_DIRECTORY,
+    path = draw(sampled(DIRS + ["/d/self/ns/mnt", "/d/self/ns/user"]))
+    flags = uapi.O_CLOEXEC | draw(sampled([uapi.O_PATH, uapi.O_PATH | uapi.O_DIRECTORY,
                                                    uapi.O_RDONLY]))
     add(pid, "openat", (uapi.AT_FDCWD, path, flags), label=fd)
     fds[pid].append(fd)
@@ -160,24 +184,24 @@ def k_idmap(draw, pid, add, pids, fds, next_fd):
     """Write a user namespace's uid_map/gid_map/setgroups through /proc/self (proc at /d)."""
     fd = next_fd[0]
     next_fd[0] += 1
-    name = draw(st.sampled_from(sorted(ID_MAP_TEXTS)))
+    name = draw(sampled(sorted(ID_MAP_TEXTS)))
     add(pid, "openat", (uapi.AT_FDCWD, f"/d/self/{name}", uapi.O_WRONLY | uapi.O_CLOEXEC), label=fd)
-    for _ in range(draw(st.integers(1, 2))):
-        text = draw(st.sampled_from(ID_MAP_TEXTS[name]))
+    for _ in range(draw(integers(1, 2))):
+        text = draw(sampled(ID_MAP_TEXTS[name]))
         add(pid, "write", (fd, text, len(text)))
     add(pid, "close", (fd,))
 
 
 def k_setns(draw, pid, add, pids, fds, next_fd):
     if fds[pid]:
-        fd = draw(st.sampled_from(fds[pid]))
-        nstype = draw(st.sampled_from([0, uapi.CLONE_NEWNS, uapi.CLONE_NEWUSER]))
+        fd = draw(sampled(fds[pid]))
+        nstype = draw(sampled([0, uapi.CLONE_NEWNS, uapi.CLONE_NEWUSER]))
         add(pid, "setns", (fd, nstype))
 
 
 def k_fchdir(draw, pid, add, pids, fds, next_fd):
     if fds[pid]:
-        add(pid, "fchdir", (draw(st.sampled_from(fds[pid])),))
+        add(pid, "fchdir", (draw(sampled(fds[pid])),))
 
 
 def k_fsmount(draw, pid, add, pids, fds, next_fd):
@@ -186,16 +210,16 @@ def k_fsmount(draw, pid, add, pids, fds, next_fd):
     next_fd[0] += 2
     add(pid, "fsopen", ("tmpfs", uapi.FSOPEN_CLOEXEC), label=fs_fd)
     add(pid, "fsconfig", (fs_fd, uapi.FSCONFIG_CMD_CREATE, None, None, 0))
-    attr = draw(st.sampled_from([0, uapi.MOUNT_ATTR_RDONLY, uapi.MOUNT_ATTR_NOSUID]))
-    ns = draw(st.sampled_from([0, 0, 0, uapi.FSMOUNT_NAMESPACE]))  # 7.1: a namespace fd
+    attr = draw(sampled([0, uapi.MOUNT_ATTR_RDONLY, uapi.MOUNT_ATTR_NOSUID]))
+    ns = draw(sampled([0, 0, 0, uapi.FSMOUNT_NAMESPACE]))  # 7.1: a namespace fd
     add(pid, "fsmount", (fs_fd, uapi.FSMOUNT_CLOEXEC | ns, attr), label=mnt_fd)
     add(pid, "close", (fs_fd,))
     fds[pid].append(mnt_fd)
     if ns:
-        if draw(st.booleans()):
-            add(pid, "setns", (mnt_fd, draw(st.sampled_from([0, uapi.CLONE_NEWNS]))))
-    elif draw(st.booleans()):
-        flags = uapi.MOVE_MOUNT_F_EMPTY_PATH | draw(st.sampled_from([0, uapi.MOVE_MOUNT_BENEATH]))
+        if draw(BOOLEANS):
+            add(pid, "setns", (mnt_fd, draw(sampled([0, uapi.CLONE_NEWNS]))))
+    elif draw(BOOLEANS):
+        flags = uapi.MOVE_MOUNT_F_EMPTY_PATH | draw(sampled([0, uapi.MOVE_MOUNT_BENEATH]))
         add(pid, "move_mount", (mnt_fd, "", uapi.AT_FDCWD, d(draw), flags))
 
 
@@ -204,13 +228,13 @@ def k_fspick(draw, pid, add, pids, fds, next_fd):
     fd = next_fd[0]
     next_fd[0] += 1
     add(pid, "fspick", (uapi.AT_FDCWD, d(draw), uapi.FSPICK_CLOEXEC), label=fd)
-    add(pid, "fsconfig", (fd, uapi.FSCONFIG_SET_FLAG, draw(st.sampled_from(["ro", "rw"])), None, 0))
+    add(pid, "fsconfig", (fd, uapi.FSCONFIG_SET_FLAG, draw(sampled(["ro", "rw"])), None, 0))
     add(pid, "fsconfig", (fd, uapi.FSCONFIG_CMD_RECONFIGURE, None, None, 0))
     add(pid, "close", (fd,))
 
 
 def k_umask(draw, pid, add, *_):
-    add(pid, "umask", (draw(st.sampled_from([0, 0o022, 0o077, 0o002])),))
+    add(pid, "umask", (draw(sampled([0, 0o022, 0o077, 0o002])),))
 
 
 def k_listmount(draw, pid, add, *_):
@@ -223,12 +247,12 @@ def k_statmount_fd(draw, pid, add, pids, fds, next_fd):
     buffer that may be too short for strings (7.3 changed that check)."""
     if not fds[pid]:
         return
-    mask = draw(st.sampled_from([uapi.STATMOUNT_MNT_BASIC | uapi.STATMOUNT_SB_BASIC,
+    mask = draw(sampled([uapi.STATMOUNT_MNT_BASIC | uapi.STATMOUNT_SB_BASIC,
                                  uapi.STATMOUNT_MNT_ROOT | uapi.STATMOUNT_MNT_POINT,
                                  uapi.STATMOUNT_FS_TYPE | uapi.STATMOUNT_MNT_NS_ID,
                                  uapi.STATMOUNT_FS_SUBTYPE]))
-    req = {"size": uapi.MNT_ID_REQ_SIZE_VER1, "mnt_fd": draw(st.sampled_from(fds[pid])), "param": mask}
-    add(pid, "statmount", (req, None, draw(st.sampled_from([4096, 4096, 512, 100])),
+    req = {"size": uapi.MNT_ID_REQ_SIZE_VER1, "mnt_fd": draw(sampled(fds[pid])), "param": mask}
+    add(pid, "statmount", (req, None, draw(sampled([4096, 4096, 512, 100])),
                            uapi.STATMOUNT_BY_FD))
 
 
@@ -246,39 +270,39 @@ def k_read(draw, pid, add, pids, fds, next_fd, fd=None):
     """read(2) of 4096 bytes from one of the pid's fds (mountinfo, or an error)."""
     if fd is None and not fds[pid]:
         return
-    fd = fd if fd is not None else draw(st.sampled_from(fds[pid]))
+    fd = fd if fd is not None else draw(sampled(fds[pid]))
     add(pid, "read", (fd, None, 4096))   # whole records: partial lines cannot be renumbered
 
 
 def k_unshare(draw, pid, add, *_):
     """unshare(CLONE_NEWNS[|CLONE_NEWUSER]) or, 7.1, an empty namespace (UNSHARE_EMPTY_MNTNS
     implies CLONE_NEWNS; before 7.1 the bit is refused)."""
-    flags = draw(st.sampled_from([uapi.CLONE_NEWNS, uapi.CLONE_NEWNS, uapi.UNSHARE_EMPTY_MNTNS,
+    flags = draw(sampled([uapi.CLONE_NEWNS, uapi.CLONE_NEWNS, uapi.UNSHARE_EMPTY_MNTNS,
                                   uapi.CLONE_NEWNS | uapi.UNSHARE_EMPTY_MNTNS]))
-    add(pid, "unshare", (flags | draw(st.sampled_from([0, 0, uapi.CLONE_NEWUSER])),))
+    add(pid, "unshare", (flags | draw(sampled([0, 0, uapi.CLONE_NEWUSER])),))
 
 
 def k_chdir(draw, pid, add, *_):
-    add(pid, draw(st.sampled_from(["chdir", "chroot"])), (d(draw),))
+    add(pid, draw(sampled(["chdir", "chroot"])), (d(draw),))
 
 
 def k_pivot(draw, pid, add, *_):
     new = d(draw)
-    add(pid, "pivot_root", (new, draw(st.sampled_from([new, new + "/x", "/", "/a"]))))
+    add(pid, "pivot_root", (new, draw(sampled([new, new + "/x", "/", "/a"]))))
 
 
 def k_open_tree(draw, pid, add, pids, fds, next_fd):
     fd = next_fd[0]
     next_fd[0] += 1
-    flags = uapi.OPEN_TREE_CLOEXEC | draw(st.sampled_from(
+    flags = uapi.OPEN_TREE_CLOEXEC | draw(sampled(
         [uapi.OPEN_TREE_CLONE, uapi.OPEN_TREE_CLONE, uapi.OPEN_TREE_CLONE | uapi.AT_RECURSIVE, 0,
          # 7.0: a namespace fd holding a copy of the tree (with CLONE: refused)
          uapi.OPEN_TREE_NAMESPACE, uapi.OPEN_TREE_NAMESPACE | uapi.AT_RECURSIVE,
          uapi.OPEN_TREE_NAMESPACE | uapi.OPEN_TREE_CLONE]))
     add(pid, "open_tree", (uapi.AT_FDCWD, d(draw), flags), label=fd)
     fds[pid].append(fd)
-    if flags & uapi.OPEN_TREE_NAMESPACE and draw(st.booleans()):
-        add(pid, "setns", (fd, draw(st.sampled_from([0, uapi.CLONE_NEWNS]))))
+    if flags & uapi.OPEN_TREE_NAMESPACE and draw(BOOLEANS):
+        add(pid, "setns", (fd, draw(sampled([0, uapi.CLONE_NEWNS]))))
 
 
 def k_root_switch(draw, pid, add, pids, fds, next_fd):
@@ -287,7 +311,7 @@ def k_root_switch(draw, pid, add, pids, fds, next_fd):
     fd = next_fd[0]
     next_fd[0] += 1
     add(pid, "open_tree", (uapi.AT_FDCWD, d(draw), uapi.OPEN_TREE_CLONE | uapi.OPEN_TREE_CLOEXEC
-                           | draw(st.sampled_from([0, uapi.AT_RECURSIVE]))), label=fd)
+                           | draw(sampled([0, uapi.AT_RECURSIVE]))), label=fd)
     fds[pid].append(fd)
     add(pid, "fchdir", (fd,))
     add(pid, "move_mount", (fd, "", uapi.AT_FDCWD, "/",
@@ -297,10 +321,10 @@ def k_root_switch(draw, pid, add, pids, fds, next_fd):
 
 
 def k_move_mount(draw, pid, add, pids, fds, next_fd):
-    mode = draw(st.sampled_from(["fd", "path", "beneath", "set_group"]))
+    mode = draw(sampled(["fd", "path", "beneath", "set_group"]))
     if mode == "fd" and fds[pid]:
-        fd = draw(st.sampled_from(fds[pid]))
-        flags = uapi.MOVE_MOUNT_F_EMPTY_PATH | draw(st.sampled_from([0, 0, uapi.MOVE_MOUNT_BENEATH]))
+        fd = draw(sampled(fds[pid]))
+        flags = uapi.MOVE_MOUNT_F_EMPTY_PATH | draw(sampled([0, 0, uapi.MOVE_MOUNT_BENEATH]))
         add(pid, "move_mount", (fd, "", uapi.AT_FDCWD, d(draw), flags))
     elif mode == "set_group":
         add(pid, "move_mount", (uapi.AT_FDCWD, d(draw), uapi.AT_FDCWD, d(draw), uapi.MOVE_MOUNT_SET_GROUP))
@@ -314,43 +338,43 @@ def k_detached(draw, pid, add, pids, fds, next_fd):
     or attach one detached tree inside another (move_mount between two fds)."""
     if not fds[pid]:
         return
-    src = draw(st.sampled_from(fds[pid]))
-    if draw(st.booleans()):
+    src = draw(sampled(fds[pid]))
+    if draw(BOOLEANS):
         fd = next_fd[0]
         next_fd[0] += 1
         flags = uapi.OPEN_TREE_CLONE | uapi.OPEN_TREE_CLOEXEC | uapi.AT_EMPTY_PATH \
-            | draw(st.sampled_from([0, uapi.AT_RECURSIVE]))
+            | draw(sampled([0, uapi.AT_RECURSIVE]))
         add(pid, "open_tree", (src, "", flags), label=fd)
         fds[pid].append(fd)
     else:
-        dst = draw(st.sampled_from(fds[pid]))
-        where = draw(st.sampled_from(["", "x"]))
+        dst = draw(sampled(fds[pid]))
+        where = draw(sampled(["", "x"]))
         flags = uapi.MOVE_MOUNT_F_EMPTY_PATH | (uapi.MOVE_MOUNT_T_EMPTY_PATH if not where else 0)
         add(pid, "move_mount", (src, "", dst, where, flags))
 
 
 def k_close(draw, pid, add, pids, fds, next_fd):
     if fds[pid]:
-        fd = draw(st.sampled_from(fds[pid]))
+        fd = draw(sampled(fds[pid]))
         fds[pid].remove(fd)
         add(pid, "close", (fd,))
 
 
 def k_setattr(draw, pid, add, pids, fds, next_fd):
-    attr = {"attr_set": draw(st.sampled_from([0, uapi.MOUNT_ATTR_RDONLY, uapi.MOUNT_ATTR_NOSUID,
+    attr = {"attr_set": draw(sampled([0, uapi.MOUNT_ATTR_RDONLY, uapi.MOUNT_ATTR_NOSUID,
                                               uapi.MOUNT_ATTR_NOSYMFOLLOW])),
-            "attr_clr": draw(st.sampled_from([0, uapi.MOUNT_ATTR_RDONLY, uapi.MOUNT_ATTR_NOSYMFOLLOW])),
-            "propagation": draw(st.sampled_from([0] + PROPAGATION)), "userns_fd": 0}
-    if fds[pid] and draw(st.integers(0, 3)) == 0:      # an idmapped mount, any fd as userns
+            "attr_clr": draw(sampled([0, uapi.MOUNT_ATTR_RDONLY, uapi.MOUNT_ATTR_NOSYMFOLLOW])),
+            "propagation": draw(sampled([0] + PROPAGATION)), "userns_fd": 0}
+    if fds[pid] and draw(integers(0, 3)) == 0:      # an idmapped mount, any fd as userns
         attr["attr_set"] |= uapi.MOUNT_ATTR_IDMAP
-        attr["userns_fd"] = draw(st.sampled_from(fds[pid]))
-    flags = draw(st.sampled_from([0, uapi.AT_RECURSIVE]))
+        attr["userns_fd"] = draw(sampled(fds[pid]))
+    flags = draw(sampled([0, uapi.AT_RECURSIVE]))
     add(pid, "mount_setattr", (uapi.AT_FDCWD, d(draw), flags, attr, uapi.MOUNT_ATTR_SIZE_VER0))
 
 
 def k_remount(draw, pid, add, *_):
-    flags = uapi.MS_REMOUNT | draw(st.sampled_from([uapi.MS_BIND, uapi.MS_BIND, 0])) \
-        | draw(st.sampled_from([0, uapi.MS_RDONLY, uapi.MS_NOEXEC]))
+    flags = uapi.MS_REMOUNT | draw(sampled([uapi.MS_BIND, uapi.MS_BIND, 0])) \
+        | draw(sampled([0, uapi.MS_RDONLY, uapi.MS_NOEXEC]))
     add(pid, "mount", (None, d(draw), None, flags, None))
 
 
@@ -371,31 +395,31 @@ PATHS = DIRS + FILES + LINKS + ["/a/l/x", "/b/l/", "/b/l/y"]
 
 
 def p(draw) -> str:
-    return draw(st.sampled_from(PATHS))
+    return draw(sampled(PATHS))
 
 
 def k_file(draw, pid, add, pids, fds, next_fd):
     """Create (or truncate, or fail to) a regular file, sometimes through a link, and close it."""
     fd = next_fd[0]
     next_fd[0] += 1
-    flags = uapi.O_CREAT | uapi.O_WRONLY | uapi.O_CLOEXEC | draw(st.sampled_from(
+    flags = uapi.O_CREAT | uapi.O_WRONLY | uapi.O_CLOEXEC | draw(sampled(
         [0, 0, uapi.O_EXCL, uapi.O_TRUNC, uapi.O_NOFOLLOW]))
-    add(pid, "openat", (uapi.AT_FDCWD, draw(st.sampled_from(FILES + LINKS)), flags, 0o644), label=fd)
+    add(pid, "openat", (uapi.AT_FDCWD, draw(sampled(FILES + LINKS)), flags, 0o644), label=fd)
     add(pid, "close", (fd,))
 
 
 def k_symlink(draw, pid, add, *_):
-    name = draw(st.sampled_from(LINKS + LINKS + FILES))
-    body = draw(st.sampled_from(LINK_BODIES))
-    if draw(st.booleans()):
+    name = draw(sampled(LINKS + LINKS + FILES))
+    body = draw(sampled(LINK_BODIES))
+    if draw(BOOLEANS):
         add(pid, "symlink", (body, name))
     else:
         add(pid, "symlinkat", (body, uapi.AT_FDCWD, name))
 
 
 def k_unlink(draw, pid, add, *_):
-    which = draw(st.sampled_from(["unlink", "unlinkat", "rmdir_at"]))
-    name = draw(st.sampled_from(FILES + LINKS)) if draw(st.booleans()) else p(draw)
+    which = draw(sampled(["unlink", "unlinkat", "rmdir_at"]))
+    name = draw(sampled(FILES + LINKS)) if draw(BOOLEANS) else p(draw)
     if which == "unlink":
         add(pid, "unlink", (name,))
     else:
@@ -404,36 +428,36 @@ def k_unlink(draw, pid, add, *_):
 
 
 def k_rename(draw, pid, add, *_):
-    flags = draw(st.sampled_from([0, 0, uapi.RENAME_NOREPLACE, uapi.RENAME_EXCHANGE]))
-    old = draw(st.sampled_from(FILES + LINKS + TOP)) if draw(st.booleans()) else p(draw)
-    new = draw(st.sampled_from(FILES + LINKS + ["/a/g", "/b/g", "/a/x/g"])) \
-        if draw(st.booleans()) else p(draw)
-    if flags or draw(st.booleans()):
+    flags = draw(sampled([0, 0, uapi.RENAME_NOREPLACE, uapi.RENAME_EXCHANGE]))
+    old = draw(sampled(FILES + LINKS + TOP)) if draw(BOOLEANS) else p(draw)
+    new = draw(sampled(FILES + LINKS + ["/a/g", "/b/g", "/a/x/g"])) \
+        if draw(BOOLEANS) else p(draw)
+    if flags or draw(BOOLEANS):
         add(pid, "renameat2", (uapi.AT_FDCWD, old, uapi.AT_FDCWD, new, flags))
     else:
         add(pid, "rename", (old, new))
 
 
 def k_readlink(draw, pid, add, *_):
-    name = draw(st.sampled_from(LINKS)) if draw(st.booleans()) else p(draw)
-    add(pid, "readlink", (name, None, draw(st.sampled_from([1, 4, 100]))))
+    name = draw(sampled(LINKS)) if draw(BOOLEANS) else p(draw)
+    add(pid, "readlink", (name, None, draw(sampled([1, 4, 100]))))
 
 
 def k_path_mount(draw, pid, add, *_):
     """Mount calls on files and links: a bind of a file or through a link, a tmpfs on a
     link, umount2 (UMOUNT_NOFOLLOW sees the link), a nosymfollow remount, a chdir."""
-    what = draw(st.sampled_from(["bind", "bind", "tmpfs", "umount", "nosymfollow", "chdir"]))
+    what = draw(sampled(["bind", "bind", "tmpfs", "umount", "nosymfollow", "chdir"]))
     if what == "bind":
-        add(pid, "mount", (p(draw), p(draw), None, uapi.MS_BIND | draw(st.sampled_from(
+        add(pid, "mount", (p(draw), p(draw), None, uapi.MS_BIND | draw(sampled(
             [0, uapi.MS_REC])), None))
     elif what == "tmpfs":
         add(pid, "mount", ("tmpfs", p(draw), "tmpfs", 0, None))
     elif what == "umount":
-        add(pid, "umount2", (p(draw), draw(st.sampled_from([0, uapi.UMOUNT_NOFOLLOW,
+        add(pid, "umount2", (p(draw), draw(sampled([0, uapi.UMOUNT_NOFOLLOW,
                                                             uapi.MNT_DETACH]))))
     elif what == "nosymfollow":
         add(pid, "mount", (None, d(draw), None, uapi.MS_REMOUNT | uapi.MS_BIND
-                           | draw(st.sampled_from([0, uapi.MS_NOSYMFOLLOW])), None))
+                           | draw(sampled([0, uapi.MS_NOSYMFOLLOW])), None))
     else:
         add(pid, "chdir", (p(draw),))
 
@@ -444,13 +468,13 @@ def k_inside_clone(draw, pid, add, pids, fds, next_fd):
     stand-ins) 7.2 kept the children connected."""
     fd = next_fd[0]
     next_fd[0] += 1
-    flags = uapi.OPEN_TREE_CLONE | uapi.OPEN_TREE_CLOEXEC | draw(st.sampled_from([0, uapi.AT_RECURSIVE]))
-    add(pid, "open_tree", (uapi.AT_FDCWD, draw(st.sampled_from(TOP)), flags), label=fd)
+    flags = uapi.OPEN_TREE_CLONE | uapi.OPEN_TREE_CLOEXEC | draw(sampled([0, uapi.AT_RECURSIVE]))
+    add(pid, "open_tree", (uapi.AT_FDCWD, draw(sampled(TOP)), flags), label=fd)
     add(pid, "fchdir", (fd,))
     add(pid, "close", (fd,))
-    for _ in range(draw(st.integers(1, 4))):
-        rel = draw(st.sampled_from(["x", "x/y", "f", "..", "l", "x/.."]))
-        op = draw(st.sampled_from(["chdir", "mkdir", "rmdir", "openat", "mount"]))
+    for _ in range(draw(integers(1, 4))):
+        rel = draw(sampled(["x", "x/y", "f", "..", "l", "x/.."]))
+        op = draw(sampled(["chdir", "mkdir", "rmdir", "openat", "mount"]))
         if op == "openat":
             fd = next_fd[0]
             next_fd[0] += 1
