@@ -36,6 +36,9 @@ CL_COPY_MNT_NS_FILE = 0x40
 CL_EXPIRE = 0x01
 
 
+_MARKED = T.MARKED
+
+
 def first_slave(p: Mount) -> Mount:
     return p.slave_list.next.owner
 
@@ -299,12 +302,16 @@ def propagate_mnt(k: Kernel, dest_mnt: Mount, dest_mp: Dentry, source_mnt: Mount
                     this = copy_tree(k, copy, copy.root, type_)
                     k.mnt_set_mountpoint(n, dest_mp, this)
                     if n.master is not None:
-                        n.master.t_flags |= T.MARKED
+                        n.master.t_flags |= _MARKED
                     copy = this
                     tree_list.append(this)
                     if k.explain_hook is not None:
                         k.explain("propagate", this, n)
-                    count_mounts(k, n.ns, this)
+                    ns = n.ns
+                    if this.mounts.empty() and len(ns.mounts) + ns.pending < k.mount_max:
+                        ns.pending += 1      # count_mounts() of a single mount, inline
+                    else:
+                        count_mounts(k, ns, this)
                     type_ = CL_MAKE_SHARED
                 n = n.next_peer()
                 if n is m:
@@ -312,9 +319,9 @@ def propagate_mnt(k: Kernel, dest_mnt: Mount, dest_mp: Dentry, source_mnt: Mount
             m = next_group(m, dest_mnt)
     finally:
         for n in tree_list:
-            p = n.parent
-            if p.master is not None:
-                p.master.t_flags &= ~T.MARKED
+            master = n.parent.master
+            if master is not None:
+                master.t_flags &= ~_MARKED
         if dest_mnt.master is not None:
             dest_mnt.master.t_flags &= ~T.MARKED
 
