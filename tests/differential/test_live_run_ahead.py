@@ -85,33 +85,28 @@ def test_mountinfo_between_run_ahead_steps_raises(live):
         assert len(s.mountinfo(1).splitlines()) == 2
 
 
-def test_refusal_stops_a_run_ahead_batch(live):
-    """If the guard refuses a step in the middle of a process's run of steps, then the
-    steps before it ran, it and those after it did not (the sandbox stops there)."""
-    program = parse_text('# main-pid: 1\n# start-dirs: /d /mnt\n'
-                         'mkdir("/mnt/before", 0755) = 0\n'
-                         'mount("proc", "/d", "proc", 0, NULL) = 0\n'
-                         'openat(AT_FDCWD, "/d/sys/fs/mount-max", O_WRONLY) = 3\n'
-                         'mkdir("/mnt/after", 0755) = 0\n', "<t>")
+@pytest.mark.parametrize("text, index", [
+    # the guard in the sandbox refuses a write to a sysctl file: the step in the middle
+    ('# main-pid: 1\n# start-dirs: /d /mnt\n'
+     'mkdir("/mnt/before", 0755) = 0\n'
+     'mount("proc", "/d", "proc", 0, NULL) = 0\n'
+     'openat(AT_FDCWD, "/d/sys/fs/mount-max", O_WRONLY) = 3\n'
+     'mkdir("/mnt/after", 0755) = 0\n', 2),
+    # the controller refuses a step from its text (a filesystem type): the batch ends before it
+    ('# main-pid: 1\n# start-dirs: /mnt\n'
+     'mkdir("/mnt/before", 0755) = 0\n'
+     'mount("sysfs", "/mnt", "sysfs", 0, NULL) = 0\n'
+     'mkdir("/mnt/after", 0755) = 0\n', 1),
+], ids=["guard-in-sandbox", "controller"])
+def test_refusal_stops_a_run_ahead_batch(live, text, index):
+    """If a step in the middle of a process's run of steps is refused (by the sandbox's
+    guard or by the controller), then the steps before it ran, it and those after it did
+    not (the sandbox stops there)."""
+    program = parse_text(text, "<t>")
     with live.start(program) as s:
         div = run_pair(program, ModelBackend().start(program), s)
         root = f"/proc/{s.procs[1].host_pid}/root"
-        assert div is not None and div.refused is not None and div.index == 2
-        assert os.path.isdir(f"{root}/mnt/before")
-        assert not os.path.exists(f"{root}/mnt/after")
-
-
-def test_static_refusal_ends_the_batch_before_it(live):
-    """If the controller refuses a step from its text (a filesystem type), then the steps
-    before it ran and the one after it did not."""
-    program = parse_text('# main-pid: 1\n# start-dirs: /mnt\n'
-                         'mkdir("/mnt/before", 0755) = 0\n'
-                         'mount("sysfs", "/mnt", "sysfs", 0, NULL) = 0\n'
-                         'mkdir("/mnt/after", 0755) = 0\n', "<t>")
-    with live.start(program) as s:
-        div = run_pair(program, ModelBackend().start(program), s)
-        root = f"/proc/{s.procs[1].host_pid}/root"
-        assert div is not None and div.refused is not None and div.index == 1
+        assert div is not None and div.refused is not None and div.index == index
         assert os.path.isdir(f"{root}/mnt/before")
         assert not os.path.exists(f"{root}/mnt/after")
 
