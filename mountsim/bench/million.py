@@ -6,13 +6,16 @@ The model side runs in a fresh Python subprocess that does only this
 memory for the run, next to the RSS it had after imports and boot.
 
 The kernel side needs fs.mount-max (a global sysctl, default 100000) raised above N: it is
-raised only for this run and restored to its old value in a `finally` (also on SIGTERM).
+raised only for this run and restored to its old value in a `finally` (also on SIGTERM),
+and by a guardian process should bench die any other way (SIGKILL, OOM): it waits on a pipe
+only bench holds and restores the old value when the pipe closes.
 If it cannot be raised, the kernel side runs at the largest N the limit allows.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import signal
 import subprocess
@@ -36,6 +39,25 @@ def model_side(n: int, timeout: float | None = None) -> dict:
         return {"error": f"model child failed: {tail}"}
 
 
+def _guardian(old: int) -> int:
+    """Fork a process that writes *old* back to fs.mount-max once the returned pipe end
+    closes: when bench closes it after its own restore, or when bench dies, however. It is
+    the only process left holding the setting's fate if bench is killed with SIGKILL."""
+    r, w = os.pipe()
+    if os.fork() == 0:                            # pragma: no cover - the guardian
+        try:
+            os.close(w)
+            os.setsid()                           # out of bench's process group (Ctrl-C)
+            while os.read(r, 1):
+                pass
+            if read_mount_max() != old:
+                write_mount_max(old)
+        finally:
+            os._exit(0)
+    os.close(r)
+    return w
+
+
 def kernel_side(driver: Driver, n: int, say) -> dict:
     """The driver's build scenario at N, with fs.mount-max raised for the run and restored."""
     old = read_mount_max()
@@ -46,6 +68,7 @@ def kernel_side(driver: Driver, n: int, say) -> dict:
     def on_term(signum, frame):                   # restore the sysctl on SIGTERM too
         raise SystemExit(128 + signum)
     prev = signal.signal(signal.SIGTERM, on_term)
+    guard = _guardian(old) if old < need else None
     try:
         if old < need:
             try:
@@ -71,6 +94,8 @@ def kernel_side(driver: Driver, n: int, say) -> dict:
         if raised:
             write_mount_max(old)
             say(f"million: fs.mount-max restored to {old}")
+        if guard is not None:
+            os.close(guard)                       # the guardian checks once more and leaves
         signal.signal(signal.SIGTERM, prev)
         out["mount_max_after"] = read_mount_max()
     return out

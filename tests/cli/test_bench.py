@@ -133,3 +133,38 @@ def test_kernel_and_model_points_and_host_unchanged(live, tmp_path, capsys):
     _check_svg(s, {"model", "kernel"})
     out = capsys.readouterr().out
     assert "model/kernel" in out and "best of 1" in out
+
+
+def test_million_guardian_restores_the_setting_when_bench_is_killed(tmp_path, monkeypatch):
+    """If bench is SIGKILLed while fs.mount-max is raised, then its guardian writes the old
+    value back (here on a stand-in file: the host's sysctl is never touched by tests)."""
+    import os
+    import signal
+    import time
+
+    from mountsim.bench import million
+
+    f = tmp_path / "mount-max"
+    f.write_text("100000\n")
+    monkeypatch.setattr(million, "read_mount_max", lambda: int(f.read_text()))
+    monkeypatch.setattr(million, "write_mount_max", lambda v: f.write_text(f"{v}\n"))
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                   # stands in for bench
+        try:
+            million._guardian(100000)
+            million.write_mount_max(1000100)
+            os.write(ready_w, b"x")
+            time.sleep(60)
+        finally:
+            os._exit(0)
+    os.close(ready_w)
+    assert os.read(ready_r, 1) == b"x"
+    assert f.read_text() == "1000100\n"
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    for _ in range(100):                           # the guardian runs on its own
+        if f.read_text() == "100000\n":
+            break
+        time.sleep(0.05)
+    assert f.read_text() == "100000\n"
