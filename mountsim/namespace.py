@@ -103,13 +103,17 @@ def clone_mnt(k: Kernel, old: Mount, root: Dentry, flag: int) -> Mount:
         mnt.expire = True
     if flag & CL_PRIVATE:                 # we are done with it
         return mnt
+    # mnt is new: its share and slave links are NIL until made here
     if group_id and group_id == old.group_id:   # peers(mnt, old)
-        mnt.own_share().add(old.own_share())
+        mnt.share = ListHead(mnt)
+        mnt.share.add(old.own_share())
     if (flag & (CL_SLAVE | CL_SHARED_TO_SLAVE)) and old.group_id:
-        mnt.own_slave().add(old.own_slave_list())    # hlist_add_head(&mnt->mnt_slave, &old->mnt_slave_list)
+        mnt.slave = ListHead(mnt)                # hlist_add_head(&mnt->mnt_slave, &old->mnt_slave_list)
+        mnt.slave.add(old.own_slave_list())
         mnt.master = old
-    elif old.is_slave:
-        mnt.own_slave().add(old.own_slave())         # hlist_add_behind(&mnt->mnt_slave, &old->mnt_slave)
+    elif old.master is not None:
+        mnt.slave = ListHead(mnt)                # hlist_add_behind(&mnt->mnt_slave, &old->mnt_slave)
+        mnt.slave.add(old.own_slave())
         mnt.master = old.master
     return mnt
 

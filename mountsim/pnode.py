@@ -313,7 +313,7 @@ def propagate_mnt(k: Kernel, dest_mnt: Mount, dest_mp: Dentry, source_mnt: Mount
                     else:
                         count_mounts(k, ns, this)
                     type_ = CL_MAKE_SHARED
-                n = n.next_peer()
+                n = n.share.next.owner or n  # next_peer()
                 if n is m:
                     break
             m = next_group(m, dest_mnt)
