@@ -2,7 +2,9 @@
 document and the SVG plot.
 
 A *point* is one (op, side, N) with the best of its repetitions' seconds; its per-unit cost
-is best / N. The *slope* of a series is the least-squares slope of log(total seconds) over
+is best / N. Its *spread* is median / best - 1: how much the repetitions disagreed (noise
+on a shared machine only ever adds time, so the best is the estimate and the spread says
+how far to trust it). The *slope* of a series is the least-squares slope of log(total seconds) over
 log(N): 1.0 means the total grows linearly (flat per-unit cost), 2.0 quadratically.
 """
 
@@ -12,6 +14,7 @@ import datetime
 import math
 import os
 import platform
+import statistics
 import sys
 
 from . import OPS
@@ -37,9 +40,19 @@ def best(raw: list[dict]) -> dict[tuple[str, str, int], float]:
     return out
 
 
+def medians(raw: list[dict]) -> dict[tuple[str, str, int], float]:
+    """(op, side, n) -> the median seconds of the raw repetitions."""
+    runs: dict[tuple[str, str, int], list[float]] = {}
+    for r in raw:
+        runs.setdefault((r["op"], r["side"], r["n"]), []).append(r["sec"])
+    return {key: statistics.median(v) for key, v in runs.items()}
+
+
 def summarise(raw: list[dict]) -> list[dict]:
-    """Per op class: sizes, per-unit cost at the largest size, ratio, slopes, points."""
+    """Per op class: sizes, per-unit cost at the largest size, ratio, slopes, points, and
+    the largest spread among a side's points."""
     b = best(raw)
+    med = medians(raw)
     rows = []
     for op in OPS:
         sides = {}
@@ -52,8 +65,12 @@ def summarise(raw: list[dict]) -> list[dict]:
         row = {"op": op.key, "title": op.title, "unit": op.unit, "family": op.family}
         for side, pts in sides.items():
             n, s = pts[-1]
-            row[side] = {"points": [{"n": n_, "sec": s_, "per_unit": s_ / n_} for n_, s_ in pts],
-                         "n_max": n, "per_unit": s / n, "slope": slope(pts)}
+            points = [{"n": n_, "sec": s_, "per_unit": s_ / n_,
+                       "median_sec": med[(op.key, side, n_)],
+                       "spread": med[(op.key, side, n_)] / s_ - 1 if s_ > 0 else 0.0}
+                      for n_, s_ in pts]
+            row[side] = {"points": points, "n_max": n, "per_unit": s / n, "slope": slope(pts),
+                         "spread": max(p["spread"] for p in points)}
         if "kernel" in sides and "model" in sides:
             common = sorted(set(n for n, _ in sides["kernel"]) & set(n for n, _ in sides["model"]))
             if common:
@@ -84,7 +101,7 @@ def fmt_n(n: int) -> str:
 
 def table(rows: list[dict]) -> str:
     head = ("op class", "sizes", "per", "kernel/unit", "model/unit", "model/kernel",
-            "slope k", "slope m")
+            "slope k", "slope m", "spread k/m")
     lines = []
     for r in rows:
         sizes = sorted({p["n"] for side in ("kernel", "model") if side in r
@@ -92,9 +109,11 @@ def table(rows: list[dict]) -> str:
         rng = f"N={fmt_n(sizes[0])}" + ("" if len(sizes) == 1 else f"..{fmt_n(sizes[-1])}")
         k, m = r.get("kernel"), r.get("model")
         sl = lambda side: "-" if side is None or side["slope"] is None else f"{side['slope']:.2f}"  # noqa: E731
+        sp = lambda side: "-" if side is None else f"{side['spread']:.0%}"  # noqa: E731
         lines.append((r["title"], rng, r["unit"],
                       fmt_time(k["per_unit"]) if k else "-", fmt_time(m["per_unit"]) if m else "-",
-                      f"{r['ratio']:.1f}x" if "ratio" in r else "-", sl(k), sl(m)))
+                      f"{r['ratio']:.1f}x" if "ratio" in r else "-", sl(k), sl(m),
+                      f"{sp(k)}/{sp(m)}"))
     w = [max(len(str(x[i])) for x in [head, *lines]) for i in range(len(head))]
     out = ["  ".join(str(c).ljust(w[i]) if i < 3 else str(c).rjust(w[i]) for i, c in enumerate(x))
            for x in [head, *lines]]
@@ -131,4 +150,4 @@ def plot(rows: list[dict], path: str, title: str) -> None:
         f.write(grid(charts, cols=3, title=title).svg)
 
 
-__all__ = ["best", "fmt_time", "machine", "plot", "slope", "summarise", "table"]
+__all__ = ["best", "fmt_time", "machine", "medians", "plot", "slope", "summarise", "table"]

@@ -332,7 +332,8 @@ def _ops(st, driver, doc, args) -> list[str]:
     out = [f"ops: per-unit cost at the largest N, best of {reps} repetitions per point "
            "(a shared machine: noise only adds time);",
            f"  {who}",
-           "slope = d log(total time) / d log(N), least squares: 1.00 linear, 2.00 quadratic",
+           "slope = d log(total time) / d log(N), least squares: 1.00 linear, 2.00 quadratic;",
+           "spread = median / best - 1 of a point's repetitions, the largest over the sizes",
            table(rows)]
     out += [f"note: {n}" for n in notes]
     out.append("")

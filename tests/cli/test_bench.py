@@ -168,3 +168,19 @@ def test_million_guardian_restores_the_setting_when_bench_is_killed(tmp_path, mo
             break
         time.sleep(0.05)
     assert f.read_text() == "100000\n"
+
+
+def test_spread_is_the_median_over_the_best():
+    """If a point's repetitions took 1, 1.2 and 3 s, then its best is 1 s, its median 1.2 s
+    and its spread 20%; a side's spread is its worst point's."""
+    from mountsim.bench.report import summarise
+
+    raw = [{"op": "unshare", "side": "model", "n": 10, "rep": i, "sec": s}
+           for i, s in enumerate((3.0, 1.0, 1.2))]
+    raw += [{"op": "unshare", "side": "model", "n": 20, "rep": i, "sec": s}
+            for i, s in enumerate((2.0, 2.1, 2.0))]
+    (row,) = summarise(raw)
+    first = row["model"]["points"][0]
+    assert first["sec"] == 1.0 and first["median_sec"] == 1.2
+    assert first["spread"] == pytest.approx(0.2)
+    assert row["model"]["spread"] == pytest.approx(0.2)
