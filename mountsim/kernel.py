@@ -111,15 +111,9 @@ class Kernel:
         return child
 
     def attach_mnt(self, mnt: Mount, parent: Mount, mp: Dentry) -> None:
-        """attach_mnt(): mnt_set_mountpoint() + __attach_mnt(), the two written out (the
-        hot path of copy_tree())."""
-        mnt.mountpoint = mp
-        mnt.parent = parent
-        mp.mnts = bag_add(mp.mnts, mnt)
-        self.hash[(parent, mp)] = mnt
-        mnt.child.add_tail(parent.own_mounts())
-        if mp is parent.root:
-            parent.overmount = mnt
+        """attach_mnt(): mnt_set_mountpoint() + __attach_mnt()."""
+        self.mnt_set_mountpoint(parent, mp, mnt)
+        self._attach(mnt, parent)
 
     def mnt_set_mountpoint(self, parent: Mount, mp: Dentry, child: Mount) -> None:
         """mnt_set_mountpoint(): child sits on (parent, mp); not yet hashed."""

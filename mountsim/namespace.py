@@ -72,8 +72,9 @@ def check_mnt(task: Task, m: Mount) -> bool:
 
 
 def is_mnt_ns_file(d: Dentry) -> bool:
-    """is_mnt_ns_file(): an nsfs dentry standing for a mount namespace."""
-    return d.sb.fstype == "nsfs" and isinstance(d.ns_ref, MntNamespace)
+    """is_mnt_ns_file(): an nsfs dentry standing for a mount namespace. Only nsfs
+    dentries have an ns_ref, so every other dentry is answered by one field test."""
+    return d.ns_ref is not None and isinstance(d.ns_ref, MntNamespace)
 
 
 def clone_mnt(k: Kernel, old: Mount, root: Dentry, flag: int) -> Mount:
@@ -127,7 +128,7 @@ def copy_tree(k: Kernel, src_root: Mount, dentry: Dentry, flag: int) -> Mount:
     """
     if not (flag & CL_COPY_UNBINDABLE) and src_root.t_flags & T.UNBINDABLE:
         raise KernelError(errno.EINVAL, "source mount is unbindable", where="copy_tree")
-    if not (flag & CL_COPY_MNT_NS_FILE) and dentry.ns_ref is not None and is_mnt_ns_file(dentry):
+    if not (flag & CL_COPY_MNT_NS_FILE) and is_mnt_ns_file(dentry):
         raise KernelError(errno.EINVAL, "mount namespace file", where="copy_tree")
     res = dst_mnt = clone_mnt(k, src_root, dentry, flag)
     if src_root.mounts.empty():
@@ -147,7 +148,7 @@ def copy_tree(k: Kernel, src_root: Mount, dentry: Dentry, flag: int) -> Mount:
                                           where="copy_tree")
                     src_mnt = next_mnt(skip_mnt_tree(src_mnt), src_root_child)
                     continue
-                if skip_ns_files and src_mnt.root.ns_ref is not None and is_mnt_ns_file(src_mnt.root):
+                if skip_ns_files and is_mnt_ns_file(src_mnt.root):
                     if k.sem.copy_tree_locked_nsfs_eperm and src_mnt.flags & MNT.LOCKED:
                         raise KernelError(errno.EPERM, "mount namespace file is locked",
                                           where="copy_tree")
@@ -399,7 +400,7 @@ def _umount_child_connected(k: Kernel, p: Mount, how: int) -> None:
     if not disconnect_mount(p, how):
         p.child.add_tail(p.parent.own_mounts())   # don't forget about p
     else:
-        k.unhash_mnt(p)                  # umount_mnt()
+        umount_mnt(k, p)
 
 
 def _umount_child_covered(k: Kernel, p: Mount, how: int) -> None:

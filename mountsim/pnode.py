@@ -36,9 +36,6 @@ CL_COPY_MNT_NS_FILE = 0x40
 CL_EXPIRE = 0x01
 
 
-_MARKED = T.MARKED
-
-
 def first_slave(p: Mount) -> Mount:
     return p.slave_list.next.owner
 
@@ -210,9 +207,9 @@ def next_group(m: Mount, origin: Mount) -> Mount | None:
     """
     while True:
         while True:
-            if m.ns is not None and m.slave_list.next is not m.slave_list:   # !IS_MNT_NEW
+            if m.ns is not None and not m.slave_list.empty():     # !IS_MNT_NEW(m)
                 return first_slave(m)
-            nxt = m.share.next.owner or m          # next_peer()
+            nxt = m.next_peer()
             if m.group_id == origin.group_id:
                 if nxt is origin:
                     return None
@@ -222,8 +219,8 @@ def next_group(m: Mount, origin: Mount) -> Mount | None:
         # m is the last peer
         while True:
             master = m.master
-            if m.slave.next is not master.slave_list:      # not the last slave
-                return m.slave.next.owner                    # next_slave()
+            if not _is_last_slave(m, master):
+                return next_slave(m)
             m = master.next_peer()
             if master.group_id == origin.group_id:
                 break
@@ -256,7 +253,7 @@ def find_master(m: Mount, last_copy: Mount, original: Mount) -> Mount:
         if p is None or p.t_flags & T.MARKED:
             break
         m = p
-    while not (last_copy.group_id and last_copy.group_id == original.group_id):  # peers()
+    while not peers(last_copy, original):
         parent = last_copy.parent
         if parent.master is p:
             if not peers(parent, m):
@@ -302,18 +299,14 @@ def propagate_mnt(k: Kernel, dest_mnt: Mount, dest_mp: Dentry, source_mnt: Mount
                     this = copy_tree(k, copy, copy.root, type_)
                     k.mnt_set_mountpoint(n, dest_mp, this)
                     if n.master is not None:
-                        n.master.t_flags |= _MARKED
+                        n.master.t_flags |= T.MARKED
                     copy = this
                     tree_list.append(this)
                     if k.explain_hook is not None:
                         k.explain("propagate", this, n)
-                    ns = n.ns
-                    if this.mounts.empty() and len(ns.mounts) + ns.pending < k.mount_max:
-                        ns.pending += 1      # count_mounts() of a single mount, inline
-                    else:
-                        count_mounts(k, ns, this)
+                    count_mounts(k, n.ns, this)
                     type_ = CL_MAKE_SHARED
-                n = n.share.next.owner or n  # next_peer()
+                n = n.next_peer()
                 if n is m:
                     break
             m = next_group(m, dest_mnt)
@@ -321,7 +314,7 @@ def propagate_mnt(k: Kernel, dest_mnt: Mount, dest_mp: Dentry, source_mnt: Mount
         for n in tree_list:
             master = n.parent.master
             if master is not None:
-                master.t_flags &= ~_MARKED
+                master.t_flags &= ~T.MARKED
         if dest_mnt.master is not None:
             dest_mnt.master.t_flags &= ~T.MARKED
 
