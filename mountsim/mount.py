@@ -219,14 +219,6 @@ class Mount:
     def has_parent(self) -> bool:         # mnt_has_parent()
         return self.parent is not self
 
-    @property
-    def is_new(self) -> bool:
-        """IS_MNT_NEW (fs/pnode.h, 6.18): not in any namespace yet. A mount of an anonymous
-        namespace is not new: propagation walks through it to its slaves (observed on 6.18:
-        slaves handed to a detached peer keep receiving), though it gets no copy itself
-        (need_secondary())."""
-        return self.ns is None
-
     def next_peer(self) -> Mount:         # next_peer()
         return self.share.next.owner or self   # NIL: a lone mount is its own next peer
 

@@ -6,8 +6,11 @@ T_UMOUNT_CANDIDATE) one to one, so the two can be read side by side.
 Invariants the walks rely on (kernel comments, restated once):
 - Peer groups form contiguous segments of slave lists, so a walk by propagation_next()
   meets each peer group as one run.
-- Mounts created by the current operation are "new" (no namespace yet) and are never
-  walked into: their slave lists are not followed.
+- Mounts created by the current operation are "new" (IS_MNT_NEW, fs/pnode.h: no namespace
+  yet, tested as `m.ns is None`) and are never walked into: their slave lists are not
+  followed. A mount of an anonymous namespace is not new: propagation walks through it to
+  its slaves (observed on 6.18: slaves handed to a detached peer keep receiving), though it
+  gets no copy itself (need_secondary()).
 - After propagate_umount() the set is non-shifting (nothing that stays is slid under
   something else) and non-revealing (no locked mount is taken off what it covers).
 
