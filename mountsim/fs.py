@@ -23,7 +23,7 @@ import attrs
 from .errors import KernelError
 
 if TYPE_CHECKING:
-    Bag = tuple | list | dict      # klist.bag_add(): mounts, in the order they came
+    Bag = tuple | dict | Any       # klist.bag_add(): mounts, in the order they came
     from .mount import Mount
     from .user_namespace import UserNamespace
     from .versions import Profile

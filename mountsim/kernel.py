@@ -14,6 +14,7 @@ from typing import Callable
 from .fs import FS_TYPES, Dentry, SuperBlock
 from .klist import bag_add, bag_remove
 from .mount import MNT, MNT_UNIQUE_ID_OFFSET, IdAllocator, MntNamespace, Mount, T
+from .mount_hash import MountHash
 from .task import FdTable, FsStruct, Path, Task
 from .user_namespace import IDENTITY_MAP, Cred, UserNamespace
 from .versions import Profile, Semantics, profile, semantics
@@ -32,7 +33,7 @@ class Kernel:
         self.unique_ctr = MNT_UNIQUE_ID_OFFSET     # mnt_id_ctr
         self.group_ids = IdAllocator(1)            # mnt_group_ida
         self.anon_devs = IdAllocator(1)            # unnamed_dev_ida (get_anon_bdev())
-        self.hash: dict[tuple[Mount, Dentry], Mount] = {}   # mount_hashtable
+        self.hash = MountHash()                    # mount_hashtable
         self.tasks: dict[int, Task] = {}
         self.init_user_ns = UserNamespace(None, 0, uid_map=IDENTITY_MAP, gid_map=IDENTITY_MAP)
         self.explain_hook: Explain | None = None   # receives ("propagate", copy, receiver)
@@ -105,7 +106,7 @@ class Kernel:
         unmounted children left (7.3, `sem.lazy_umount_covers`; only umount_tree() fills
         `covers`): at one, the knullfs root for a directory, knullfs_file for anything else.
         """
-        child = self.hash.get((parent, dentry))
+        child = self.hash.lookup(parent, dentry)
         if child is None and parent.flags & MNT.UMOUNT and dentry in parent.covers:
             return self.knullfs if dentry.is_dir else self.knullfs_file
         return child
@@ -122,9 +123,10 @@ class Kernel:
         mp.mnts = bag_add(mp.mnts, child)
 
     def _attach(self, mnt: Mount, parent: Mount) -> None:
-        """__attach_mnt(): hash it, link it at the tail of the parent's children."""
-        self.hash[(parent, mnt.mountpoint)] = mnt
-        mnt.child.add_tail(parent.own_mounts())
+        """__attach_mnt(): hash it, link it at the tail of the parent's children.
+        *parent* is mnt.parent (mnt_set_mountpoint() ran): the hash keys on it."""
+        self.hash.add(mnt)
+        mnt.add_tail(parent.own_mounts())        # mnt_child: a mount is its own link
         if mnt.mountpoint is parent.root:
             parent.overmount = mnt
 
@@ -134,10 +136,8 @@ class Kernel:
         if parent.overmount is mnt:
             parent.overmount = None
         mp = mnt.mountpoint
-        key = (parent, mp)
-        if self.hash.get(key) is mnt:
-            del self.hash[key]
-        mnt.child.del_init()
+        self.hash.remove(mnt)
+        mnt.del_init()                            # off the parent's mnt_mounts
         mp.mnts = bag_remove(mp.mnts, mnt)
         mnt.parent = mnt
         mnt.mountpoint = mnt.root

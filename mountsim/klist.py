@@ -12,25 +12,23 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 
-class ListHead:
-    """One `list_head`: either a list's head or an entry's link (then `owner` is set)."""
+class Link:
+    """An entry's `list_head`: the operations that link and unlink one entry.
+
+    `owner` is the entry it belongs to (list_entry()). A struct that is on one list most of
+    its life can be its own link, as struct mount is for mnt_child (Mount subclasses Link,
+    its owner is itself): no separate object per mount. A Link has no length or
+    iteration, so an entry never reads as an empty (false) list.
+    """
 
     __slots__ = ("prev", "next", "owner")
 
     def __init__(self, owner: Any = None) -> None:
-        self.prev: ListHead = self
-        self.next: ListHead = self
+        self.prev: Link = self
+        self.next: Link = self
         self.owner = owner
 
-    def empty(self) -> bool:
-        """list_empty()"""
-        return self.next is self
-
-    def singular(self) -> bool:
-        """list_is_singular()"""
-        return self.next is not self and self.next is self.prev
-
-    def add(self, head: ListHead) -> None:
+    def add(self, head: Link) -> None:
         """list_add(self, head): insert right after *head*."""
         nxt = head.next
         nxt.prev = self
@@ -38,7 +36,7 @@ class ListHead:
         self.prev = head
         head.next = self
 
-    def add_tail(self, head: ListHead) -> None:
+    def add_tail(self, head: Link) -> None:
         """list_add_tail(self, head): insert right before *head* (at the list's end)."""
         prv = head.prev
         head.prev = self
@@ -52,17 +50,32 @@ class ListHead:
         self.next.prev = self.prev
         self.prev = self.next = self
 
-    def move(self, head: ListHead) -> None:
+    def move(self, head: Link) -> None:
         """list_move(): unlink and insert after *head*."""
         self.del_init()
         self.add(head)
 
-    def move_tail(self, head: ListHead) -> None:
+    def move_tail(self, head: Link) -> None:
         """list_move_tail()"""
         self.del_init()
         self.add_tail(head)
 
-    def splice_init(self, at: ListHead) -> None:
+
+class ListHead(Link):
+    """One `list_head` used as a list's head (or as an entry's link, then `owner` is set):
+    a Link that can also be read as the list it heads."""
+
+    __slots__ = ()
+
+    def empty(self) -> bool:
+        """list_empty()"""
+        return self.next is self
+
+    def singular(self) -> bool:
+        """list_is_singular()"""
+        return self.next is not self and self.next is self.prev
+
+    def splice_init(self, at: Link) -> None:
         """list_splice_init(self, at): move all entries of list *self* right after *at*."""
         if self.empty():
             return
@@ -127,7 +140,8 @@ def bag_add(bag: Any, x: Any) -> Any:
 
     Model-only: the kernel links a mount into an sb's s_mounts and a mountpoint's m_list
     with O(1) removal. Here a bag is () when empty, the one item itself (most sbs and
-    mountpoints have one mount: no container at all), a list while small, and past a few
+    mountpoints have one mount: no container at all), a tuple while small (an sb with its
+    mount and the copy unshare() made: 56 bytes, where a list took 144), and past a few
     entries a dict used as an insertion-ordered set, so removing one of 20,000
     propagated copies stays O(1). Read it with bag_items()."""
     t = type(bag)
@@ -135,13 +149,12 @@ def bag_add(bag: Any, x: Any) -> Any:
         bag[x] = None
         return bag
     if t is tuple:
-        return x if not bag else [*bag, x]
-    if t is not list:
-        return [bag, x]
-    if len(bag) < _BAG_SMALL:
-        bag.append(x)
-        return bag
-    return dict.fromkeys([*bag, x])
+        if not bag:
+            return x
+        if len(bag) < _BAG_SMALL:
+            return (*bag, x)
+        return dict.fromkeys((*bag, x))
+    return (bag, x)
 
 
 def bag_remove(bag: Any, x: Any) -> Any:
@@ -149,9 +162,13 @@ def bag_remove(bag: Any, x: Any) -> Any:
     t = type(bag)
     if t is dict:
         bag.pop(x, None)
-    elif t is list:
+    elif t is tuple:
+        if len(bag) == 2:                     # a mount and its copy: the common case
+            a, b = bag
+            return b if a == x else a if b == x else bag
         if x in bag:
-            bag.remove(x)
+            i = bag.index(x)
+            return (*bag[:i], *bag[i + 1:])
     elif bag is x:
         return ()
     return bag
@@ -160,4 +177,4 @@ def bag_remove(bag: Any, x: Any) -> Any:
 def bag_items(bag: Any) -> Any:
     """The items of a bag, in the order they came (iterable)."""
     t = type(bag)
-    return bag if t is dict or t is list or t is tuple else (bag,)
+    return bag if t is dict or t is tuple else (bag,)

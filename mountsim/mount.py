@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Iterator
 from sortedcontainers import SortedDict
 
 from .fs import Dentry, SuperBlock
-from .klist import NIL, ListHead
+from .klist import NIL, Link, ListHead
 
 if TYPE_CHECKING:
     from .user_namespace import UserNamespace
@@ -119,13 +119,18 @@ class IdAllocator:
             heapq.heapify(self._free)
 
 
-class Mount:
+class Mount(Link):
     """struct mount. `parent is self` for a mount with no parent (a namespace root or a
-    detached tree's root): mnt_has_parent() is false for both, as in the kernel."""
+    detached tree's root): mnt_has_parent() is false for both, as in the kernel.
+
+    A mount is its own mnt_child link (the `prev`/`next` it inherits from klist.Link, the
+    link in its parent's mnt_mounts): a list_head embedded in the struct, as in the
+    kernel, rather than a separate object per mount.
+    """
 
     __slots__ = (
         "mnt_id", "unique_id", "sb", "root", "flags", "t_flags", "devname",
-        "parent", "mountpoint", "child", "mounts", "overmount",
+        "parent", "mountpoint", "mounts", "overmount",
         "share", "slave", "slave_list", "master", "group_id",
         "ns", "pins", "expiry_mark", "expire", "clist", "covers",
     )
@@ -140,9 +145,10 @@ class Mount:
         self.devname = devname            # kernel: mnt_devname
         self.parent: Mount = self         # kernel: mnt_parent
         self.mountpoint: Dentry = root    # kernel: mnt_mountpoint
+        self.prev = self.next = self      # kernel: mnt_child (link in parent's mnt_mounts)
+        self.owner = self
         # The five lists below start as the shared empty klist.NIL: own_*() gives a mount
         # a head of its own when it first links into one (most mounts never do).
-        self.child = ListHead(self)       # kernel: mnt_child (link in parent's mnt_mounts)
         self.mounts: ListHead = NIL       # kernel: mnt_mounts (our children)
         self.overmount: Mount | None = None  # kernel: overmount (child mounted on our root)
         self.share: ListHead = NIL        # kernel: mnt_share (peer ring)

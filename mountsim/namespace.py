@@ -42,7 +42,7 @@ def next_mnt(p: Mount, root: Mount) -> Mount | None:
         while True:
             if p is root:
                 return None
-            nxt = p.child.next
+            nxt = p.next                   # p's mnt_child: its next sibling
             if nxt is not p.parent.mounts:
                 break
             p = p.parent
@@ -398,7 +398,7 @@ def _umount_child_connected(k: Kernel, p: Mount, how: int) -> None:
     """Up to 7.2: umount_tree()'s step for a mount with a parent: disconnect it, or keep
     it connected (UMOUNT_CONNECTED, locked) to its unmounted parent. Model-only split."""
     if not disconnect_mount(p, how):
-        p.child.add_tail(p.parent.own_mounts())   # don't forget about p
+        p.add_tail(p.parent.own_mounts())   # mnt_child: don't forget about p
     else:
         umount_mnt(k, p)
 
@@ -441,7 +441,7 @@ def umount_tree(k: Kernel, mnt: Mount, how: int) -> list[Mount]:
     gone = list(walk_tree(mnt))
     for p in gone:
         p.flags |= MNT.UMOUNT
-        p.child.del_init()                 # hide the mounts from mnt_mounts
+        p.del_init()                       # mnt_child: hide the mounts from mnt_mounts
     _leave_ns_index(k, gone)
     if how & UMOUNT_PROPAGATE:             # the set grows by the twins: a mnt_list of them
         tmp = ListHead()

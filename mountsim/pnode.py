@@ -277,8 +277,11 @@ def propagate_mnt(k: Kernel, dest_mnt: Mount, dest_mp: Dentry, source_mnt: Mount
     Errors: ENOSPC from count_mounts() (fs.mount-max); the caller undoes the copies.
     """
     from .namespace import copy_tree, count_mounts
+    marked = T.MARKED                    # locals: this loop runs once per copy
+    append = tree_list.append
+    set_mountpoint = k.mnt_set_mountpoint
     if dest_mnt.master is not None:
-        dest_mnt.master.t_flags |= T.MARKED
+        dest_mnt.master.t_flags |= marked
     try:
         m: Mount | None = dest_mnt
         copy = source_mnt
@@ -300,11 +303,11 @@ def propagate_mnt(k: Kernel, dest_mnt: Mount, dest_mp: Dentry, source_mnt: Mount
                     if type_ & CL_SLAVE:     # first in this peer group
                         copy = find_master(n, copy, source_mnt)
                     this = copy_tree(k, copy, copy.root, type_)
-                    k.mnt_set_mountpoint(n, dest_mp, this)
+                    set_mountpoint(n, dest_mp, this)
                     if n.master is not None:
-                        n.master.t_flags |= T.MARKED
+                        n.master.t_flags |= marked
                     copy = this
-                    tree_list.append(this)
+                    append(this)
                     if k.explain_hook is not None:
                         k.explain("propagate", this, n)
                     count_mounts(k, n.ns, this)
@@ -314,12 +317,13 @@ def propagate_mnt(k: Kernel, dest_mnt: Mount, dest_mp: Dentry, source_mnt: Mount
                     break
             m = next_group(m, dest_mnt)
     finally:
+        unmark = ~marked
         for n in tree_list:
             master = n.parent.master
             if master is not None:
-                master.t_flags &= ~T.MARKED
+                master.t_flags &= unmark
         if dest_mnt.master is not None:
-            dest_mnt.master.t_flags &= ~T.MARKED
+            dest_mnt.master.t_flags &= unmark
 
 
 def propagation_would_overmount(frm: Mount, to: Mount, mp: Dentry) -> bool:
@@ -387,7 +391,7 @@ def _will_be_unmounted(m: Mount) -> bool:
 def umount_one(k: Kernel, m: Mount, to_umount: ListHead) -> None:
     """Mirrors fs/pnode.c:umount_one()."""
     m.flags |= MNT.UMOUNT
-    m.child.del_init()
+    m.del_init()                          # mnt_child: off the parent's mnt_mounts
     k.move_from_ns(m)
     m.own_clist().move_tail(to_umount)
 

@@ -27,7 +27,7 @@ def check(k) -> list[str]:
     namespaces = namespaces_of(k)
     for ns in namespaces.values():
         errs += _check_ns(ns)
-    errs += _check_hash(k)
+    errs += _check_hash(k, namespaces)
     errs += _check_groups(k, namespaces)
     if NIL.next is not NIL or NIL.prev is not NIL:
         errs.append("the shared empty list klist.NIL was linked into a list")
@@ -98,11 +98,18 @@ def _check_ns(ns) -> list[str]:
     return errs
 
 
-def _check_hash(k) -> list[str]:
+def _check_hash(k, namespaces) -> list[str]:
+    """Every hashed mount sits where it was hashed, and every mount attached in a
+    namespace is found by __lookup_mnt() where it sits (mount_hash.py keys a lone mount by
+    its own parent, so a parent or mountpoint changed while hashed shows up here)."""
     errs = []
     for (parent, dentry), child in k.hash.items():
         if child.parent is not parent or child.mountpoint is not dentry:
             errs.append(f"hash entry {child} does not sit on ({parent}, {dentry})")
+    for ns in namespaces.values():
+        for m in ns:
+            if m.has_parent and k.hash.lookup(m.parent, m.mountpoint) is not m:
+                errs.append(f"{m} is attached but __lookup_mnt() does not find it")
     return errs
 
 
