@@ -13,7 +13,7 @@ from typing import Callable
 
 from .fs import FS_TYPES, Dentry, SuperBlock
 from .klist import bag_add, bag_remove
-from .mount import MNT, MNT_UNIQUE_ID_OFFSET, IdAllocator, MntNamespace, Mount, T
+from .mount import MNT, MNT_UNIQUE_ID_OFFSET, IdAllocator, MntNamespace, Mount, T, add_child, del_child
 from .mount_hash import MountHash
 from .task import FdTable, FsStruct, Path, Task
 from .user_namespace import IDENTITY_MAP, Cred, UserNamespace
@@ -126,7 +126,7 @@ class Kernel:
         """__attach_mnt(): hash it, link it at the tail of the parent's children.
         *parent* is mnt.parent (mnt_set_mountpoint() ran): the hash keys on it."""
         self.hash.add(mnt)
-        mnt.add_tail(parent.own_mounts())        # mnt_child: a mount is its own link
+        add_child(mnt, parent)
         if mnt.mountpoint is parent.root:
             parent.overmount = mnt
 
@@ -137,7 +137,7 @@ class Kernel:
             parent.overmount = None
         mp = mnt.mountpoint
         self.hash.remove(mnt)
-        mnt.del_init()                            # off the parent's mnt_mounts
+        del_child(mnt)
         mp.mnts = bag_remove(mp.mnts, mnt)
         mnt.parent = mnt
         mnt.mountpoint = mnt.root

@@ -1,7 +1,8 @@
 """Mounts and mount namespaces: fs/mount.h.
 
-`Mount` is `struct mount` with the kernel's links (peer ring, slave list, children list)
-as `klist.ListHead`s so that propagation walks them in the kernel's order. A namespace keeps
+`Mount` is `struct mount` with the kernel's links (peer ring, slave list) as
+`klist.ListHead`s and its children on a ring of their own (add_child() and friends), so
+that propagation walks them in the kernel's order. A namespace keeps
 its mounts ordered by the 64-bit unique id (the kernel's rbtree `ns->mounts`), which is the
 order /proc/<pid>/mountinfo, listmount() and statmount() see. Children are found by a hash
 on (parent, mountpoint dentry), as `__lookup_mnt()` does with `mount_hashtable`.
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Iterator
 from sortedcontainers import SortedDict
 
 from .fs import Dentry, SuperBlock
-from .klist import NIL, Link, ListHead
+from .klist import NIL, ListHead
 
 if TYPE_CHECKING:
     from .user_namespace import UserNamespace
@@ -119,18 +120,17 @@ class IdAllocator:
             heapq.heapify(self._free)
 
 
-class Mount(Link):
+class Mount:
     """struct mount. `parent is self` for a mount with no parent (a namespace root or a
     detached tree's root): mnt_has_parent() is false for both, as in the kernel.
 
-    A mount is its own mnt_child link (the `prev`/`next` it inherits from klist.Link, the
-    link in its parent's mnt_mounts): a list_head embedded in the struct, as in the
-    kernel, rather than a separate object per mount.
+    `mounts` is the first child and `prev`/`next` link siblings (see add_child()): the
+    kernel's mnt_mounts/mnt_child lists without a head object.
     """
 
     __slots__ = (
         "mnt_id", "unique_id", "sb", "root", "flags", "t_flags", "devname",
-        "parent", "mountpoint", "mounts", "overmount",
+        "parent", "mountpoint", "mounts", "prev", "next", "overmount",
         "share", "slave", "slave_list", "master", "group_id",
         "ns", "pins", "expiry_mark", "expire", "clist", "covers",
     )
@@ -145,11 +145,10 @@ class Mount(Link):
         self.devname = devname            # kernel: mnt_devname
         self.parent: Mount = self         # kernel: mnt_parent
         self.mountpoint: Dentry = root    # kernel: mnt_mountpoint
-        self.prev = self.next = self      # kernel: mnt_child (link in parent's mnt_mounts)
-        self.owner = self
-        # The five lists below start as the shared empty klist.NIL: own_*() gives a mount
+        self.mounts: Mount | None = None  # kernel: mnt_mounts (its first entry; None: empty)
+        self.prev = self.next = self      # kernel: mnt_child (ring of siblings; lone: self)
+        # The four lists below start as the shared empty klist.NIL: own_*() gives a mount
         # a head of its own when it first links into one (most mounts never do).
-        self.mounts: ListHead = NIL       # kernel: mnt_mounts (our children)
         self.overmount: Mount | None = None  # kernel: overmount (child mounted on our root)
         self.share: ListHead = NIL        # kernel: mnt_share (peer ring)
         self.slave: ListHead = NIL        # kernel: mnt_slave (link in master's slave list)
@@ -164,12 +163,6 @@ class Mount(Link):
         self.covers: list[Dentry] = _NO_COVERS  # kernel: mnt_covers (cover->dentry of each; 7.3)
 
     # -- lists this mount links into, made on first use ------------------------
-    def own_mounts(self) -> ListHead:
-        """mnt_mounts, to add a child to."""
-        if self.mounts is NIL:
-            self.mounts = ListHead()
-        return self.mounts
-
     def own_share(self) -> ListHead:
         """mnt_share, to join (or be joined in) a peer ring."""
         if self.share is NIL:
@@ -239,6 +232,53 @@ class Mount(Link):
 
     def __repr__(self) -> str:
         return f"<Mount {self.mnt_id} {self.sb.fstype}:{self.root.path()} on {self.mountpoint.path()}>"
+
+
+# -- mnt_mounts / mnt_child: a mount's children, in the kernel's order ---------------------
+# Model-only representation. In the kernel mnt_mounts is a list head inside struct mount
+# with each child's mnt_child on it. Here `parent.mounts` is the first child and the
+# children's prev/next form a ring (the last child is `parent.mounts.prev`), so a mount
+# with children needs no head object: a propagated copy lands on a mount that had none,
+# and 20,000 of them would make 20,000 heads for the collector to scan.
+
+def add_child(child: Mount, parent: Mount) -> None:
+    """list_add_tail(&child->mnt_child, &parent->mnt_mounts)"""
+    first = parent.mounts
+    if first is None:
+        parent.mounts = child
+        child.prev = child.next = child
+    else:
+        last = first.prev
+        child.prev, child.next = last, first
+        last.next = first.prev = child
+
+
+def del_child(child: Mount) -> None:
+    """list_del_init(&child->mnt_child), from child.parent's mnt_mounts (a no-op when it
+    is on none: a lone mount is its own ring)."""
+    parent, nxt = child.parent, child.next
+    if nxt is child:
+        if parent.mounts is child:
+            parent.mounts = None
+        return
+    prv = child.prev
+    prv.next, nxt.prev = nxt, prv
+    if parent.mounts is child:
+        parent.mounts = nxt
+    child.prev = child.next = child
+
+
+def children(m: Mount) -> Iterator[Mount]:
+    """list_for_each_entry(c, &m->mnt_mounts, mnt_child). Not for a loop that unlinks
+    children: take list(children(m)) first, as the kernel's _safe walks do."""
+    first = c = m.mounts
+    if first is None:
+        return
+    while True:
+        yield c
+        c = c.next
+        if c is first:
+            return
 
 
 def peers(a: Mount, b: Mount) -> bool:

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Iterator
 from . import pnode
 from .errors import KernelError
 from .fs import Dentry, is_subdir
-from .klist import NIL, ListHead
-from .mount import MNT, MNT_INTERNAL_FLAGS, MntNamespace, Mount, T, peers
+from .klist import ListHead
+from .mount import MNT, MNT_INTERNAL_FLAGS, MntNamespace, Mount, T, add_child, children, del_child, peers
 from .pnode import (CL_COPY_MNT_NS_FILE, CL_COPY_UNBINDABLE, CL_EXPIRE, CL_MAKE_SHARED,
                     CL_PRIVATE, CL_SHARED_TO_SLAVE, CL_SLAVE)
 from .task import Path
@@ -37,24 +37,22 @@ UMOUNT_COVER = UMOUNT_CONNECTED            # 7.3's name for the same bit
 
 def next_mnt(p: Mount, root: Mount) -> Mount | None:
     """Pre-order successor of *p* in the tree rooted at *root*. Mirrors next_mnt()."""
-    nxt = p.mounts.next
-    if nxt is p.mounts:
+    nxt = p.mounts                         # the first child
+    if nxt is None:
         while True:
             if p is root:
                 return None
-            nxt = p.next                   # p's mnt_child: its next sibling
+            nxt = p.next                   # p's next sibling, unless the ring wrapped
             if nxt is not p.parent.mounts:
                 break
             p = p.parent
-    return nxt.owner
+    return nxt
 
 
 def skip_mnt_tree(p: Mount) -> Mount:
     """The last mount of p's subtree in pre-order. Mirrors skip_mnt_tree()."""
-    prev = p.mounts.prev
-    while prev is not p.mounts:
-        p = prev.owner
-        prev = p.mounts.prev
+    while p.mounts is not None:
+        p = p.mounts.prev                  # the last child
     return p
 
 
@@ -131,13 +129,13 @@ def copy_tree(k: Kernel, src_root: Mount, dentry: Dentry, flag: int) -> Mount:
     if not (flag & CL_COPY_MNT_NS_FILE) and is_mnt_ns_file(dentry):
         raise KernelError(errno.EINVAL, "mount namespace file", where="copy_tree")
     res = dst_mnt = clone_mnt(k, src_root, dentry, flag)
-    if src_root.mounts.empty():
+    if src_root.mounts is None:
         return res                        # nothing mounted below: a single copy
     src_parent = src_root
     skip_unbindable = not flag & CL_COPY_UNBINDABLE
     skip_ns_files = not flag & CL_COPY_MNT_NS_FILE
     try:
-        for src_root_child in list(src_root.mounts):
+        for src_root_child in list(children(src_root)):
             if not is_subdir(src_root_child.mountpoint, dentry):
                 continue
             src_mnt: Mount | None = src_root_child
@@ -186,7 +184,7 @@ def count_mounts(k: Kernel, ns: MntNamespace, mnt: Mount) -> None:
     if ns.pending >= maxm:
         raise KernelError(errno.ENOSPC, "fs.mount-max reached", where="count_mounts")
     maxm -= ns.pending
-    n = 1 if mnt.mounts.empty() else sum(1 for _ in walk_tree(mnt))
+    n = 1 if mnt.mounts is None else sum(1 for _ in walk_tree(mnt))
     if n > maxm:
         raise KernelError(errno.ENOSPC, "fs.mount-max reached", where="count_mounts")
     ns.pending += n
@@ -222,7 +220,7 @@ def commit_tree(k: Kernel, mnt: Mount, joining: dict[MntNamespace, list[Mount]])
     queue = joining.get(ns)
     if queue is None:
         queue = joining[ns] = []
-    for m in (mnt,) if mnt.mounts.empty() else walk_tree(mnt):
+    for m in (mnt,) if mnt.mounts is None else walk_tree(mnt):
         if m.ns is not None and m.ns is not ns:
             m.ns.remove(m)
         queue.append(m)
@@ -341,7 +339,7 @@ def has_locked_children(mnt: Mount, dentry: Dentry) -> bool:
 
     Mirrors __has_locked_children() (and has_locked_children(), which takes the lock).
     """
-    for child in mnt.mounts:
+    for child in children(mnt):
         if not is_subdir(child.mountpoint, dentry):
             continue
         if child.is_locked:
@@ -398,7 +396,7 @@ def _umount_child_connected(k: Kernel, p: Mount, how: int) -> None:
     """Up to 7.2: umount_tree()'s step for a mount with a parent: disconnect it, or keep
     it connected (UMOUNT_CONNECTED, locked) to its unmounted parent. Model-only split."""
     if not disconnect_mount(p, how):
-        p.add_tail(p.parent.own_mounts())   # mnt_child: don't forget about p
+        add_child(p, p.parent)             # don't forget about p
     else:
         umount_mnt(k, p)
 
@@ -441,7 +439,7 @@ def umount_tree(k: Kernel, mnt: Mount, how: int) -> list[Mount]:
     gone = list(walk_tree(mnt))
     for p in gone:
         p.flags |= MNT.UMOUNT
-        p.del_init()                       # mnt_child: hide the mounts from mnt_mounts
+        del_child(p)                       # hide the mounts from mnt_mounts
     _leave_ns_index(k, gone)
     if how & UMOUNT_PROPAGATE:             # the set grows by the twins: a mnt_list of them
         tmp = ListHead()
@@ -476,8 +474,8 @@ def maybe_free(k: Kernel, m: Mount) -> None:
     parent = m.parent
     if parent is not m and parent.mnt_id > 0 and parent.ns is None:
         return                             # still connected to a live detached parent
-    if m.mounts is not NIL:
-        for c in list(m.mounts):
+    if m.mounts is not None:
+        for c in list(children(m)):
             k.unhash_mnt(c)
             maybe_free(k, c)
     if m.covers:                           # cleanup_mnt(): drop_cover() of each (7.3)

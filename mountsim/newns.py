@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Callable
 from . import uapi
 from .errors import KernelError
 from .fs import is_subdir
-from .mount import MNT, MntNamespace, Mount
+from .mount import MNT, MntNamespace, Mount, children
 from .namespace import clone_mnt, get_mnt_ns, lock_mnt_tree, umount_tree, walk_tree
 from .pnode import CL_COPY_UNBINDABLE, CL_SLAVE
 from .task import File, Path
@@ -58,7 +58,7 @@ def _root_stack_locked(old_ns_root: Mount) -> bool:
 
 def _has_children(mnt: Mount, dentry: Dentry) -> bool:
     """Is anything mounted at or below *dentry* in *mnt*? Mirrors __has_children() (7.2)."""
-    return any(is_subdir(child.mountpoint, dentry) for child in mnt.mounts)
+    return any(is_subdir(child.mountpoint, dentry) for child in children(mnt))
 
 
 def _copy_source(k: Kernel, task: Task, path: Path, recurse: bool, new: bool,

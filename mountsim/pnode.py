@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from .fs import Dentry, is_subdir
 from .klist import ListHead
-from .mount import MNT, T, Mount, peers
+from .mount import MNT, T, Mount, children, del_child, peers
 from .uapi import MS_SHARED, MS_SLAVE, MS_UNBINDABLE
 
 if TYPE_CHECKING:
@@ -351,7 +351,7 @@ def propagate_mount_busy(k: Kernel, mnt: Mount, refcnt: int) -> bool:
     completely covers them.
     """
     parent = mnt.parent
-    if not mnt.mounts.empty() or mnt.count() > refcnt:
+    if mnt.mounts is not None or mnt.count() > refcnt:
         return True
     if mnt is parent:
         return False
@@ -359,8 +359,8 @@ def propagate_mount_busy(k: Kernel, mnt: Mount, refcnt: int) -> bool:
     while m is not None:
         child = k.lookup_mnt(m, mnt.mountpoint)
         if child is not None:
-            head = child.mounts
-            if not head.empty() and (not head.singular() or child.overmount is None):
+            first = child.mounts           # children: more than one, or one not on its root
+            if first is not None and (first.next is not first or child.overmount is None):
                 m = propagation_next(m, parent)
                 continue
             if child.count() > 1:
@@ -391,7 +391,7 @@ def _will_be_unmounted(m: Mount) -> bool:
 def umount_one(k: Kernel, m: Mount, to_umount: ListHead) -> None:
     """Mirrors fs/pnode.c:umount_one()."""
     m.flags |= MNT.UMOUNT
-    m.del_init()                          # mnt_child: off the parent's mnt_mounts
+    del_child(m)
     k.move_from_ns(m)
     m.own_clist().move_tail(to_umount)
 
@@ -442,7 +442,7 @@ def trim_one(k: Kernel, m: Mount, to_umount: ListHead) -> None:
     if not _is_candidate(m):               # trim_ancestors() left it on the list
         remove_from_candidate_list(m)
         return
-    for n in m.mounts:
+    for n in children(m):
         if not _is_candidate(n):
             found = True
             if n is not m.overmount:
@@ -450,7 +450,7 @@ def trim_one(k: Kernel, m: Mount, to_umount: ListHead) -> None:
                 break
     if found:
         trim_ancestors(m)
-    elif not m.is_locked and m.mounts.empty():
+    elif not m.is_locked and m.mounts is None:
         remove_this = umount_this = True
     if remove_this:
         remove_from_candidate_list(m)

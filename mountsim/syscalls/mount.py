@@ -17,7 +17,7 @@ from .. import pnode, uapi
 from ..errors import KernelError
 from ..fs import FS_TYPES, parse_options
 from ..klist import bag_items
-from ..mount import MNT, MNT_ATIME_MASK, MNT_INTERNAL_FLAGS, MNT_USER_SETTABLE_MASK, Mount
+from ..mount import MNT, MNT_ATIME_MASK, MNT_INTERNAL_FLAGS, MNT_USER_SETTABLE_MASK, Mount, children
 from ..namei import LOOKUP_FOLLOW, LOOKUP_MOUNTPOINT, user_path_at
 from ..namespace import (UMOUNT_PROPAGATE, UMOUNT_SYNC, attach_recursive_mnt, check_mnt,
                          clone_mnt, copy_tree, graft_tree, has_locked_children,
@@ -450,7 +450,7 @@ def mount_too_revealing(task: Task, sb, mnt_flags: MNT) -> MNT | None:
             continue
         if flags & MNT.LOCK_ATIME and (flags & MNT_ATIME_MASK) != (mnt_flags & MNT_ATIME_MASK):
             continue
-        if any(c.is_locked for c in m.mounts):     # no directory is permanently empty here
+        if any(c.is_locked for c in children(m)):     # no directory is permanently empty here
             continue
         return flags & (MNT.LOCK_READONLY | MNT.LOCK_ATIME)
     return None
@@ -534,7 +534,7 @@ def do_umount(k: Kernel, task: Task, mnt: Mount, flags: int) -> int:
     if flags & uapi.MNT_EXPIRE:
         if mnt is task.fs.root.mnt or flags & (uapi.MNT_FORCE | uapi.MNT_DETACH):
             raise KernelError(errno.EINVAL, "MNT_EXPIRE on the root or with FORCE/DETACH", where="do_umount")
-        if not mnt.mounts.empty() or mnt.pins:
+        if mnt.mounts is not None or mnt.pins:
             raise KernelError(errno.EBUSY, "mount is in use", where="do_umount")
         if not mnt.expiry_mark:
             mnt.expiry_mark = True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mountsim.klist import NIL
-from mountsim.mount import MNT, T
+from mountsim.mount import MNT, T, children
 from mountsim.namespace import walk_tree
 
 
@@ -82,7 +82,7 @@ def _check_ns(ns) -> list[str]:
     tree = list(walk_tree(ns.root))
     # the tree is a tree: parent links agree with child lists
     for m in tree:
-        for c in m.mounts:
+        for c in children(m):
             if c.parent is not m:
                 errs.append(f"{c} is in {m}'s children but its parent is {c.parent}")
         if m.t_flags & (T.MARKED | T.UMOUNT_CANDIDATE):

@@ -91,7 +91,7 @@ class TestUmountTree:
         clone = task(r).fs.pwd.mnt
         x = clone.root.children["x"]
         assert clone.flags & MNT.UMOUNT and clone.covers == [x]
-        assert clone.mounts.empty()
+        assert clone.mounts is None
 
     def test_connected_up_to_7_2(self):
         """If the same happens on 7.2, then the child stays connected to the clone root and
@@ -99,7 +99,7 @@ class TestUmountTree:
         p", disconnect_mount() with UMOUNT_CONNECTED)."""
         r = dissolved("7.2")
         clone = task(r).fs.pwd.mnt
-        assert not clone.covers and not clone.mounts.empty()
+        assert not clone.covers and clone.mounts is not None
 
     def test_sync_umount_leaves_no_cover(self):
         """If a tree is unmounted with UMOUNT_SYNC, then no cover is left and the lookup at
