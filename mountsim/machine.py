@@ -17,7 +17,7 @@ from .errors import KernelError
 from .fs import S_IFDIR
 from .kernel import Kernel
 from .klist import bag_add
-from .mount import MNT, MntNamespace, Mount, T
+from .mount import MNT, MntNamespace, Mount, T, slave_add_tail
 from .namei import traverse_mounts
 from .trace.normalise import unescape
 from .nullfs import init_mount_tree
@@ -205,4 +205,4 @@ def _from_mountinfo(k: Kernel, ns: MntNamespace, rootfs: Mount, lines: list[str]
         if master is None:
             raise BadMountinfo(f"master:{gid} names no shared mount in the table")
         m.master = master
-        m.own_slave().add_tail(master.own_slave_list())
+        slave_add_tail(m, master)

@@ -1,7 +1,7 @@
 """Mounts and mount namespaces: fs/mount.h.
 
-`Mount` is `struct mount` with the kernel's links (peer ring, slave list) as
-`klist.ListHead`s and its children on a ring of their own (add_child() and friends), so
+`Mount` is `struct mount` with the kernel's peer ring as a `klist.ListHead`, and its
+children and its slaves on rings of mounts (add_child(), slave_add_head() and friends), so
 that propagation walks them in the kernel's order. A namespace keeps
 its mounts ordered by the 64-bit unique id (the kernel's rbtree `ns->mounts`), which is the
 order /proc/<pid>/mountinfo, listmount() and statmount() see. Children are found by a hash
@@ -131,7 +131,7 @@ class Mount:
     __slots__ = (
         "mnt_id", "unique_id", "sb", "root", "flags", "t_flags", "devname",
         "parent", "mountpoint", "mounts", "prev", "next", "overmount",
-        "share", "slave", "slave_list", "master", "group_id",
+        "share", "slave_prev", "slave_next", "slave_list", "master", "group_id",
         "ns", "pins", "expiry_mark", "expire", "clist", "covers",
     )
 
@@ -147,12 +147,12 @@ class Mount:
         self.mountpoint: Dentry = root    # kernel: mnt_mountpoint
         self.mounts: Mount | None = None  # kernel: mnt_mounts (its first entry; None: empty)
         self.prev = self.next = self      # kernel: mnt_child (ring of siblings; lone: self)
-        # The four lists below start as the shared empty klist.NIL: own_*() gives a mount
-        # a head of its own when it first links into one (most mounts never do).
+        # share and clist start as the shared empty klist.NIL: own_*() gives a mount a
+        # head of its own when it first links into one (most mounts never do).
         self.overmount: Mount | None = None  # kernel: overmount (child mounted on our root)
         self.share: ListHead = NIL        # kernel: mnt_share (peer ring)
-        self.slave: ListHead = NIL        # kernel: mnt_slave (link in master's slave list)
-        self.slave_list: ListHead = NIL   # kernel: mnt_slave_list
+        self.slave_prev = self.slave_next = self  # kernel: mnt_slave (ring; lone: self)
+        self.slave_list: Mount | None = None  # kernel: mnt_slave_list (its first; None: empty)
         self.master: Mount | None = None  # kernel: mnt_master
         self.group_id = 0                 # kernel: mnt_group_id
         self.ns: MntNamespace | None = None  # kernel: mnt_ns
@@ -168,18 +168,6 @@ class Mount:
         if self.share is NIL:
             self.share = ListHead(self)
         return self.share
-
-    def own_slave(self) -> ListHead:
-        """mnt_slave, to go on (or be a position in) a master's slave list."""
-        if self.slave is NIL:
-            self.slave = ListHead(self)
-        return self.slave
-
-    def own_slave_list(self) -> ListHead:
-        """mnt_slave_list, to take slaves."""
-        if self.slave_list is NIL:
-            self.slave_list = ListHead()
-        return self.slave_list
 
     def own_clist(self) -> ListHead:
         """mnt_list, to go on an umount or candidate list."""
@@ -279,6 +267,80 @@ def children(m: Mount) -> Iterator[Mount]:
         c = c.next
         if c is first:
             return
+
+
+# -- mnt_slave_list / mnt_slave: a master's slaves, in the kernel's order -----------------
+# Model-only representation, as for the children above: `master.slave_list` is the first
+# slave (the hlist's first) and the slaves' slave_prev/slave_next form a ring, so a slave
+# costs no link object. Unlinking needs the master whose list it is (hlist nodes find
+# their list by pprev); callers pass it, as m.master may already name a new one.
+
+def _ring_insert_before(s: Mount, at: Mount) -> None:
+    last = at.slave_prev
+    s.slave_prev, s.slave_next = last, at
+    last.slave_next = at.slave_prev = s
+
+
+def slave_add_head(s: Mount, master: Mount) -> None:
+    """hlist_add_head(&s->mnt_slave, &master->mnt_slave_list)"""
+    if master.slave_list is not None:
+        _ring_insert_before(s, master.slave_list)
+    master.slave_list = s
+
+
+def slave_add_tail(s: Mount, master: Mount) -> None:
+    """Append *s* to master's slave list (a starting table's order)."""
+    if master.slave_list is None:
+        master.slave_list = s
+    else:
+        _ring_insert_before(s, master.slave_list)
+
+
+def slave_add_behind(s: Mount, prev: Mount) -> None:
+    """hlist_add_behind(&s->mnt_slave, &prev->mnt_slave): right after *prev*, a slave."""
+    _ring_insert_before(s, prev.slave_next)
+
+
+def slave_del(s: Mount, master: Mount | None) -> None:
+    """hlist_del_init(&s->mnt_slave), from *master*'s list (a no-op when on none)."""
+    nxt = s.slave_next
+    if nxt is s:
+        if master is not None and master.slave_list is s:
+            master.slave_list = None
+        return
+    prv = s.slave_prev
+    prv.slave_next, nxt.slave_prev = nxt, prv
+    if master.slave_list is s:
+        master.slave_list = nxt
+    s.slave_prev = s.slave_next = s
+
+
+def slave_splice_init(frm: Mount, to: Mount) -> None:
+    """hlist_splice_init(&frm->mnt_slave_list, .., &to->mnt_slave_list): frm's slaves, in
+    their order, go to the head of to's list."""
+    first = frm.slave_list
+    if first is None:
+        return
+    head = to.slave_list
+    if head is not None:
+        last, tail = first.slave_prev, head.slave_prev
+        last.slave_next, head.slave_prev = head, last
+        tail.slave_next, first.slave_prev = first, tail
+    to.slave_list = first
+    frm.slave_list = None
+
+
+def slaves(master: Mount) -> list[Mount]:
+    """hlist_for_each_entry(s, &master->mnt_slave_list, mnt_slave), as a list (callers
+    relink them)."""
+    first = s = master.slave_list
+    out: list[Mount] = []
+    while s is not None:
+        out.append(s)
+        s = s.slave_next
+        if s is first:
+            break
+    return out
 
 
 def peers(a: Mount, b: Mount) -> bool:

@@ -19,7 +19,8 @@ from . import pnode
 from .errors import KernelError
 from .fs import Dentry, is_subdir
 from .klist import ListHead
-from .mount import MNT, MNT_INTERNAL_FLAGS, MntNamespace, Mount, T, add_child, children, del_child, peers
+from .mount import (MNT, MNT_INTERNAL_FLAGS, MntNamespace, Mount, T, add_child, children, del_child,
+                    peers, slave_add_behind, slave_add_head)
 from .pnode import (CL_COPY_MNT_NS_FILE, CL_COPY_UNBINDABLE, CL_EXPIRE, CL_MAKE_SHARED,
                     CL_PRIVATE, CL_SHARED_TO_SLAVE, CL_SLAVE)
 from .task import Path
@@ -107,12 +108,10 @@ def clone_mnt(k: Kernel, old: Mount, root: Dentry, flag: int) -> Mount:
         mnt.share = ListHead(mnt)
         mnt.share.add(old.own_share())
     if (flag & (CL_SLAVE | CL_SHARED_TO_SLAVE)) and old.group_id:
-        mnt.slave = ListHead(mnt)                # hlist_add_head(&mnt->mnt_slave, &old->mnt_slave_list)
-        mnt.slave.add(old.own_slave_list())
+        slave_add_head(mnt, old)
         mnt.master = old
     elif old.master is not None:
-        mnt.slave = ListHead(mnt)                # hlist_add_behind(&mnt->mnt_slave, &old->mnt_slave)
-        mnt.slave.add(old.own_slave())
+        slave_add_behind(mnt, old)
         mnt.master = old.master
     return mnt
 

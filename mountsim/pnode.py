@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from .fs import Dentry, is_subdir
 from .klist import ListHead
-from .mount import MNT, T, Mount, children, del_child, peers
+from .mount import (MNT, T, Mount, children, del_child, peers, slave_add_head, slave_del,
+                    slave_splice_init, slaves)
 from .uapi import MS_SHARED, MS_SLAVE, MS_UNBINDABLE
 
 if TYPE_CHECKING:
@@ -40,16 +41,24 @@ CL_EXPIRE = 0x01
 
 
 def first_slave(p: Mount) -> Mount:
-    return p.slave_list.next.owner
+    return p.slave_list
 
 
 def next_slave(p: Mount) -> Mount:
-    return p.slave.next.owner
+    return p.slave_next
 
 
 def _is_last_slave(m: Mount, master: Mount) -> bool:
-    """m->mnt_slave.next == &master->mnt_slave_list"""
-    return m.slave.next is master.slave_list
+    """!m->mnt_slave.next: the ring of master's slaves wraps after m"""
+    return m.slave_next is master.slave_list
+
+
+def _slave_after(m: Mount) -> Mount | None:
+    """m->mnt_slave.next as a mount: None past the last slave or for a mount on no list."""
+    master = m.master
+    if master is None or m.slave_next is master.slave_list:
+        return None
+    return m.slave_next
 
 
 def get_dominating_id(mnt: Mount, root_mnt: Mount, root: Dentry, reachable: Callable) -> int:
@@ -78,14 +87,14 @@ def transfer_propagation(mnt: Mount, to: Mount | None) -> None:
     the head of to's slave list (hlist_splice_init()), which decides the order in which
     later propagation reaches them.
     """
-    slaves = list(mnt.slave_list)
-    for s in slaves:
+    moving = slaves(mnt)
+    for s in moving:
         s.master = to
     if to is None:
-        for s in slaves:
-            s.slave.del_init()
+        for s in moving:
+            slave_del(s, mnt)
     else:
-        mnt.slave_list.splice_init(to.own_slave_list())
+        slave_splice_init(mnt, to)
 
 
 def change_mnt_propagation(k: Kernel, mnt: Mount, type_: int) -> None:
@@ -108,11 +117,11 @@ def change_mnt_propagation(k: Kernel, mnt: Mount, type_: int) -> None:
             mnt.group_id = 0
         mnt.flags &= ~MNT.SHARED
         transfer_propagation(mnt, m)
-    mnt.slave.del_init()
+    slave_del(mnt, mnt.master)
     if type_ == MS_SLAVE:
         mnt.master = m
         if m is not None:
-            mnt.own_slave().add(m.own_slave_list())
+            slave_add_head(mnt, m)
     else:
         mnt.master = None
         if type_ == MS_UNBINDABLE:
@@ -125,6 +134,7 @@ def _trace_transfers(k: Kernel, m: Mount) -> Mount | None:
     """Take *m* out of propagation and find who inherits from it: the next peer, else its
     master, skipping those that are being unmounted too. Mirrors trace_transfers()."""
     while True:
+        old_master = m.master
         nxt = m.next_peer()
         if nxt is not m:
             m.share.del_init()
@@ -134,7 +144,7 @@ def _trace_transfers(k: Kernel, m: Mount) -> Mount | None:
             if m.is_shared:
                 k.mnt_release_group_id(m)
             nxt = m.master
-        m.slave.del_init()
+        slave_del(m, old_master)
         m.flags &= ~MNT.SHARED
         m.t_flags |= T.MARKED
         if nxt is None or not _will_be_unmounted(nxt):
@@ -155,7 +165,7 @@ def _set_destinations(m: Mount | None, master: Mount | None) -> None:
 def _in_propagation(m: Mount) -> bool:
     """Shared, a slave or a master: a private mount with no slaves has nothing to hand
     over, and nothing in the set can name it as peer or master (Model-only shortcut)."""
-    return bool(m.flags & MNT.SHARED) or m.master is not None or not m.slave_list.empty()
+    return bool(m.flags & MNT.SHARED) or m.master is not None or m.slave_list is not None
 
 
 def bulk_make_private(k: Kernel, set_: Iterable[Mount]) -> None:
@@ -190,7 +200,7 @@ def _propagation_next(m: Mount, origin: Mount) -> Mount | None:
 
 def propagation_next(m: Mount, origin: Mount) -> Mount | None:
     """Mirrors fs/pnode.c:propagation_next(): m's first slave unless m is new, else onward."""
-    if m.ns is not None and not m.slave_list.empty():     # !IS_MNT_NEW(m)
+    if m.ns is not None and m.slave_list is not None:     # !IS_MNT_NEW(m)
         return first_slave(m)
     return _propagation_next(m, origin)
 
@@ -210,13 +220,13 @@ def next_group(m: Mount, origin: Mount) -> Mount | None:
     """
     while True:
         while True:
-            if m.ns is not None and not m.slave_list.empty():     # !IS_MNT_NEW(m)
+            if m.ns is not None and m.slave_list is not None:     # !IS_MNT_NEW(m)
                 return first_slave(m)
             nxt = m.next_peer()
             if m.group_id == origin.group_id:
                 if nxt is origin:
                     return None
-            elif m.slave.next is not nxt.slave:
+            elif _slave_after(m) is not nxt:
                 break
             m = nxt
         # m is the last peer
@@ -227,7 +237,7 @@ def next_group(m: Mount, origin: Mount) -> Mount | None:
             m = master.next_peer()
             if master.group_id == origin.group_id:
                 break
-            if master.slave.next is m.slave:
+            if _slave_after(master) is m:
                 break
             m = master
         if m is origin:

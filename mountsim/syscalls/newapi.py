@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from .. import uapi
 from ..errors import KernelError
-from ..mount import MntNamespace
+from ..mount import MntNamespace, slave_add_behind
 from ..namei import LOOKUP_EMPTY, LOOKUP_FOLLOW, at_lookup_flags, user_path_at
 from ..namespace import has_locked_children, walk_tree
 from ..newns import open_new_namespace
@@ -147,7 +147,7 @@ def do_set_group(k: Kernel, task: Task, from_path: Path, to_path: Path) -> int:
     if not frm.is_shared and not frm.is_slave:
         raise inval("from must not be private")
     if frm.is_slave:
-        to.own_slave().add(frm.own_slave())            # hlist_add_behind()
+        slave_add_behind(to, frm)
         to.master = frm.master
     if frm.is_shared:
         to.group_id = frm.group_id

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mountsim.klist import NIL
-from mountsim.mount import MNT, T, children
+from mountsim.mount import MNT, T, children, slaves
 from mountsim.namespace import walk_tree
 
 
@@ -136,7 +136,7 @@ def _check_groups(k, namespaces) -> list[str]:
                     errs.append(f"master cycle through {m}")
                     break
                 seen.add(id(x))
-                if x not in list(x.master.slave_list):
+                if x not in slaves(x.master):
                     errs.append(f"{x} is not on its master's slave list")
                 x = x.master
     return errs
