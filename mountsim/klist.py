@@ -1,10 +1,9 @@
 """A circular doubly-linked list, the kernel's `struct list_head`.
 
-Model-only (mirrors include/linux/list.h). The peer ring (`mnt_share`), slave lists
-(`mnt_slave_list`/`mnt_slave`) and child lists (`mnt_mounts`/`mnt_child`) keep the kernel's
-exact order, because propagation walks them and the order decides which copy is created
-first, hence mount ids and mountinfo order. A Python list would lose O(1) removal and the
-"insert after this node" operations the kernel relies on.
+Model-only (mirrors include/linux/list.h). The umount and candidate lists (`mnt_list`)
+keep the kernel's exact order, because umount walks them; a Python list would lose O(1)
+removal and the "insert after this node" operations the kernel relies on. (The peer ring,
+slave lists and child lists are rings through the mounts themselves: mount.py.)
 """
 
 from __future__ import annotations
@@ -12,23 +11,25 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 
-class Link:
-    """An entry's `list_head`: the operations that link and unlink one entry.
-
-    `owner` is the entry it belongs to (list_entry()). A struct that is on one list most of
-    its life can be its own link, as struct mount is for mnt_child (Mount subclasses Link,
-    its owner is itself): no separate object per mount. A Link has no length or
-    iteration, so an entry never reads as an empty (false) list.
-    """
+class ListHead:
+    """One `list_head`: either a list's head or an entry's link (then `owner` is set)."""
 
     __slots__ = ("prev", "next", "owner")
 
     def __init__(self, owner: Any = None) -> None:
-        self.prev: Link = self
-        self.next: Link = self
+        self.prev: ListHead = self
+        self.next: ListHead = self
         self.owner = owner
 
-    def add(self, head: Link) -> None:
+    def empty(self) -> bool:
+        """list_empty()"""
+        return self.next is self
+
+    def singular(self) -> bool:
+        """list_is_singular()"""
+        return self.next is not self and self.next is self.prev
+
+    def add(self, head: ListHead) -> None:
         """list_add(self, head): insert right after *head*."""
         nxt = head.next
         nxt.prev = self
@@ -36,7 +37,7 @@ class Link:
         self.prev = head
         head.next = self
 
-    def add_tail(self, head: Link) -> None:
+    def add_tail(self, head: ListHead) -> None:
         """list_add_tail(self, head): insert right before *head* (at the list's end)."""
         prv = head.prev
         head.prev = self
@@ -50,32 +51,17 @@ class Link:
         self.next.prev = self.prev
         self.prev = self.next = self
 
-    def move(self, head: Link) -> None:
+    def move(self, head: ListHead) -> None:
         """list_move(): unlink and insert after *head*."""
         self.del_init()
         self.add(head)
 
-    def move_tail(self, head: Link) -> None:
+    def move_tail(self, head: ListHead) -> None:
         """list_move_tail()"""
         self.del_init()
         self.add_tail(head)
 
-
-class ListHead(Link):
-    """One `list_head` used as a list's head (or as an entry's link, then `owner` is set):
-    a Link that can also be read as the list it heads."""
-
-    __slots__ = ()
-
-    def empty(self) -> bool:
-        """list_empty()"""
-        return self.next is self
-
-    def singular(self) -> bool:
-        """list_is_singular()"""
-        return self.next is not self and self.next is self.prev
-
-    def splice_init(self, at: Link) -> None:
+    def splice_init(self, at: ListHead) -> None:
         """list_splice_init(self, at): move all entries of list *self* right after *at*."""
         if self.empty():
             return
@@ -109,8 +95,8 @@ class ListHead(Link):
 class _Nil(ListHead):
     """The one shared empty list: what a mount's unused list heads and links point at.
 
-    Model-only, for memory: most mounts are on no peer ring, slave list or umount list
-    and have no children, and six real ListHeads a mount cost more than the mount itself.
+    Model-only, for memory: most mounts are never on an umount or candidate list, and a
+    ListHead each would cost 56 bytes a mount.
     Reading NIL behaves as an empty list (or a lone entry); putting NIL itself on a list
     is a bug, so it raises. Whoever links into a list first takes a real head (the
     Mount.own_*() methods); that NIL never gained a neighbour is checked by the tests.

@@ -17,7 +17,7 @@ from .errors import KernelError
 from .fs import S_IFDIR
 from .kernel import Kernel
 from .klist import bag_add
-from .mount import MNT, MntNamespace, Mount, T, slave_add_tail
+from .mount import MNT, MntNamespace, Mount, T, peer_add, slave_add_tail
 from .namei import traverse_mounts
 from .trace.normalise import unescape
 from .nullfs import init_mount_tree
@@ -179,7 +179,7 @@ def _from_mountinfo(k: Kernel, ns: MntNamespace, rootfs: Mount, lines: list[str]
                 m.flags |= MNT.SHARED
                 first = group_first.setdefault(m.group_id, m)
                 if first is not m:
-                    m.own_share().add(first.own_share().prev)
+                    peer_add(m, first.share_prev)    # at the ring's tail
             elif tag == "master":
                 slaves.append((m, int(num)))
             elif tag == "unbindable":

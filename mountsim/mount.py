@@ -1,8 +1,8 @@
 """Mounts and mount namespaces: fs/mount.h.
 
-`Mount` is `struct mount` with the kernel's peer ring as a `klist.ListHead`, and its
-children and its slaves on rings of mounts (add_child(), slave_add_head() and friends), so
-that propagation walks them in the kernel's order. A namespace keeps
+`Mount` is `struct mount` with its peers, its children and its slaves on rings of mounts
+(peer_add(), add_child(), slave_add_head() and friends) rather than `list_head` objects, so
+that propagation walks them in the kernel's order at no object per link. A namespace keeps
 its mounts ordered by the 64-bit unique id (the kernel's rbtree `ns->mounts`), which is the
 order /proc/<pid>/mountinfo, listmount() and statmount() see. Children are found by a hash
 on (parent, mountpoint dentry), as `__lookup_mnt()` does with `mount_hashtable`.
@@ -131,7 +131,7 @@ class Mount:
     __slots__ = (
         "mnt_id", "unique_id", "sb", "root", "flags", "t_flags", "devname",
         "parent", "mountpoint", "mounts", "prev", "next", "overmount",
-        "share", "slave_prev", "slave_next", "slave_list", "master", "group_id",
+        "share_prev", "share_next", "slave_prev", "slave_next", "slave_list", "master", "group_id",
         "ns", "pins", "expiry_mark", "expire", "clist", "covers",
     )
 
@@ -147,10 +147,8 @@ class Mount:
         self.mountpoint: Dentry = root    # kernel: mnt_mountpoint
         self.mounts: Mount | None = None  # kernel: mnt_mounts (its first entry; None: empty)
         self.prev = self.next = self      # kernel: mnt_child (ring of siblings; lone: self)
-        # share and clist start as the shared empty klist.NIL: own_*() gives a mount a
-        # head of its own when it first links into one (most mounts never do).
         self.overmount: Mount | None = None  # kernel: overmount (child mounted on our root)
-        self.share: ListHead = NIL        # kernel: mnt_share (peer ring)
+        self.share_prev = self.share_next = self  # kernel: mnt_share (peer ring; lone: self)
         self.slave_prev = self.slave_next = self  # kernel: mnt_slave (ring; lone: self)
         self.slave_list: Mount | None = None  # kernel: mnt_slave_list (its first; None: empty)
         self.master: Mount | None = None  # kernel: mnt_master
@@ -163,12 +161,6 @@ class Mount:
         self.covers: list[Dentry] = _NO_COVERS  # kernel: mnt_covers (cover->dentry of each; 7.3)
 
     # -- lists this mount links into, made on first use ------------------------
-    def own_share(self) -> ListHead:
-        """mnt_share, to join (or be joined in) a peer ring."""
-        if self.share is NIL:
-            self.share = ListHead(self)
-        return self.share
-
     def own_clist(self) -> ListHead:
         """mnt_list, to go on an umount or candidate list."""
         if self.clist is NIL:
@@ -207,7 +199,7 @@ class Mount:
         return self.parent is not self
 
     def next_peer(self) -> Mount:         # next_peer()
-        return self.share.next.owner or self   # NIL: a lone mount is its own next peer
+        return self.share_next
 
     def count(self) -> int:
         """mnt_get_count() as umount's busy checks see it: 1 for being mounted, 1 per pin.
@@ -220,6 +212,24 @@ class Mount:
 
     def __repr__(self) -> str:
         return f"<Mount {self.mnt_id} {self.sb.fstype}:{self.root.path()} on {self.mountpoint.path()}>"
+
+
+# -- mnt_share: the peer ring -------------------------------------------------------------
+# The kernel's peer ring has no head either: each peer's mnt_share links it to the next
+# and the previous. A mount in no peer group is a ring of one.
+
+def peer_add(new: Mount, old: Mount) -> None:
+    """list_add(&new->mnt_share, &old->mnt_share): *new* right after *old*."""
+    nxt = old.share_next
+    new.share_prev, new.share_next = old, nxt
+    old.share_next = nxt.share_prev = new
+
+
+def peer_del(m: Mount) -> None:
+    """list_del_init(&m->mnt_share)"""
+    prv, nxt = m.share_prev, m.share_next
+    prv.share_next, nxt.share_prev = nxt, prv
+    m.share_prev = m.share_next = m
 
 
 # -- mnt_mounts / mnt_child: a mount's children, in the kernel's order ---------------------

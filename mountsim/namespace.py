@@ -20,7 +20,7 @@ from .errors import KernelError
 from .fs import Dentry, is_subdir
 from .klist import ListHead
 from .mount import (MNT, MNT_INTERNAL_FLAGS, MntNamespace, Mount, T, add_child, children, del_child,
-                    peers, slave_add_behind, slave_add_head)
+                    peer_add, peers, slave_add_behind, slave_add_head)
 from .pnode import (CL_COPY_MNT_NS_FILE, CL_COPY_UNBINDABLE, CL_EXPIRE, CL_MAKE_SHARED,
                     CL_PRIVATE, CL_SHARED_TO_SLAVE, CL_SLAVE)
 from .task import Path
@@ -103,10 +103,9 @@ def clone_mnt(k: Kernel, old: Mount, root: Dentry, flag: int) -> Mount:
         mnt.expire = True
     if flag & CL_PRIVATE:                 # we are done with it
         return mnt
-    # mnt is new: its share and slave links are NIL until made here
+    # mnt is new: a ring of one in its peer and slave links until linked here
     if group_id and group_id == old.group_id:   # peers(mnt, old)
-        mnt.share = ListHead(mnt)
-        mnt.share.add(old.own_share())
+        peer_add(mnt, old)
     if (flag & (CL_SLAVE | CL_SHARED_TO_SLAVE)) and old.group_id:
         slave_add_head(mnt, old)
         mnt.master = old

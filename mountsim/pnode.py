@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from .fs import Dentry, is_subdir
 from .klist import ListHead
-from .mount import (MNT, T, Mount, children, del_child, peers, slave_add_head, slave_del,
+from .mount import (MNT, T, Mount, children, del_child, peer_del, peers, slave_add_head, slave_del,
                     slave_splice_init, slaves)
 from .uapi import MS_SHARED, MS_SLAVE, MS_UNBINDABLE
 
@@ -109,11 +109,11 @@ def change_mnt_propagation(k: Kernel, mnt: Mount, type_: int) -> None:
         k.set_mnt_shared(mnt)
         return
     if mnt.is_shared:
-        if mnt.share.empty():
+        if mnt.share_next is mnt:          # list_empty(&mnt->mnt_share)
             k.mnt_release_group_id(mnt)
         else:
             m = mnt.next_peer()
-            mnt.share.del_init()
+            peer_del(mnt)
             mnt.group_id = 0
         mnt.flags &= ~MNT.SHARED
         transfer_propagation(mnt, m)
@@ -137,7 +137,7 @@ def _trace_transfers(k: Kernel, m: Mount) -> Mount | None:
         old_master = m.master
         nxt = m.next_peer()
         if nxt is not m:
-            m.share.del_init()
+            peer_del(m)
             m.group_id = 0
             m.master = nxt
         else:

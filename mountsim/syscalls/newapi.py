@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from .. import uapi
 from ..errors import KernelError
-from ..mount import MntNamespace, slave_add_behind
+from ..mount import MntNamespace, peer_add, slave_add_behind
 from ..namei import LOOKUP_EMPTY, LOOKUP_FOLLOW, at_lookup_flags, user_path_at
 from ..namespace import has_locked_children, walk_tree
 from ..newns import open_new_namespace
@@ -151,6 +151,6 @@ def do_set_group(k: Kernel, task: Task, from_path: Path, to_path: Path) -> int:
         to.master = frm.master
     if frm.is_shared:
         to.group_id = frm.group_id
-        to.own_share().add(frm.own_share())
+        peer_add(to, frm)
         k.set_mnt_shared(to)
     return 0
