@@ -7,6 +7,10 @@
  *           shared  a shared tmpfs /a with N peers (bind mounts), then one tmpfs on /a/x
  *           slave   the same with N slaves of /a
  *           bind_umount  N pairs of mount(/a, /b, MS_BIND) + umount2(/b, 0)
+ *           churn   N forked children, each: unshare(CLONE_NEWNS) of the sandbox's table,
+ *                   / made rprivate, a tmpfs on /m bound on /n, both unmounted, exit (the
+ *                   namespace dies): what a fresh sandbox per program costs the kernel.
+ *                   Several drivers at once measure how far that scales over CPUs.
  *
  * Every repetition runs in a forked child that first leaves the host's mount table:
  * unshare(CLONE_NEWNS), then mount(NULL, "/", MS_REC|MS_PRIVATE) before anything else is
@@ -186,9 +190,33 @@ static void bind_umount(long n, int rep) {
     emit("bind_umount", n, rep, now() - t0);
 }
 
+/* Each child leaves the sandbox's namespace for its own before mounting anything, so its
+   mounts cannot reach the sandbox (or, through it, the host). */
+static void churn(long n, int rep) {
+    if (mkdir("/m", 0755) < 0) fail("mkdir /m");
+    if (mkdir("/n", 0755) < 0) fail("mkdir /n");
+    double t0 = now();
+    for (long i = 0; i < n; i++) {
+        pid_t pid = fork();
+        if (pid < 0) fail("fork");
+        if (pid == 0) {
+            if (unshare(CLONE_NEWNS) < 0) _exit(10);
+            if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) _exit(11);
+            if (mount("tmpfs", "/m", "tmpfs", 0, NULL) < 0) _exit(12);
+            if (mount("/m", "/n", NULL, MS_BIND, NULL) < 0) _exit(13);
+            if (umount2("/n", 0) < 0 || umount2("/m", 0) < 0) _exit(14);
+            _exit(0);
+        }
+        int st;
+        if (waitpid(pid, &st, 0) < 0) fail("waitpid");
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) { errno = EIO; fail("churn child"); }
+    }
+    emit("churn", n, rep, now() - t0);
+}
+
 int main(int argc, char **argv) {
     if (argc < 4) {
-        fprintf(stderr, "usage: %s build|shared|slave|bind_umount N REPS [OPS]\n", argv[0]);
+        fprintf(stderr, "usage: %s build|shared|slave|bind_umount|churn N REPS [OPS]\n", argv[0]);
         return 2;
     }
     const char *sc = argv[1];
@@ -207,6 +235,7 @@ int main(int argc, char **argv) {
             else if (!strcmp(sc, "shared")) propagation(n, rep, 0);
             else if (!strcmp(sc, "slave")) propagation(n, rep, 1);
             else if (!strcmp(sc, "bind_umount")) bind_umount(n, rep);
+            else if (!strcmp(sc, "churn")) churn(n, rep);
             else { errno = EINVAL; fail("unknown scenario"); }
             fflush(stdout);
             _exit(0);          /* the sandbox namespace dies with this process */

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 SOURCE = Path(__file__).with_name("driver.c")
@@ -90,9 +91,28 @@ class Driver:
         if ops:
             argv.append(",".join(sorted(ops)))
         r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-        rows = [json.loads(ln) for ln in r.stdout.splitlines() if ln.startswith("{")]
-        errs = [row["error"] for row in rows if "error" in row]
-        if errs or r.returncode != 0:
-            why = errs[0] if errs else (r.stderr.strip() or f"exit status {r.returncode}")
-            raise KernelUnavailable(f"driver {scenario} N={n}: {why}")
-        return rows
+        return _rows(f"driver {scenario} N={n}", r.stdout, r.stderr, r.returncode)
+
+    def churn_rate(self, n: int, procs: int, timeout: float | None = None) -> float:
+        """Namespaces made and destroyed per second, all together, by *procs* drivers running
+        the churn scenario at once (each in its own sandbox). 1 process against one per CPU
+        is how far the kernel itself lets namespace churn scale on this machine."""
+        argv = [str(self.path), "churn", str(n), "1"]
+        t0 = time.perf_counter()
+        ps = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+              for _ in range(procs)]
+        outs = [p.communicate(timeout=timeout) for p in ps]
+        wall = time.perf_counter() - t0
+        for p, (out, err) in zip(ps, outs):
+            _rows(f"driver churn N={n}", out, err, p.returncode)
+        return procs * n / wall
+
+
+def _rows(what: str, stdout: str, stderr: str, returncode: int) -> list[dict]:
+    """The driver's JSON lines, or KernelUnavailable with the first error it reported."""
+    rows = [json.loads(ln) for ln in stdout.splitlines() if ln.startswith("{")]
+    errs = [row["error"] for row in rows if "error" in row]
+    if errs or returncode != 0:
+        why = errs[0] if errs else (stderr.strip() or f"exit status {returncode}")
+        raise KernelUnavailable(f"{what}: {why}")
+    return rows

@@ -14,6 +14,10 @@ Sections, each measured on the model and on the kernel in the same invocation:
   each backend — programs per second, what bounds a fuzz campaign. The live side includes
   its sandbox (a fresh namespace and pivot_root per program) and IPC. With `--backend vm`
   the kernel side of this section is a QEMU guest (the ops section stays on this machine).
+  With the live backend it also measures the kernel's own *namespace churn* (the C driver:
+  fork, unshare(CLONE_NEWNS), a mount and a bind, exit) with one process and with one per
+  CPU at once: how far any campaign that gives each program a fresh namespace can scale
+  on this machine (`fuzz --workers`).
 - *million* (`--million`, not by default): 1,000,000 tmpfs mounts in one namespace, built,
   read as mountinfo, copied by CLONE_NEWNS and torn down; the model's peak RSS measured in a
   fresh subprocess. The kernel side raises fs.mount-max for the run and restores it.
@@ -188,7 +192,7 @@ def _settings(args: argparse.Namespace) -> dict:
             if not os.path.isdir(d):
                 raise BadArgs(f"{what}: no such directory {d}")
     return {"sizes": sizes, "prop_sizes": prop, "reps": reps, "programs": programs,
-            "pairs": pairs, "ops": ops, "seed": seed}
+            "pairs": pairs, "ops": ops, "seed": seed, "churn": 200 if args.quick else 1000}
 
 
 def say(msg: str) -> None:
@@ -267,9 +271,32 @@ def _throughput(args, st, live, row, doc) -> list[str]:
         if vm is not None:
             res["vm_kernel"] = vm.release
         live.close()
+        if vm is None:
+            out += _churn(st, doc, res)
     out.append("")
     doc["throughput"] = res
     return out
+
+
+def _churn(st, doc, res) -> list[str]:
+    """The kernel's namespace churn with 1 process and with one per CPU, best of the reps."""
+    from ..bench.kernel import Driver, KernelUnavailable
+    procs = max(2, os.cpu_count() or 1)
+    n = st["churn"]
+    try:
+        driver = Driver()
+        say(f"namespace churn: {n} namespaces by 1 process, then by {procs} at once…")
+        one = max(driver.churn_rate(n, 1) for _ in range(st["reps"]))
+        many = max(driver.churn_rate(n, procs) for _ in range(st["reps"]))
+    except KernelUnavailable as e:
+        doc["notes"].append(f"namespace churn not measured: {e}")
+        return [f"  namespace churn not measured: {e}"]
+    res["churn"] = {"n": n, "procs": procs, "per_sec_1": one, "per_sec_p": many,
+                    "scaling": many / one}
+    return [f"  kernel namespace churn (the driver: fork, unshare(CLONE_NEWNS), a mount and a "
+            f"bind, exit; a fresh sandbox per program costs the kernel this much):",
+            f"    1 process {one:.0f}/s; {procs} processes at once {many:.0f}/s together: "
+            f"{many / one:.2f}x (what the kernel's part of `fuzz --workers {procs}` can gain here)"]
 
 
 def _ops(st, driver, doc, args) -> list[str]:

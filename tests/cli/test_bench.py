@@ -130,6 +130,9 @@ def test_kernel_and_model_points_and_host_unchanged(live, tmp_path, capsys):
     raw = doc["ops"]["raw"]
     assert {(r["op"], r["side"]) for r in raw} == {(o.key, s) for o in OPS for s in ("kernel", "model")}
     assert doc["throughput"]["backend"] == "live" and doc["throughput"]["programs"] == 3
+    churn = doc["throughput"]["churn"]           # namespaces made by the driver, 1 and P at once
+    assert churn["procs"] >= 2 and churn["per_sec_1"] > 0 and churn["per_sec_p"] > 0
+    assert churn["scaling"] == pytest.approx(churn["per_sec_p"] / churn["per_sec_1"])
     _check_svg(s, {"model", "kernel"})
     out = capsys.readouterr().out
     assert "model/kernel" in out and "best of 1" in out
