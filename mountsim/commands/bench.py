@@ -14,10 +14,11 @@ Sections, each measured on the model and on the kernel in the same invocation:
   each backend — programs per second, what bounds a fuzz campaign. The live side includes
   its sandbox (a fresh namespace and pivot_root per program) and IPC. With `--backend vm`
   the kernel side of this section is a QEMU guest (the ops section stays on this machine).
-  With the live backend it also measures the kernel's own *namespace churn* (the C driver:
-  fork, unshare(CLONE_NEWNS), a mount and a bind, exit) with one process and with one per
-  CPU at once: how far any campaign that gives each program a fresh namespace can scale
-  on this machine (`fuzz --workers`).
+  With the live backend it also measures, with one process and with one per CPU at once,
+  the kernel's own *namespace churn* (the C driver: fork, unshare(CLONE_NEWNS), a mount and
+  a bind, exit) and the live backend's *sandboxes* (an empty program: set up, its table
+  read, torn down; mountsim/bench/sandboxes.py): how far the part of a campaign that gives
+  each program a fresh namespace scales on this machine (`fuzz --workers`).
 - *million* (`--million`, not by default): 1,000,000 tmpfs mounts in one namespace, built,
   read as mountinfo, copied by CLONE_NEWNS and torn down; the model's peak RSS measured in a
   fresh subprocess. The kernel side raises fs.mount-max for the run and restores it.
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -192,7 +194,8 @@ def _settings(args: argparse.Namespace) -> dict:
             if not os.path.isdir(d):
                 raise BadArgs(f"{what}: no such directory {d}")
     return {"sizes": sizes, "prop_sizes": prop, "reps": reps, "programs": programs,
-            "pairs": pairs, "ops": ops, "seed": seed, "churn": 200 if args.quick else 1000}
+            "pairs": pairs, "ops": ops, "seed": seed, "churn": 200 if args.quick else 1000,
+            "sandboxes": 50 if args.quick else 300}
 
 
 def say(msg: str) -> None:
@@ -293,10 +296,25 @@ def _churn(st, doc, res) -> list[str]:
         return [f"  namespace churn not measured: {e}"]
     res["churn"] = {"n": n, "procs": procs, "per_sec_1": one, "per_sec_p": many,
                     "scaling": many / one}
-    return [f"  kernel namespace churn (the driver: fork, unshare(CLONE_NEWNS), a mount and a "
-            f"bind, exit; a fresh sandbox per program costs the kernel this much):",
-            f"    1 process {one:.0f}/s; {procs} processes at once {many:.0f}/s together: "
-            f"{many / one:.2f}x (what the kernel's part of `fuzz --workers {procs}` can gain here)"]
+    out = [f"  kernel namespace churn (the driver: fork, unshare(CLONE_NEWNS), a mount and a "
+           f"bind, exit; a fresh sandbox per program costs the kernel this much):",
+           f"    1 process {one:.0f}/s; {procs} processes at once {many:.0f}/s together: "
+           f"{many / one:.2f}x"]
+    from ..bench import sandboxes
+    m = st["sandboxes"]
+    try:
+        say(f"live sandboxes: {m} empty programs by 1 backend, then by {procs} at once…")
+        one = max(sandboxes.rate(m, 1) for _ in range(st["reps"]))
+        many = max(sandboxes.rate(m, procs) for _ in range(st["reps"]))
+    except (sandboxes.SandboxesUnavailable, OSError, subprocess.TimeoutExpired) as e:
+        doc["notes"].append(f"live sandboxes not measured: {e}")
+        return out + [f"  live sandboxes not measured: {e}"]
+    res["sandboxes"] = {"n": m, "procs": procs, "per_sec_1": one, "per_sec_p": many,
+                        "scaling": many / one}
+    return out + [f"  live sandboxes (an empty program: set up, its table read, torn down):",
+                  f"    1 backend {one:.0f}/s; {procs} backends at once {many:.0f}/s together: "
+                  f"{many / one:.2f}x (what every live program pays; `fuzz --workers {procs}` gains "
+                  f"on the rest)"]
 
 
 def _ops(st, driver, doc, args) -> list[str]:

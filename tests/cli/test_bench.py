@@ -133,6 +133,9 @@ def test_kernel_and_model_points_and_host_unchanged(live, tmp_path, capsys):
     churn = doc["throughput"]["churn"]           # namespaces made by the driver, 1 and P at once
     assert churn["procs"] >= 2 and churn["per_sec_1"] > 0 and churn["per_sec_p"] > 0
     assert churn["scaling"] == pytest.approx(churn["per_sec_p"] / churn["per_sec_1"])
+    boxes = doc["throughput"]["sandboxes"]       # empty programs, 1 and P live backends at once
+    assert boxes["procs"] == churn["procs"] and boxes["per_sec_1"] > 0 and boxes["per_sec_p"] > 0
+    assert boxes["scaling"] == pytest.approx(boxes["per_sec_p"] / boxes["per_sec_1"])
     _check_svg(s, {"model", "kernel"})
     out = capsys.readouterr().out
     assert "model/kernel" in out and "best of 1" in out
