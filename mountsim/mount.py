@@ -90,31 +90,38 @@ class IdAllocator:
     """An IDA handing out the smallest free id >= *start* (ida_alloc_min()).
 
     A heap of freed ids plus a high-water mark keeps alloc/free O(log n), so 100,000 mounts
-    cost what they cost the kernel's xarray.
+    cost what they cost the kernel's xarray. Ids a start table reserves above the mark are
+    kept aside (`_above`), not filled in: a table may name id 2,000,000,000.
     """
 
-    __slots__ = ("_free", "_next")
+    __slots__ = ("_free", "_next", "_above")
 
     def __init__(self, start: int = 1) -> None:
         self._free: list[int] = []
         self._next = start
+        self._above: set[int] = set()
 
     def alloc(self) -> int:
         if self._free:
             return heapq.heappop(self._free)
         n = self._next
-        self._next += 1
+        if self._above:
+            while n in self._above:
+                self._above.discard(n)
+                n += 1
+        self._next = n + 1
         return n
 
     def free(self, n: int) -> None:
-        heapq.heappush(self._free, n)
+        if n >= self._next:                    # reserved above the mark: free again by
+            self._above.discard(n)             # being neither below it nor set aside
+        else:
+            heapq.heappush(self._free, n)
 
     def reserve(self, n: int) -> None:
         """Mark *n* as used (a starting table names its ids)."""
         if n >= self._next:
-            for x in range(self._next, n):
-                heapq.heappush(self._free, x)
-            self._next = n + 1
+            self._above.add(n)
         elif n in self._free:
             self._free.remove(n)
             heapq.heapify(self._free)

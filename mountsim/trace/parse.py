@@ -253,6 +253,8 @@ def _header(prog: Program, lines: list[str], i: int, n: int, raw: str, path: str
 
 
 _MI_OPTIONAL = re.compile(r"^(shared|master|propagate_from):\d+$|^unbindable$")
+_INT_MAX = 2**31 - 1           # mnt_id, mnt_group_id: an int, printed with %i
+_MAJOR_MAX, _MINOR_MAX = 2**12 - 1, 2**20 - 1   # include/linux/kdev_t.h: MINORBITS 20
 
 
 def mountinfo_line_error(line: str) -> str | None:
@@ -269,14 +271,23 @@ def mountinfo_line_error(line: str) -> str | None:
         return f"{len(f)} fields before ' - ', need at least 6 (id parent major:minor root mountpoint options)"
     if not (f[0].isdigit() and f[1].isdigit()):
         return f"mount id and parent id must be numbers, not {f[0]!r} {f[1]!r}"
+    # fs/proc_namespace.c:show_mountinfo() prints "%i %i %u:%u" of mnt_id, the parent's
+    # mnt_id, MAJOR(s_dev), MINOR(s_dev), and "shared:%i"/"master:%i" of group ids
+    if int(f[0]) > _INT_MAX or int(f[1]) > _INT_MAX:
+        return f"mount id and parent id must be at most {_INT_MAX}, not {f[0]} {f[1]}"
     major, colon, minor = f[2].partition(":")
     if not (colon and major.isdigit() and minor.isdigit()):
         return f"device must be major:minor, not {f[2]!r}"
+    if int(major) > _MAJOR_MAX or int(minor) > _MINOR_MAX:
+        return f"device {f[2]} out of range (major at most {_MAJOR_MAX}, minor {_MINOR_MAX})"
     if not (f[3].startswith("/") and f[4].startswith("/")):
         return "root and mount point must be absolute paths"
     bad = [w for w in f[6:] if not _MI_OPTIONAL.match(w)]
     if bad:
         return f"not an optional field: {bad[0]!r} (shared:N, master:N, propagate_from:N, unbindable)"
+    big = [w for w in f[6:] if ":" in w and int(w.partition(":")[2]) > _INT_MAX]
+    if big:
+        return f"peer group id out of range in {big[0]!r} (at most {_INT_MAX})"
     if len(r) < 3:
         return "need filesystem type, source and super options after ' - '"
     return None

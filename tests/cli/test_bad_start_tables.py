@@ -62,3 +62,26 @@ def test_a_table_listed_child_first_replays(tmp_path):
     f.write_text("".join(f"# start-mountinfo: {ln}\n" for ln in REAL)
                  + 'mount("tmpfs", "/tmp", "tmpfs", 0, NULL) = 0\n')
     assert main(["replay", "-q", str(f)]) == 0
+
+
+def test_ids_past_what_the_kernel_prints_exit_2_with_the_line(tmp_path, capsys):
+    """If a start table names a mount id past INT_MAX (mountinfo prints mnt_id with %i:
+    fs/proc_namespace.c:show_mountinfo()), then replay exits 2 naming the file and line,
+    at once (such an id once made the model reserve every id below it)."""
+    bad = [ln if i != 3 else "99999999999999999999" + ln[ln.index(" "):] for i, ln in enumerate(REAL)]
+    f = tmp_path / "t.trace"
+    f.write_text("".join(f"# start-mountinfo: {ln}\n" for ln in bad) + 'mkdir("/tmp/x", 0755) = 0\n')
+    assert main(["replay", "-q", str(f)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{f}:4:" in err[0] and "at most 2147483647" in err[0]
+
+
+def test_the_largest_id_a_kernel_prints_replays(tmp_path):
+    """If a start table names mount id INT_MAX, then it is a good table: exit 0."""
+    parents = {ln.split()[1] for ln in REAL}
+    leaf = next(i for i, ln in enumerate(REAL) if ln.split()[0] not in parents)
+    big = [ln if i != leaf else f"{2**31 - 1}" + ln[ln.index(" "):] for i, ln in enumerate(REAL)]
+    f = tmp_path / "t.trace"
+    f.write_text("".join(f"# start-mountinfo: {ln}\n" for ln in big)
+                 + 'mkdir("/tmp/x", 0755) = 0\nmount("tmpfs", "/tmp/x", "tmpfs", 0, NULL) = 0\n')
+    assert main(["replay", "-q", str(f)]) == 0

@@ -3,6 +3,8 @@
 import re
 
 from mountsim import uapi
+from hypothesis import given, strategies as st
+
 from mountsim.mount import IdAllocator
 from tests.helpers import MS_BIND, MS_MOVE, MS_REC, MS_SHARED, MS_SLAVE, model
 
@@ -145,6 +147,25 @@ class TestLimitsAndIds:
         a, b, c = ids.alloc(), ids.alloc(), ids.alloc()
         ids.free(b)
         assert (a, b, c, ids.alloc(), ids.alloc()) == (1, 2, 3, 2, 4)
+
+    @given(st.lists(st.tuples(st.sampled_from(["alloc", "free", "reserve"]),
+                              st.sampled_from([1, 2, 3, 5, 8, 40, 2**31 - 1])), max_size=40))
+    def test_ids_are_the_smallest_free_whatever_a_table_reserved(self, ops):
+        """If a start table reserves ids (any, up to INT_MAX) and mounts come and go, then
+        each new id is the smallest one not in use (source: fs/namespace.c:mnt_alloc_id(),
+        xa_alloc from 1), checked against the set of ids in use."""
+        ids, used = IdAllocator(1), set()
+        for op, n in ops:
+            if op == "alloc":
+                want = min(x for x in range(1, len(used) + 2) if x not in used)
+                assert ids.alloc() == want
+                used.add(want)
+            elif op == "free" and n in used:
+                ids.free(n)
+                used.discard(n)
+            elif op == "reserve" and n not in used:
+                ids.reserve(n)
+                used.add(n)
 
     def test_unique_ids_never_reused(self):
         """If a mount is unmounted and another made, then the unique id grows (source:
