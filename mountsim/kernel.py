@@ -152,10 +152,6 @@ class Kernel:
         if m.ns is not None:
             m.ns.remove(m)
 
-    def explain(self, what: str, copy: Mount, receiver: Mount) -> None:
-        if self.explain_hook is not None:
-            self.explain_hook(what, copy, receiver)
-
     # -- tasks -----------------------------------------------------------------
     def next_pid(self) -> int:
         """A pid for a child the program did not number (Model-only)."""

@@ -93,13 +93,13 @@ class ListHead:
 
 
 class _Nil(ListHead):
-    """The one shared empty list: what a mount's unused list heads and links point at.
+    """The one shared empty list: what a mount's unused mnt_list link points at.
 
     Model-only, for memory: most mounts are never on an umount or candidate list, and a
     ListHead each would cost 56 bytes a mount.
     Reading NIL behaves as an empty list (or a lone entry); putting NIL itself on a list
-    is a bug, so it raises. Whoever links into a list first takes a real head (the
-    Mount.own_*() methods); that NIL never gained a neighbour is checked by the tests.
+    is a bug, so it raises. A mount takes a real link when it first goes on one
+    (Mount.own_clist()); that NIL never gained a neighbour is checked by the tests.
     """
 
     __slots__ = ()

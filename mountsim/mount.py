@@ -292,7 +292,7 @@ def children(m: Mount) -> Iterator[Mount]:
 # costs no link object. Unlinking needs the master whose list it is (hlist nodes find
 # their list by pprev); callers pass it, as m.master may already name a new one.
 
-def _ring_insert_before(s: Mount, at: Mount) -> None:
+def _slave_insert_before(s: Mount, at: Mount) -> None:
     last = at.slave_prev
     s.slave_prev, s.slave_next = last, at
     last.slave_next = at.slave_prev = s
@@ -301,7 +301,7 @@ def _ring_insert_before(s: Mount, at: Mount) -> None:
 def slave_add_head(s: Mount, master: Mount) -> None:
     """hlist_add_head(&s->mnt_slave, &master->mnt_slave_list)"""
     if master.slave_list is not None:
-        _ring_insert_before(s, master.slave_list)
+        _slave_insert_before(s, master.slave_list)
     master.slave_list = s
 
 
@@ -310,12 +310,12 @@ def slave_add_tail(s: Mount, master: Mount) -> None:
     if master.slave_list is None:
         master.slave_list = s
     else:
-        _ring_insert_before(s, master.slave_list)
+        _slave_insert_before(s, master.slave_list)
 
 
 def slave_add_behind(s: Mount, prev: Mount) -> None:
     """hlist_add_behind(&s->mnt_slave, &prev->mnt_slave): right after *prev*, a slave."""
-    _ring_insert_before(s, prev.slave_next)
+    _slave_insert_before(s, prev.slave_next)
 
 
 def slave_del(s: Mount, master: Mount | None) -> None:

@@ -85,26 +85,21 @@ def clone_mnt(k: Kernel, old: Mount, root: Dentry, flag: int) -> Mount:
     CL_COPY_UNBINDABLE, e.g. by copy_mnt_ns()) is unbindable too; before, it is private.
     """
     mnt = k.alloc_vfsmnt(old.sb, root, old.devname)
-    flags = old.flags & _NOT_INTERNAL
+    mnt.flags = old.flags & _NOT_INTERNAL
     if k.sem.clone_keeps_unbindable:     # mnt_t_flags = old->mnt_t_flags & T_UNBINDABLE
         mnt.t_flags = old.t_flags & T.UNBINDABLE
-    if flag & (CL_SLAVE | CL_PRIVATE | CL_SHARED_TO_SLAVE):
-        group_id = 0                      # not a peer of original
-    else:
-        group_id = old.group_id
-    if (flag & CL_MAKE_SHARED) and not group_id:
-        group_id = k.group_ids.alloc()    # mnt_alloc_group_id()
-    if group_id:
-        mnt.group_id = group_id
-        flags |= MNT.SHARED               # set_mnt_shared(); t_flags has no T_UNBINDABLE
-        mnt.t_flags = 0
-    mnt.flags = flags
+    if not flag & (CL_SLAVE | CL_PRIVATE | CL_SHARED_TO_SLAVE):
+        mnt.group_id = old.group_id       # else not a peer of original (a new mount has 0)
+    if (flag & CL_MAKE_SHARED) and not mnt.group_id:
+        k.mnt_alloc_group_id(mnt)
+    if mnt.group_id:
+        k.set_mnt_shared(mnt)
     if flag & CL_EXPIRE and old.expire:
         mnt.expire = True
     if flag & CL_PRIVATE:                 # we are done with it
         return mnt
     # mnt is new: a ring of one in its peer and slave links until linked here
-    if group_id and group_id == old.group_id:   # peers(mnt, old)
+    if peers(mnt, old):
         peer_add(mnt, old)
     if (flag & (CL_SLAVE | CL_SHARED_TO_SLAVE)) and old.group_id:
         slave_add_head(mnt, old)

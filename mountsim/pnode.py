@@ -289,7 +289,6 @@ def propagate_mnt(k: Kernel, dest_mnt: Mount, dest_mp: Dentry, source_mnt: Mount
     from .namespace import copy_tree, count_mounts
     marked = T.MARKED                    # locals: this loop runs once per copy
     append = tree_list.append
-    set_mountpoint = k.mnt_set_mountpoint
     if dest_mnt.master is not None:
         dest_mnt.master.t_flags |= marked
     try:
@@ -313,13 +312,13 @@ def propagate_mnt(k: Kernel, dest_mnt: Mount, dest_mp: Dentry, source_mnt: Mount
                     if type_ & CL_SLAVE:     # first in this peer group
                         copy = find_master(n, copy, source_mnt)
                     this = copy_tree(k, copy, copy.root, type_)
-                    set_mountpoint(n, dest_mp, this)
+                    k.mnt_set_mountpoint(n, dest_mp, this)
                     if n.master is not None:
                         n.master.t_flags |= marked
                     copy = this
                     append(this)
-                    if k.explain_hook is not None:
-                        k.explain("propagate", this, n)
+                    if k.explain_hook is not None:    # why views: who got which copy
+                        k.explain_hook("propagate", this, n)
                     count_mounts(k, n.ns, this)
                     type_ = CL_MAKE_SHARED
                 n = n.next_peer()
