@@ -20,9 +20,12 @@ real root, so it runs inside four layers.
 3. seccomp (seccomp.py): only the syscalls the backend issues get through.
 4. Limits: processes, steps and mounts per sandbox (guard.MAX_*), RLIMIT_NOFILE, timeouts.
 
+What runs inside the sandbox (the zygote, the init's set-up, every trace process's command
+loop) is sandbox.py; this module is the controller's side.
+
 Processes. A *zygote*, forked once per backend from the controller and then a fresh
-interpreter that imports only this backend (a fork costs in proportion to the forking
-process's memory), clones each sandbox's init with CLONE_PARENT: the init is the
+interpreter that imports only sandbox.py (a fork costs in proportion to what the forking
+process holds and touches), clones each sandbox's init with CLONE_PARENT: the init is the
 controller's child, and the controller reaps it. The init reaps every sandbox process
 (orphans in a pid namespace go to its init), and killing the init kills the whole sandbox
 (zap_pid_ns_processes(); the init exits only once all of them are reaped). Sandboxes are
@@ -30,7 +33,7 @@ set up ahead of time: when a session closes, the backend asks the zygote for the
 (POOL, same start_dirs), which set up while the controller goes on; start() takes the
 oldest. A session runs a process's consecutive steps in one message (run-ahead, see
 LiveSession); the main process pre-touches what steps use before it says hello. Every trace pid
-is a real process running `_serve`: pickled commands in, pickled results out over a
+is a real process running `sandbox._serve`: pickled commands in, pickled results out over a
 socketpair. A fork is a real fork (os.fork, or the raw clone/clone3 syscall with the
 trace's flags); the controller hands the forking process the child's socketpair end with
 SCM_RIGHTS, and learns the child's host pid from the SCM_CREDENTIALS of its first message
@@ -49,36 +52,20 @@ sandbox's pids (the main process is pid 2, after the init).
 from __future__ import annotations
 
 import collections
-import ctypes
-import gc
 import json
 import os
-import pickle
-import resource
 import select
 import signal
-import socket
 import sys
-import traceback
 import weakref
-from typing import Any
 
 import attrs
 
 from .. import uapi, versions
 from ..trace.program import RETURNS_FD, RETURNS_PID, SYSCALLS, Program, Result, Step
-from . import _sys, guard, seccomp
+from . import _sys, guard, sandbox
 
-BAD_FD = 0x7FFFFFFF            # above fs.nr_open's maximum: the kernel answers EBADF
 TIMEOUT = 30.0                 # seconds a sandbox process may take to answer
-NOFILE = 1024                  # RLIMIT_NOFILE of sandbox processes
-PR_SET_CHILD_SUBREAPER = 36
-WALL = 0x40000000              # __WALL: also reap children whose exit signal is not SIGCHLD
-_REFUSED_CLONE = (uapi.CLONE_VM | uapi.CLONE_THREAD | uapi.CLONE_SIGHAND | uapi.CLONE_FILES
-                  | uapi.CLONE_VFORK | uapi.CLONE_SETTLS | uapi.CLONE_PIDFD
-                  | uapi.CLONE_INTO_CGROUP)
-_FSCONFIG_FD_AUX = (uapi.FSCONFIG_SET_PATH, uapi.FSCONFIG_SET_PATH_EMPTY, uapi.FSCONFIG_SET_FD)
-_DEFAULTS = {"mode": 0o777, "key": None, "value": None, "aux": 0}
 
 
 class LiveUnsupported(Exception):
@@ -89,315 +76,7 @@ class LiveError(RuntimeError):
     """The sandbox itself failed (setup, a crashed or silent process): a backend problem."""
 
 
-# -- inside the sandbox ------------------------------------------------------------------
-
-def _must(res: tuple[int, int], what: str) -> None:
-    if res[0] == -1:
-        raise OSError(res[1], f"sandbox setup: {what}: {os.strerror(res[1])}")
-
-
-def _setup_sandbox(start_dirs: list[str]) -> None:
-    """Enter a fresh namespace whose only visible mount is a new tmpfs at "/".
-
-    MS_REC|MS_PRIVATE comes before anything else is mounted: from then on no mount or
-    umount here can propagate to the host's peer groups.
-    """
-    _must(_sys.call("unshare", uapi.CLONE_NEWNS), "unshare(CLONE_NEWNS)")
-    _must(_sys.call("mount", None, "/", None, uapi.MS_REC | uapi.MS_PRIVATE, None),
-          "make / rprivate")
-    _must(_sys.call("mount", "tmpfs", "/tmp", "tmpfs", 0, None), "mount tmpfs on /tmp")
-    os.mkdir("/tmp/.put_old", 0o700)
-    _must(_sys.call("pivot_root", "/tmp", "/tmp/.put_old"), "pivot_root")
-    os.chdir("/")
-    _must(_sys.call("umount2", "/.put_old", uapi.MNT_DETACH), "detach the old root")
-    os.rmdir("/.put_old")
-    os.umask(0o022)                            # the model's initial umask (task.FsStruct)
-    for d in start_dirs:
-        os.makedirs("/" + d.strip("/"), 0o755, exist_ok=True)
-
-
-@attrs.define
-class _Task:
-    """What one sandbox process keeps: its channel, its trace-fd -> real-fd map, and what
-    the guard knows of the sandbox."""
-
-    chan: _sys.Chan
-    facts: guard.SandboxFacts
-    fds: dict[int, int] = attrs.Factory(dict)
-    listmount_buf: Any = None
-
-
-def _sandbox_main(sock: socket.socket, start_dirs: list[str]) -> None:
-    """The sandbox's init: pid 1 of a new pid namespace (cloned so by the zygote). Never
-    returns. Sets up the mount namespace, then `_sandbox_init()` forks the trace's main
-    process, which says "hello"; the init says "init" (the controller learns its host pid).
-    """
-    chan = _sys.Chan(sock)
-    try:
-        facts = guard.gather_facts(_MOUNT_FACTS)  # while the host's /proc is still in view
-        _setup_sandbox(start_dirs)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
-        err = seccomp.install()
-        if err:
-            raise OSError(err, f"sandbox setup: seccomp: {os.strerror(err)}")
-    except BaseException as e:                  # report and die before touching anything else
-        _reply(chan, ("failed", str(e)))
-        os._exit(1)
-    _sandbox_init(chan, facts)
-
-
-def _sandbox_init(chan: _sys.Chan, facts: guard.SandboxFacts) -> None:
-    """Pid 1 of the sandbox: fork the main process, leave the sandbox's mount namespace,
-    then reap until killed or until no process is left (sandbox processes exit when the
-    controller goes away).
-
-    The init moves to a mount namespace of its own before the main process may run a step:
-    otherwise the sandbox namespace would outlive its last trace process (put_mnt_ns()
-    would never run, and a dropped namespace's slaves would keep their master).
-    """
-    ready_r, ready_w = os.pipe()
-    if os.fork() == 0:
-        os.close(ready_w)
-        task = _Task(chan, facts)
-        _warm_up(task)
-        os.read(ready_r, 1)                     # until the init has left the namespace
-        os.close(ready_r)
-        _reply(chan, ("hello", os.getpid()))
-        _serve(task)
-    os.close(ready_r)
-    _must(_sys.call("unshare", uapi.CLONE_NEWNS), "init: unshare(CLONE_NEWNS)")
-    _reply(chan, ("init", None))
-    os.close(ready_w)
-    chan.close()
-    while True:
-        try:
-            os.waitpid(-1, WALL)
-        except ChildProcessError:
-            os._exit(0)
-
-
-_WARM_UP = (("mount", ("none", "/", "tmpfs", 0, None)), ("mkdir", ("/", 0o755)),
-            ("openat", (uapi.AT_FDCWD, "/", uapi.O_RDONLY)), ("umount2", ("/", 0)),
-            ("open_tree", (uapi.AT_FDCWD, "/", 0)),
-            ("move_mount", (uapi.AT_FDCWD, "/", uapi.AT_FDCWD, "/", 0)))
-
-
-def _warm_up(task: _Task) -> None:
-    """Before the process says hello: take once the copy-on-write faults that a fresh fork
-    takes on the first use of what every step uses (the guard, argument conversion, a
-    raw syscall, the mount count, pickling), so that steps do not. Only calls that change
-    nothing: the guard's lookups of "/", umask() with the umask it has, listmount() of its
-    own namespace. Best effort: any error is ignored."""
-    try:
-        for name, args in _WARM_UP:
-            guard.path_refusal(task.facts, name, _call_args(task, name, args))
-        _sys.call("umask", 0o022)                  # _setup_sandbox() set it so
-        _too_many_mounts(task)
-        uapi.errno_name(2)
-        pickle.loads(pickle.dumps((("steps", [("mount", ("none", "/", None, 0, None), 3)],
-                                    frozenset({2}), False), (0, None, None)),
-                                  pickle.HIGHEST_PROTOCOL))
-    except Exception:                              # noqa: BLE001 - only a warm-up
-        pass
-
-
-def _reply(chan: _sys.Chan, obj: Any) -> None:
-    try:
-        chan.send(obj)
-    except OSError:
-        os._exit(0)                             # the controller is gone
-
-
-def _serve(task: _Task) -> None:
-    """The command loop of one sandbox process. Never returns: EOF means the controller left."""
-    while True:
-        try:
-            msg, fds, _ = task.chan.recv()
-        except (EOFError, OSError):
-            os._exit(0)
-        try:
-            if msg[0] == "exit":
-                os._exit(msg[1] & 0xFF)
-            if msg[0] == "steps":
-                _do_steps(task, msg[1], msg[2], msg[3])
-                continue
-            reply = _do_fork(task, msg[1], msg[2], fds[0])
-            if reply is None:                  # we are the new child; it has said hello
-                continue
-        except Exception:                      # a backend bug: say so rather than hang
-            reply = ("crash", traceback.format_exc())
-        _reply(task.chan, reply)
-
-
-def _do_steps(task: _Task, steps: list, pids: frozenset[int], links_made: bool) -> None:
-    """Run *steps* in order, one reply each as soon as it is known; stop after a refusal
-    (the session stops there) or a crash. The guard's facts change within the list as the
-    controller would change them between two steps: links_made once a symlink is made."""
-    task.facts.pids, task.facts.links_made = pids, links_made
-    for name, args, label in steps:
-        try:
-            reply = _do_step(task, name, args, label)
-        except Exception:                      # a backend bug: say so rather than hang
-            reply = ("crash", traceback.format_exc())
-        _reply(task.chan, reply)
-        if reply[0] in ("refused", "crash"):
-            return
-        if reply[1] is None and name in _MAKES_LINKS:
-            task.facts.links_made = True
-
-
-def _clone_flags(name: str, args: tuple) -> tuple[int, str | None]:
-    """The namespace/clone flags of a fork-like step, or a reason it cannot run live."""
-    if name in ("fork", "vfork"):
-        return 0, None
-    if name == "clone":
-        flags = int(args[0] or 0) if args else 0
-    else:
-        cl = args[0] or {}
-        flags = int(cl.get("flags") or 0)
-        if cl.get("set_tid_size"):
-            return flags, "clone3 set_tid is not reproduced live"
-    refused = flags & _REFUSED_CLONE
-    if refused:
-        return flags, f"{name} flags {uapi.flags_to_str('clone', refused)} are not reproduced live"
-    return flags, None
-
-
-def _do_fork(task: _Task, name: str, args: tuple, child_sock_fd: int) -> tuple | None:
-    """fork/vfork/clone/clone3 for real. Returns the parent's reply, or None in the child.
-
-    vfork runs as fork: the parent must keep answering while the child runs.
-    """
-    flags, _ = _clone_flags(name, args)
-    if name in ("fork", "vfork"):
-        try:
-            ret, err = os.fork(), 0
-        except OSError as e:
-            ret, err = -1, e.errno or 0
-    elif name == "clone":
-        if not flags & uapi.CSIGNAL:
-            flags |= uapi.SIGCHLD
-        ret, err = _sys.fork_call("clone", flags, 0, 0, 0, 0)
-    else:
-        size = args[1] if len(args) > 1 and args[1] is not None else 88
-        ret, err = _sys.fork_call("clone3", _sys.clone_args(args[0] or {}), size)
-    if ret == 0:
-        task.chan.close()                      # the parent's channel is not ours
-        task.chan = _sys.Chan(socket.socket(fileno=child_sock_fd))
-        _reply(task.chan, ("hello", os.getpid()))
-        return None
-    os.close(child_sock_fd)
-    return (ret, None, None) if ret > 0 else (-1, uapi.errno_name(err), None)
-
-
-def _fd(task: _Task, v: Any) -> Any:
-    """A trace fd as this process's real fd (AT_FDCWD and other negatives pass through)."""
-    if not isinstance(v, int) or v < 0:
-        return v
-    return task.fds.get(v, BAD_FD)
-
-
-def _call_args(task: _Task, name: str, args: tuple) -> list[Any]:
-    """The trace's decoded args as syscall(2) arguments, fds translated, defaults filled."""
-    out: list[Any] = []
-    spec = SYSCALLS[name]
-    for i, (pname, kind) in enumerate(spec):
-        v = args[i] if i < len(args) else _DEFAULTS.get(pname, 0)
-        kind = kind.rstrip("?")
-        if kind == "fd":
-            v = _fd(task, v)
-        elif kind in ("int", "mode") or kind.startswith("flags:"):
-            v = 0 if v is None else int(v)
-        out.append(v)
-    if name == "fsconfig" and out[1] in _FSCONFIG_FD_AUX:
-        out[4] = _fd(task, out[4])           # aux is a dfd (SET_PATH*) or an fd (SET_FD)
-    if name == "mount_setattr":
-        out[3] = _mount_attr(task, out[3], out[4])
-    return out
-
-
-def _fd_fields(task: _Task, req: dict | None) -> dict | None:
-    """mnt_id_req with its fd union (`mnt_ns_fd`, `mnt_fd`: 7.0) as this process's real fd."""
-    if not req:
-        return req
-    return {k: (_fd(task, int(v)) if k in ("mnt_ns_fd", "mnt_fd") and v else v)
-            for k, v in req.items()}
-
-
-def _mount_attr(task: _Task, attr: dict | None, size: int) -> Any:
-    if attr is not None and int(attr.get("attr_set") or 0) & uapi.MOUNT_ATTR_IDMAP:
-        attr = {**attr, "userns_fd": _fd(task, int(attr.get("userns_fd") or 0))}
-    return _sys.mount_attr(attr, size)
-
-
-def _do_step(task: _Task, name: str, args: tuple, label: int | None) -> tuple:
-    """Run one non-fork syscall: (ret, errno name or None, decoded output or None)."""
-    if name in ("statmount", "listmount"):
-        flags = args[3] if len(args) > 3 else 0
-        req = _fd_fields(task, args[0])
-        ret, err, out = _sys.stat_call(name, req, int(args[2] or 0), int(flags or 0))
-        return (ret, uapi.errno_name(err) if err else None, out)
-    if name == "read":
-        ret, err, out = _sys.read_call(_fd(task, args[0]), int(args[2] or 0))
-        return (ret, uapi.errno_name(err) if err else None, out)
-    cargs = _call_args(task, name, args)
-    why = guard.path_refusal(task.facts, name, cargs)
-    if why:
-        return ("refused", why, None)
-    if name in ("readlink", "readlinkat"):     # the body comes back in our own buffer
-        ret, err, out = _sys.readlink_call(name, cargs)
-        return (ret, uapi.errno_name(err) if err else None, out)
-    ret, err = _sys.call(name, *cargs)
-    if err:
-        return (-1, uapi.errno_name(err), None)
-    if name in _ADDS_MOUNTS and _too_many_mounts(task):
-        return ("refused", f"more than {guard.MAX_MOUNTS} mounts in one namespace", None)
-    if name in RETURNS_FD:
-        trace_fd = label if label is not None else ret
-        old = task.fds.get(trace_fd)
-        if old is not None and old != ret:
-            os.close(old)                      # the trace reused a number: keep one real fd
-        task.fds[trace_fd] = ret
-        return (trace_fd, None, None)
-    if name == "close":
-        task.fds.pop(args[0], None)
-    return (ret, None, None)
-
-
-_MAKES_LINKS = frozenset({"symlink", "symlinkat"})
-_ADDS_MOUNTS = frozenset({"mount", "move_mount", "open_tree", "fsmount"})
-
-
-def _too_many_mounts(task: _Task) -> bool:
-    """Whether the caller's namespace holds more than guard.MAX_MOUNTS mounts (listmount)."""
-    if task.listmount_buf is None:
-        task.listmount_buf = (ctypes.c_uint64 * (guard.MAX_MOUNTS + 1))()
-    req = _sys.mnt_id_req({"size": 24, "mnt_id": uapi.LSMT_ROOT})
-    ret, _ = _sys.call("listmount", req, task.listmount_buf, guard.MAX_MOUNTS + 1, 0)
-    return ret > guard.MAX_MOUNTS
-
-
-# -- the zygote: clones the sandboxes' inits ---------------------------------------------
-
-_MOUNT_FACTS: tuple | None = None   # guard.mount_facts() of the zygote, read once there
-
-_ZYGOTE_BOOT = ("import json, sys; sys.path[:0] = json.loads(sys.argv[3]); "
-                "from mountsim.backends.live import _zygote_boot; _zygote_boot()")
-_LIMITS = ("MAX_PROCS", "MAX_STEPS", "MAX_MOUNTS")     # guard's, as the controller has them
-
-
-def _source_stamp() -> str:
-    """The sandbox side's source files as this process imported them (path, size, mtime): a
-    fresh zygote whose files differ (edited since) would not speak our protocol."""
-    parts = []
-    for mod in (sys.modules[__name__], _sys, guard, seccomp, uapi):
-        try:
-            st = os.stat(mod.__file__)
-            parts.append(f"{mod.__file__}:{st.st_size}:{st.st_mtime_ns}")
-        except (OSError, TypeError):
-            parts.append("?")
-    return "|".join(parts)
-
+# -- the zygote, from the controller's side -----------------------------------------------
 
 def _interpreter_flags() -> list[str]:
     """The command-line flags that give a new interpreter this one's isolation and site
@@ -408,57 +87,13 @@ def _interpreter_flags() -> list[str]:
     return flags + ["-S"] * bool(f.no_site)
 
 
-_STAMP = _source_stamp()
-
-
-def _zygote_boot() -> None:
-    """Entry of the zygote as a fresh interpreter (`_ZYGOTE_BOOT`): argv is the channel's
-    fd, the controller's guard limits (JSON), its sys.path (JSON) and its source stamp. A
-    different stamp: exit, and the controller makes the zygote by fork alone."""
-    fd, limits = int(sys.argv[1]), json.loads(sys.argv[2])
-    if sys.argv[4] != _STAMP:
-        os._exit(3)
-    for name in _LIMITS:
-        setattr(guard, name, int(limits[name]))
-    _zygote_main(_sys.Chan(socket.socket(fileno=fd)))
-
-
-def _zygote_main(chan: _sys.Chan) -> None:
-    """Serve "spawn" forever; exit when the controller goes away.
-
-    Every sandbox process is a fork of this one: the seccomp program is built once here,
-    and the heap is frozen (gc.freeze()) so that no collection in a sandbox walks, and so
-    copies, the pages they share. Each init is cloned with CLONE_PARENT: it is the
-    controller's child, and the controller reaps it (no round trip through us).
-    """
-    global _MOUNT_FACTS
-    signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl-C is the controller's business
-    _sys.libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    seccomp.prepare()
-    _MOUNT_FACTS = guard.mount_facts()                # the inits share our mount namespace
-    gc.freeze()
-    _reply(chan, ("ready", None))
-    while True:
-        try:
-            msg, fds, _ = chan.recv()
-        except (EOFError, OSError):
-            os._exit(0)
-        if msg[0] == "spawn":
-            # the sandbox's init: pid 1 of a new pid namespace, the controller's child
-            pid, err = _sys.fork_call("clone", uapi.CLONE_NEWPID | uapi.CLONE_PARENT
-                                      | uapi.SIGCHLD, 0, 0, 0, 0)
-            if pid == 0:
-                chan.close()
-                _sandbox_main(socket.socket(fileno=fds[0]), msg[1])
-            os.close(fds[0])
-            _reply(chan, ("ok", pid) if pid > 0 else ("failed", os.strerror(err)))
 
 
 class _Zygote:
     """Controller-side handle on the zygote process."""
 
     def __init__(self, wait: bool = True) -> None:
-        """Fork, then exec a fresh interpreter that imports only the backend: forks (and
+        """Fork, then exec a fresh interpreter that imports only sandbox.py: forks (and
         exits) cost in proportion to the forking process's memory, and the controller's is
         several times the backend's. Where that interpreter cannot start, the forked
         process is the zygote itself (as it always was). Without *wait*, the interpreter
@@ -491,9 +126,9 @@ class _Zygote:
     def _start(self, fresh: bool) -> None:
         self.chan, theirs = _sys.chan_pair(TIMEOUT)
         keep = theirs.fileno()
-        limits = json.dumps({name: getattr(guard, name) for name in _LIMITS})
+        limits = json.dumps({name: getattr(guard, name) for name in sandbox.LIMITS})
         path = json.dumps([os.path.abspath(p) for p in sys.path])
-        argv = [sys.executable, *_interpreter_flags(), "-c", _ZYGOTE_BOOT]
+        argv = [sys.executable, *_interpreter_flags(), "-c", sandbox.ZYGOTE_BOOT]
         pid = os.fork()
         if pid == 0:
             try:
@@ -503,11 +138,11 @@ class _Zygote:
                 if fresh and sys.executable:
                     os.set_inheritable(keep, True)
                     try:
-                        os.execv(sys.executable, [*argv, str(keep), limits, path, _STAMP])
+                        os.execv(sys.executable, [*argv, str(keep), limits, path, sandbox.STAMP])
                     except OSError:
                         pass                           # not here: be the zygote as forked
                     os.set_inheritable(keep, False)
-                _zygote_main(_sys.Chan(theirs))
+                sandbox.zygote_main(_sys.Chan(theirs))
             finally:
                 os._exit(1)
         theirs.close()
@@ -604,7 +239,7 @@ def _kill_and_reap(pid: int) -> None:
             os.close(fd)
     for p in [pid, *_LATE]:
         try:
-            done = os.waitpid(p, os.WNOHANG | WALL)[0] == p
+            done = os.waitpid(p, os.WNOHANG | sandbox.WALL)[0] == p
         except ChildProcessError:
             done = True
         if p in _LATE and done:
@@ -738,7 +373,7 @@ class LiveSession:
         if ret == "refused":
             self._ahead.clear()                   # the sandbox stopped there
             self._refuse(step, err)
-        self.links_made = self.links_made or (err is None and step.name in _MAKES_LINKS)
+        self.links_made = self.links_made or (err is None and step.name in sandbox.MAKES_LINKS)
         if err is None and step.name in RETURNS_FD:
             p.fds.add(ret)
         elif err is None and step.name == "close":
@@ -790,7 +425,7 @@ class LiveSession:
         return self._answer(p, msg[1])
 
     def _fork(self, p: _Proc, step: Step) -> Result:
-        _, why = _clone_flags(step.name, tuple(step.args))
+        _, why = sandbox.clone_flags(step.name, tuple(step.args))
         if why:
             self.notes.append(f"{step.file}:{step.line}: {why} (ENOSYS)")
             return Result(-1, "ENOSYS")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -136,6 +137,8 @@ def test_kernel_and_model_points_and_host_unchanged(live, tmp_path, capsys):
     boxes = doc["throughput"]["sandboxes"]       # empty programs, 1 and P live backends at once
     assert boxes["procs"] == churn["procs"] and boxes["per_sec_1"] > 0 and boxes["per_sec_p"] > 0
     assert boxes["scaling"] == pytest.approx(boxes["per_sec_p"] / boxes["per_sec_1"])
+    for side in ("1", "p"):                      # how busy the machine was, CPU per sandbox
+        assert 0 < boxes[f"busy_{side}"] <= 1 and boxes[f"cpu_ms_{side}"] > 0
     _check_svg(s, {"model", "kernel"})
     out = capsys.readouterr().out
     assert "model/kernel" in out and "best of 1" in out
@@ -190,3 +193,29 @@ def test_spread_is_the_median_over_the_best():
     assert first["sec"] == 1.0 and first["median_sec"] == 1.2
     assert first["spread"] == pytest.approx(0.2)
     assert row["model"]["spread"] == pytest.approx(0.2)
+
+
+def test_cpu_ticks_count_spinning_cpus_as_busy():
+    """If one process per CPU spins for half a second, then nearly all of the machine's
+    ticks over that time are busy ones (proc(5): all but idle and iowait), and the busy
+    ticks cover the half second on every CPU."""
+    from mountsim.bench.sandboxes import cpu_ticks
+
+    hz, ncpu = os.sysconf("SC_CLK_TCK"), os.cpu_count() or 1
+    before = cpu_ticks()
+    end = time.monotonic() + 0.5
+    kids = []
+    for _ in range(ncpu - 1):
+        pid = os.fork()
+        if pid == 0:
+            while time.monotonic() < end:
+                pass
+            os._exit(0)
+        kids.append(pid)
+    while time.monotonic() < end:
+        pass
+    for pid in kids:
+        os.waitpid(pid, 0)
+    after = cpu_ticks()
+    busy, total = after[0] - before[0], after[1] - before[1]
+    assert busy >= 0.8 * total and busy >= 0.35 * hz * ncpu

@@ -121,3 +121,25 @@ def test_unknown_command_is_argparse_error(tmp_path):
     rc, out, err, _ = run_mountsim("frobnicate", cwd=tmp_path)
     assert rc == 2 and out == ""
     assert "invalid choice: 'frobnicate'" in err
+
+
+def test_zygote_imports_neither_attrs_nor_threading():
+    """If the live backend's zygote boots (its boot line up to the call of zygote_boot()),
+    then it has loaded neither attrs nor threading nor the trace package's Program.
+
+    Why it matters: every sandbox process is a fork of the zygote, and threading (which attrs
+    imports) registers an at-fork hook that runs Python code in every child; on this
+    machine that was ~190 page faults and ~0.3 ms of CPU per sandbox process, and a live
+    campaign is bound by that CPU (backends/sandbox.py, README "Performance")."""
+    from mountsim.backends import sandbox
+
+    boot, call, _ = sandbox.ZYGOTE_BOOT.rpartition("; zygote_boot()")
+    assert call, sandbox.ZYGOTE_BOOT
+    probe = boot + "; print(json.dumps(sorted(sys.modules)))"
+    r = subprocess.run([sys.executable, "-c", probe, "-", "{}", json.dumps(sys.path)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    mods = set(json.loads(r.stdout))
+    assert "mountsim.backends.sandbox" in mods
+    assert [m for h in ("attr", "attrs", "threading", "mountsim.trace.program",
+                        "mountsim.backends.live") for m in loaded(mods, h)] == []

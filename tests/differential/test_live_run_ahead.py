@@ -13,6 +13,7 @@ import os
 import pytest
 
 from mountsim.backends import live as live_mod
+from mountsim.backends import sandbox as sandbox_mod
 from mountsim.backends.live import LiveBackend, LiveError
 from mountsim.backends.model import ModelBackend
 from mountsim.differential import run_pair, same_result, tables
@@ -166,14 +167,14 @@ def test_sandboxes_made_ahead_are_reaped(live):
 def test_zygote_falls_back_to_fork(monkeypatch):
     """If the fresh interpreter does not match this process's sources, then the zygote is
     the forked process, and sandboxes work the same."""
-    monkeypatch.setattr(live_mod, "_STAMP", "not this source")
+    monkeypatch.setattr(sandbox_mod, "STAMP", "not this source")
     backend = LiveBackend()
     if backend.unavailable():
         pytest.skip(backend.unavailable())
     try:
         with backend.start(Program(start_dirs=["/a"])) as s:
             with open(f"/proc/{backend.zygote().pid}/cmdline", "rb") as f:
-                assert b"_zygote_boot" not in f.read()
+                assert b"zygote_boot" not in f.read()
             assert s.execute(Step(pid=1, name="mkdir", args=("/a/x", 0o755))).errno is None
     finally:
         backend.close()

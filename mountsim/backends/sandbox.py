@@ -1,0 +1,418 @@
+"""The live backend's sandbox side: what runs in the zygote and in every sandbox process.
+
+Model-only (it drives the real kernel; no kernel function is mirrored). The controller's
+side, which starts the zygote and talks to the sandboxes, is live.py; its docstring says
+how the four layers of isolation fit together. This module is the part that runs as real
+root *inside* them:
+
+- `zygote_main()`: the zygote's loop. It clones each sandbox's init into a new pid
+  namespace (CLONE_NEWPID|CLONE_PARENT: pid 1 there, the controller's child).
+- `_sandbox_main()` / `_setup_sandbox()`: the init notes the host's namespaces
+  (guard.py), then unshare(CLONE_NEWNS); mount(NULL, "/", NULL, MS_REC|MS_PRIVATE) — so
+  no mount event can propagate back to the host (sharedsubtree.rst: a private mount
+  neither forwards nor receives propagation); a fresh tmpfs on /tmp; pivot_root into it;
+  umount2(put_old, MNT_DETACH). Its table is then one tmpfs at "/" on top of the
+  namespace's hidden root (the rootfs copy), exactly the model's default host. It installs
+  the seccomp filter (seccomp.py), forks the trace's main process (pid 2) and leaves for a
+  mount namespace of its own.
+- `_serve()` / `_do_step()` / `_do_fork()`: every trace pid is a real process serving
+  pickled commands over a socketpair; each step passes the guard on what its paths
+  resolve to before it runs. Fds: each process maps trace fd -> real fd, and a trace fd
+  with no mapping becomes BAD_FD, which no process can have open (fs.nr_open <= 2^30).
+
+Imports are kept to what these processes use (no attrs, no trace.program: the syscall
+table comes from trace/signatures.py). Every sandbox process is a fork of the zygote, and
+a fork costs in proportion to what the forked interpreter holds and touches: attrs
+imports `threading`, whose at-fork hook runs Python code in every new child; without it
+a fork and exit of a sandbox process takes about 190 fewer page faults and 0.3 ms less
+CPU here (measured with the zygote's imports, nested forks as init -> main), and a live
+campaign is bound by exactly that CPU (README, Performance). tests/cli/test_startup.py
+checks that this module alone imports neither.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import json
+import os
+import pickle
+import resource
+import signal
+import socket
+import sys
+import traceback
+from typing import Any
+
+from .. import errors, uapi
+from ..trace import signatures
+from ..trace.signatures import RETURNS_FD, SYSCALLS
+from . import _sys, guard, seccomp
+
+BAD_FD = 0x7FFFFFFF            # above fs.nr_open's maximum: the kernel answers EBADF
+NOFILE = 1024                  # RLIMIT_NOFILE of sandbox processes
+PR_SET_CHILD_SUBREAPER = 36
+WALL = 0x40000000              # __WALL: also reap children whose exit signal is not SIGCHLD
+_REFUSED_CLONE = (uapi.CLONE_VM | uapi.CLONE_THREAD | uapi.CLONE_SIGHAND | uapi.CLONE_FILES
+                  | uapi.CLONE_VFORK | uapi.CLONE_SETTLS | uapi.CLONE_PIDFD
+                  | uapi.CLONE_INTO_CGROUP)
+_FSCONFIG_FD_AUX = (uapi.FSCONFIG_SET_PATH, uapi.FSCONFIG_SET_PATH_EMPTY, uapi.FSCONFIG_SET_FD)
+_DEFAULTS = {"mode": 0o777, "key": None, "value": None, "aux": 0}
+
+
+
+# -- inside the sandbox ------------------------------------------------------------------
+
+def _must(res: tuple[int, int], what: str) -> None:
+    if res[0] == -1:
+        raise OSError(res[1], f"sandbox setup: {what}: {os.strerror(res[1])}")
+
+
+def _setup_sandbox(start_dirs: list[str]) -> None:
+    """Enter a fresh namespace whose only visible mount is a new tmpfs at "/".
+
+    MS_REC|MS_PRIVATE comes before anything else is mounted: from then on no mount or
+    umount here can propagate to the host's peer groups.
+    """
+    _must(_sys.call("unshare", uapi.CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    _must(_sys.call("mount", None, "/", None, uapi.MS_REC | uapi.MS_PRIVATE, None),
+          "make / rprivate")
+    _must(_sys.call("mount", "tmpfs", "/tmp", "tmpfs", 0, None), "mount tmpfs on /tmp")
+    os.mkdir("/tmp/.put_old", 0o700)
+    _must(_sys.call("pivot_root", "/tmp", "/tmp/.put_old"), "pivot_root")
+    os.chdir("/")
+    _must(_sys.call("umount2", "/.put_old", uapi.MNT_DETACH), "detach the old root")
+    os.rmdir("/.put_old")
+    os.umask(0o022)                            # the model's initial umask (task.FsStruct)
+    for d in start_dirs:
+        os.makedirs("/" + d.strip("/"), 0o755, exist_ok=True)
+
+
+class _Task:
+    """What one sandbox process keeps: its channel, its trace-fd -> real-fd map, and what
+    the guard knows of the sandbox. (A plain class: see the module docstring on imports.)"""
+
+    __slots__ = ("chan", "facts", "fds", "listmount_buf")
+
+    def __init__(self, chan: _sys.Chan, facts: guard.SandboxFacts) -> None:
+        self.chan, self.facts = chan, facts
+        self.fds: dict[int, int] = {}
+        self.listmount_buf: Any = None
+
+
+def _sandbox_main(sock: socket.socket, start_dirs: list[str]) -> None:
+    """The sandbox's init: pid 1 of a new pid namespace (cloned so by the zygote). Never
+    returns. Sets up the mount namespace, then `_sandbox_init()` forks the trace's main
+    process, which says "hello"; the init says "init" (the controller learns its host pid).
+    """
+    chan = _sys.Chan(sock)
+    try:
+        facts = guard.gather_facts(_MOUNT_FACTS)  # while the host's /proc is still in view
+        _setup_sandbox(start_dirs)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
+        err = seccomp.install()
+        if err:
+            raise OSError(err, f"sandbox setup: seccomp: {os.strerror(err)}")
+    except BaseException as e:                  # report and die before touching anything else
+        _reply(chan, ("failed", str(e)))
+        os._exit(1)
+    _sandbox_init(chan, facts)
+
+
+def _sandbox_init(chan: _sys.Chan, facts: guard.SandboxFacts) -> None:
+    """Pid 1 of the sandbox: fork the main process, leave the sandbox's mount namespace,
+    then reap until killed or until no process is left (sandbox processes exit when the
+    controller goes away).
+
+    The init moves to a mount namespace of its own before the main process may run a step:
+    otherwise the sandbox namespace would outlive its last trace process (put_mnt_ns()
+    would never run, and a dropped namespace's slaves would keep their master).
+    """
+    ready_r, ready_w = os.pipe()
+    if os.fork() == 0:
+        os.close(ready_w)
+        task = _Task(chan, facts)
+        _warm_up(task)
+        os.read(ready_r, 1)                     # until the init has left the namespace
+        os.close(ready_r)
+        _reply(chan, ("hello", os.getpid()))
+        _serve(task)
+    os.close(ready_r)
+    _must(_sys.call("unshare", uapi.CLONE_NEWNS), "init: unshare(CLONE_NEWNS)")
+    _reply(chan, ("init", None))
+    os.close(ready_w)
+    chan.close()
+    while True:
+        try:
+            os.waitpid(-1, WALL)
+        except ChildProcessError:
+            os._exit(0)
+
+
+_WARM_UP = (("mount", ("none", "/", "tmpfs", 0, None)), ("mkdir", ("/", 0o755)),
+            ("openat", (uapi.AT_FDCWD, "/", uapi.O_RDONLY)), ("umount2", ("/", 0)),
+            ("open_tree", (uapi.AT_FDCWD, "/", 0)),
+            ("move_mount", (uapi.AT_FDCWD, "/", uapi.AT_FDCWD, "/", 0)))
+
+
+def _warm_up(task: _Task) -> None:
+    """Before the process says hello: take once the copy-on-write faults that a fresh fork
+    takes on the first use of what every step uses (the guard, argument conversion, a
+    raw syscall, the mount count, pickling), so that steps do not. Only calls that change
+    nothing: the guard's lookups of "/", umask() with the umask it has, listmount() of its
+    own namespace. Best effort: any error is ignored."""
+    try:
+        for name, args in _WARM_UP:
+            guard.path_refusal(task.facts, name, _call_args(task, name, args))
+        _sys.call("umask", 0o022)                  # _setup_sandbox() set it so
+        _too_many_mounts(task)
+        uapi.errno_name(2)
+        pickle.loads(pickle.dumps((("steps", [("mount", ("none", "/", None, 0, None), 3)],
+                                    frozenset({2}), False), (0, None, None)),
+                                  pickle.HIGHEST_PROTOCOL))
+    except Exception:                              # noqa: BLE001 - only a warm-up
+        pass
+
+
+def _reply(chan: _sys.Chan, obj: Any) -> None:
+    try:
+        chan.send(obj)
+    except OSError:
+        os._exit(0)                             # the controller is gone
+
+
+def _serve(task: _Task) -> None:
+    """The command loop of one sandbox process. Never returns: EOF means the controller left."""
+    while True:
+        try:
+            msg, fds, _ = task.chan.recv()
+        except (EOFError, OSError):
+            os._exit(0)
+        try:
+            if msg[0] == "exit":
+                os._exit(msg[1] & 0xFF)
+            if msg[0] == "steps":
+                _do_steps(task, msg[1], msg[2], msg[3])
+                continue
+            reply = _do_fork(task, msg[1], msg[2], fds[0])
+            if reply is None:                  # we are the new child; it has said hello
+                continue
+        except Exception:                      # a backend bug: say so rather than hang
+            reply = ("crash", traceback.format_exc())
+        _reply(task.chan, reply)
+
+
+def _do_steps(task: _Task, steps: list, pids: frozenset[int], links_made: bool) -> None:
+    """Run *steps* in order, one reply each as soon as it is known; stop after a refusal
+    (the session stops there) or a crash. The guard's facts change within the list as the
+    controller would change them between two steps: links_made once a symlink is made."""
+    task.facts.pids, task.facts.links_made = pids, links_made
+    for name, args, label in steps:
+        try:
+            reply = _do_step(task, name, args, label)
+        except Exception:                      # a backend bug: say so rather than hang
+            reply = ("crash", traceback.format_exc())
+        _reply(task.chan, reply)
+        if reply[0] in ("refused", "crash"):
+            return
+        if reply[1] is None and name in MAKES_LINKS:
+            task.facts.links_made = True
+
+
+def clone_flags(name: str, args: tuple) -> tuple[int, str | None]:
+    """The namespace/clone flags of a fork-like step, or a reason it cannot run live."""
+    if name in ("fork", "vfork"):
+        return 0, None
+    if name == "clone":
+        flags = int(args[0] or 0) if args else 0
+    else:
+        cl = args[0] or {}
+        flags = int(cl.get("flags") or 0)
+        if cl.get("set_tid_size"):
+            return flags, "clone3 set_tid is not reproduced live"
+    refused = flags & _REFUSED_CLONE
+    if refused:
+        return flags, f"{name} flags {uapi.flags_to_str('clone', refused)} are not reproduced live"
+    return flags, None
+
+
+def _do_fork(task: _Task, name: str, args: tuple, child_sock_fd: int) -> tuple | None:
+    """fork/vfork/clone/clone3 for real. Returns the parent's reply, or None in the child.
+
+    vfork runs as fork: the parent must keep answering while the child runs.
+    """
+    flags, _ = clone_flags(name, args)
+    if name in ("fork", "vfork"):
+        try:
+            ret, err = os.fork(), 0
+        except OSError as e:
+            ret, err = -1, e.errno or 0
+    elif name == "clone":
+        if not flags & uapi.CSIGNAL:
+            flags |= uapi.SIGCHLD
+        ret, err = _sys.fork_call("clone", flags, 0, 0, 0, 0)
+    else:
+        size = args[1] if len(args) > 1 and args[1] is not None else 88
+        ret, err = _sys.fork_call("clone3", _sys.clone_args(args[0] or {}), size)
+    if ret == 0:
+        task.chan.close()                      # the parent's channel is not ours
+        task.chan = _sys.Chan(socket.socket(fileno=child_sock_fd))
+        _reply(task.chan, ("hello", os.getpid()))
+        return None
+    os.close(child_sock_fd)
+    return (ret, None, None) if ret > 0 else (-1, uapi.errno_name(err), None)
+
+
+def _fd(task: _Task, v: Any) -> Any:
+    """A trace fd as this process's real fd (AT_FDCWD and other negatives pass through)."""
+    if not isinstance(v, int) or v < 0:
+        return v
+    return task.fds.get(v, BAD_FD)
+
+
+def _call_args(task: _Task, name: str, args: tuple) -> list[Any]:
+    """The trace's decoded args as syscall(2) arguments, fds translated, defaults filled."""
+    out: list[Any] = []
+    spec = SYSCALLS[name]
+    for i, (pname, kind) in enumerate(spec):
+        v = args[i] if i < len(args) else _DEFAULTS.get(pname, 0)
+        kind = kind.rstrip("?")
+        if kind == "fd":
+            v = _fd(task, v)
+        elif kind in ("int", "mode") or kind.startswith("flags:"):
+            v = 0 if v is None else int(v)
+        out.append(v)
+    if name == "fsconfig" and out[1] in _FSCONFIG_FD_AUX:
+        out[4] = _fd(task, out[4])           # aux is a dfd (SET_PATH*) or an fd (SET_FD)
+    if name == "mount_setattr":
+        out[3] = _mount_attr(task, out[3], out[4])
+    return out
+
+
+def _fd_fields(task: _Task, req: dict | None) -> dict | None:
+    """mnt_id_req with its fd union (`mnt_ns_fd`, `mnt_fd`: 7.0) as this process's real fd."""
+    if not req:
+        return req
+    return {k: (_fd(task, int(v)) if k in ("mnt_ns_fd", "mnt_fd") and v else v)
+            for k, v in req.items()}
+
+
+def _mount_attr(task: _Task, attr: dict | None, size: int) -> Any:
+    if attr is not None and int(attr.get("attr_set") or 0) & uapi.MOUNT_ATTR_IDMAP:
+        attr = {**attr, "userns_fd": _fd(task, int(attr.get("userns_fd") or 0))}
+    return _sys.mount_attr(attr, size)
+
+
+def _do_step(task: _Task, name: str, args: tuple, label: int | None) -> tuple:
+    """Run one non-fork syscall: (ret, errno name or None, decoded output or None)."""
+    if name in ("statmount", "listmount"):
+        flags = args[3] if len(args) > 3 else 0
+        req = _fd_fields(task, args[0])
+        ret, err, out = _sys.stat_call(name, req, int(args[2] or 0), int(flags or 0))
+        return (ret, uapi.errno_name(err) if err else None, out)
+    if name == "read":
+        ret, err, out = _sys.read_call(_fd(task, args[0]), int(args[2] or 0))
+        return (ret, uapi.errno_name(err) if err else None, out)
+    cargs = _call_args(task, name, args)
+    why = guard.path_refusal(task.facts, name, cargs)
+    if why:
+        return ("refused", why, None)
+    if name in ("readlink", "readlinkat"):     # the body comes back in our own buffer
+        ret, err, out = _sys.readlink_call(name, cargs)
+        return (ret, uapi.errno_name(err) if err else None, out)
+    ret, err = _sys.call(name, *cargs)
+    if err:
+        return (-1, uapi.errno_name(err), None)
+    if name in _ADDS_MOUNTS and _too_many_mounts(task):
+        return ("refused", f"more than {guard.MAX_MOUNTS} mounts in one namespace", None)
+    if name in RETURNS_FD:
+        trace_fd = label if label is not None else ret
+        old = task.fds.get(trace_fd)
+        if old is not None and old != ret:
+            os.close(old)                      # the trace reused a number: keep one real fd
+        task.fds[trace_fd] = ret
+        return (trace_fd, None, None)
+    if name == "close":
+        task.fds.pop(args[0], None)
+    return (ret, None, None)
+
+
+MAKES_LINKS = frozenset({"symlink", "symlinkat"})
+_ADDS_MOUNTS = frozenset({"mount", "move_mount", "open_tree", "fsmount"})
+
+
+def _too_many_mounts(task: _Task) -> bool:
+    """Whether the caller's namespace holds more than guard.MAX_MOUNTS mounts (listmount)."""
+    if task.listmount_buf is None:
+        task.listmount_buf = (ctypes.c_uint64 * (guard.MAX_MOUNTS + 1))()
+    req = _sys.mnt_id_req({"size": 24, "mnt_id": uapi.LSMT_ROOT})
+    ret, _ = _sys.call("listmount", req, task.listmount_buf, guard.MAX_MOUNTS + 1, 0)
+    return ret > guard.MAX_MOUNTS
+
+
+# -- the zygote: clones the sandboxes' inits ---------------------------------------------
+
+_MOUNT_FACTS: tuple | None = None   # guard.mount_facts() of the zygote, read once there
+
+ZYGOTE_BOOT = ("import json, sys; sys.path[:0] = json.loads(sys.argv[3]); "
+                "from mountsim.backends.sandbox import zygote_boot; zygote_boot()")
+LIMITS = ("MAX_PROCS", "MAX_STEPS", "MAX_MOUNTS")     # guard's, as the controller has them
+
+
+def _source_stamp() -> str:
+    """The sandbox side's source files as this process imported them (path, size, mtime): a
+    fresh zygote whose files differ (edited since) would not speak our protocol."""
+    parts = []
+    for mod in (sys.modules[__name__], _sys, guard, seccomp, uapi, signatures, errors):
+        try:
+            st = os.stat(mod.__file__)
+            parts.append(f"{mod.__file__}:{st.st_size}:{st.st_mtime_ns}")
+        except (OSError, TypeError):
+            parts.append("?")
+    return "|".join(parts)
+
+
+STAMP = _source_stamp()
+
+
+def zygote_boot() -> None:
+    """Entry of the zygote as a fresh interpreter (`ZYGOTE_BOOT`): argv is the channel's
+    fd, the controller's guard limits (JSON), its sys.path (JSON) and its source stamp. A
+    different stamp: exit, and the controller makes the zygote by fork alone."""
+    fd, limits = int(sys.argv[1]), json.loads(sys.argv[2])
+    if sys.argv[4] != STAMP:
+        os._exit(3)
+    for name in LIMITS:
+        setattr(guard, name, int(limits[name]))
+    zygote_main(_sys.Chan(socket.socket(fileno=fd)))
+
+
+def zygote_main(chan: _sys.Chan) -> None:
+    """Serve "spawn" forever; exit when the controller goes away.
+
+    Every sandbox process is a fork of this one: the seccomp program is built once here,
+    and the heap is frozen (gc.freeze()) so that no collection in a sandbox walks, and so
+    copies, the pages they share. Each init is cloned with CLONE_PARENT: it is the
+    controller's child, and the controller reaps it (no round trip through us).
+    """
+    global _MOUNT_FACTS
+    signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl-C is the controller's business
+    _sys.libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    seccomp.prepare()
+    _MOUNT_FACTS = guard.mount_facts()                # the inits share our mount namespace
+    gc.freeze()
+    _reply(chan, ("ready", None))
+    while True:
+        try:
+            msg, fds, _ = chan.recv()
+        except (EOFError, OSError):
+            os._exit(0)
+        if msg[0] == "spawn":
+            # the sandbox's init: pid 1 of a new pid namespace, the controller's child
+            pid, err = _sys.fork_call("clone", uapi.CLONE_NEWPID | uapi.CLONE_PARENT
+                                      | uapi.SIGCHLD, 0, 0, 0, 0)
+            if pid == 0:
+                chan.close()
+                _sandbox_main(socket.socket(fileno=fds[0]), msg[1])
+            os.close(fds[0])
+            _reply(chan, ("ok", pid) if pid > 0 else ("failed", os.strerror(err)))

@@ -1,0 +1,76 @@
+"""The syscalls a Program can hold: each one's arguments (kernel name and kind, in kernel
+order), and which calls create something the trace names by number.
+
+Model-only. Plain data with no imports, so that the live backend's sandbox processes
+(backends/sandbox.py) can have it without the rest of the trace package.
+"""
+
+from __future__ import annotations
+
+# Argument kinds: "path" and "str" (str or None for NULL), "fd" (int; AT_FDCWD is -100),
+# "int", "mode" (int), "flags:<family>" (int; family names a uapi.FLAG_NAMES table),
+# "struct:<name>" (dict of field -> int/str), "out:<name>" (an output buffer: the parser
+# stores what strace printed there in Step.out, backends fill Result.out).
+# Optional trailing args are marked with a trailing "?".
+SYSCALLS: dict[str, tuple[tuple[str, str], ...]] = {
+    "mount": (("source", "str"), ("target", "path"), ("filesystemtype", "str"),
+              ("mountflags", "flags:mount"), ("data", "str")),
+    "umount2": (("target", "path"), ("flags", "flags:umount")),
+    "unshare": (("flags", "flags:clone"),),
+    "setns": (("fd", "fd"), ("nstype", "flags:clone")),
+    "fork": (),
+    "vfork": (),
+    "clone": (("flags", "flags:clone"),),          # strace's named flags= argument
+    "clone3": (("cl_args", "struct:clone_args"), ("size", "int?")),
+    "chdir": (("path", "path"),),
+    "fchdir": (("fd", "fd"),),
+    "chroot": (("path", "path"),),
+    "pivot_root": (("new_root", "path"), ("put_old", "path")),
+    "mkdir": (("pathname", "path"), ("mode", "mode?")),
+    "mkdirat": (("dirfd", "fd"), ("pathname", "path"), ("mode", "mode?")),
+    "rmdir": (("pathname", "path"),),
+    "open": (("pathname", "path"), ("flags", "flags:open"), ("mode", "mode?")),
+    "creat": (("pathname", "path"), ("mode", "mode?")),
+    "openat": (("dirfd", "fd"), ("pathname", "path"), ("flags", "flags:open"), ("mode", "mode?")),
+    "close": (("fd", "fd"),),
+    "write": (("fd", "fd"), ("buf", "str"), ("count", "int")),   # /proc/<pid>/uid_map & co
+    "read": (("fd", "fd"), ("buf", "out:read"), ("count", "int")),  # /proc/<pid>/mountinfo
+    "lseek": (("fd", "fd"), ("offset", "int"), ("whence", "flags:seek")),
+    "umask": (("mask", "mode"),),
+    "unlink": (("pathname", "path"),),
+    "unlinkat": (("dirfd", "fd"), ("pathname", "path"), ("flags", "flags:at")),
+    "rename": (("oldpath", "path"), ("newpath", "path")),
+    "renameat": (("olddirfd", "fd"), ("oldpath", "path"), ("newdirfd", "fd"), ("newpath", "path")),
+    "renameat2": (("olddirfd", "fd"), ("oldpath", "path"), ("newdirfd", "fd"), ("newpath", "path"),
+                  ("flags", "flags:rename")),
+    "symlink": (("target", "str"), ("linkpath", "path")),
+    "symlinkat": (("target", "str"), ("newdirfd", "fd"), ("linkpath", "path")),
+    "readlink": (("pathname", "path"), ("buf", "out:readlink"), ("bufsiz", "int")),
+    "readlinkat": (("dirfd", "fd"), ("pathname", "path"), ("buf", "out:readlink"), ("bufsiz", "int")),
+    "mknod": (("pathname", "path"), ("mode", "mode"), ("dev", "int?")),     # model-only
+    "mknodat": (("dirfd", "fd"), ("pathname", "path"), ("mode", "mode"), ("dev", "int?")),
+    "open_tree": (("dfd", "fd"), ("filename", "path"), ("flags", "flags:open_tree")),
+    "move_mount": (("from_dfd", "fd"), ("from_pathname", "path"), ("to_dfd", "fd"),
+                   ("to_pathname", "path"), ("flags", "flags:move_mount")),
+    "fsopen": (("fsname", "str"), ("flags", "flags:fsopen")),
+    "fsconfig": (("fd", "fd"), ("cmd", "flags:fsconfig"), ("key", "str?"), ("value", "str?"),
+                 ("aux", "int?")),
+    "fsmount": (("fs_fd", "fd"), ("flags", "flags:fsmount"), ("attr_flags", "flags:mount_attr")),
+    "fspick": (("dfd", "fd"), ("path", "path"), ("flags", "flags:fspick")),
+    "mount_setattr": (("dfd", "fd"), ("path", "path"), ("flags", "flags:at"),
+                      ("uattr", "struct:mount_attr"), ("usize", "int")),
+    "statmount": (("req", "struct:mnt_id_req"), ("buf", "out:statmount"), ("bufsize", "int"),
+                  ("flags", "flags:statmount_flags")),
+    "listmount": (("req", "struct:mnt_id_req"), ("mnt_ids", "out:mnt_ids"), ("nr_mnt_ids", "int"),
+                  ("flags", "flags:listmount")),
+    "setresuid": (("ruid", "int"), ("euid", "int"), ("suid", "int")),
+    "setuid": (("uid", "int"),),
+    "exit_group": (("status", "int"),),
+    "exit": (("status", "int"),),
+}
+
+# Calls whose success creates something the trace names by number (Step.label).
+RETURNS_FD = frozenset({"open", "openat", "creat", "open_tree", "fsopen", "fsmount", "fspick"})
+RETURNS_PID = frozenset({"fork", "vfork", "clone", "clone3"})
+
+__all__ = ["RETURNS_FD", "RETURNS_PID", "SYSCALLS"]
