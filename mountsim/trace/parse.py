@@ -340,6 +340,7 @@ def start_table(prog: Program, path: str) -> None:
     if not prog.start_mountinfo:
         raise TraceError(path, 0, "no mountinfo lines")
     _table_error(prog, path)
+    prog.start_mountinfo_file = path
     prog.start_unknown = False
 
 

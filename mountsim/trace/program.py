@@ -109,5 +109,6 @@ class Program:
     unmodelled: dict[str, int] = attrs.Factory(dict)  # calls of syscalls the model lacks, by name
     first_unmodelled: int = 0                 # the line of the first of them
     start_mountinfo_lines: list[int] = attrs.Factory(list)  # the line of each start-mountinfo
+    start_mountinfo_file: str | None = None   # where they came from (None: this trace's header)
     start_contents_known: bool = False        # `# start-contents: complete`
     start_unknown: bool = False               # raw strace output, no header: an unknown machine

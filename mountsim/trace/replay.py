@@ -162,7 +162,51 @@ def replay(program: Program, session, strict: bool = False, on_step=None) -> Rep
                          "no table to compare")
     if strict:
         rep.diffs.extend(f"{n.file}:{n.line}: {n.msg}" for n in rep.notes)
+    if rep.diffs:
+        rep.notes.extend(start_hints(program, rep.diffs))   # advice, never a failure itself
     return rep
+
+
+SAVE_TABLE = "unshare -m --propagation unchanged cat /proc/self/mountinfo > FILE"
+
+
+def start_hints(program: Program, diffs: list[str]) -> list[Note]:
+    """When a recording differs, what about its start may explain it (Model-only).
+
+    An unknown machine: the model began on one root of unknown contents, so the mounts the
+    recording machine had are unknown to it. A start table listing a mount before its
+    parent: mountinfo lists a namespace's mounts in the order they were made (by
+    mnt_id_unique, the namespace's rbtree, 6.8+), but copy_tree() walks each mount's
+    children in the order they were attached (mnt_mounts, list_add_tail() in
+    __attach_mnt()); a mount listed before its parent was moved there later, so that order
+    is not in the table, and a recursive copy's rows follow it. A fresh copy's own
+    mountinfo lists the copies in that order, so it is the table to give."""
+    if program.start_unknown:
+        return [Note(program.file, 1, "no start table: the model began on one mount at / of "
+                     "unknown contents, so mounts the recording machine had are unknown to it; "
+                     f"give its table with --start-mountinfo FILE, saved there with `{SAVE_TABLE}`, "
+                     "or record with `mountsim record`")]
+    if not program.start_mountinfo or not any(": read: the table read" in d for d in diffs):
+        return []
+    i = listed_before_parent(program.start_mountinfo)
+    if i is None:
+        return []
+    f = program.start_mountinfo[i].split()
+    return [Note(program.start_mountinfo_file or program.file, program.start_mountinfo_lines[i],
+                 f"mount {f[0]} is listed before its parent {f[1]}: this table lists mounts in "
+                 "the order they were made, not the order they were attached, which decides the "
+                 "order of a recursive copy's rows; a table saved with "
+                 f"`{SAVE_TABLE}` lists a fresh copy, in that order")]
+
+
+def listed_before_parent(lines: list[str]) -> int | None:
+    """The index of the first mountinfo line whose parent is listed after it, or None."""
+    first = {ln.split(None, 1)[0]: i for i, ln in reversed(list(enumerate(lines)))}
+    for i, ln in enumerate(lines):
+        parent = ln.split(None, 2)[1]
+        if first.get(parent, -1) > i:
+            return i
+    return None
 
 
 def _compare_table(program: Program, group: list[int], session, step: Step) -> str | None:

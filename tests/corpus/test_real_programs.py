@@ -38,3 +38,48 @@ def test_real_program_replays_exactly(path):
     assert rep.diffs == []
     assert len([s for s in program.steps if s.name in ("mount", "umount2", "unshare", "setns",
                                                         "pivot_root", "chroot")]) > 0
+
+
+TABLES = HERE / "bwrap-rbind-tables.strace"      # strace -s 65536: every table read compared
+
+
+def _replay(start: Path | None):
+    program = parse_file(str(TABLES))
+    if start is not None:
+        start_table(program, str(start))
+    return replay(program, ModelBackend().start(program))
+
+
+def test_a_start_table_in_creation_order_gets_the_hint_that_explains_its_differences():
+    """If the start table is the host's own mountinfo (listed by creation: the recording
+    machine's /proc, /sys and /dev were moved under its root, so they are listed before it),
+    then the rows of bwrap's recursive copy come out in another order than the kernel's, and
+    replay says why, at the table's first mount listed before its parent; given the same
+    machine's table as a fresh copy lists it (TABLES' .mountinfo), the same trace is exact
+    (test_real_program_replays_exactly)."""
+    host = TABLES.with_suffix(".host-order")
+    rep = _replay(host)
+    assert rep.diffs and all(": read: the table read differs" in d for d in rep.diffs)
+    hints = [n for n in rep.notes if "listed before its parent" in n.msg]
+    # line 1 of the kernel's table: /proc (22), whose parent / (27) is on line 6
+    assert [(n.file, n.line) for n in hints] == [(str(host), 1)]
+    assert hints[0].msg.startswith("mount 22 is listed before its parent 27")
+    assert "unshare -m --propagation unchanged cat /proc/self/mountinfo" in hints[0].msg
+
+
+def test_an_unknown_machine_gets_the_hint_to_give_its_table():
+    """If the same recording is replayed with no start table, then the host's mounts that
+    bwrap bound recursively are unknown to the model, calls differ, and replay says at line
+    1 that the start table is missing and how to save one."""
+    rep = _replay(None)
+    assert rep.diffs
+    hints = [n for n in rep.notes if n.msg.startswith("no start table")]
+    assert [(n.file, n.line) for n in hints] == [(str(TABLES), 1)]
+    assert "--start-mountinfo" in hints[0].msg and "mountsim record" in hints[0].msg
+
+
+def test_no_hint_when_the_replay_agrees():
+    """If the replay agrees (the table as a fresh copy lists it), then there is no hint."""
+    rep = _replay(TABLES.with_suffix(".mountinfo"))
+    assert rep.diffs == []
+    assert not [n for n in rep.notes if "start table" in n.msg or "listed before" in n.msg]
