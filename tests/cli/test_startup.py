@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Never needed to replay a trace on the model.
 HEAVY = ("hypothesis", "graphviz", "lark", "mountsim.render", "mountsim.vm",
-         "mountsim.backends.live", "mountsim.backends.recorder", "mountsim.backends.vm",
+         "mountsim.backends.live", "mountsim.backends.sandbox", "mountsim.backends.recorder",
+         "mountsim.backends.vm",
          "mountsim.gen", "mountsim.differential", "mountsim.trace.record",
          "mountsim.trace.compare", "mountsim.commands.fuzz", "mountsim.commands.bench",
          "mountsim.commands.draw", "mountsim.commands.record", "mountsim.commands.diff")
