@@ -1,6 +1,6 @@
 """procfs, as far as the mount model needs it: /proc/<pid>/{ns/mnt,ns/user,root,cwd,fd/N,
 mountinfo,mounts,uid_map,gid_map,setgroups}, /proc/self, /proc/thread-self,
-/proc/sys/kernel/overflow{uid,gid}; and nsfs, the filesystem behind namespace
+/proc/sys/kernel/overflow{uid,gid}, /proc/sys/fs/mount-max, /proc/sys/user/max_*; and nsfs, the filesystem behind namespace
 files (fs/proc/base.c, fs/proc/fd.c, fs/proc/namespaces.c, fs/nsfs.c).
 
 `ns/*`, `root`, `cwd` and `fd/N` are magic links: looking them up jumps to another path
@@ -28,9 +28,16 @@ _PID_FILES = ("mountinfo", "mounts", "mountstats") + IDMAP_FILES
 _ROOT_DIRS = ("acpi", "bus", "driver", "fs", "irq", "net", "pressure", "sys", "sysvipc", "tty")
 # Files inside the static entries that real programs read at start (bwrap: the overflow
 # ids); what they contain is not modelled (a replayed read answers what was recorded).
-_STATIC = {"/sys": {"kernel": S_IFDIR, "fs": S_IFDIR},
+# /proc/sys/user: the per-user-namespace limits (kernel/ucount.c user_table[], as 6.18 lists
+# them here; bwrap --unshare-user/--unshare-all reads max_user_namespaces first).
+_UCOUNT_LIMITS = ("max_user_namespaces", "max_pid_namespaces", "max_uts_namespaces",
+                  "max_ipc_namespaces", "max_net_namespaces", "max_mnt_namespaces",
+                  "max_cgroup_namespaces", "max_time_namespaces", "max_inotify_instances",
+                  "max_inotify_watches", "max_fanotify_groups", "max_fanotify_marks")
+_STATIC = {"/sys": {"kernel": S_IFDIR, "fs": S_IFDIR, "user": S_IFDIR},
            "/sys/kernel": {"overflowuid": S_IFREG, "overflowgid": S_IFREG},
-           "/sys/fs": {"mount-max": S_IFREG}}                    # sysctl.py
+           "/sys/fs": {"mount-max": S_IFREG},                    # sysctl.py
+           "/sys/user": dict.fromkeys(_UCOUNT_LIMITS, S_IFREG)}
 _ROOT_FILES = ("cmdline", "cpuinfo", "filesystems", "interrupts", "keys", "kmsg",
                "loadavg", "meminfo", "mounts", "stat", "timer_list", "uptime", "version")
 

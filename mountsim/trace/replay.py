@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import attrs
 
+from .. import uapi
 from .normalise import normalise, unescape
 from .parse import Truncated
 from .tableread import drain, recorded_text, table_read_groups
@@ -118,6 +119,7 @@ def replay(program: Program, session, strict: bool = False, on_step=None) -> Rep
     # ids of new mounts are the recording machine's own when the start was not the model host
     tables = table_read_groups(program) if program.start_mountinfo or program.start_unknown else {}
     as_recorded: set[int] = set()
+    cgroup_ns, cgroup_noted = (first_cgroup_ns(program) if tables else None), False
     for index, step in enumerate(program.steps):
         where = f"{step.file}:{step.line}"
         if index in as_recorded:
@@ -136,7 +138,12 @@ def replay(program: Program, session, strict: bool = False, on_step=None) -> Rep
                                   f"fd {missing[0]} was never opened in the model; {step.name} skipped"))
             continue
         if index in tables:
-            d = _compare_table(program, tables[index], session, step)
+            if cgroup_ns is not None and cgroup_ns < index and not cgroup_noted:
+                cgroup_noted = True
+                rep.notes.append(Note(step.file, step.line, CGROUP_ROOT_NOTE.format(
+                    line=program.steps[cgroup_ns].line)))
+            d = _compare_table(program, tables[index], session, step,
+                               cgroup_ns is not None and cgroup_ns < index)
             if d:
                 rep.diffs.append(f"{where}: read: {d}")
             as_recorded.update(tables[index])
@@ -209,13 +216,50 @@ def listed_before_parent(lines: list[str]) -> int | None:
     return None
 
 
-def _compare_table(program: Program, group: list[int], session, step: Step) -> str | None:
-    """The model's whole table against the joined recorded reads, both normalised."""
+CGROUP_ROOT_NOTE = ("cgroup and cgroup2 mounts show their root relative to the reader's cgroup "
+                    "namespace (cgroup_show_path()), which the model does not follow: table "
+                    "reads after line {line}, where the trace made one, are compared without it")
+_CGROUP_FS = frozenset({"cgroup", "cgroup2"})
+
+
+def first_cgroup_ns(program: Program) -> int | None:
+    """The index of the first step that makes or enters a cgroup namespace
+    (unshare/clone/clone3 with CLONE_NEWCGROUP, setns with that nstype), or None."""
+    for i, s in enumerate(program.steps):
+        if s.name == "clone3":
+            flags = s.args[0].get("flags") if s.args and isinstance(s.args[0], dict) else None
+        else:
+            at = {"unshare": 0, "clone": 0, "setns": 1}.get(s.name)
+            flags = s.args[at] if at is not None and len(s.args) > at else None
+        if isinstance(flags, int) and flags & uapi.CLONE_NEWCGROUP:
+            return i
+    return None
+
+
+def _mask_cgroup_roots(lines: list[str]) -> list[str]:
+    """Normalised mountinfo lines with the root field of cgroup mounts blanked out."""
+    out = []
+    for ln in lines:
+        left, sep, right = ln.partition(" - ")
+        f = left.split(" ")
+        if sep and len(f) > 3 and right.split(" ", 1)[0] in _CGROUP_FS:
+            f[3] = "(cgroup-ns)"
+            ln = " ".join(f) + sep + right
+        out.append(ln)
+    return out
+
+
+def _compare_table(program: Program, group: list[int], session, step: Step,
+                   cgroup_ns: bool = False) -> str | None:
+    """The model's whole table against the joined recorded reads, both normalised (and
+    without cgroup mounts' roots once the trace is in a cgroup namespace)."""
     recorded = recorded_text(program, group)
     model = drain(session, step)
     if recorded is None:
         return None                             # strace did not print it all: nothing to judge
     a, b = normalise(recorded).splitlines(), normalise(model).splitlines()
+    if cgroup_ns:
+        a, b = _mask_cgroup_roots(a), _mask_cgroup_roots(b)
     if a == b:
         return None
     i = next((j for j, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))

@@ -83,3 +83,21 @@ def test_no_hint_when_the_replay_agrees():
     rep = _replay(TABLES.with_suffix(".mountinfo"))
     assert rep.diffs == []
     assert not [n for n in rep.notes if "start table" in n.msg or "listed before" in n.msg]
+
+
+def test_a_cgroup_namespace_leaves_cgroup_roots_out_of_table_reads():
+    """If bwrap --unshare-all enters a new cgroup namespace, then the kernel shows the
+    memory cgroup mount's root relative to it ("/../.." in the recorded reads: this process
+    sat two levels down that hierarchy, cgroup_show_path()), which the model cannot know;
+    replay compares those reads without cgroup roots, says so once, and agrees with every
+    other field and call (its /proc/sys/user/max_user_namespaces open included)."""
+    path = HERE / "bwrap-unshare-all.strace"
+    assert "/../.. /oldroot/sys/fs/cgroup/" in path.read_text()
+    program = parse_file(str(path))
+    start_table(program, str(path.with_suffix(".mountinfo")))
+    rep = replay(program, ModelBackend().start(program))
+    assert rep.diffs == []
+    notes = [n for n in rep.notes if "cgroup namespace" in n.msg]
+    assert len(notes) == 1
+    clone = next(s for s in program.steps if s.name == "clone")
+    assert f"after line {clone.line}" in notes[0].msg
