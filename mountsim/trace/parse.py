@@ -27,6 +27,9 @@ _BARE_PID = re.compile(r"^(\d+)\s+(?=[a-z_<+\-]|\d)")    # `strace -f -o FILE` s
 _STAMP = re.compile(r"^\s*(?:(\d\d):(\d\d):(\d\d)(\.\d+)?|(\d+\.\d+))\s+")
 _UNFINISHED = re.compile(r"\s*<unfinished \.\.\.>\s*$")
 _RESUMED = re.compile(r"^<\.\.\.\s+(\w+)\s+resumed>\s*")
+# `= ? ERESTARTSYS (To be restarted if SA_RESTART is set)` and the other ERESTART* codes: a
+# signal interrupted the call in the kernel (include/linux/errno.h: never seen by programs)
+_RESTART = re.compile(r"\)\s*=\s*\?\s+(ERESTART\w+)(?:\s+\([^()]*\))?\s*$")
 _TIMING = re.compile(r"\s+<\d+\.\d+>\s*$")
 _IGNORE = re.compile(r"^(--- |strace: |\s*$)")
 _EXITED = re.compile(r"^\+\+\+ (?:exited with (\d+)|killed by (SIG\w+)(?: \(core dumped\))?) \+\+\+\s*$")
@@ -148,8 +151,10 @@ def _parse_lines(prog: Program, lines: list[tuple[str, int, str, int | None]]) -
                 forked_early.discard(pid)           # emitted when the child first spoke
                 continue
             rest = body[r.end():]
+            # strace resumes mid-argument-list: after a comma, before one, or with the
+            # "=> {...}" of a struct the call wrote back (clone3's parent_tid)
             sep = "" if not rest or rest.startswith((",", ")")) or head.endswith("(") else \
-                " " if head.endswith(",") else ", "
+                " " if head.endswith(",") or rest.startswith("=>") else ", "
             body = head + sep + rest
         before = len(prog.steps)
         _call(prog, body, pid, path, n, raw)
@@ -382,6 +387,12 @@ def _call(prog: Program, body: str, pid: int, path: str, n: int, raw: str) -> No
         prog.unmodelled[head.group(1)] = prog.unmodelled.get(head.group(1), 0) + 1
         prog.first_unmodelled = prog.first_unmodelled or n
         return                                  # its arguments are never needed: not parsed
+    restart = _RESTART.search(body)
+    if restart:                                 # interrupted; its restart is a line of its own
+        prog.notes.append(Note(path, n, f"{head.group(1) if head else 'call'}: interrupted by a "
+                               f"signal ({restart.group(1)}); not replayed (strace shows the "
+                               "restarted call on a line of its own)"))
+        return
     if "<" in body:
         body = _outside_strings(body, lambda seg: _FD_NOTE.sub(r"\1", seg))
     deep = _nesting_error(body)

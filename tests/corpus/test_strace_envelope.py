@@ -106,3 +106,43 @@ def test_written_strings_read_back(text):
     from mountsim.trace.write import _c_string
     p = parse_text(f"write(3, {_c_string(text)}, 3) = 3\n", "<t>")
     assert p.steps[0].args[1] == text
+
+
+# Lines strace 6.1 wrote on this machine for runc (`strace -f -s 65536 runc run`), verbatim:
+# clone3's thread creation printed whole, then split by another thread's line; a read that
+# a signal interrupted.
+_CLONE3_WHOLE = (
+    "21526 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|"
+    "CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID, "
+    "child_tid=0x7ff864fee990, parent_tid=0x7ff864fee990, exit_signal=0, "
+    "stack=0x7ff8647ee000, stack_size=0x7fff80, tls=0x7ff864fee6c0} => "
+    "{parent_tid=[21527]}, 88) = 21527\n")
+_CLONE3_SPLIT = (
+    "21526 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|"
+    "CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID, "
+    "child_tid=0x7ff8647ed990, parent_tid=0x7ff8647ed990, exit_signal=0, "
+    "stack=0x7ff863fed000, stack_size=0x7fff80, tls=0x7ff8647ed6c0} <unfinished ...>\n"
+    "21526 <... clone3 resumed> => {parent_tid=[21528]}, 88) = 21528\n")
+_RESTARTED = ("21528 read(14,  <unfinished ...>\n"
+              "21528 <... read resumed>0xc0001a344e, 1) = ? ERESTARTSYS (To be restarted if "
+              "SA_RESTART is set)\n")
+
+
+def test_a_resumed_struct_write_back_joins_as_strace_prints_it_whole():
+    """If strace splits clone3 before its `=> {parent_tid=[N]}` (the struct the call wrote
+    back), then the joined call parses as the same call printed whole does: same flags and
+    fields, the child's pid as the result."""
+    whole, split = parse_text(_CLONE3_WHOLE), parse_text(_CLONE3_SPLIT)
+    (w,), (s,) = whole.steps, split.steps
+    assert (s.name, s.result.ret, s.label) == ("clone3", 21528, 21528)
+    assert s.args[0]["flags"] == w.args[0]["flags"] and s.args[1:] == w.args[1:]
+    assert set(s.args[0]) == set(w.args[0])
+
+
+def test_a_call_a_signal_interrupted_is_noted_not_replayed():
+    """If strace shows `= ? ERESTARTSYS` (the kernel restarts the call; strace prints the
+    restart as a call of its own), then the call is no step, and a note names the line it
+    began on (as every joined call is named)."""
+    p = parse_text(_RESTARTED)
+    assert p.steps == []
+    assert [(n.line, "ERESTARTSYS" in n.msg) for n in p.notes] == [(1, True)]
