@@ -17,7 +17,7 @@ from .errors import KernelError
 from .fs import S_IFDIR
 from .kernel import Kernel
 from .klist import bag_add
-from .mount import MNT, MntNamespace, Mount, T, peer_add, slave_add_tail
+from .mount import MNT, MntNamespace, Mount, T, add_child, del_child, peer_add, slave_add_tail
 from .namei import traverse_mounts
 from .trace.normalise import unescape
 from .nullfs import init_mount_tree
@@ -31,13 +31,18 @@ class BadMountinfo(ValueError):
     """A start-mountinfo line the model cannot use; the message says why."""
 
 
+class BadCopy(BadMountinfo):
+    """A start table's copy listing (`--start-copy`) that does not match the table."""
+
+
 def boot(sem: Semantics | None = None, main_pid: int = 1, start_mountinfo: Iterable[str] = (),
          start_dirs: Iterable[str] = (), contents_known: bool = False,
-         unknown_root: bool = False) -> tuple[Kernel, Task]:
+         unknown_root: bool = False, start_copy: Iterable[str] = ()) -> tuple[Kernel, Task]:
     """A fresh machine and its first process. *contents_known*: the start table's
     filesystems hold exactly what start_dirs names (`# start-contents: complete`).
     *unknown_root*: the model host, but its root's contents are unknown (a raw strace
-    output from an unknown machine)."""
+    output from an unknown machine). *start_copy*: the start table as a fresh copy of its
+    namespace lists it, for the order its mounts were attached in (order_as_copied())."""
     k = Kernel(sem)
     ns = MntNamespace(k.init_user_ns)
     if k.sem.nullfs_root:                  # 7.0: rooted in nullfs, rootfs on top
@@ -51,7 +56,10 @@ def boot(sem: Semantics | None = None, main_pid: int = 1, start_mountinfo: Itera
     k.nsfs_mnt = make_nsfs(k)
     lines = [ln for ln in start_mountinfo if ln.strip()]
     if lines:
-        _from_mountinfo(k, ns, rootfs, lines, contents_known)
+        by_id = _from_mountinfo(k, ns, rootfs, lines, contents_known)
+        copy = [ln for ln in start_copy if ln.strip()]
+        if copy:
+            order_as_copied(by_id, lines, copy)
     else:
         sb = k.new_sb("tmpfs", k.init_user_ns)
         m = k.alloc_vfsmnt(sb, sb.root, "tmpfs")
@@ -206,3 +214,60 @@ def _from_mountinfo(k: Kernel, ns: MntNamespace, rootfs: Mount, lines: list[str]
             raise BadMountinfo(f"master:{gid} names no shared mount in the table")
         m.master = master
         slave_add_tail(m, master)
+    return by_id
+
+
+def _rows(lines: list[str]) -> tuple[dict[int, list[int]], int, dict[int, tuple]]:
+    """A table's (children of each id in listing order, the root's id, id -> the fields a
+    copy keeps: mountpoint, root, device, filesystem type, source)."""
+    kids: dict[int, list[int]] = {}
+    key: dict[int, tuple] = {}
+    parent_of: dict[int, int] = {}
+    for ln in lines:
+        left, _, right = ln.partition(" - ")
+        f, r = left.split(), right.split()
+        mid, parent = int(f[0]), int(f[1])
+        key[mid] = (unescape(f[4]), unescape(f[3]), f[2], *r[:2])
+        parent_of[mid] = parent
+    for mid, parent in parent_of.items():
+        if parent in key and parent != mid:
+            kids.setdefault(parent, []).append(mid)
+    root = next(mid for mid, parent in parent_of.items() if parent not in key or parent == mid)
+    return kids, root, key
+
+
+def order_as_copied(by_id: dict[int, Mount], lines: list[str], copy: list[str]) -> None:
+    """Give each start-table mount's children the order a fresh copy of the table lists.
+
+    Model-only; why: mountinfo lists a namespace's mounts in creation order (by
+    mnt_id_unique: the namespace's rbtree, 6.8+), while the kernel keeps each mount's
+    children in attach order (mnt_mounts, list_add_tail() in __attach_mnt()); the two part
+    where mounts were moved after boot. copy_tree() makes a copy's mounts in a walk of that
+    attach order (next_mnt()), so a copy's own table lists them in it: under each copied
+    mount, its children are its original's, in attach order. Rows are matched from the
+    root down by mountpoint, root, device, filesystem type and source; a copy that does
+    not list the same mounts is refused (BadCopy)."""
+    kids, root, key = _rows(lines)
+    ckids, croot, ckey = _rows(copy)
+    if len(key) != len(ckey) or key[root] != ckey[croot]:
+        raise BadCopy("the copy does not list the same mounts as the table "
+                           f"({len(ckey)} against {len(key)}, roots {ckey[croot][0]} and {key[root][0]})")
+    todo = [(root, croot)]
+    while todo:
+        mid, cid = todo.pop()
+        free = list(kids.get(mid, ()))
+        order = []
+        for c in ckids.get(cid, ()):
+            match = next((h for h in free if key[h] == ckey[c]), None)
+            if match is None:
+                raise BadCopy(f"copy mount {c} ({ckey[c][0]}) matches no mount under "
+                                   f"{key[mid][0]} in the table")
+            free.remove(match)
+            order.append(match)
+            todo.append((match, c))
+        if free:
+            raise BadCopy(f"the copy lists no copy of mount {free[0]} ({key[free[0]][0]})")
+        parent = by_id[mid]
+        for h in order:                       # re-attach in the copy's order: list_add_tail()
+            del_child(by_id[h])
+            add_child(by_id[h], parent)

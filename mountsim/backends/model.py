@@ -11,7 +11,7 @@ import errno as _errno
 import attrs
 
 from ..errors import KernelError, TraceError
-from ..machine import BadMountinfo, boot
+from ..machine import BadCopy, BadMountinfo, boot
 from ..namespace import mntput, put_mnt_ns
 from ..proc_namespace import mountinfo
 from ..syscalls import dispatch, is_modelled
@@ -33,7 +33,11 @@ class ModelSession:
         try:
             self.k, _ = boot(self.sem, program.main_pid, program.start_mountinfo,
                              program.start_dirs, program.start_contents_known,
-                             program.start_unknown)
+                             program.start_unknown, program.start_copy)
+        except BadCopy as e:                    # a copy listing that is not the table's
+            raise TraceError(program.start_copy_file or program.file,
+                             program.start_copy_lines[0] if program.start_copy_lines else 0,
+                             f"start-copy: {e}") from None
         except BadMountinfo as e:               # a start table parse.py could not judge alone
             line = program.start_mountinfo_lines[0] if program.start_mountinfo_lines else 0
             raise TraceError(program.file, line, f"start-mountinfo: {e}") from None

@@ -7,7 +7,7 @@ import sys
 
 from ..backends.model import ModelBackend
 from ..errors import TraceError
-from ..trace.parse import parse_ff, parse_file, start_table
+from ..trace.parse import parse_ff, parse_file, start_copy, start_table
 from ..trace.replay import replay
 from ..versions import DEFAULT, KERNELS, PROFILES
 
@@ -32,6 +32,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--start-mountinfo", metavar="FILE", help="start from this mountinfo "
                    "table (the recording machine's /proc/<pid>/mountinfo), contents unknown; "
                    "without it a trace with no '#' header starts on one root of unknown contents")
+    p.add_argument("--start-copy", metavar="FILE", help="with --start-mountinfo: the same "
+                   "table as a fresh copy of its namespace lists it (`unshare -m --propagation "
+                   "unchanged cat /proc/self/mountinfo`), for the order the mounts were attached "
+                   "in, which every recursive copy's rows follow")
     p.add_argument("--explain", action="store_true", help="for each failing call, the kernel "
                    "rule that refused it and the mounts involved; for each mount propagation "
                    "created, the path it came by")
@@ -69,6 +73,8 @@ def main(args: argparse.Namespace) -> int:
             program = parse_ff(files) if args.ff else parse_file(path)
             if args.start_mountinfo:
                 start_table(program, args.start_mountinfo)
+            if args.start_copy:
+                start_copy(program, args.start_copy)
             check_kernel(program, kernels[0] if kernels else None)
         except TraceError as e:
             print(f"mountsim: {e}", file=sys.stderr)

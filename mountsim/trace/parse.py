@@ -163,7 +163,7 @@ def _parse_lines(prog: Program, lines: list[tuple[str, int, str, int | None]]) -
     for pid, (n, _) in pending.items():
         prog.notes.append(Note(prog.file, n, f"pid {pid}: call never resumed"))
     if prog.start_mountinfo:
-        _table_error(prog, prog.file)
+        _table_error(prog.start_mountinfo, prog.start_mountinfo_lines, prog.file)
     prog.start_unknown = not headers and bool(prog.steps)
     return prog
 
@@ -298,12 +298,12 @@ def mountinfo_line_error(line: str) -> str | None:
     return None
 
 
-def _table_error(prog: Program, path: str) -> None:
+def _table_error(table: list[str], numbers: list[int], path: str) -> None:
     """The start-mountinfo lines as a table: unique ids, parents present, one root, each
     master:N naming a shared:N. Errors: TraceError at the offending line."""
     ids: dict[int, str] = {}
     groups: set[int] = set()
-    for line, n in zip(prog.start_mountinfo, prog.start_mountinfo_lines):
+    for line, n in zip(table, numbers):
         f = line.split(" - ", 1)[0].split()
         mid = int(f[0])
         if mid in ids:
@@ -311,7 +311,7 @@ def _table_error(prog: Program, path: str) -> None:
         ids[mid] = f[4]
         groups.update(int(w[7:]) for w in f[6:] if w.startswith("shared:"))
     roots = 0
-    for line, n in zip(prog.start_mountinfo, prog.start_mountinfo_lines):
+    for line, n in zip(table, numbers):
         f = line.split(" - ", 1)[0].split()
         parent = int(f[1])
         if parent not in ids or parent == int(f[0]):
@@ -328,25 +328,44 @@ def _table_error(prog: Program, path: str) -> None:
 def start_table(prog: Program, path: str) -> None:
     """Take the starting table from a mountinfo file (`replay --start-mountinfo FILE`: the
     recording machine's /proc/<pid>/mountinfo). Errors: TraceError naming FILE:LINE."""
+    prog.start_mountinfo, prog.start_mountinfo_lines = _table_file(path)
+    _table_error(prog.start_mountinfo, prog.start_mountinfo_lines, path)
+    prog.start_mountinfo_file = path
+    prog.start_unknown = False
+
+
+def start_copy(prog: Program, path: str) -> None:
+    """Take the start table's copy listing from a mountinfo file (`replay --start-copy
+    FILE`: `unshare -m --propagation unchanged cat /proc/self/mountinfo` on the recording
+    machine), for the order the table's mounts were attached in (machine.order_as_copied()).
+    Errors: TraceError naming FILE:LINE."""
+    if not prog.start_mountinfo:
+        raise TraceError(path, 0, "a copy listing (--start-copy) needs the start table it "
+                         "copies (--start-mountinfo)")
+    prog.start_copy, prog.start_copy_lines = _table_file(path)
+    _table_error(prog.start_copy, prog.start_copy_lines, path)
+    prog.start_copy_file = path
+
+
+def _table_file(path: str) -> tuple[list[str], list[int]]:
+    """The mountinfo lines of *path* and their line numbers; TraceError at a bad line."""
     try:
         with open(path, encoding="utf-8", errors="surrogateescape") as f:
             text = f.read()
     except OSError as e:
         raise TraceError(path, 0, f"cannot read: {e.strerror}")
-    prog.start_mountinfo, prog.start_mountinfo_lines = [], []
+    lines, numbers = [], []
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         why = mountinfo_line_error(line)
         if why:
             raise TraceError(path, n, f"not a mountinfo line: {why}")
-        prog.start_mountinfo.append(line)
-        prog.start_mountinfo_lines.append(n)
-    if not prog.start_mountinfo:
+        lines.append(line)
+        numbers.append(n)
+    if not lines:
         raise TraceError(path, 0, "no mountinfo lines")
-    _table_error(prog, path)
-    prog.start_mountinfo_file = path
-    prog.start_unknown = False
+    return lines, numbers
 
 
 def _nesting_error(body: str) -> str | None:

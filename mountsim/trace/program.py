@@ -110,5 +110,8 @@ class Program:
     first_unmodelled: int = 0                 # the line of the first of them
     start_mountinfo_lines: list[int] = attrs.Factory(list)  # the line of each start-mountinfo
     start_mountinfo_file: str | None = None   # where they came from (None: this trace's header)
+    start_copy: list[str] = attrs.Factory(list)   # the same table as a fresh copy lists it
+    start_copy_lines: list[int] = attrs.Factory(list)
+    start_copy_file: str | None = None
     start_contents_known: bool = False        # `# start-contents: complete`
     start_unknown: bool = False               # raw strace output, no header: an unknown machine

@@ -174,7 +174,8 @@ def replay(program: Program, session, strict: bool = False, on_step=None) -> Rep
     return rep
 
 
-SAVE_TABLE = "unshare -m --propagation unchanged cat /proc/self/mountinfo > FILE"
+SAVE_TABLE = "cat /proc/self/mountinfo > FILE"
+SAVE_COPY = "unshare -m --propagation unchanged cat /proc/self/mountinfo > FILE"
 
 
 def start_hints(program: Program, diffs: list[str]) -> list[Note]:
@@ -182,18 +183,17 @@ def start_hints(program: Program, diffs: list[str]) -> list[Note]:
 
     An unknown machine: the model began on one root of unknown contents, so the mounts the
     recording machine had are unknown to it. A start table listing a mount before its
-    parent: mountinfo lists a namespace's mounts in the order they were made (by
-    mnt_id_unique, the namespace's rbtree, 6.8+), but copy_tree() walks each mount's
-    children in the order they were attached (mnt_mounts, list_add_tail() in
-    __attach_mnt()); a mount listed before its parent was moved there later, so that order
-    is not in the table, and a recursive copy's rows follow it. A fresh copy's own
-    mountinfo lists the copies in that order, so it is the table to give."""
+    parent, and no copy listing: mountinfo lists a namespace's mounts in the order they were
+    made, but a recursive copy follows the order they were attached (see
+    machine.order_as_copied()); a mount listed before its parent was moved there later, so
+    that order is not in the table."""
     if program.start_unknown:
         return [Note(program.file, 1, "no start table: the model began on one mount at / of "
                      "unknown contents, so mounts the recording machine had are unknown to it; "
-                     f"give its table with --start-mountinfo FILE, saved there with `{SAVE_TABLE}`, "
-                     "or record with `mountsim record`")]
-    if not program.start_mountinfo or not any(": read: the table read" in d for d in diffs):
+                     f"give its table with --start-mountinfo FILE (`{SAVE_TABLE}` there) and "
+                     f"--start-copy FILE2 (`{SAVE_COPY}`), or record with `mountsim record`")]
+    if (not program.start_mountinfo or program.start_copy
+            or not any(": read: the table read" in d for d in diffs)):
         return []
     i = listed_before_parent(program.start_mountinfo)
     if i is None:
@@ -202,8 +202,8 @@ def start_hints(program: Program, diffs: list[str]) -> list[Note]:
     return [Note(program.start_mountinfo_file or program.file, program.start_mountinfo_lines[i],
                  f"mount {f[0]} is listed before its parent {f[1]}: this table lists mounts in "
                  "the order they were made, not the order they were attached, which decides the "
-                 "order of a recursive copy's rows; a table saved with "
-                 f"`{SAVE_TABLE}` lists a fresh copy, in that order")]
+                 "order of a recursive copy's rows; give that order with --start-copy FILE, "
+                 f"saved with `{SAVE_COPY}` (a fresh copy lists its mounts in it)")]
 
 
 def listed_before_parent(lines: list[str]) -> int | None:

@@ -2,8 +2,10 @@
 
 tests/corpus/programs/record.sh recorded each (util-linux unshare, mount, umount, nsenter,
 pivot_root, chroot; bubblewrap), each in a mount namespace of its own, with the table it
-started from (NAME.mountinfo, given to replay as --start-mountinfo). Every recorded result
-is the kernel's; the replay must agree with each one. What the model cannot replay yet is
+started from (NAME.mountinfo, given to replay as --start-mountinfo) and, for those recorded
+with strings in full (-s 65536, every table read compared), the same table as a fresh copy
+lists it (NAME.copy, --start-copy: the order the mounts were attached in). Every recorded
+result is the kernel's; the replay must agree with each one. What the model cannot replay yet is
 listed below with the reason, as strict xfails (they fail the suite once they pass).
 """
 
@@ -14,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from mountsim.backends.model import ModelBackend
-from mountsim.trace.parse import parse_file, start_table
+from mountsim.cli import main
+from mountsim.trace.parse import parse_file, start_copy, start_table
 from mountsim.trace.replay import replay
 
 HERE = Path(__file__).resolve().parent / "programs"
@@ -34,6 +37,8 @@ def test_real_program_replays_exactly(path):
     then every recorded result agrees (and nothing is left unjudged but unmodelled calls)."""
     program = parse_file(str(path))
     start_table(program, str(path.with_suffix(".mountinfo")))
+    if path.with_suffix(".copy").exists():
+        start_copy(program, str(path.with_suffix(".copy")))
     rep = replay(program, ModelBackend().start(program))
     assert rep.diffs == []
     assert len([s for s in program.steps if s.name in ("mount", "umount2", "unshare", "setns",
@@ -43,46 +48,77 @@ def test_real_program_replays_exactly(path):
 TABLES = HERE / "bwrap-rbind-tables.strace"      # strace -s 65536: every table read compared
 
 
-def _replay(start: Path | None):
-    program = parse_file(str(TABLES))
-    if start is not None:
-        start_table(program, str(start))
+def _replay(path: Path, table: str | None = ".mountinfo", copy: str | None = ".copy"):
+    program = parse_file(str(path))
+    if table is not None:
+        start_table(program, str(path.with_suffix(table)))
+    if copy is not None:
+        start_copy(program, str(path.with_suffix(copy)))
     return replay(program, ModelBackend().start(program))
 
 
-def test_a_start_table_in_creation_order_gets_the_hint_that_explains_its_differences():
-    """If the start table is the host's own mountinfo (listed by creation: the recording
+def test_a_start_table_without_its_copy_order_gets_the_hint_that_explains_its_differences():
+    """If the start table is given alone (the host's mountinfo lists by creation: this
     machine's /proc, /sys and /dev were moved under its root, so they are listed before it),
     then the rows of bwrap's recursive copy come out in another order than the kernel's, and
-    replay says why, at the table's first mount listed before its parent; given the same
-    machine's table as a fresh copy lists it (TABLES' .mountinfo), the same trace is exact
+    replay says why, at the table's first mount listed before its parent, and how to give
+    the order (--start-copy); with the copy listing the same trace is exact
     (test_real_program_replays_exactly)."""
-    host = TABLES.with_suffix(".host-order")
-    rep = _replay(host)
+    rep = _replay(TABLES, copy=None)
     assert rep.diffs and all(": read: the table read differs" in d for d in rep.diffs)
     hints = [n for n in rep.notes if "listed before its parent" in n.msg]
     # line 1 of the kernel's table: /proc (22), whose parent / (27) is on line 6
-    assert [(n.file, n.line) for n in hints] == [(str(host), 1)]
+    assert [(n.file, n.line) for n in hints] == [(str(TABLES.with_suffix(".mountinfo")), 1)]
     assert hints[0].msg.startswith("mount 22 is listed before its parent 27")
+    assert "--start-copy" in hints[0].msg
     assert "unshare -m --propagation unchanged cat /proc/self/mountinfo" in hints[0].msg
+
+
+def test_a_program_that_reads_its_table_and_a_copy_needs_both_orders():
+    """If a program reads the host's own table and then a fresh copy's (read-then-copy),
+    then neither listing alone replays it: the host's gives the copy's rows in creation
+    order, the copy's gives the host's rows in attach order; the two together are exact."""
+    path = HERE / "read-then-copy.strace"
+    host_only, copy_only = _replay(path, copy=None), _replay(path, table=".copy", copy=None)
+    both = _replay(path)
+    assert len(host_only.diffs) == 1 and len(copy_only.diffs) == 1
+    assert host_only.diffs != copy_only.diffs
+    assert both.diffs == []
 
 
 def test_an_unknown_machine_gets_the_hint_to_give_its_table():
     """If the same recording is replayed with no start table, then the host's mounts that
     bwrap bound recursively are unknown to the model, calls differ, and replay says at line
     1 that the start table is missing and how to save one."""
-    rep = _replay(None)
+    rep = _replay(TABLES, table=None, copy=None)
     assert rep.diffs
     hints = [n for n in rep.notes if n.msg.startswith("no start table")]
     assert [(n.file, n.line) for n in hints] == [(str(TABLES), 1)]
-    assert "--start-mountinfo" in hints[0].msg and "mountsim record" in hints[0].msg
+    assert "--start-mountinfo" in hints[0].msg and "--start-copy" in hints[0].msg
+    assert "mountsim record" in hints[0].msg
 
 
 def test_no_hint_when_the_replay_agrees():
-    """If the replay agrees (the table as a fresh copy lists it), then there is no hint."""
-    rep = _replay(TABLES.with_suffix(".mountinfo"))
+    """If the replay agrees (table and copy listing given), then there is no hint."""
+    rep = _replay(TABLES)
     assert rep.diffs == []
     assert not [n for n in rep.notes if "start table" in n.msg or "listed before" in n.msg]
+
+
+def test_a_copy_listing_needs_its_table_and_must_match_it(tmp_path, capsys):
+    """If --start-copy comes without --start-mountinfo, or lists other mounts than the
+    table (here the copy with one mount left out), then replay exits 2 with one line naming
+    the file."""
+    copy = TABLES.with_suffix(".copy")
+    assert main(["replay", "--start-copy", str(copy), str(TABLES)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(copy) in err[0] and "--start-mountinfo" in err[0]
+    short = tmp_path / "short.copy"
+    short.write_text("".join(copy.read_text().splitlines(keepends=True)[:-1]))
+    assert main(["replay", "--start-mountinfo", str(TABLES.with_suffix(".mountinfo")),
+                 "--start-copy", str(short), str(TABLES)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(short) in err[0] and "start-copy:" in err[0]
 
 
 def test_a_cgroup_namespace_leaves_cgroup_roots_out_of_table_reads():
@@ -94,8 +130,7 @@ def test_a_cgroup_namespace_leaves_cgroup_roots_out_of_table_reads():
     path = HERE / "bwrap-unshare-all.strace"
     assert "/../.. /oldroot/sys/fs/cgroup/" in path.read_text()
     program = parse_file(str(path))
-    start_table(program, str(path.with_suffix(".mountinfo")))
-    rep = replay(program, ModelBackend().start(program))
+    rep = _replay(path)
     assert rep.diffs == []
     notes = [n for n in rep.notes if "cgroup namespace" in n.msg]
     assert len(notes) == 1

@@ -12,10 +12,11 @@ rec() {   # rec NAME CMD...
     strace -f -o "$name.strace" "$@" > /dev/null 2>&1 || true
 }
 rec_tables() {   # rec_tables NAME CMD...: strings in full, so that replay compares every
-    # table read; the start table as a fresh copy lists it: in the order copy_tree() follows
-    # (mountinfo lists by creation)
+    # table read; NAME.copy is the start table as a fresh copy lists it, for the order its
+    # mounts were attached in (replay --start-copy; mountinfo itself lists by creation)
     name=$1; shift
-    unshare -m --propagation unchanged cat /proc/self/mountinfo > "$name.mountinfo"
+    cat /proc/self/mountinfo > "$name.mountinfo"
+    unshare -m --propagation unchanged cat /proc/self/mountinfo > "$name.copy"
     strace -f -s 65536 -o "$name.strace" "$@" > /dev/null 2>&1 || true
 }
 U="unshare -m --propagation private"
@@ -35,7 +36,7 @@ rec bwrap-bind               bwrap --bind / / --tmpfs /tmp true
 rec bwrap-ro-bind-dev-proc   bwrap --ro-bind /usr /usr --ro-bind /lib /lib --ro-bind /lib64 /lib64 --ro-bind /bin /bin --dev /dev --proc /proc --tmpfs /tmp /bin/true
 rec bwrap-symlink            bwrap --ro-bind /usr /usr --symlink usr/lib /lib --symlink usr/lib64 /lib64 --symlink usr/bin /bin --tmpfs /tmp /bin/true
 rec bwrap-unshare-user       bwrap --unshare-user --ro-bind /usr /usr --symlink usr/lib /lib --symlink usr/lib64 /lib64 --symlink usr/bin /bin --proc /proc --dev /dev /bin/true
-cat /proc/self/mountinfo > bwrap-rbind-tables.host-order   # the hint test's start table
 rec_tables bwrap-rbind-tables bwrap --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --unshare-pid true
+rec_tables read-then-copy       sh -c "cat /proc/self/mountinfo; unshare -m --propagation unchanged cat /proc/self/mountinfo"
 rec_tables bwrap-unshare-all bwrap --unshare-all --ro-bind / / --proc /proc --dev /dev --tmpfs /tmp --remount-ro / true
 rm -rf "$S"
