@@ -22,6 +22,16 @@ if TYPE_CHECKING:
 
 IDMAP_FILES = ("uid_map", "gid_map", "setgroups")
 _PID_FILES = ("mountinfo", "mounts", "mountstats") + IDMAP_FILES
+# The other regular files of /proc/<pid>, as 6.18 lists them here (fs/proc/base.c
+# tgid_base_stuff[]): they exist, their contents are not modelled (a replayed read
+# answers what was recorded); runc reads cgroup, stat, status and cmdline.
+_PID_OTHER_FILES = (
+    "arch_status", "autogroup", "auxv", "cgroup", "clear_refs", "cmdline", "comm",
+    "coredump_filter", "cpuset", "environ", "io", "ksm_merging_pages", "ksm_stat", "limits",
+    "loginuid", "maps", "mem", "numa_maps", "oom_adj", "oom_score", "oom_score_adj",
+    "pagemap", "personality", "projid_map", "sched", "schedstat", "sessionid", "smaps",
+    "smaps_rollup", "stack", "stat", "statm", "status", "syscall", "timens_offsets", "timers",
+    "timerslack_ns", "wchan")
 # Entries of the proc root that sandboxes bind over or remount read-only (bwrap: irq, bus,
 # sys), as this kernel (6.18, the reference machine's config) has them; their contents are
 # not modelled. sysrq-trigger is absent there (no CONFIG_MAGIC_SYSRQ).
@@ -35,7 +45,8 @@ _UCOUNT_LIMITS = ("max_user_namespaces", "max_pid_namespaces", "max_uts_namespac
                   "max_cgroup_namespaces", "max_time_namespaces", "max_inotify_instances",
                   "max_inotify_watches", "max_fanotify_groups", "max_fanotify_marks")
 _STATIC = {"/sys": {"kernel": S_IFDIR, "fs": S_IFDIR, "user": S_IFDIR},
-           "/sys/kernel": {"overflowuid": S_IFREG, "overflowgid": S_IFREG},
+           "/sys/kernel": {"overflowuid": S_IFREG, "overflowgid": S_IFREG,
+                           "cap_last_cap": S_IFREG},            # runc reads it
            "/sys/fs": {"mount-max": S_IFREG},                    # sysctl.py
            "/sys/user": dict.fromkeys(_UCOUNT_LIMITS, S_IFREG)}
 _ROOT_FILES = ("cmdline", "cpuinfo", "filesystems", "interrupts", "keys", "kmsg",
@@ -72,7 +83,7 @@ def proc_lookup(k: Kernel, dentry: Dentry, name: str) -> Dentry | Path | None:
             return task.fs.root
         if name == "cwd":
             return task.fs.pwd
-        if name in _PID_FILES:
+        if name in _PID_FILES or name in _PID_OTHER_FILES:
             return _child(dentry, name, S_IFREG)
         if name == "fd":
             return _child(dentry, "fd", S_IFDIR)

@@ -39,4 +39,14 @@ rec bwrap-unshare-user       bwrap --unshare-user --ro-bind /usr /usr --symlink 
 rec_tables bwrap-rbind-tables bwrap --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --unshare-pid true
 rec_tables read-then-copy       sh -c "cat /proc/self/mountinfo; unshare -m --propagation unchanged cat /proc/self/mountinfo"
 rec_tables bwrap-unshare-all bwrap --unshare-all --ro-bind / / --proc /proc --dev /dev --tmpfs /tmp --remount-ro / true
+rec_runc() {   # runc run of a busybox bundle that prints its table (needs runc, busybox-static)
+    mkdir -p "$S/ctr/rootfs/bin" "$S/ctr/rootfs/proc" "$S/ctr/rootfs/sys" "$S/ctr/rootfs/dev"
+    cp /bin/busybox "$S/ctr/rootfs/bin/" && ln -sf busybox "$S/ctr/rootfs/bin/cat"
+    (cd "$S/ctr" && runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"$/"cat", "\/proc\/self\/mountinfo"/' config.json)
+    here=$PWD
+    (cd "$S/ctr" && cat /proc/self/mountinfo > "$here/runc-run.mountinfo" &&
+     unshare -m --propagation unchanged cat /proc/self/mountinfo > "$here/runc-run.copy" &&
+     strace -f -s 65536 -o "$here/runc-run.strace" runc run mountsim-rec > /dev/null 2>&1 || true)
+}
+rec_runc
 rm -rf "$S"
