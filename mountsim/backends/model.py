@@ -92,6 +92,15 @@ class ModelSession:
             mntput(self.k, task.fs.pwd.mnt)
         put_mnt_ns(self.k, task.mnt_ns)
 
+    def forget_fd(self, pid: int, fd: int) -> None:
+        """A call the model does not know (pipe2, dup3, openat2, …) put another file at *fd*:
+        the kernel had closed what the model still holds there (dup2's own close, or an exec's
+        close-on-exec the model does not see), so close it now (Model-only: close_fd(),
+        done late) and let later uses of the number be noted as unknown."""
+        t = self.k.tasks.get(pid)
+        if t is not None and t.alive and fd in t.files.fds:
+            close_fd(self.k, t, fd)
+
     def has_fd(self, pid: int, fd: int) -> bool:
         t = self.k.tasks.get(pid)
         return t is not None and fd in t.files.fds

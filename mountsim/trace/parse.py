@@ -398,6 +398,33 @@ def _expect_row(row: list[str], path: str, n: int) -> ExpectRow:
     return ExpectRow(mp, row[1], prop, locked, n)
 
 
+# Calls the model does not know that put a new file at an fd number: the number is the
+# result, or (pipe, pipe2, socketpair) the pair they write back.
+_FD_RESULT = frozenset({
+    "openat2", "open_by_handle_at", "dup", "dup2", "dup3", "socket", "accept", "accept4",
+    "eventfd", "eventfd2", "epoll_create", "epoll_create1", "memfd_create", "memfd_secret",
+    "signalfd", "signalfd4", "timerfd_create", "inotify_init", "inotify_init1",
+    "fanotify_init", "pidfd_open", "pidfd_getfd", "userfaultfd", "perf_event_open",
+    "io_uring_setup"})
+_FD_PAIR = frozenset({"pipe", "pipe2", "socketpair"})
+_RET_FD = re.compile(r"\)\s*=\s*(\d+)(?:\s*<[^<>]*>)?\s*$")
+_PAIR = re.compile(r"\[(\d+)(?:<[^<>]*>)?,\s*(\d+)(?:<[^<>]*>)?\]")
+_DUPFD = re.compile(r"^fcntl\(\d+(?:<[^<>]*>)?,\s*F_DUPFD")
+
+
+def made_fds(name: str, body: str) -> list[int]:
+    """The fd numbers a successful call the model does not know installed (Model-only)."""
+    if name in _FD_PAIR:
+        if not re.search(r"\)\s*=\s*0\s*$", body):
+            return []
+        m = _PAIR.search(body)
+        return [int(m.group(1)), int(m.group(2))] if m else []
+    if name in _FD_RESULT or (name == "fcntl" and _DUPFD.match(body)):
+        m = _RET_FD.search(body)
+        return [int(m.group(1))] if m else []
+    return []
+
+
 def _call(prog: Program, body: str, pid: int, path: str, n: int, raw: str) -> None:
     body = _TIMING.sub("", body)
     head = _CALL_NAME.match(body)
@@ -405,6 +432,9 @@ def _call(prog: Program, body: str, pid: int, path: str, n: int, raw: str) -> No
     if head and not undecoded and head.group(1) not in SYSCALLS and head.group(1) != "umount":
         prog.unmodelled[head.group(1)] = prog.unmodelled.get(head.group(1), 0) + 1
         prog.first_unmodelled = prog.first_unmodelled or n
+        made = made_fds(head.group(1), body)
+        if made:
+            prog.made_fds.setdefault(len(prog.steps), []).extend((pid, fd) for fd in made)
         return                                  # its arguments are never needed: not parsed
     restart = _RESTART.search(body)
     if restart:                                 # interrupted; its restart is a line of its own

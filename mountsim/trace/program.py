@@ -110,6 +110,9 @@ class Program:
     first_unmodelled: int = 0                 # the line of the first of them
     start_mountinfo_lines: list[int] = attrs.Factory(list)  # the line of each start-mountinfo
     start_mountinfo_file: str | None = None   # where they came from (None: this trace's header)
+    # step index -> (pid, fd) that a call the model does not know made (pipe2, dup3,
+    # openat2, …) just before that step: whatever the model has at that number is stale
+    made_fds: dict[int, list[tuple[int, int]]] = attrs.Factory(dict)
     start_copy: list[str] = attrs.Factory(list)   # the same table as a fresh copy lists it
     start_copy_lines: list[int] = attrs.Factory(list)
     start_copy_file: str | None = None

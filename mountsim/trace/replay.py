@@ -120,7 +120,11 @@ def replay(program: Program, session, strict: bool = False, on_step=None) -> Rep
     tables = table_read_groups(program) if program.start_mountinfo or program.start_unknown else {}
     as_recorded: set[int] = set()
     cgroup_ns, cgroup_noted = (first_cgroup_ns(program) if tables else None), False
+    forget = getattr(session, "forget_fd", None)
+    made: list[tuple[int, int]] = []       # fds unknown calls made, for pids not yet forked
     for index, step in enumerate(program.steps):
+        if forget is not None and (made or index in program.made_fds):
+            made = _forget_made_fds(session, forget, made + program.made_fds.get(index, []))
         where = f"{step.file}:{step.line}"
         if index in as_recorded:
             rep.results.append((step, step.result, "a table read compared as a whole"))
@@ -132,6 +136,14 @@ def replay(program: Program, session, strict: bool = False, on_step=None) -> Rep
             rep.notes.append(Note(step.file, step.line, f"{step.name}: an argument was cut "
                                   "short by strace -s; the call is not replayed"))
             continue
+        if (forget is not None and step.label is not None and step.name in RETURNS_FD
+                and step.result is not None and not step.result.errno
+                and session.has_fd(step.pid, step.label)):
+            # the recording got this number, so the kernel had closed what the model holds
+            forget(step.pid, step.label)
+            rep.notes.append(Note(step.file, step.line, f"fd {step.label} was still open in "
+                                  "the model (closed by a call it does not see, such as an "
+                                  "exec's close-on-exec); closed there first"))
         missing = [fd for fd in fd_args(step) if not session.has_fd(step.pid, fd)]
         if missing and (step.result is None or step.result.errno != "EBADF"):
             rep.notes.append(Note(step.file, step.line,
@@ -172,6 +184,19 @@ def replay(program: Program, session, strict: bool = False, on_step=None) -> Rep
     if rep.diffs:
         rep.notes.extend(start_hints(program, rep.diffs))   # advice, never a failure itself
     return rep
+
+
+def _forget_made_fds(session, forget, made: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Apply program.made_fds (fds a call the model does not know made) to the processes
+    the session has; return those of processes it has not made yet (strace may print a
+    child's first lines before the fork that makes it returns in the parent)."""
+    later = []
+    for pid, fd in made:
+        if _knows_pid(session, pid):
+            forget(pid, fd)
+        else:
+            later.append((pid, fd))
+    return later
 
 
 SAVE_TABLE = "cat /proc/self/mountinfo > FILE"
