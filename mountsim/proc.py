@@ -3,7 +3,7 @@ mountinfo,mounts,uid_map,gid_map,setgroups}, /proc/self, /proc/thread-self,
 /proc/sys/kernel/overflow{uid,gid}, /proc/sys/fs/mount-max, /proc/sys/user/max_*; and nsfs, the filesystem behind namespace
 files (fs/proc/base.c, fs/proc/fd.c, fs/proc/namespaces.c, fs/nsfs.c).
 
-`ns/*`, `root`, `cwd` and `fd/N` are magic links: looking them up jumps to another path
+`ns/*`, `root`, `cwd`, `exe` and `fd/N` are magic links: looking them up jumps to another path
 (the nsfs dentry of the namespace; the task's root or cwd; the open file's path), like
 nd_jump_link().
 """
@@ -83,6 +83,8 @@ def proc_lookup(k: Kernel, dentry: Dentry, name: str) -> Dentry | Path | None:
             return task.fs.root
         if name == "cwd":
             return task.fs.pwd
+        if name == "exe":                      # proc_exe_link(): mm->exe_file
+            return task.exe.path if task.exe is not None else None
         if name in _PID_FILES or name in _PID_OTHER_FILES:
             return _child(dentry, name, S_IFREG)
         if name == "fd":

@@ -15,7 +15,9 @@ from ..machine import BadCopy, BadMountinfo, boot
 from ..namespace import mntput, put_mnt_ns
 from ..proc_namespace import mountinfo
 from ..syscalls import dispatch, is_modelled
-from ..syscalls.file import close_fd
+from ..namei import user_path_at
+from ..syscalls.file import close_fd, set_mm_exe_file
+from ..task import File
 from ..trace.program import Program, Result, Step
 from ..uapi import errno_name
 from ..versions import Semantics, semantics
@@ -85,6 +87,7 @@ class ModelSession:
         if task.files.users == 0:
             for fd in list(task.files.fds):
                 close_fd(self.k, task, fd)
+        set_mm_exe_file(self.k, task, None)          # exit_mm()
         task.fs.users -= 1
         if task.fs.users == 0:
             task.fs.release()
@@ -100,6 +103,28 @@ class ModelSession:
         t = self.k.tasks.get(pid)
         if t is not None and t.alive and fd in t.files.fds:
             close_fd(self.k, t, fd)
+
+    def exec_done(self, pid: int, dfd: int, name: str) -> None:
+        """A successful execve/execveat, which the model does not run: remember the file the
+        process now runs (begin_new_exec() -> set_mm_exe_file()), for /proc/<pid>/exe and
+        its busy mount; execveat(fd, "", AT_EMPTY_PATH) runs the file of *fd*. Unknown
+        contents decide as for a call that succeeded. Model-only: nothing else of exec is
+        modelled (not close-on-exec, nor credentials)."""
+        t = self.k.tasks.get(pid)
+        if t is None or not t.alive:
+            return
+        self.k.recorded, self.k.recorded_call = Result(0), "execve"
+        try:
+            if name == "":
+                f = t.files.fds.get(dfd)
+                p = f.path if f is not None else None
+            else:
+                p = user_path_at(self.k, t, dfd, name)
+        except KernelError:
+            p = None
+        finally:
+            self.k.recorded = None
+        set_mm_exe_file(self.k, t, File("path", p) if p is not None else None)
 
     def has_fd(self, pid: int, fd: int) -> bool:
         t = self.k.tasks.get(pid)

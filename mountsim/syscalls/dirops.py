@@ -405,7 +405,7 @@ def proc_link_body(k: Kernel, task: Task, dfd: int, name: str | None) -> str | N
     found = dyn(parent.dentry, last)
     if not isinstance(found, Path):
         return None
-    if last in ("root", "cwd") or parent.dentry.name == "fd":   # proc_pid_readlink(): d_path()
+    if last in ("root", "cwd", "exe") or parent.dentry.name == "fd":   # proc_pid_readlink(): d_path()
         text = prepend_path(found.mnt, found.dentry, task.fs.root)
         if text is not None:
             return text + (" (deleted)" if found.dentry.unlinked else "")

@@ -386,6 +386,18 @@ def close_fd(k: Kernel, task: Task, fd: int) -> None:
         fput(k, f)
 
 
+def set_mm_exe_file(k: Kernel, task: Task, f: File | None) -> None:
+    """set_mm_exe_file(): the file the task runs (/proc/<pid>/exe). It holds a reference,
+    so the mount it is on stays busy while the program runs."""
+    old, task.exe = task.exe, f
+    if f is not None:
+        f.refs += 1
+    if old is not None:
+        old.refs -= 1
+        if old.refs == 0:
+            fput(k, old)
+
+
 def sys_close(k: Kernel, task: Task, fd: int) -> int:
     """close(2). Errors: EBADF."""
     close_fd(k, task, fd)

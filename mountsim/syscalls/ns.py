@@ -160,6 +160,9 @@ def do_fork(k: Kernel, task: Task, flags: int, child_pid: int) -> int:
     if pid_ns.init is None:
         pid_ns.init = child_pid                # the first process is its child_reaper
     child.dumpable = task.dumpable            # the mm is copied
+    if task.exe is not None:                  # dup_mmap(): get_file() of the exe_file
+        child.exe = task.exe
+        task.exe.refs += 1
     return child_pid
 
 

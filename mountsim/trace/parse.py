@@ -371,7 +371,7 @@ def _table_file(path: str) -> tuple[list[str], list[int]]:
 def _nesting_error(body: str) -> str | None:
     """Braces, brackets and parentheses nested deeper than any strace output (64)."""
     depth = 0
-    for ch in _outside_strings(body, lambda seg: "".join(c for c in seg if c in "{[()]}")):
+    for ch in "".join(c for c in _STRING.sub("", body) if c in "{[()]}"):   # not in strings
         if ch in "{[(":
             depth += 1
             if depth > 64:
@@ -425,6 +425,25 @@ def made_fds(name: str, body: str) -> list[int]:
     return []
 
 
+_EXECVE = re.compile(r'^execve\(("(?:\\.|[^"\\])*")')
+_EXECVEAT = re.compile(r'^execveat\((AT_FDCWD|\d+)(?:<[^<>]*>)?,\s*("(?:\\.|[^"\\])*")')
+_EXEC_OK = re.compile(r"\)\s*=\s*0\s*$")
+
+
+def exec_target(name: str, body: str, path: str, n: int) -> tuple[int, str] | None:
+    """(dfd, path) of a successful execve/execveat (Model-only: what /proc/<pid>/exe
+    leads to afterwards; execveat(fd, "", …, AT_EMPTY_PATH) is (fd, ""))."""
+    if name not in ("execve", "execveat") or not _EXEC_OK.search(body):
+        return None
+    m = _EXECVE.match(body) if name == "execve" else _EXECVEAT.match(body)
+    if m is None:
+        return None
+    if name == "execve":
+        return uapi.AT_FDCWD, _c_string(m.group(1), path, n)
+    dfd = uapi.AT_FDCWD if m.group(1) == "AT_FDCWD" else int(m.group(1))
+    return dfd, _c_string(m.group(2), path, n)
+
+
 def _call(prog: Program, body: str, pid: int, path: str, n: int, raw: str) -> None:
     body = _TIMING.sub("", body)
     head = _CALL_NAME.match(body)
@@ -435,7 +454,10 @@ def _call(prog: Program, body: str, pid: int, path: str, n: int, raw: str) -> No
         made = made_fds(head.group(1), body)
         if made:
             prog.made_fds.setdefault(len(prog.steps), []).extend((pid, fd) for fd in made)
-        return                                  # its arguments are never needed: not parsed
+        ran = exec_target(head.group(1), body, path, n)
+        if ran:
+            prog.execs.setdefault(len(prog.steps), []).append((pid, *ran))
+        return                                  # its other arguments are never needed
     restart = _RESTART.search(body)
     if restart:                                 # interrupted; its restart is a line of its own
         prog.notes.append(Note(path, n, f"{head.group(1) if head else 'call'}: interrupted by a "

@@ -113,6 +113,9 @@ class Program:
     # step index -> (pid, fd) that a call the model does not know made (pipe2, dup3,
     # openat2, …) just before that step: whatever the model has at that number is stale
     made_fds: dict[int, list[tuple[int, int]]] = attrs.Factory(dict)
+    # step index -> (pid, dfd, path) of a successful execve/execveat just before that step
+    # (path "" with dfd: fexecve): what /proc/<pid>/exe leads to from then on
+    execs: dict[int, list[tuple[int, int, str]]] = attrs.Factory(dict)
     start_copy: list[str] = attrs.Factory(list)   # the same table as a fresh copy lists it
     start_copy_lines: list[int] = attrs.Factory(list)
     start_copy_file: str | None = None

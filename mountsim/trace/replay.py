@@ -121,10 +121,15 @@ def replay(program: Program, session, strict: bool = False, on_step=None) -> Rep
     as_recorded: set[int] = set()
     cgroup_ns, cgroup_noted = (first_cgroup_ns(program) if tables else None), False
     forget = getattr(session, "forget_fd", None)
+    ran_exec = getattr(session, "exec_done", None)
     made: list[tuple[int, int]] = []       # fds unknown calls made, for pids not yet forked
     for index, step in enumerate(program.steps):
         if forget is not None and (made or index in program.made_fds):
             made = _forget_made_fds(session, forget, made + program.made_fds.get(index, []))
+        if ran_exec is not None and index in program.execs:
+            for pid, dfd, name in program.execs[index]:
+                if _knows_pid(session, pid):
+                    ran_exec(pid, dfd, name)
         where = f"{step.file}:{step.line}"
         if index in as_recorded:
             rep.results.append((step, step.result, "a table read compared as a whole"))

@@ -22,9 +22,10 @@ from mountsim.trace.replay import replay
 
 HERE = Path(__file__).resolve().parent / "programs"
 GAPS: dict[str, str] = {
-    "runc-run": "runc (16 differences): /proc/<pid>/exe (a magic link to the binary, which "
-                "runc binds and opens); /proc/self/fd/N of descriptors made by calls the model "
-                "does not know (pipe2, socketpair, dup3, openat2); sysfs and mqueue mounts",
+    "runc-run": "runc (9 differences): /proc/self/fd/N of descriptors the model does not "
+                "know (stdio, pipe2, socketpair, dup3); /proc/self/exe of the container's "
+                "cat, a symlink to busybox on a filesystem of unknown contents; sysfs and "
+                "mqueue mounts",
 }
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from mountsim.backends.model import ModelBackend
+from mountsim.errors import TraceError
 from mountsim.trace.parse import Truncated, parse_ff, parse_file, parse_text
 from mountsim.trace.replay import replay
 
@@ -171,3 +172,33 @@ def test_fds_made_by_calls_the_model_does_not_know_are_recorded():
     assert [s.name for s in p.steps] == ["mkdir"]
     assert p.made_fds == {0: [(29104, 5), (29104, 6), (29111, 0), (29104, 3),
                               (29110, 8), (29110, 14)]}
+
+
+_EXECS = ('29104 execve("/usr/sbin/runc", ["runc", "run", "mountsim-rec"], 0x7ffce3b3ec78 '
+          "/* 35 vars */) = 0\n"
+          '29111 execveat(6, "", ["runc", "init"], 0x52d52e0 /* 8 vars */, AT_EMPTY_PATH '
+          "<unfinished ...>\n"
+          "29111 <... execveat resumed>)           = 0\n"
+          '5604  execve("/root/.cargo/bin/true", ["true"], 0x7ffff739e688 /* 35 vars */) = -1 '
+          "ENOENT (No such file or directory)\n"
+          '29104 mkdir("/a", 0755) = 0\n')
+
+
+def test_successful_execs_are_recorded_for_proc_exe():
+    """If strace shows execve and execveat(fd, "", …, AT_EMPTY_PATH) succeed (runc's own
+    lines), then the program records what each process runs from then on, by path or by
+    fd; a failed execve (bwrap's PATH search) records nothing."""
+    p = parse_text(_EXECS)
+    assert p.execs == {0: [(29104, -100, "/usr/sbin/runc"), (29111, 6, "")]}
+
+
+def test_brackets_inside_strings_are_not_nesting():
+    """If a call's string holds many brackets (cp's read of an ELF binary did: bytes such as
+    '(' and '[' print as themselves), then the line parses; only brackets outside strings
+    count toward the depth no strace output exceeds."""
+    data = "([{" * 40
+    p = parse_text(f'7 openat(AT_FDCWD, "/a", O_RDONLY) = 3\n7 read(3, "{data}", 120) = 120\n')
+    assert [(s.name, s.out) for s in p.steps] == [("openat", None), ("read", data)]
+    deep = "{" * 70 + "}" * 70
+    with pytest.raises(TraceError, match="nested more than 64 levels"):
+        parse_text(f'7 mount_setattr(-1, "/a", 0, {deep}, 32) = 0\n')
