@@ -298,7 +298,8 @@ def mountinfo_line_error(line: str) -> str | None:
     return None
 
 
-def _table_error(table: list[str], numbers: list[int], path: str) -> None:
+def _table_error(table: list[str], numbers: list[int], path: str,
+                 what: str = "start-mountinfo") -> None:
     """The start-mountinfo lines as a table: unique ids, parents present, one root, each
     master:N naming a shared:N. Errors: TraceError at the offending line."""
     ids: dict[int, str] = {}
@@ -307,7 +308,7 @@ def _table_error(table: list[str], numbers: list[int], path: str) -> None:
         f = line.split(" - ", 1)[0].split()
         mid = int(f[0])
         if mid in ids:
-            raise TraceError(path, n, f"start-mountinfo: mount id {mid} appears twice")
+            raise TraceError(path, n, f"{what}: mount id {mid} appears twice")
         ids[mid] = f[4]
         groups.update(int(w[7:]) for w in f[6:] if w.startswith("shared:"))
     roots = 0
@@ -317,12 +318,12 @@ def _table_error(table: list[str], numbers: list[int], path: str) -> None:
         if parent not in ids or parent == int(f[0]):
             roots += 1
             if f[4] != "/":
-                raise TraceError(path, n, f"start-mountinfo: parent {parent} of {f[4]} is not in the table")
+                raise TraceError(path, n, f"{what}: parent {parent} of {f[4]} is not in the table")
             if roots > 1:
-                raise TraceError(path, n, "start-mountinfo: a second mount whose parent is not in the table")
+                raise TraceError(path, n, f"{what}: a second mount whose parent is not in the table")
         for w in f[6:]:
             if w.startswith("master:") and int(w[7:]) not in groups:
-                raise TraceError(path, n, f"start-mountinfo: {w} names no shared:{w[7:]} in the table")
+                raise TraceError(path, n, f"{what}: {w} names no shared:{w[7:]} in the table")
 
 
 def start_table(prog: Program, path: str) -> None:
@@ -343,7 +344,7 @@ def start_copy(prog: Program, path: str) -> None:
         raise TraceError(path, 0, "a copy listing (--start-copy) needs the start table it "
                          "copies (--start-mountinfo)")
     prog.start_copy, prog.start_copy_lines = _table_file(path)
-    _table_error(prog.start_copy, prog.start_copy_lines, path)
+    _table_error(prog.start_copy, prog.start_copy_lines, path, "start-copy")
     prog.start_copy_file = path
 
 
