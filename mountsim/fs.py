@@ -293,6 +293,10 @@ FS_TYPES: dict[str, FsType] = {
         FsType("devpts", True, known_options=frozenset(
             {"uid", "gid", "mode", "ptmxmode", "max", "newinstance"}),
                shown=lambda opts, owner, profile: devpts_options(opts)),
+        # no parameters at all (no ->parse_param: any option is "Unknown parameter"); one
+        # superblock per net / ipc namespace (syscalls/mount.py fs_context_sb())
+        FsType("sysfs", True),
+        FsType("mqueue", True),
         FsType("rootfs", False),
         FsType("nsfs", False),
     )

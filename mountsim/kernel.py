@@ -16,7 +16,7 @@ from .klist import bag_add, bag_remove
 from .mount import MNT, MNT_UNIQUE_ID_OFFSET, IdAllocator, MntNamespace, Mount, T, add_child, del_child
 from .mount_hash import MountHash
 from .task import FdTable, FsStruct, Path, Task
-from .user_namespace import IDENTITY_MAP, Cred, UserNamespace
+from .user_namespace import IDENTITY_MAP, Cred, OtherNamespace, UserNamespace
 from .versions import Profile, Semantics, profile, semantics
 
 Explain = Callable[[str, Mount, Mount], None]
@@ -36,6 +36,8 @@ class Kernel:
         self.hash = MountHash()                    # mount_hashtable
         self.tasks: dict[int, Task] = {}
         self.init_user_ns = UserNamespace(None, 0, uid_map=IDENTITY_MAP, gid_map=IDENTITY_MAP)
+        self.init_net = OtherNamespace("net", self.init_user_ns)   # init_net
+        self.init_ipc = OtherNamespace("ipc", self.init_user_ns)   # init_ipc_ns
         self.explain_hook: Explain | None = None   # receives ("propagate", copy, receiver)
         self.current: Task | None = None           # the task running the current syscall
         self.nsfs_mnt: Mount | None = None         # set at boot (machine.boot)
@@ -74,8 +76,9 @@ class Kernel:
         return sb
 
     def drop_sb(self, sb: SuperBlock) -> None:
-        """deactivate_locked_super() of a superblock no mount ever used (a failed mount)."""
-        if not sb.mounts and sb.major == 0:
+        """deactivate_locked_super() of a superblock no mount ever used (a failed mount).
+        An mqueue superblock stays: its ipc namespace's internal mount holds it."""
+        if not sb.mounts and sb.major == 0 and sb.fstype != "mqueue":
             self.anon_devs.free(sb.dev)
 
     def free_mount(self, m: Mount) -> None:
@@ -159,6 +162,7 @@ class Kernel:
 
     def new_task(self, pid: int, cred: Cred, fs: FsStruct, files: FdTable, ns: MntNamespace) -> Task:
         t = Task(pid, cred, fs, files, ns)
+        t.net_ns, t.ipc_ns = self.init_net, self.init_ipc
         self.tasks[pid] = t
         return t
 

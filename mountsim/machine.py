@@ -214,6 +214,11 @@ def _from_mountinfo(k: Kernel, ns: MntNamespace, rootfs: Mount, lines: list[str]
             raise BadMountinfo(f"master:{gid} names no shared mount in the table")
         m.master = master
         slave_add_tail(m, master)
+    for sb in sbs.values():                  # the starting task's net and ipc namespaces'
+        if sb.fstype == "sysfs" and k.init_net.sb is None:
+            k.init_net.sb = sb
+        elif sb.fstype == "mqueue" and k.init_ipc.sb is None:
+            k.init_ipc.sb = sb
     return by_id
 
 

@@ -160,7 +160,7 @@ class Task:
     """struct task_struct: a pid (the trace's number), credentials, fs, files, nsproxy."""
 
     __slots__ = ("pid", "cred", "fs", "files", "mnt_ns", "alive", "pid_ns", "pid_ns_for_children",
-                 "dumpable", "exe")
+                 "dumpable", "exe", "net_ns", "ipc_ns")
 
     def __init__(self, pid: int, cred: Cred, fs: FsStruct, files: FdTable, mnt_ns: MntNamespace) -> None:
         self.pid = pid
@@ -173,4 +173,6 @@ class Task:
         self.pid_ns_for_children: PidNamespace | None = None  # nsproxy->pid_ns_for_children
         self.dumpable = True          # get_dumpable(mm) == SUID_DUMP_USER
         self.exe: File | None = None  # mm->exe_file: known once the trace shows an execve
+        self.net_ns: Any = None       # nsproxy->net_ns, ipc_ns (user_namespace.OtherNamespace;
+        self.ipc_ns: Any = None       # Kernel.new_task() starts them at init_net, init_ipc_ns)
         mnt_ns.users += 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import itertools
+from typing import Any
 
 import attrs
 
@@ -46,6 +47,19 @@ class UserNamespace:
 
     def __repr__(self) -> str:
         return f"<userns level={self.level} owner={self.owner}>"
+
+
+@attrs.define(slots=True, eq=False)
+class OtherNamespace:
+    """A network or IPC namespace, as far as mounts see one (Model-only: nothing else of it
+    is modelled). Its owner decides who may mount sysfs (net: kobj_ns_current_may_mount())
+    or mqueue (ipc: mqueue_init_fs_context() takes ipc_ns->user_ns), and every such mount
+    in it shares one superblock (sysfs: kernfs_test_super() matches the net namespace tag;
+    mqueue: get_tree_keyed() on the ipc namespace)."""
+
+    kind: str                     # "net" or "ipc"
+    user_ns: UserNamespace        # the owner: the creator's user namespace
+    sb: Any = None                # the sysfs / mqueue superblock made in it, once made
 
 
 @attrs.define(slots=True, eq=False)

@@ -36,7 +36,8 @@ from ..nullfs import fs_context_for_reconfigure
 from ..task import File, Path
 from ..user_namespace import ns_capable
 from . import register
-from .mount import mount_too_revealing, require_may_mount, sb_prepare_remount_readonly
+from .mount import (fs_context_sb, fs_context_user_ns, mount_too_revealing, require_may_mount,
+                    sb_prepare_remount_readonly)
 from .newapi import new_anon_ns
 
 if TYPE_CHECKING:
@@ -109,8 +110,7 @@ def sys_fsopen(k: Kernel, task: Task, fs_name: str | None, flags: int) -> File:
     if fs_name not in FS_TYPES or fs_name in ("rootfs", "nsfs"):
         # Observed on Linux 6.18: fsopen("rootfs") and fsopen("nsfs") are ENODEV.
         raise KernelError(errno.ENODEV, f"unknown filesystem type {fs_name!r}", where="get_fs_type")
-    user_ns = task.pid_ns.user_ns if fs_name == "proc" else task.cred.user_ns
-    fc = FsContext(fs_name, user_ns, Phase.CREATE_PARAMS)   # fs_context_for_mount()
+    fc = FsContext(fs_name, fs_context_user_ns(task, fs_name), Phase.CREATE_PARAMS)
     return File("fscontext", None, uapi.O_RDWR, fc=fc)
 
 
@@ -306,8 +306,9 @@ def vfs_cmd_create(k: Kernel, task: Task, fc: FsContext, exclusive: bool) -> int
                           where="mount_capable")
     fc.phase = Phase.CREATING
     fc.exclusive = exclusive
-    sb = k.new_sb(fc.fs_type, fc.user_ns, _merge_options((), fc.options))
-    sb.rdonly = bool(fc.rdonly)
+    sb = fs_context_sb(k, task, fc.fs_type, fc.user_ns, _merge_options((), fc.options))
+    if not sb.mounts:
+        sb.rdonly = bool(fc.rdonly)
     fc.root = sb
     fc.phase = Phase.AWAITING_MOUNT
     return 0

@@ -456,6 +456,36 @@ def mount_too_revealing(task: Task, sb, mnt_flags: MNT) -> MNT | None:
     return None
 
 
+def fs_context_user_ns(task: Task, fstype: str):
+    """fc->user_ns of a new filesystem context: the pid namespace's owner for proc
+    (proc_init_fs_context()), the net namespace's for sysfs (sysfs_init_fs_context()), the
+    ipc namespace's for mqueue (mqueue_init_fs_context()), else the caller's."""
+    if fstype == "proc":
+        return task.pid_ns.user_ns
+    if fstype == "sysfs":
+        return task.net_ns.user_ns
+    if fstype == "mqueue":
+        return task.ipc_ns.user_ns
+    return task.cred.user_ns
+
+
+def fs_context_sb(k: Kernel, task: Task, fstype: str, user_ns, options: tuple[str, ...]):
+    """vfs_get_tree()'s superblock. sysfs and mqueue keep one per namespace: kernfs_get_tree()
+    finds the net namespace's (kernfs_test_super() on the ns tag) while it is mounted
+    somewhere; mqueue_get_tree() is get_tree_keyed() on the ipc namespace, whose internal
+    mount (mq_init_ns()) keeps it for the namespace's life. Others: a new one."""
+    other = task.net_ns if fstype == "sysfs" else task.ipc_ns if fstype == "mqueue" else None
+    if other is not None and other.sb is not None and (other.sb.mounts or fstype == "mqueue"):
+        return other.sb
+    sb = k.new_sb(fstype, user_ns, options)
+    if other is not None:
+        other.sb = sb
+    if fstype == "sysfs":                    # the kernel's objects: contents unknown here,
+        sb.opaque = sb.root.unknown = True   # decided by recorded results (fs.decide())
+        sb.oracle = k
+    return sb
+
+
 def do_new_mount(k: Kernel, task: Task, path: Path, fstype: str | None, flags: int,
                  mnt_flags: MNT, name: str | None, data: str | None) -> int:
     """A new filesystem instance. Mirrors do_new_mount() -> do_new_mount_fc() -> do_add_mount().
@@ -470,13 +500,14 @@ def do_new_mount(k: Kernel, task: Task, path: Path, fstype: str | None, flags: i
     if fst is None or fstype in ("rootfs", "nsfs"):
         raise KernelError(errno.ENODEV, f"unknown filesystem type {fstype!r}", where="get_fs_type")
     opts = parse_options(fst, data)
-    fc_user_ns = task.pid_ns.user_ns if fstype == "proc" else task.cred.user_ns
+    fc_user_ns = fs_context_user_ns(task, fstype)
     if not (ns_capable(task.cred, fc_user_ns) if fst.userns_mount
             else ns_capable(task.cred, k.init_user_ns)):
         raise KernelError(errno.EPERM, "not capable over the filesystem's user namespace",
                           where="mount_capable")
-    sb = k.new_sb(fstype, fc_user_ns, opts)
-    sb.rdonly = bool(flags & uapi.MS_RDONLY)
+    sb = fs_context_sb(k, task, fstype, fc_user_ns, opts)
+    if not sb.mounts:                        # a superblock found in use keeps its flags
+        sb.rdonly = bool(flags & uapi.MS_RDONLY)
     inherited = mount_too_revealing(task, sb, mnt_flags)
     if inherited is None:
         k.drop_sb(sb)                      # fc_drop_locked()

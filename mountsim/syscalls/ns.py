@@ -20,7 +20,7 @@ from ..namespace import (check_mnt, copy_mnt_ns, get_mnt_ns, is_path_reachable, 
                          put_mnt_ns)
 from ..newns import copy_empty_mnt_ns
 from ..task import FsStruct, Path, PidNamespace, Task
-from ..user_namespace import UserNamespace, create_user_ns, ns_capable, setresuid
+from ..user_namespace import OtherNamespace, UserNamespace, create_user_ns, ns_capable, setresuid
 from .mount import require_may_mount
 
 if TYPE_CHECKING:
@@ -58,6 +58,14 @@ def _new_namespaces(k: Kernel, task: Task, flags: int, cred, fs: FsStruct) -> Mn
     if flags & uapi.CLONE_EMPTY_MNTNS:
         return copy_empty_mnt_ns(task, k, task.mnt_ns, cred.user_ns, fs)
     return copy_mnt_ns(task, k, task.mnt_ns, cred.user_ns, fs)
+
+
+def _net_ipc_for(task: Task, flags: int, cred) -> tuple[OtherNamespace, OtherNamespace]:
+    """The net and ipc namespaces after clone/unshare with *flags* (copy_net_ns(),
+    copy_ipcs(): a new one is owned by the new credentials' user namespace)."""
+    net = OtherNamespace("net", cred.user_ns) if flags & uapi.CLONE_NEWNET else task.net_ns
+    ipc = OtherNamespace("ipc", cred.user_ns) if flags & uapi.CLONE_NEWIPC else task.ipc_ns
+    return net, ipc
 
 
 def _switch_ns(k: Kernel, task: Task, ns: MntNamespace) -> None:
@@ -105,6 +113,7 @@ def sys_unshare(k: Kernel, task: Task, flags: int) -> int:
         raise
     if ns is not None:
         _switch_ns(k, task, ns)
+    task.net_ns, task.ipc_ns = _net_ipc_for(task, flags, cred)
     if new_fs is not None:
         task.fs.users -= 1
         task.fs = new_fs
@@ -157,6 +166,7 @@ def do_fork(k: Kernel, task: Task, flags: int, child_pid: int) -> int:
         files = task.files.copy()
     child = k.new_task(child_pid, cred, fs, files, ns or task.mnt_ns)
     child.pid_ns = child.pid_ns_for_children = pid_ns
+    child.net_ns, child.ipc_ns = _net_ipc_for(task, flags, cred)
     if pid_ns.init is None:
         pid_ns.init = child_pid                # the first process is its child_reaper
     child.dumpable = task.dumpable            # the mm is copied

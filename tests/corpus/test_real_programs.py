@@ -22,10 +22,9 @@ from mountsim.trace.replay import replay
 
 HERE = Path(__file__).resolve().parent / "programs"
 GAPS: dict[str, str] = {
-    "runc-run": "runc (9 differences): /proc/self/fd/N of descriptors the model does not "
+    "runc-run": "runc (6 differences): /proc/self/fd/N of descriptors the model does not "
                 "know (stdio, pipe2, socketpair, dup3); /proc/self/exe of the container's "
-                "cat, a symlink to busybox on a filesystem of unknown contents; sysfs and "
-                "mqueue mounts",
+                "cat, a symlink to busybox on a filesystem of unknown contents",
 }
 
 

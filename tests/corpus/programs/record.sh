@@ -38,6 +38,16 @@ rec bwrap-symlink            bwrap --ro-bind /usr /usr --symlink usr/lib /lib --
 rec bwrap-unshare-user       bwrap --unshare-user --ro-bind /usr /usr --symlink usr/lib /lib --symlink usr/lib64 /lib64 --symlink usr/bin /bin --proc /proc --dev /dev /bin/true
 rec_tables bwrap-rbind-tables bwrap --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --unshare-pid true
 rec_tables read-then-copy       sh -c "cat /proc/self/mountinfo; unshare -m --propagation unchanged cat /proc/self/mountinfo"
+rec_tables sysfs-mqueue       unshare -m --propagation private sh -c '
+mount -t sysfs s1 /mnt; mount -t sysfs s2 /media; mount -t mqueue m1 /srv; mount -t mqueue m2 /opt
+mount -t sysfs -o foo=1 s3 /var
+cat /proc/self/mountinfo
+unshare -n sh -c "mount -t sysfs s4 /mnt; cat /proc/self/mountinfo"
+unshare -i sh -c "mount -t mqueue m3 /srv; cat /proc/self/mountinfo"
+unshare -Urm sh -c "mount -t sysfs s5 /mnt"
+unshare -Urmi sh -c "mount -t mqueue m4 /srv; cat /proc/self/mountinfo"
+unshare -Urmn sh -c "mount -t sysfs s6 /mnt; cat /proc/self/mountinfo"
+'
 rec_tables bwrap-unshare-all bwrap --unshare-all --ro-bind / / --proc /proc --dev /dev --tmpfs /tmp --remount-ro / true
 rec_runc() {   # runc run of a busybox bundle that prints its table (needs runc, busybox-static)
     mkdir -p "$S/ctr/rootfs/bin" "$S/ctr/rootfs/proc" "$S/ctr/rootfs/sys" "$S/ctr/rootfs/dev"
