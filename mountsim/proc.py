@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .fs import S_IFDIR, S_IFREG, Dentry, SuperBlock
+from .fs import S_IFDIR, S_IFLNK, S_IFREG, Dentry, SuperBlock
 from .mount import MNT, MntNamespace
 from .task import Path
 from .user_namespace import UserNamespace
@@ -93,6 +93,9 @@ def proc_lookup(k: Kernel, dentry: Dentry, name: str) -> Dentry | Path | None:
     if depth == 2 and dentry.name == "fd":
         # proc_fd_link(): a magic link to the open file's path (anonymous files: none here)
         f = task.files.fds.get(int(name)) if name.isdigit() else None
+        if (f is None and name.isdigit() and int(name) in task.files.unknown
+                and k.recorded_call in ("readlink", "readlinkat")):
+            return _unknown_fd_link(k, dentry, name)     # read only: where it leads is unknown
         return f.path if f is not None and f.path is not None else None
     if depth == 2 and dentry.name == "ns":
         if name == "mnt":
@@ -100,6 +103,17 @@ def proc_lookup(k: Kernel, dentry: Dentry, name: str) -> Dentry | Path | None:
         if name == "user":
             return k.nsfs_path(task.cred.user_ns)
     return None
+
+
+def _unknown_fd_link(k: Kernel, parent: Dentry, name: str) -> Dentry:
+    """/proc/<pid>/fd/N of a descriptor open in the recording whose file the model does not
+    know (a pipe, a socket, stdio), for readlink: a link whose body is what the replayed
+    call recorded (Model-only; the kernel prints "pipe:[ino]", a path, …). A walk through it
+    is ENOENT: the model cannot say where it leads."""
+    d = _child(parent, name, S_IFLNK)
+    rec = k.recorded
+    d.target = rec.out if rec is not None and not rec.errno and isinstance(rec.out, str) else ""
+    return d
 
 
 def _child(parent: Dentry, name: str, kind: str) -> Dentry:

@@ -100,11 +100,14 @@ class File:
 class FdTable:
     """struct files_struct: fd -> File, lowest free fd first (get_unused_fd_flags())."""
 
-    __slots__ = ("fds", "users")
+    __slots__ = ("fds", "users", "unknown")
 
     def __init__(self) -> None:
         self.fds: dict[int, File] = {}
         self.users = 1
+        # Model-only: numbers open in the recording whose files the model does not know
+        # (stdio; what pipe2, dup3, … made): /proc/<pid>/fd/N of them is a link read as recorded
+        self.unknown: set[int] = set()
 
     def install(self, f: File, at: int | None = None) -> int:
         """fd_install() at the lowest free fd, or at *at* (the trace's number) if free."""
@@ -115,6 +118,7 @@ class FdTable:
             while fd in self.fds:
                 fd += 1
         self.fds[fd] = f
+        self.unknown.discard(fd)
         f.refs += 1
         return fd
 
@@ -128,6 +132,7 @@ class FdTable:
     def copy(self) -> FdTable:
         t = FdTable()
         t.fds = dict(self.fds)
+        t.unknown = set(self.unknown)
         for f in t.fds.values():
             f.refs += 1
         return t

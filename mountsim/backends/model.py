@@ -101,8 +101,17 @@ class ModelSession:
         close-on-exec the model does not see), so close it now (Model-only: close_fd(),
         done late) and let later uses of the number be noted as unknown."""
         t = self.k.tasks.get(pid)
-        if t is not None and t.alive and fd in t.files.fds:
+        if t is None or not t.alive:
+            return
+        if fd in t.files.fds:
             close_fd(self.k, t, fd)
+        t.files.unknown.add(fd)
+
+    def unknown_fd_closed(self, pid: int, fd: int) -> None:
+        """The recording closed *fd*, a number the model knows only as open (forget_fd())."""
+        t = self.k.tasks.get(pid)
+        if t is not None:
+            t.files.unknown.discard(fd)
 
     def exec_done(self, pid: int, dfd: int, name: str) -> None:
         """A successful execve/execveat, which the model does not run: remember the file the

@@ -122,6 +122,9 @@ def replay(program: Program, session, strict: bool = False, on_step=None) -> Rep
     cgroup_ns, cgroup_noted = (first_cgroup_ns(program) if tables else None), False
     forget = getattr(session, "forget_fd", None)
     ran_exec = getattr(session, "exec_done", None)
+    if forget is not None and (program.start_unknown or program.start_mountinfo):
+        for fd in (0, 1, 2):                   # a recorded program's stdio: open, unknown
+            forget(program.main_pid, fd)
     made: list[tuple[int, int]] = []       # fds unknown calls made, for pids not yet forked
     for index, step in enumerate(program.steps):
         if forget is not None and (made or index in program.made_fds):
@@ -153,6 +156,8 @@ def replay(program: Program, session, strict: bool = False, on_step=None) -> Rep
         if missing and (step.result is None or step.result.errno != "EBADF"):
             rep.notes.append(Note(step.file, step.line,
                                   f"fd {missing[0]} was never opened in the model; {step.name} skipped"))
+            if step.name == "close" and hasattr(session, "unknown_fd_closed"):
+                session.unknown_fd_closed(step.pid, missing[0])
             continue
         if index in tables:
             if cgroup_ns is not None and cgroup_ns < index and not cgroup_noted:
