@@ -296,8 +296,8 @@ def _churn(st, doc, res) -> list[str]:
         return [f"  namespace churn not measured: {e}"]
     res["churn"] = {"n": n, "procs": procs, "per_sec_1": one, "per_sec_p": many,
                     "scaling": many / one}
-    out = [f"  kernel namespace churn (the driver: fork, unshare(CLONE_NEWNS), a mount and a "
-           f"bind, exit; a fresh sandbox per program costs the kernel this much):",
+    out = ["  kernel namespace churn (the driver: fork, unshare(CLONE_NEWNS), a mount and a "
+           "bind, exit; a fresh sandbox per program costs the kernel this much):",
            f"    1 process {one:.0f}/s; {procs} processes at once {many:.0f}/s together: "
            f"{many / one:.2f}x"]
     from ..bench import sandboxes
@@ -313,7 +313,7 @@ def _churn(st, doc, res) -> list[str]:
                         "per_sec_p": many["per_sec"], "scaling": many["per_sec"] / one["per_sec"],
                         "busy_1": one["busy"], "busy_p": many["busy"],
                         "cpu_ms_1": one["cpu_ms"], "cpu_ms_p": many["cpu_ms"]}
-    return out + [f"  live sandboxes (an empty program: set up, its table read, torn down):",
+    return out + ["  live sandboxes (an empty program: set up, its table read, torn down):",
                   f"    1 backend {one['per_sec']:.0f}/s{_busy(one)}; {procs} backends at once "
                   f"{many['per_sec']:.0f}/s together{_busy(many)}: "
                   f"{many['per_sec'] / one['per_sec']:.2f}x",

@@ -120,19 +120,9 @@ def replay(program: Program, session, strict: bool = False, on_step=None) -> Rep
     tables = table_read_groups(program) if program.start_mountinfo or program.start_unknown else {}
     as_recorded: set[int] = set()
     cgroup_ns, cgroup_noted = (first_cgroup_ns(program) if tables else None), False
-    forget = getattr(session, "forget_fd", None)
-    ran_exec = getattr(session, "exec_done", None)
-    if forget is not None and (program.start_unknown or program.start_mountinfo):
-        for fd in (0, 1, 2):                   # a recorded program's stdio: open, unknown
-            forget(program.main_pid, fd)
-    made: list[tuple[int, int]] = []       # fds unknown calls made, for pids not yet forked
+    unseen = _Unseen(program, session)
     for index, step in enumerate(program.steps):
-        if forget is not None and (made or index in program.made_fds):
-            made = _forget_made_fds(session, forget, made + program.made_fds.get(index, []))
-        if ran_exec is not None and index in program.execs:
-            for pid, dfd, name in program.execs[index]:
-                if _knows_pid(session, pid):
-                    ran_exec(pid, dfd, name)
+        unseen.before(index, step, rep)
         where = f"{step.file}:{step.line}"
         if index in as_recorded:
             rep.results.append((step, step.result, "a table read compared as a whole"))
@@ -144,20 +134,11 @@ def replay(program: Program, session, strict: bool = False, on_step=None) -> Rep
             rep.notes.append(Note(step.file, step.line, f"{step.name}: an argument was cut "
                                   "short by strace -s; the call is not replayed"))
             continue
-        if (forget is not None and step.label is not None and step.name in RETURNS_FD
-                and step.result is not None and not step.result.errno
-                and session.has_fd(step.pid, step.label)):
-            # the recording got this number, so the kernel had closed what the model holds
-            forget(step.pid, step.label)
-            rep.notes.append(Note(step.file, step.line, f"fd {step.label} was still open in "
-                                  "the model (closed by a call it does not see, such as an "
-                                  "exec's close-on-exec); closed there first"))
         missing = [fd for fd in fd_args(step) if not session.has_fd(step.pid, fd)]
         if missing and (step.result is None or step.result.errno != "EBADF"):
             rep.notes.append(Note(step.file, step.line,
                                   f"fd {missing[0]} was never opened in the model; {step.name} skipped"))
-            if step.name == "close" and hasattr(session, "unknown_fd_closed"):
-                session.unknown_fd_closed(step.pid, missing[0])
+            unseen.skipped(step, missing[0])
             continue
         if index in tables:
             if cgroup_ns is not None and cgroup_ns < index and not cgroup_noted:
@@ -196,17 +177,53 @@ def replay(program: Program, session, strict: bool = False, on_step=None) -> Rep
     return rep
 
 
-def _forget_made_fds(session, forget, made: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Apply program.made_fds (fds a call the model does not know made) to the processes
-    the session has; return those of processes it has not made yet (strace may print a
-    child's first lines before the fork that makes it returns in the parent)."""
-    later = []
-    for pid, fd in made:
-        if _knows_pid(session, pid):
-            forget(pid, fd)
-        else:
-            later.append((pid, fd))
-    return later
+class _Unseen:
+    """What a recording shows happened in calls the model does not run, applied to a
+    session that can take it (the model's: forget_fd(), exec_done(), unknown_fd_closed();
+    others have none of them and are left alone).
+
+    - A recorded program starts with stdio open, files unknown.
+    - Calls the model does not know made fds (Program.made_fds) and ran execs
+      (Program.execs), just before a step; strace may print a child's first lines before
+      the fork that makes it returns in the parent, so those of processes not made yet wait.
+    - A modelled call the kernel gave a number the model still holds shows the kernel had
+      closed it (an exec's close-on-exec, which the model does not see).
+    - A close the model skipped (its fd unknown) ends that unknown fd.
+    """
+
+    def __init__(self, program: Program, session) -> None:
+        self.program, self.session = program, session
+        self.forget = getattr(session, "forget_fd", None)
+        self.ran_exec = getattr(session, "exec_done", None)
+        self.waiting: list[tuple[int, int]] = []
+        if self.forget is not None and (program.start_unknown or program.start_mountinfo):
+            for fd in (0, 1, 2):
+                self.forget(program.main_pid, fd)
+
+    def before(self, index: int, step: Step, rep: Report) -> None:
+        if self.forget is None:
+            return
+        made = self.waiting + self.program.made_fds.get(index, [])
+        self.waiting = []
+        for pid, fd in made:
+            if _knows_pid(self.session, pid):
+                self.forget(pid, fd)
+            else:
+                self.waiting.append((pid, fd))
+        for pid, dfd, name in self.program.execs.get(index, ()):
+            if self.ran_exec is not None and _knows_pid(self.session, pid):
+                self.ran_exec(pid, dfd, name)
+        if (step.label is not None and step.name in RETURNS_FD and step.result is not None
+                and not step.result.errno and _knows_pid(self.session, step.pid)
+                and self.session.has_fd(step.pid, step.label)):
+            self.forget(step.pid, step.label)
+            rep.notes.append(Note(step.file, step.line, f"fd {step.label} was still open in "
+                                  "the model (closed by a call it does not see, such as an "
+                                  "exec's close-on-exec); closed there first"))
+
+    def skipped(self, step: Step, fd: int) -> None:
+        if step.name == "close" and hasattr(self.session, "unknown_fd_closed"):
+            self.session.unknown_fd_closed(step.pid, fd)
 
 
 SAVE_TABLE = "cat /proc/self/mountinfo > FILE"
