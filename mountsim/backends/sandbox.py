@@ -313,6 +313,8 @@ def _do_step(task: _Task, name: str, args: tuple, label: int | None) -> tuple:
     if name == "read":
         ret, err, out = _sys.read_call(_fd(task, args[0]), int(args[2] or 0))
         return (ret, uapi.errno_name(err) if err else None, out)
+    if name in _DUPS:
+        return _do_dup(task, name, args, label)
     cargs = _call_args(task, name, args)
     why = guard.path_refusal(task.facts, name, cargs)
     if why:
@@ -335,6 +337,38 @@ def _do_step(task: _Task, name: str, args: tuple, label: int | None) -> tuple:
     if name == "close":
         task.fds.pop(args[0], None)
     return (ret, None, None)
+
+
+_DUPS = frozenset({"dup", "dup2", "dup3"})
+F_GETFD, F_DUPFD_CLOEXEC = 1, 1030
+
+
+def _do_dup(task: _Task, name: str, args: tuple, label: int | None) -> tuple:
+    """dup/dup2/dup3 on the trace's numbers. The real descriptor is always a fresh one
+    (fcntl(F_DUPFD_CLOEXEC) from 3), never a number the trace names, so that no trace can
+    aim at the sandbox's own descriptors; the kernel's checks on the trace's numbers come
+    first, in ksys_dup3()'s order, and the trace's newfd then maps to the fresh one (its
+    previous real descriptor closed, as do_dup2() closes the file it replaces)."""
+    old = args[0]
+    new = args[1] if len(args) > 1 else None
+    flags = int(args[2] or 0) if len(args) > 2 else 0
+    if name == "dup3" and (flags & ~uapi.O_CLOEXEC or old == new):
+        return (-1, "EINVAL", None)
+    if new is not None and new < 0:
+        return (-1, "EBADF", None)
+    real_old = _fd(task, old)
+    if name == "dup2" and old == new:
+        ret, err = _sys.call("fcntl", real_old, F_GETFD, 0)
+        return (new, None, None) if not err else (-1, uapi.errno_name(err), None)
+    ret, err = _sys.call("fcntl", real_old, F_DUPFD_CLOEXEC, 3)
+    if err:
+        return (-1, uapi.errno_name(err), None)
+    trace_fd = new if new is not None else (label if label is not None else ret)
+    prev = task.fds.get(trace_fd)
+    if prev is not None:
+        os.close(prev)
+    task.fds[trace_fd] = ret
+    return (trace_fd, None, None)
 
 
 MAKES_LINKS = frozenset({"symlink", "symlinkat"})

@@ -41,6 +41,9 @@ TABLE: dict[str, Handler] = {
     "read": file.sys_read,
     "lseek": file.sys_lseek,
     "umask": file.sys_umask,
+    "dup": file.sys_dup,
+    "dup2": file.sys_dup2,
+    "dup3": file.sys_dup3,
 }
 
 # The other handlers, by module and name: a module is imported the first time a program

@@ -402,3 +402,36 @@ def sys_close(k: Kernel, task: Task, fd: int) -> int:
     """close(2). Errors: EBADF."""
     close_fd(k, task, fd)
     return 0
+
+
+def sys_dup(k: Kernel, task: Task, oldfd: int) -> File:
+    """dup(2): fget_raw() (O_PATH files too), installed at the lowest free number (the
+    trace's). Mirrors fs/file.c:SYSCALL_DEFINE1(dup). Errors: EBADF."""
+    return task.files.get(oldfd)
+
+
+def sys_dup2(k: Kernel, task: Task, oldfd: int, newfd: int) -> int:
+    """dup2(2): onto itself it only checks *oldfd*. Mirrors SYSCALL_DEFINE2(dup2).
+    Errors: EBADF."""
+    if oldfd == newfd:
+        task.files.get(oldfd)
+        return newfd
+    return sys_dup3(k, task, oldfd, newfd, 0)
+
+
+def sys_dup3(k: Kernel, task: Task, oldfd: int, newfd: int, flags: int = 0) -> int:
+    """dup3(2): *oldfd*'s file at *newfd*, whatever was there closed first. Mirrors
+    ksys_dup3() -> do_dup2(). Errors: EINVAL (flags other than O_CLOEXEC; oldfd == newfd),
+    EBADF (newfd negative: it is unsigned, so above RLIMIT_NOFILE; oldfd not open).
+    Model-only: no RLIMIT_NOFILE otherwise, and close-on-exec is not kept."""
+    if flags & ~uapi.O_CLOEXEC:
+        raise KernelError(errno.EINVAL, "dup3 takes only O_CLOEXEC", where="ksys_dup3")
+    if oldfd == newfd:
+        raise KernelError(errno.EINVAL, "dup3 onto itself", where="ksys_dup3")
+    if newfd < 0:
+        raise KernelError(errno.EBADF, "newfd above RLIMIT_NOFILE", where="ksys_dup3")
+    f = task.files.get(oldfd)
+    if newfd in task.files.fds:
+        close_fd(k, task, newfd)                # do_dup2(): filp_close() of the old file
+    task.files.install_at(f, newfd)
+    return newfd

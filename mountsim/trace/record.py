@@ -343,6 +343,11 @@ def _int_arg(s: str) -> int | None:
         return None
 
 
+# Modelled, but what the recorder keeps of them is only their effect on the fd table (below):
+# a kept trace names the files it needs by the calls that made them.
+_FD_TABLE_ONLY = frozenset({"dup", "dup2", "dup3"})
+
+
 def build(text: str, snapshots: dict[int, str]) -> Recording:
     """Filter strace's output into a Recording (see the module docstring for the rules)."""
     calls, pids, killed = read_calls(text)
@@ -370,7 +375,7 @@ def build(text: str, snapshots: dict[int, str]) -> Recording:
         if c.raw_name is not None:
             undecoded.add(c.idx)
             continue
-        if c.name in SYSCALLS or c.name == "umount":
+        if (c.name in SYSCALLS or c.name == "umount") and c.name not in _FD_TABLE_ONLY:
             c.step = _parse_step(c)
             fds = _fd_args(c.step) if c.step is not None else []
             deps[c.idx] = [t[fd].producer for fd in fds if fd in t and t[fd].producer is not None]

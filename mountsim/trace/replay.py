@@ -222,8 +222,14 @@ class _Unseen:
                                   "exec's close-on-exec); closed there first"))
 
     def skipped(self, step: Step, fd: int) -> None:
+        """*step* was not run (its *fd* unknown): a close ends that unknown fd; a call that
+        made an fd in the recording (dup2 of a pipe, an open relative to an unknown
+        directory fd) leaves that number open with a file the model does not know."""
         if step.name == "close" and hasattr(self.session, "unknown_fd_closed"):
             self.session.unknown_fd_closed(step.pid, fd)
+        elif (self.forget is not None and step.name in RETURNS_FD and step.label is not None
+              and step.result is not None and not step.result.errno):
+            self.forget(step.pid, step.label)
 
 
 SAVE_TABLE = "cat /proc/self/mountinfo > FILE"

@@ -33,6 +33,9 @@ SYSCALLS: dict[str, tuple[tuple[str, str], ...]] = {
     "creat": (("pathname", "path"), ("mode", "mode?")),
     "openat": (("dirfd", "fd"), ("pathname", "path"), ("flags", "flags:open"), ("mode", "mode?")),
     "close": (("fd", "fd"),),
+    "dup": (("oldfd", "fd"),),
+    "dup2": (("oldfd", "fd"), ("newfd", "int")),           # newfd: the trace's number
+    "dup3": (("oldfd", "fd"), ("newfd", "int"), ("flags", "flags:open")),
     "write": (("fd", "fd"), ("buf", "str"), ("count", "int")),   # /proc/<pid>/uid_map & co
     "read": (("fd", "fd"), ("buf", "out:read"), ("count", "int")),  # /proc/<pid>/mountinfo
     "lseek": (("fd", "fd"), ("offset", "int"), ("whence", "flags:seek")),
@@ -70,7 +73,8 @@ SYSCALLS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 # Calls whose success creates something the trace names by number (Step.label).
-RETURNS_FD = frozenset({"open", "openat", "creat", "open_tree", "fsopen", "fsmount", "fspick"})
+RETURNS_FD = frozenset({"open", "openat", "creat", "open_tree", "fsopen", "fsmount", "fspick",
+                        "dup", "dup2", "dup3"})
 RETURNS_PID = frozenset({"fork", "vfork", "clone", "clone3"})
 
 __all__ = ["RETURNS_FD", "RETURNS_PID", "SYSCALLS"]

@@ -22,10 +22,8 @@ from mountsim.trace.replay import replay
 
 HERE = Path(__file__).resolve().parent / "programs"
 GAPS: dict[str, str] = {
-    "runc-run": "runc (2 differences): runc init reopens /proc/self/fd/5, a dup3 of the "
-                "exec fifo's O_PATH descriptor (dup3 is not modelled, so the model cannot "
-                "follow it); /proc/self/exe of the container's cat, a symlink to busybox on "
-                "a filesystem of unknown contents",
+    "runc-run": "runc (1 difference): /proc/self/exe of the container's cat, a symlink to "
+                "busybox on a filesystem whose contents the model cannot know at exec time",
 }
 
 

@@ -149,11 +149,10 @@ def test_a_call_a_signal_interrupted_is_noted_not_replayed():
     assert [(n.line, "ERESTARTSYS" in n.msg) for n in p.notes] == [(1, True)]
 
 
-# More of runc's lines (strace 6.1, `strace -f -s 65536 runc run`), verbatim: calls the
-# model does not know that put files at fd numbers, then a modelled open that the kernel
-# gave one of those numbers.
+# Lines strace 6.1 wrote here (runc's and bwrap's, verbatim): calls the model does not know
+# that put files at fd numbers, and a failed one.
 _MADE = ("29104 pipe2([5, 6], O_NONBLOCK|O_CLOEXEC) = 0\n"
-         "29111 dup3(7, 0, 0)                     = 0\n"
+         "22470 eventfd2(0, EFD_CLOEXEC|EFD_NONBLOCK) = 4\n"          # bwrap's
          '29104 openat2(-1, "/sys/fs/cgroup", {flags=O_RDONLY|O_CLOEXEC|O_PATH|O_DIRECTORY, '
          "resolve=0}, 24) = 3\n"
          '29104 openat2(3, "freezer/mountsim-rec/freezer.state", {flags=O_RDONLY|O_CLOEXEC, '
@@ -165,12 +164,12 @@ _MADE = ("29104 pipe2([5, 6], O_NONBLOCK|O_CLOEXEC) = 0\n"
 
 
 def test_fds_made_by_calls_the_model_does_not_know_are_recorded():
-    """If strace shows pipe2, socketpair (split), dup3 or openat2 succeed, then the program
-    records the fd numbers they installed, per process, before the next step (replay closes
-    whatever the model still holds there); a failed call installs none."""
+    """If strace shows pipe2, eventfd2, openat2 or socketpair (split) succeed, then the
+    program records the fd numbers they installed, per process, before the next step (replay
+    closes whatever the model still holds there); a failed call installs none."""
     p = parse_text(_MADE)
     assert [s.name for s in p.steps] == ["mkdir"]
-    assert p.made_fds == {0: [(29104, 5), (29104, 6), (29111, 0), (29104, 3),
+    assert p.made_fds == {0: [(29104, 5), (29104, 6), (22470, 4), (29104, 3),
                               (29110, 8), (29110, 14)]}
 
 
