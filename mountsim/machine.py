@@ -256,7 +256,7 @@ def order_as_copied(by_id: dict[int, Mount], lines: list[str], copy: list[str]) 
     ckids, croot, ckey = _rows(copy)
     if len(key) != len(ckey) or key[root] != ckey[croot]:
         raise BadCopy("the copy does not list the same mounts as the table "
-                           f"({len(ckey)} against {len(key)}, roots {ckey[croot][0]} and {key[root][0]})")
+                      f"({len(ckey)} against {len(key)}, roots {ckey[croot][0]} and {key[root][0]})")
     todo = [(root, croot)]
     while todo:
         mid, cid = todo.pop()
@@ -266,7 +266,7 @@ def order_as_copied(by_id: dict[int, Mount], lines: list[str], copy: list[str]) 
             match = next((h for h in free if key[h] == ckey[c]), None)
             if match is None:
                 raise BadCopy(f"copy mount {c} ({ckey[c][0]}) matches no mount under "
-                                   f"{key[mid][0]} in the table")
+                              f"{key[mid][0]} in the table")
             free.remove(match)
             order.append(match)
             todo.append((match, c))

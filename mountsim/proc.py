@@ -1,7 +1,8 @@
-"""procfs, as far as the mount model needs it: /proc/<pid>/{ns/mnt,ns/user,root,cwd,fd/N,
-mountinfo,mounts,uid_map,gid_map,setgroups}, /proc/self, /proc/thread-self,
-/proc/sys/kernel/overflow{uid,gid}, /proc/sys/fs/mount-max, /proc/sys/user/max_*; and nsfs, the filesystem behind namespace
-files (fs/proc/base.c, fs/proc/fd.c, fs/proc/namespaces.c, fs/nsfs.c).
+"""procfs, as far as the mount model needs it: /proc/<pid>/{ns/mnt,ns/user,root,cwd,exe,
+fd/N,mountinfo,mounts,uid_map,gid_map,setgroups} (and its other files, by name only),
+/proc/self, /proc/thread-self, /proc/sys/kernel/overflow{uid,gid}, /proc/sys/fs/mount-max,
+/proc/sys/user/max_*; and nsfs, the filesystem behind namespace files (fs/proc/base.c,
+fs/proc/fd.c, fs/proc/namespaces.c, fs/nsfs.c).
 
 `ns/*`, `root`, `cwd`, `exe` and `fd/N` are magic links: looking them up jumps to another path
 (the nsfs dentry of the namespace; the task's root or cwd; the open file's path), like

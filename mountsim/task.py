@@ -122,12 +122,6 @@ class FdTable:
         f.refs += 1
         return fd
 
-    def install_at(self, f: File, fd: int) -> None:
-        """fd_install() at a number the caller chose and freed (do_dup2())."""
-        self.fds[fd] = f
-        self.unknown.discard(fd)
-        f.refs += 1
-
     def get(self, fd: int) -> File:
         """fdget(). Errors: EBADF."""
         f = self.fds.get(fd)

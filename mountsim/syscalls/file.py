@@ -433,5 +433,4 @@ def sys_dup3(k: Kernel, task: Task, oldfd: int, newfd: int, flags: int = 0) -> i
     f = task.files.get(oldfd)
     if newfd in task.files.fds:
         close_fd(k, task, newfd)                # do_dup2(): filp_close() of the old file
-    task.files.install_at(f, newfd)
-    return newfd
+    return task.files.install(f, at=newfd)

@@ -477,12 +477,12 @@ def fs_context_sb(k: Kernel, task: Task, fstype: str, user_ns, options: tuple[st
     other = task.net_ns if fstype == "sysfs" else task.ipc_ns if fstype == "mqueue" else None
     if other is not None and other.sb is not None and (other.sb.mounts or fstype == "mqueue"):
         return other.sb
-    sb = k.new_sb(fstype, user_ns, options)
+    # sysfs holds the kernel's objects: contents unknown here, decided by recorded results
+    sb = k.new_sb(fstype, user_ns, options, opaque=fstype == "sysfs")
+    if sb.opaque:
+        sb.oracle = k                        # fs.decide()
     if other is not None:
         other.sb = sb
-    if fstype == "sysfs":                    # the kernel's objects: contents unknown here,
-        sb.opaque = sb.root.unknown = True   # decided by recorded results (fs.decide())
-        sb.oracle = k
     return sb
 
 

@@ -21,6 +21,7 @@ from ..namespace import (check_mnt, copy_mnt_ns, get_mnt_ns, is_path_reachable, 
 from ..newns import copy_empty_mnt_ns
 from ..task import FsStruct, Path, PidNamespace, Task
 from ..user_namespace import OtherNamespace, UserNamespace, create_user_ns, ns_capable, setresuid
+from .file import set_mm_exe_file
 from .mount import require_may_mount
 
 if TYPE_CHECKING:
@@ -170,9 +171,7 @@ def do_fork(k: Kernel, task: Task, flags: int, child_pid: int) -> int:
     if pid_ns.init is None:
         pid_ns.init = child_pid                # the first process is its child_reaper
     child.dumpable = task.dumpable            # the mm is copied
-    if task.exe is not None:                  # dup_mmap(): get_file() of the exe_file
-        child.exe = task.exe
-        task.exe.refs += 1
+    set_mm_exe_file(k, child, task.exe)       # dup_mmap(): the mm's exe_file, shared
     return child_pid
 
 

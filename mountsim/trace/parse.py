@@ -410,13 +410,14 @@ _FD_RESULT = frozenset({
 _FD_PAIR = frozenset({"pipe", "pipe2", "socketpair"})
 _RET_FD = re.compile(r"\)\s*=\s*(\d+)(?:\s*<[^<>]*>)?\s*$")
 _PAIR = re.compile(r"\[(\d+)(?:<[^<>]*>)?,\s*(\d+)(?:<[^<>]*>)?\]")
+_RET_ZERO = re.compile(r"\)\s*=\s*0\s*$")
 _DUPFD = re.compile(r"^fcntl\(\d+(?:<[^<>]*>)?,\s*F_DUPFD")
 
 
 def made_fds(name: str, body: str) -> list[int]:
     """The fd numbers a successful call the model does not know installed (Model-only)."""
     if name in _FD_PAIR:
-        if not re.search(r"\)\s*=\s*0\s*$", body):
+        if not _RET_ZERO.search(body):
             return []
         m = _PAIR.search(body)
         return [int(m.group(1)), int(m.group(2))] if m else []
@@ -428,13 +429,12 @@ def made_fds(name: str, body: str) -> list[int]:
 
 _EXECVE = re.compile(r'^execve\(("(?:\\.|[^"\\])*")')
 _EXECVEAT = re.compile(r'^execveat\((AT_FDCWD|\d+)(?:<[^<>]*>)?,\s*("(?:\\.|[^"\\])*")')
-_EXEC_OK = re.compile(r"\)\s*=\s*0\s*$")
 
 
 def exec_target(name: str, body: str, path: str, n: int) -> tuple[int, str] | None:
     """(dfd, path) of a successful execve/execveat (Model-only: what /proc/<pid>/exe
     leads to afterwards; execveat(fd, "", …, AT_EMPTY_PATH) is (fd, ""))."""
-    if name not in ("execve", "execveat") or not _EXEC_OK.search(body):
+    if name not in ("execve", "execveat") or not _RET_ZERO.search(body):
         return None
     m = _EXECVE.match(body) if name == "execve" else _EXECVEAT.match(body)
     if m is None:
