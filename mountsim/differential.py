@@ -13,7 +13,8 @@ import attrs
 from . import uapi
 from .errors import StepRefused
 from .trace.normalise import normalise, side_by_side
-from .trace.program import RETURNS_FD, RETURNS_PID, Program, Result, Step
+from .trace.program import RETURNS_PID, Program, Result, Step
+from .trace.signatures import makes_fd
 
 
 @attrs.define
@@ -76,7 +77,7 @@ def stable_out(name: str, out):
 def same_result(step: Step, a: Result, b: Result) -> bool:
     if a.errno or b.errno:
         return a.errno == b.errno
-    if step.name in RETURNS_FD or step.name in RETURNS_PID:
+    if makes_fd(step.name, step.args) or step.name in RETURNS_PID:
         return True
     if step.name == "read":
         return same_read(step, a, b)

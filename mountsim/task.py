@@ -98,9 +98,10 @@ class File:
 
 
 class FdTable:
-    """struct files_struct: fd -> File, lowest free fd first (get_unused_fd_flags())."""
+    """struct files_struct: fd -> File, lowest free fd first (get_unused_fd_flags()), and
+    the close_on_exec bitmap (a set of fds here)."""
 
-    __slots__ = ("fds", "users", "unknown")
+    __slots__ = ("fds", "users", "unknown", "cloexec")
 
     def __init__(self) -> None:
         self.fds: dict[int, File] = {}
@@ -108,19 +109,35 @@ class FdTable:
         # Model-only: numbers open in the recording whose files the model does not know
         # (stdio; what pipe2, dup3, … made): /proc/<pid>/fd/N of them is a link read as recorded
         self.unknown: set[int] = set()
+        self.cloexec: set[int] = set()   # fdt->close_on_exec: closed by a successful exec
 
-    def install(self, f: File, at: int | None = None) -> int:
-        """fd_install() at the lowest free fd, or at *at* (the trace's number) if free."""
+    def install(self, f: File, at: int | None = None, cloexec: bool = False,
+                start: int = 3) -> int:
+        """alloc_fd(start, …, O_CLOEXEC or not) + fd_install(): the lowest free fd from
+        *start*, or *at* (the trace's number) if free. 0-2 are the process's stdio, which
+        the model does not track, so it starts at 3."""
         if at is not None and at >= 0 and at not in self.fds:
             fd = at
         else:
-            fd = 3   # 0-2 are the process's stdio, which the model does not track
+            fd = max(start, 3)
             while fd in self.fds:
                 fd += 1
         self.fds[fd] = f
         self.unknown.discard(fd)
+        if cloexec:                      # __set_close_on_exec() / __clear_close_on_exec()
+            self.cloexec.add(fd)
+        else:
+            self.cloexec.discard(fd)
         f.refs += 1
         return fd
+
+    def remove(self, fd: int) -> File:
+        """file_close_fd(): take *fd* out of the table (its close-on-exec bit with it).
+        Errors: EBADF."""
+        f = self.get(fd)
+        del self.fds[fd]
+        self.cloexec.discard(fd)
+        return f
 
     def get(self, fd: int) -> File:
         """fdget(). Errors: EBADF."""
@@ -133,6 +150,7 @@ class FdTable:
         t = FdTable()
         t.fds = dict(self.fds)
         t.unknown = set(self.unknown)
+        t.cloexec = set(self.cloexec)
         for f in t.fds.values():
             f.refs += 1
         return t

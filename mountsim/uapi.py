@@ -192,6 +192,11 @@ O_TMPFILE = 0o20000000 | O_DIRECTORY
 RENAME_NOREPLACE = 1
 RENAME_EXCHANGE = 2
 RENAME_WHITEOUT = 4
+# fcntl(2) commands the model runs (include/uapi/asm-generic/fcntl.h; F_DUPFD_CLOEXEC is
+# F_LINUX_SPECIFIC_BASE + 6, include/uapi/linux/fcntl.h), and the one fd flag
+F_DUPFD, F_GETFD, F_SETFD, F_DUPFD_CLOEXEC = 0, 1, 2, 1030
+FD_CLOEXEC = 1
+
 S_IFMT = 0o170000
 S_IFSOCK = 0o140000
 S_IFLNK = 0o120000
@@ -228,6 +233,9 @@ FLAG_NAMES: dict[str, dict[str, int]] = {
     "at": _table("AT_", exclude=("AT_FDCWD",)),
     "open": _table("O_", exclude=("O_ACCMODE",)),
     "rename": _table("RENAME_"),
+    "fcntl": {"F_DUPFD": F_DUPFD, "F_GETFD": F_GETFD, "F_SETFD": F_SETFD,
+              "F_DUPFD_CLOEXEC": F_DUPFD_CLOEXEC},
+    "fd_flags": {"FD_CLOEXEC": FD_CLOEXEC},
 }
 # unshare(2) reuses the clone table; UNSHARE_EMPTY_MNTNS is parsed by name too.
 FLAG_NAMES["clone"]["UNSHARE_EMPTY_MNTNS"] = UNSHARE_EMPTY_MNTNS
@@ -248,7 +256,7 @@ def errno_name(code: int) -> str:
     return _errno.errorcode.get(code, str(code))
 
 
-ENUM_FAMILIES = frozenset({"fsconfig", "seek"})   # one value, not a set of bits
+ENUM_FAMILIES = frozenset({"fsconfig", "seek", "fcntl"})   # one value, not a set of bits
 
 
 def flags_to_str(family: str, value: int) -> str:

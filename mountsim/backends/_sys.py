@@ -37,7 +37,7 @@ NR: dict[str, dict[str, int]] = {"x86_64": {
     "rename": 82, "creat": 85, "unlink": 87, "symlink": 88, "readlink": 89, "unlinkat": 263, "renameat": 264,
     "symlinkat": 266, "readlinkat": 267, "renameat2": 316,   # not mknod/mknodat: model-only
     "statx": 332,                                  # the sandbox guard's own lookups
-    "dup": 32, "dup2": 33, "dup3": 292, "fcntl": 72,   # dup*: as fcntl(F_DUPFD_CLOEXEC)
+    "dup": 32, "dup2": 33, "dup3": 292, "fcntl": 72,   # dup*: as fcntl(F_DUPFD*)
 }}
 ARCH = platform.machine()
 

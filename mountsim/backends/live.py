@@ -62,7 +62,8 @@ import weakref
 import attrs
 
 from .. import uapi, versions
-from ..trace.program import RETURNS_FD, RETURNS_PID, SYSCALLS, Program, Result, Step
+from ..trace.program import RETURNS_PID, SYSCALLS, Program, Result, Step
+from ..trace.signatures import makes_fd
 from . import _sys, guard, sandbox
 
 TIMEOUT = 30.0                 # seconds a sandbox process may take to answer
@@ -374,7 +375,7 @@ class LiveSession:
             self._ahead.clear()                   # the sandbox stopped there
             self._refuse(step, err)
         self.links_made = self.links_made or (err is None and step.name in sandbox.MAKES_LINKS)
-        if err is None and step.name in RETURNS_FD:
+        if err is None and makes_fd(step.name, step.args):
             p.fds.add(ret)
         elif err is None and step.name == "close":
             p.fds.discard(step.args[0])

@@ -117,8 +117,10 @@ class ModelSession:
         """A successful execve/execveat, which the model does not run: remember the file the
         process now runs (begin_new_exec() -> set_mm_exe_file()), for /proc/<pid>/exe and
         its busy mount; execveat(fd, "", AT_EMPTY_PATH) runs the file of *fd*. Unknown
-        contents decide as for a call that succeeded. Model-only: nothing else of exec is
-        modelled (not close-on-exec, nor credentials)."""
+        contents decide as for a call that succeeded. Then the fd table becomes the
+        process's own (unshare_files()) and its close-on-exec fds are closed
+        (do_close_on_exec()). Model-only: nothing else of exec is modelled (not
+        credentials)."""
         t = self.k.tasks.get(pid)
         if t is None or not t.alive:
             return
@@ -134,6 +136,13 @@ class ModelSession:
         finally:
             self.k.recorded = None
         set_mm_exe_file(self.k, t, File("path", p) if p is not None else None)
+        if t.files.users > 1:                  # unshare_files()
+            t.files.users -= 1
+            t.files = t.files.copy()
+        for fd in sorted(t.files.cloexec):      # do_close_on_exec()
+            if fd in t.files.fds:
+                close_fd(self.k, t, fd)
+        t.files.cloexec.clear()
 
     def has_fd(self, pid: int, fd: int) -> bool:
         t = self.k.tasks.get(pid)

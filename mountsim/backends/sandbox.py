@@ -315,6 +315,8 @@ def _do_step(task: _Task, name: str, args: tuple, label: int | None) -> tuple:
         return (ret, uapi.errno_name(err) if err else None, out)
     if name in _DUPS:
         return _do_dup(task, name, args, label)
+    if name == "fcntl":
+        return _do_fcntl(task, args, label)
     cargs = _call_args(task, name, args)
     why = guard.path_refusal(task.facts, name, cargs)
     if why:
@@ -340,15 +342,14 @@ def _do_step(task: _Task, name: str, args: tuple, label: int | None) -> tuple:
 
 
 _DUPS = frozenset({"dup", "dup2", "dup3"})
-F_GETFD, F_DUPFD_CLOEXEC = 1, 1030
 
 
 def _do_dup(task: _Task, name: str, args: tuple, label: int | None) -> tuple:
     """dup/dup2/dup3 on the trace's numbers. The real descriptor is always a fresh one
-    (fcntl(F_DUPFD_CLOEXEC) from 3), never a number the trace names, so that no trace can
-    aim at the sandbox's own descriptors; the kernel's checks on the trace's numbers come
-    first, in ksys_dup3()'s order, and the trace's newfd then maps to the fresh one (its
-    previous real descriptor closed, as do_dup2() closes the file it replaces)."""
+    (`_dup_fresh()`), never a number the trace names, so that no trace can aim at the
+    sandbox's own descriptors; the kernel's checks on the trace's numbers come first, in
+    ksys_dup3()'s order, and the trace's newfd then maps to the fresh one (its previous real
+    descriptor closed, as do_dup2() closes the file it replaces)."""
     old = args[0]
     new = args[1] if len(args) > 1 else None
     flags = int(args[2] or 0) if len(args) > 2 else 0
@@ -358,12 +359,46 @@ def _do_dup(task: _Task, name: str, args: tuple, label: int | None) -> tuple:
         return (-1, "EBADF", None)
     real_old = _fd(task, old)
     if name == "dup2" and old == new:
-        ret, err = _sys.call("fcntl", real_old, F_GETFD, 0)
+        ret, err = _sys.call("fcntl", real_old, uapi.F_GETFD, 0)
         return (new, None, None) if not err else (-1, uapi.errno_name(err), None)
-    ret, err = _sys.call("fcntl", real_old, F_DUPFD_CLOEXEC, 3)
+    trace_fd = new if new is not None else label
+    return _dup_fresh(task, real_old, bool(flags & uapi.O_CLOEXEC), trace_fd, 3)
+
+
+def _do_fcntl(task: _Task, args: tuple, label: int | None) -> tuple:
+    """fcntl's fd-table commands (the only ones a trace gives: signatures.FCNTL_CMDS) on the
+    trace's numbers. F_GETFD and F_SETFD act on the real descriptor the trace's maps to, so
+    the kernel answers (a sandbox process never execs: the bit is only ever read back).
+    F_DUPFD and F_DUPFD_CLOEXEC make a fresh real descriptor as dup does, mapped to the
+    lowest free trace number from *arg* (or the recorded one); an *arg* the kernel refuses
+    before making anything (negative, or RLIMIT_NOFILE or above) goes to the kernel as given,
+    for its EINVAL."""
+    cmd = args[1]
+    arg = int(args[2] or 0) if len(args) > 2 else 0
+    real = _fd(task, args[0])
+    if cmd in (uapi.F_DUPFD, uapi.F_DUPFD_CLOEXEC) and 0 <= arg < NOFILE:
+        return _dup_fresh(task, real, cmd == uapi.F_DUPFD_CLOEXEC, label, arg)
+    ret, err = _sys.call("fcntl", real, cmd, arg)
     if err:
         return (-1, uapi.errno_name(err), None)
-    trace_fd = new if new is not None else (label if label is not None else ret)
+    if cmd in (uapi.F_DUPFD, uapi.F_DUPFD_CLOEXEC):     # not reached: the kernel refused
+        os.close(ret)
+        return ("refused", f"fcntl made fd {ret} from {arg}, past RLIMIT_NOFILE", None)
+    return (ret, None, None)
+
+
+def _dup_fresh(task: _Task, real_old: int, cloexec: bool, trace_fd: int | None,
+               start: int) -> tuple:
+    """A fresh real copy of *real_old* (fcntl(F_DUPFD or F_DUPFD_CLOEXEC, 3): the trace's
+    close-on-exec bit, so F_GETFD reads it back from the kernel) mapped to *trace_fd*, or to
+    the lowest trace number from *start* that maps to nothing (the model's choice too)."""
+    ret, err = _sys.call("fcntl", real_old, uapi.F_DUPFD_CLOEXEC if cloexec else uapi.F_DUPFD, 3)
+    if err:
+        return (-1, uapi.errno_name(err), None)
+    if trace_fd is None:
+        trace_fd = max(start, 3)
+        while trace_fd in task.fds:
+            trace_fd += 1
     prev = task.fds.get(trace_fd)
     if prev is not None:
         os.close(prev)

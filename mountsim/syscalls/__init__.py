@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any, Callable
 
+from .. import uapi
 from ..task import File
 from . import file, mount
 
@@ -44,7 +45,25 @@ TABLE: dict[str, Handler] = {
     "dup": file.sys_dup,
     "dup2": file.sys_dup2,
     "dup3": file.sys_dup3,
+    "fcntl": file.sys_fcntl,
 }
+
+# Where each fd-making call takes its close-on-exec bit (get_unused_fd_flags(flags)):
+# (argument index, the flag that sets it). creat and dup never set it; dup3 sets its own.
+_CLOEXEC_ARG: dict[str, tuple[int, int]] = {
+    "open": (1, uapi.O_CLOEXEC), "openat": (2, uapi.O_CLOEXEC),
+    "open_tree": (2, uapi.OPEN_TREE_CLOEXEC), "fsopen": (1, uapi.FSOPEN_CLOEXEC),
+    "fspick": (2, uapi.FSPICK_CLOEXEC), "fsmount": (1, uapi.FSMOUNT_CLOEXEC),
+}
+
+
+def new_fd_flags(name: str, args: tuple) -> tuple[bool, int]:
+    """(close-on-exec, lowest number) for the fd a call makes: its flags argument's
+    O_CLOEXEC, and f_dupfd()'s start for fcntl(F_DUPFD*)."""
+    if name == "fcntl":
+        return args[1] == uapi.F_DUPFD_CLOEXEC, (args[2] if len(args) > 2 else 0)
+    at = _CLOEXEC_ARG.get(name)
+    return (at is not None and len(args) > at[0] and bool((args[at[0]] or 0) & at[1])), 3
 
 # The other handlers, by module and name: a module is imported the first time a program
 # calls one of its syscalls (importing all of them was ~15 ms of every `mountsim replay`;
@@ -110,7 +129,8 @@ def dispatch(k: Kernel, task: Task, name: str, args: tuple, label: int | None) -
         return ns.do_fork(k, task, flags, child)
     ret = handler(name)(k, task, *args)
     if isinstance(ret, File):
-        return task.files.install(ret, at=label)
+        cloexec, start = new_fd_flags(name, args)
+        return task.files.install(ret, at=label, cloexec=cloexec, start=start)
     return ret
 
 

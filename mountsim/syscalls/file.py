@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from .. import uapi
 from ..errors import KernelError
-from ..fs import S_IFDIR, S_IFLNK, S_IFREG
+from ..fs import S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, S_IFSOCK
 from ..klist import bag_items
 from ..mount import MNT
 from ..permission import MAY_READ, MAY_WRITE, generic_permission, may_write_dir
@@ -26,6 +26,8 @@ from ..mount import MntNamespace
 from ..namespace import UMOUNT_CONNECTED, get_mnt_ns, put_mnt_ns, umount_tree
 from ..proc_namespace import mounts_open_common
 from ..seq_file import SEEK_CUR, SEEK_SET, seq_lseek, seq_read_iter
+
+SEEK_MAX = 4                    # SEEK_HOLE: include/uapi/linux/fs.h
 from ..sysctl import sysctl_of, sysctl_perm, sysctl_read, sysctl_write
 from ..task import File, Path
 
@@ -141,6 +143,8 @@ def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mo
         if idmap[0] == "setgroups" and acc != uapi.O_RDONLY and not ns_capable(task.cred, idmap[1]):
             raise KernelError(errno.EACCES, "writing setgroups needs CAP_SYS_ADMIN over the namespace",
                               where="proc_setgroups_open")
+    if not flags & uapi.O_PATH and p.dentry.kind in _DRIVER_OPENS:
+        _driver_open(k, p.dentry)
     f = File(kind, p, flags, ns=ns)            # pins the mount: after every check
     if idmap is not None:
         f.idmap, f.cred = idmap, task.cred.copy()
@@ -153,6 +157,24 @@ def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mo
     return f                                # installed by the syscall table (fd_install)
 
 
+# Special files whose open goes on to a driver or a pipe (chrdev_open(), blkdev_open(),
+# fifo_open(), a socket's no_open()) after the checks do_open() makes.
+_DRIVER_OPENS = frozenset({S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK})
+
+
+def _driver_open(k: Kernel, d) -> None:
+    """The open of a device node, FIFO or socket past the VFS's checks. The model has no
+    drivers and no pipe readers, so a replayed trace's recorded error is their answer
+    (/dev/tty without a controlling terminal: ENXIO); a socket's open is always ENXIO
+    (no_open()). Model-only beyond that."""
+    rec = k.recorded
+    if rec is not None and rec.errno is not None and hasattr(errno, rec.errno):
+        raise KernelError(getattr(errno, rec.errno), "the driver's own answer (recorded)",
+                          where="chrdev_open" if d.kind == S_IFCHR else "do_dentry_open")
+    if d.kind == S_IFSOCK:
+        raise KernelError(errno.ENXIO, "a socket cannot be opened", where="no_open")
+
+
 def _plain_inode(d) -> bool:
     """An inode whose owner and mode decide an open (may_open() -> inode_permission()):
     not proc's or nsfs's, which the model does not give real modes. Model-only."""
@@ -161,7 +183,8 @@ def _plain_inode(d) -> bool:
 
 def _settle_opened(k: Kernel, d, flags: int) -> None:
     """A name guessed to be a directory that a recorded open shows to be a file (written,
-    truncated, or refused O_DIRECTORY with ENOTDIR) becomes a regular file. Model-only."""
+    truncated, or refused O_DIRECTORY with ENOTDIR) becomes a regular file; one whose open
+    a driver refused (ENXIO, ENODEV) a character device. Model-only."""
     rec = k.recorded
     if rec is None or not d.guessed or d.children or d.mnts:
         return
@@ -170,6 +193,8 @@ def _settle_opened(k: Kernel, d, flags: int) -> None:
         d.kind, d.unknown = S_IFREG, False
     elif rec.errno == "ELOOP" and flags & uapi.O_NOFOLLOW:
         d.kind, d.unknown, d.target = S_IFLNK, False, d.name   # may_open() refused a link
+    elif rec.errno in ("ENXIO", "ENODEV") and not flags & uapi.O_PATH:
+        d.kind, d.unknown = S_IFCHR, False      # only a driver answers an open so
 
 
 def mounts_task(k: Kernel, task: Task, dentry) -> Task | None:
@@ -211,6 +236,8 @@ def sys_read(k: Kernel, task: Task, fd: int, buf=None, count: int = 0) -> int:
             d.kind, d.unknown = S_IFREG, False
         if not d.is_dir:
             k.last_out = rec.out if isinstance(rec.out, str) else None
+            if rec.ret > 0:
+                f.pos += rec.ret                # what was read moves the position (lseek sees it)
             return rec.ret
     if f.path is not None and f.path.dentry.is_dir:
         raise KernelError(errno.EISDIR, "cannot read a directory", where="generic_read_dir")
@@ -329,7 +356,9 @@ def sys_lseek(k: Kernel, task: Task, fd: int, offset: int, whence: int) -> int:
     """lseek(2). Mirrors ksys_lseek() -> vfs_llseek(): seq_lseek() for mountinfo.
 
     Errors: EBADF (no such fd, O_PATH), EINVAL (bad whence, negative position).
-    Limitations: file sizes are not modelled: SEEK_END and SEEK_DATA/SEEK_HOLE are EINVAL.
+    Limitations: file sizes are not modelled: SEEK_END and SEEK_DATA/SEEK_HOLE answer what
+    a replayed trace recorded (the size is the file's, which the model does not have), and
+    EINVAL with no recording.
     """
     f = task.files.get(fd)
     if f.flags & uapi.O_PATH:
@@ -337,7 +366,13 @@ def sys_lseek(k: Kernel, task: Task, fd: int, offset: int, whence: int) -> int:
     if f.seq is not None:
         f.pos = seq_lseek(f.seq, f.pos, offset, whence)
         return f.pos
+    if whence > SEEK_MAX:
+        raise KernelError(errno.EINVAL, "no such whence", where="ksys_lseek")
     if whence not in (SEEK_SET, SEEK_CUR):
+        rec = k.recorded
+        if rec is not None and rec.errno is None and f.kind == "path" and f.path is not None:
+            f.pos = rec.ret                     # generic_file_llseek() from i_size: the oracle's
+            return f.pos
         raise KernelError(errno.EINVAL, "whence not modelled", where="vfs_llseek")
     pos = offset + (f.pos if whence == SEEK_CUR else 0)
     if pos < 0:
@@ -379,8 +414,8 @@ def fput(k: Kernel, f: File) -> None:
 
 
 def close_fd(k: Kernel, task: Task, fd: int) -> None:
-    f = task.files.get(fd)
-    del task.files.fds[fd]
+    """file_close_fd() + filp_close(): the last reference goes with fput()."""
+    f = task.files.remove(fd)
     f.refs -= 1
     if f.refs == 0:
         fput(k, f)
@@ -421,9 +456,10 @@ def sys_dup2(k: Kernel, task: Task, oldfd: int, newfd: int) -> int:
 
 def sys_dup3(k: Kernel, task: Task, oldfd: int, newfd: int, flags: int = 0) -> int:
     """dup3(2): *oldfd*'s file at *newfd*, whatever was there closed first. Mirrors
-    ksys_dup3() -> do_dup2(). Errors: EINVAL (flags other than O_CLOEXEC; oldfd == newfd),
-    EBADF (newfd negative: it is unsigned, so above RLIMIT_NOFILE; oldfd not open).
-    Model-only: no RLIMIT_NOFILE otherwise, and close-on-exec is not kept."""
+    ksys_dup3() -> do_dup2(): *newfd*'s close-on-exec bit is O_CLOEXEC's (dup2: cleared).
+    Errors: EINVAL (flags other than O_CLOEXEC; oldfd == newfd), EBADF (newfd negative: it
+    is unsigned, so above RLIMIT_NOFILE; oldfd not open).
+    Model-only: no RLIMIT_NOFILE otherwise."""
     if flags & ~uapi.O_CLOEXEC:
         raise KernelError(errno.EINVAL, "dup3 takes only O_CLOEXEC", where="ksys_dup3")
     if oldfd == newfd:
@@ -433,4 +469,31 @@ def sys_dup3(k: Kernel, task: Task, oldfd: int, newfd: int, flags: int = 0) -> i
     f = task.files.get(oldfd)
     if newfd in task.files.fds:
         close_fd(k, task, newfd)                # do_dup2(): filp_close() of the old file
-    return task.files.install(f, at=newfd)
+    return task.files.install(f, at=newfd, cloexec=bool(flags & uapi.O_CLOEXEC))
+
+
+def sys_fcntl(k: Kernel, task: Task, fd: int, cmd: int, arg: int = 0) -> int | File:
+    """fcntl(2)'s fd-table commands. Mirrors fs/fcntl.c:do_fcntl(): F_DUPFD and
+    F_DUPFD_CLOEXEC (f_dupfd(): the file, which the syscall table installs at the lowest
+    free fd from *arg*, or the trace's number, with close-on-exec only for
+    F_DUPFD_CLOEXEC: new_fd_flags()), F_GETFD, F_SETFD (only FD_CLOEXEC counts). O_PATH files take all four (check_fcntl_cmd()). The trace parser gives the model
+    no other command.
+
+    Errors: EBADF (fd not open), EINVAL (F_DUPFD from a negative number: it is unsigned, so
+    at or above RLIMIT_NOFILE). Model-only: no RLIMIT_NOFILE otherwise.
+    """
+    files = task.files
+    f = files.get(fd)                           # fdget_raw()
+    if cmd in (uapi.F_DUPFD, uapi.F_DUPFD_CLOEXEC):
+        if arg < 0:
+            raise KernelError(errno.EINVAL, "from is at or above RLIMIT_NOFILE", where="f_dupfd")
+        return f
+    if cmd == uapi.F_GETFD:
+        return uapi.FD_CLOEXEC if fd in files.cloexec else 0
+    if cmd == uapi.F_SETFD:
+        if arg & uapi.FD_CLOEXEC:
+            files.cloexec.add(fd)
+        else:
+            files.cloexec.discard(fd)
+        return 0
+    raise KernelError(errno.EINVAL, f"fcntl command {cmd} is not modelled", where="do_fcntl")

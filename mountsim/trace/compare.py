@@ -13,7 +13,8 @@ import attrs
 from ..backends.model import ModelBackend
 from ..versions import semantics
 from .normalise import normalise, side_by_side
-from .program import RETURNS_FD, RETURNS_PID, Program, Result, Step
+from .program import RETURNS_PID, Program, Result, Step
+from .signatures import makes_fd
 from .replay import Report, replay
 
 
@@ -29,7 +30,7 @@ def _shown(step: Step, r: Result) -> str:
     """A result as it compares across versions: fd and pid numbers are labels, not values."""
     if r.errno:
         return f"-1 {r.errno}"
-    if step.name in RETURNS_FD or step.name in RETURNS_PID:
+    if makes_fd(step.name, step.args) or step.name in RETURNS_PID:
         return "ok"
     return str(r.ret)
 

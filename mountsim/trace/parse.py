@@ -18,8 +18,9 @@ from .. import uapi
 from ..errors import TraceError
 from .quickcall import quick_call
 from .rawcall import raw_args, raw_name, unread_struct
-from .program import (RETURNS_FD, RETURNS_PID, STRUCTS, SYSCALLS, ExpectRow, Note, Program,
-                      Result, Step)
+from .program import (RETURNS_PID, STRUCTS, SYSCALLS, ExpectRow, Note, Program, Result,
+                      Step)
+from .signatures import FCNTL_CMDS, makes_fd
 
 _PID = re.compile(r"^\[pid\s+(\d+)\]\s*")
 _BARE_PID = re.compile(r"^(\d+)\s+(?=[a-z_<+\-]|\d)")    # `strace -f -o FILE` style
@@ -411,7 +412,17 @@ _FD_PAIR = frozenset({"pipe", "pipe2", "socketpair"})
 _RET_FD = re.compile(r"\)\s*=\s*(\d+)(?:\s*<[^<>]*>)?\s*$")
 _PAIR = re.compile(r"\[(\d+)(?:<[^<>]*>)?,\s*(\d+)(?:<[^<>]*>)?\]")
 _RET_ZERO = re.compile(r"\)\s*=\s*0\s*$")
-_DUPFD = re.compile(r"^fcntl\(\d+(?:<[^<>]*>)?,\s*F_DUPFD")
+_FCNTL_CMD = re.compile(r"^fcntl\([^,]*,\s*(F_[A-Z_]+)")
+_FCNTL_MODELLED = frozenset(n for n, v in uapi.FLAG_NAMES["fcntl"].items() if v in FCNTL_CMDS)
+
+
+def modelled(name: str, body: str) -> bool:
+    """Is this call one the model runs? fcntl only with the fd table's commands (F_DUPFD,
+    F_DUPFD_CLOEXEC, F_GETFD, F_SETFD); its others (file locks, status flags) are skipped."""
+    if name == "fcntl":
+        m = _FCNTL_CMD.match(body)
+        return m is not None and m.group(1) in _FCNTL_MODELLED
+    return name in SYSCALLS or name == "umount"
 
 
 def made_fds(name: str, body: str) -> list[int]:
@@ -421,7 +432,7 @@ def made_fds(name: str, body: str) -> list[int]:
             return []
         m = _PAIR.search(body)
         return [int(m.group(1)), int(m.group(2))] if m else []
-    if name in _FD_RESULT or (name == "fcntl" and _DUPFD.match(body)):
+    if name in _FD_RESULT:
         m = _RET_FD.search(body)
         return [int(m.group(1))] if m else []
     return []
@@ -449,7 +460,7 @@ def _call(prog: Program, body: str, pid: int, path: str, n: int, raw: str) -> No
     body = _TIMING.sub("", body)
     head = _CALL_NAME.match(body)
     undecoded = raw_name(body)                  # syscall_0x1c9(...): an older strace
-    if head and not undecoded and head.group(1) not in SYSCALLS and head.group(1) != "umount":
+    if head and not undecoded and not modelled(head.group(1), body):
         prog.unmodelled[head.group(1)] = prog.unmodelled.get(head.group(1), 0) + 1
         prog.first_unmodelled = prog.first_unmodelled or n
         made = made_fds(head.group(1), body)
@@ -496,7 +507,7 @@ def _call(prog: Program, body: str, pid: int, path: str, n: int, raw: str) -> No
         return
     args, out = _decode(name, values, path, n)
     label = None
-    if result is not None and not result.errno and (name in RETURNS_FD or name in RETURNS_PID):
+    if result is not None and not result.errno and (makes_fd(name, args) or name in RETURNS_PID):
         label = result.ret
     prog.steps.append(Step(pid, name, tuple(args), result, label, out, path, n, raw.strip()))
 

@@ -345,7 +345,7 @@ def _int_arg(s: str) -> int | None:
 
 # Modelled, but what the recorder keeps of them is only their effect on the fd table (below):
 # a kept trace names the files it needs by the calls that made them.
-_FD_TABLE_ONLY = frozenset({"dup", "dup2", "dup3"})
+_FD_TABLE_ONLY = frozenset({"dup", "dup2", "dup3", "fcntl"})
 
 
 def build(text: str, snapshots: dict[int, str]) -> Recording:

@@ -15,7 +15,8 @@ from .. import uapi
 from .normalise import normalise, unescape
 from .parse import Truncated
 from .tableread import drain, recorded_text, table_read_groups
-from .program import SYSCALLS, RETURNS_FD, RETURNS_PID, ExpectRow, Note, Program, Result, Step
+from .program import SYSCALLS, RETURNS_PID, ExpectRow, Note, Program, Result, Step
+from .signatures import makes_fd
 
 
 @attrs.define
@@ -81,7 +82,7 @@ def compare_result(step: Step, got: Result) -> str | None:
         if exp.errno != got.errno:
             return f"expected {_fmt(exp)}, model gave {_fmt(got)}"
         return None
-    if step.name in RETURNS_FD or step.name in RETURNS_PID:
+    if makes_fd(step.name, step.args) or step.name in RETURNS_PID:
         return None                        # numbers are the trace's labels on both sides
     if exp.ret != got.ret:
         return f"expected {_fmt(exp)}, model gave {_fmt(got)}"
@@ -213,7 +214,7 @@ class _Unseen:
         for pid, dfd, name in self.program.execs.get(index, ()):
             if self.ran_exec is not None and _knows_pid(self.session, pid):
                 self.ran_exec(pid, dfd, name)
-        if (step.label is not None and step.name in RETURNS_FD and step.result is not None
+        if (step.label is not None and makes_fd(step.name, step.args) and step.result is not None
                 and not step.result.errno and _knows_pid(self.session, step.pid)
                 and self.session.has_fd(step.pid, step.label)):
             self.forget(step.pid, step.label)
@@ -227,7 +228,7 @@ class _Unseen:
         directory fd) leaves that number open with a file the model does not know."""
         if step.name == "close" and hasattr(self.session, "unknown_fd_closed"):
             self.session.unknown_fd_closed(step.pid, fd)
-        elif (self.forget is not None and step.name in RETURNS_FD and step.label is not None
+        elif (self.forget is not None and makes_fd(step.name, step.args) and step.label is not None
               and step.result is not None and not step.result.errno):
             self.forget(step.pid, step.label)
 

@@ -36,6 +36,8 @@ SYSCALLS: dict[str, tuple[tuple[str, str], ...]] = {
     "dup": (("oldfd", "fd"),),
     "dup2": (("oldfd", "fd"), ("newfd", "int")),           # newfd: the trace's number
     "dup3": (("oldfd", "fd"), ("newfd", "int"), ("flags", "flags:open")),
+    # fcntl: only the commands of the fd table (FCNTL_CMDS); strace's other ones are skipped
+    "fcntl": (("fd", "fd"), ("cmd", "flags:fcntl"), ("arg", "flags:fd_flags?")),
     "write": (("fd", "fd"), ("buf", "str"), ("count", "int")),   # /proc/<pid>/uid_map & co
     "read": (("fd", "fd"), ("buf", "out:read"), ("count", "int")),  # /proc/<pid>/mountinfo
     "lseek": (("fd", "fd"), ("offset", "int"), ("whence", "flags:seek")),
@@ -76,5 +78,15 @@ SYSCALLS: dict[str, tuple[tuple[str, str], ...]] = {
 RETURNS_FD = frozenset({"open", "openat", "creat", "open_tree", "fsopen", "fsmount", "fspick",
                         "dup", "dup2", "dup3"})
 RETURNS_PID = frozenset({"fork", "vfork", "clone", "clone3"})
+FCNTL_CMDS = frozenset({0, 1, 2, 1030})          # F_DUPFD, F_GETFD, F_SETFD, F_DUPFD_CLOEXEC
+_FCNTL_DUPS = frozenset({0, 1030})
 
-__all__ = ["RETURNS_FD", "RETURNS_PID", "SYSCALLS"]
+
+def makes_fd(name: str, args) -> bool:
+    """Does a success of this call put a new fd in the table (its result, Step.label)?"""
+    if name == "fcntl":
+        return len(args) > 1 and args[1] in _FCNTL_DUPS
+    return name in RETURNS_FD
+
+
+__all__ = ["FCNTL_CMDS", "RETURNS_FD", "RETURNS_PID", "SYSCALLS", "makes_fd"]

@@ -479,6 +479,22 @@ class TestDoMknodat:
         assert r.call("mknod", "/w0", uapi.S_IFCHR | 0o666, 0) == 0
 
 
+    def test_opening_a_socket_node_is_enxio_as_on_this_kernel(self, tmp_path):
+        """If a socket node is opened, then ENXIO (a socket inode's open is no_open()), as
+        this kernel answers for a node made in a temporary directory; O_PATH opens it."""
+        import errno
+        import os
+        import stat
+        node = tmp_path / "s"
+        os.mknod(node, stat.S_IFSOCK | 0o644)
+        with pytest.raises(OSError) as e:
+            os.open(node, os.O_RDONLY)
+        r = model()
+        assert r.call("mknod", "/a/s", uapi.S_IFSOCK | 0o644, 0) == 0
+        assert r.call("open", "/a/s", 0, 0) == errno.errorcode[e.value.errno] == "ENXIO"
+        assert r.call("open", "/a/s", O_PATH, 0, label=9) == 9     # O_PATH opens nothing
+
+
 def _step(name, *args):
     return Step(1, name, args)
 

@@ -2,12 +2,16 @@
 # Re-record the real-program corpus with plain `strace -f -o NAME.strace` (as root). Every
 # program runs in a mount namespace of its own (util-linux unshare, or bwrap's), so nothing
 # reaches the host's table; NAME.mountinfo is the table the program started from.
+# `record.sh NAME...` re-records only those cases.
 set -eu
 cd "$(dirname "$0")"
+ONLY=" $* "
 S=$(mktemp -d /tmp/mountsim-rec.XXXXXX)
 mkdir -p "$S/dir" "$S/new/old" && : > "$S/file" && : > "$S/file2"
+wanted() { [ "$ONLY" = "  " ] || case "$ONLY" in *" $1 "*) true ;; *) false ;; esac; }
 rec() {   # rec NAME CMD...
     name=$1; shift
+    wanted "$name" || return 0
     cat /proc/self/mountinfo > "$name.mountinfo"
     strace -f -o "$name.strace" "$@" > /dev/null 2>&1 || true
 }
@@ -15,6 +19,7 @@ rec_tables() {   # rec_tables NAME CMD...: strings in full, so that replay compa
     # table read; NAME.copy is the start table as a fresh copy lists it, for the order its
     # mounts were attached in (replay --start-copy; mountinfo itself lists by creation)
     name=$1; shift
+    wanted "$name" || return 0
     cat /proc/self/mountinfo > "$name.mountinfo"
     unshare -m --propagation unchanged cat /proc/self/mountinfo > "$name.copy"
     strace -f -s 65536 -o "$name.strace" "$@" > /dev/null 2>&1 || true
@@ -49,7 +54,22 @@ unshare -Urmi sh -c "mount -t mqueue m4 /srv; cat /proc/self/mountinfo"
 unshare -Urmn sh -c "mount -t sysfs s6 /mnt; cat /proc/self/mountinfo"
 '
 rec_tables bwrap-unshare-all bwrap --unshare-all --ro-bind / / --proc /proc --dev /dev --tmpfs /tmp --remount-ro / true
+# close-on-exec: a descriptor dash opened survives its exec of umount (EBUSY); the ones
+# perl opens (O_CLOEXEC) do not (umount succeeds)
+rec_tables exec-cloexec      $U sh -c '
+mount -t tmpfs none /mnt && mkdir /mnt/d
+(exec 3</mnt/d; exec umount /mnt)
+perl -e "opendir(my \$a, q(/)); opendir(my \$b, q(/mnt)); opendir(my \$c, q(/mnt/d)); exec q(umount), q(/mnt)"
+cat /proc/self/mountinfo'
+# a bash script: bash reads it through fd 255 and seeks back over what it has not run yet;
+# its read builtin seeks back over what it read past a line; a here-document; fcntl on fds
+printf '%s\n' 'mount -t tmpfs none /mnt' 'mkdir /mnt/a' 'echo one > /mnt/a/f; echo two >> /mnt/a/f' \
+    'read -r x < /mnt/a/f' 'mount --bind /mnt/a /media' 'cat <<EOF > /mnt/a/g' 'here' 'EOF' \
+    'exec 4</mnt/a/g' 'umount /mnt || true' 'exec 4<&-' 'umount /media' 'umount /mnt' \
+    'cat /proc/self/mountinfo' > "$S/script.sh"
+rec_tables bash-script       $U bash "$S/script.sh"
 rec_runc() {   # runc run of a busybox bundle that prints its table (needs runc, busybox-static)
+    wanted runc-run || return 0
     mkdir -p "$S/ctr/rootfs/bin" "$S/ctr/rootfs/proc" "$S/ctr/rootfs/sys" "$S/ctr/rootfs/dev"
     cp /bin/busybox "$S/ctr/rootfs/bin/" && ln -sf busybox "$S/ctr/rootfs/bin/cat"
     (cd "$S/ctr" && runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"$/"cat", "\/proc\/self\/mountinfo"/' config.json)
