@@ -214,7 +214,7 @@ class SuperBlock:
         self.options = options           # what show_options prints, in order
         self.rdonly = False              # SB_RDONLY
         self.opaque = opaque             # contents unknown: paths are created on demand
-        self.nouser = fstype in ("nsfs",)  # SB_NOUSER: never mountable by graft_tree()
+        self.nouser = False              # SB_NOUSER (nullfs; nsfs_init() clears it for nsfs)
         self.mounts: Bag = ()            # s_mounts (klist.bag_add())
         self.dynamic = None              # proc: lookup(dentry, name) -> Dentry | Path | None
         self.oracle = None               # opaque: has `.recorded`, the replayed call's result

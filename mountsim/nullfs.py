@@ -61,12 +61,6 @@ def nullfs_fs_fill_super(k: Kernel) -> SuperBlock:
     return sb
 
 
-def sb_nouser(sb: SuperBlock) -> bool:
-    """SB_NOUSER as the kernel leaves it: set on nullfs; nsfs_init() clears it for nsfs
-    (the model's nsfs `nouser` stands for graft_tree() refusing it). Model-only."""
-    return sb.fstype == NULLFS
-
-
 def fs_context_for_reconfigure(k: Kernel, sb: SuperBlock) -> None:
     """The 7.2 refusal at the top of fs/fs_context.c:fs_context_for_reconfigure():
     "kernel-internal superblocks are nobody's to reconfigure".
@@ -76,7 +70,7 @@ def fs_context_for_reconfigure(k: Kernel, sb: SuperBlock) -> None:
     empty namespace's root is EINVAL, 7.1.13 returns a context).
     """
     from .errors import KernelError
-    if k.sem.reconfigure_nouser_refused and sb_nouser(sb):
+    if k.sem.reconfigure_nouser_refused and sb.nouser:
         raise KernelError(errno.EINVAL, "kernel-internal superblock", where="fs_context_for_reconfigure")
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from .fs import S_IFDIR, S_IFLNK, S_IFREG, Dentry, SuperBlock
 from .mount import MNT, MntNamespace
 from .task import Path
-from .user_namespace import UserNamespace
+from .user_namespace import OtherNamespace, UserNamespace
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -103,6 +103,8 @@ def proc_lookup(k: Kernel, dentry: Dentry, name: str) -> Dentry | Path | None:
             return k.nsfs_path(task.mnt_ns)
         if name == "user":
             return k.nsfs_path(task.cred.user_ns)
+        if name in ("net", "ipc"):
+            return k.nsfs_path(task.net_ns if name == "net" else task.ipc_ns)
     return None
 
 
@@ -124,9 +126,11 @@ def _child(parent: Dentry, name: str, kind: str) -> Dentry:
     return d
 
 
-def nsfs_dentry(sb: SuperBlock, ns: MntNamespace | UserNamespace) -> Dentry:
-    """The nsfs dentry for *ns*, named as nsfs_show_path() prints it ("mnt:[4026531841]")."""
-    kind = "mnt" if isinstance(ns, MntNamespace) else "user"
+def nsfs_dentry(sb: SuperBlock, ns: MntNamespace | UserNamespace | OtherNamespace) -> Dentry:
+    """The nsfs dentry for *ns* (a mount, user, net or ipc namespace), named as
+    nsfs_show_path() prints it ("mnt:[4026531841]")."""
+    kind = ("mnt" if isinstance(ns, MntNamespace) else ns.kind if isinstance(ns, OtherNamespace)
+            else "user")
     name = f"{kind}:[{ns.inum}]"
     d = sb.root.children.get(name)
     if d is None:

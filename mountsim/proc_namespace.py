@@ -120,8 +120,11 @@ def show_mountinfo(r: Mount, root: Path) -> str | None:
             tags += f" propagate_from:{dom}"
     if r.t_flags & T.UNBINDABLE:
         tags += " unbindable"
+    # the root: the superblock's ->show_path() if it has one (nsfs_show_path(): "net:[N]",
+    # the namespace file's own name), else seq_dentry()
+    top = r.root.name if sb.fstype == "nsfs" else mangle_path(r.root.dentry_path())
     return (f"{r.mnt_id} {r.parent.mnt_id} {sb.major}:{sb.dev} "
-            f"{mangle_path(r.root.dentry_path())} {mangle_path(where)} {show_mnt_opts(flags)}"
+            f"{top} {mangle_path(where)} {show_mnt_opts(flags)}"
             f"{tags} - {mangle(sb.fstype)} {mangle(r.devname)} {sb.show_options()}\n")
 
 

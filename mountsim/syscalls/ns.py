@@ -208,9 +208,12 @@ def sys_clone3(k: Kernel, task: Task, args: dict, size: int | None, child_pid: i
     return do_fork(k, task, flags, child_pid)
 
 
+_NS_TYPE = {"net": uapi.CLONE_NEWNET, "ipc": uapi.CLONE_NEWIPC}
+
+
 def sys_setns(k: Kernel, task: Task, fd: int, nstype: int) -> int:
-    """setns(2) with a mount or user namespace fd. Mirrors setns(), mntns_install(),
-    userns_install().
+    """setns(2) with a mount, user, net or ipc namespace fd. Mirrors setns(),
+    mntns_install(), userns_install(), netns_install() and ipcns_install().
 
     Errors: EBADF, EINVAL (not a namespace file, type mismatch, anonymous namespace, shared
     fs_struct, own user namespace), EPERM.
@@ -221,11 +224,14 @@ def sys_setns(k: Kernel, task: Task, fd: int, nstype: int) -> int:
             raise KernelError(errno.EBADF, "O_PATH fd", where="fdget")
         raise KernelError(errno.EINVAL, "not a namespace fd", where="setns")
     ns = f.ns
-    kind = uapi.CLONE_NEWNS if isinstance(ns, MntNamespace) else uapi.CLONE_NEWUSER
+    kind = (uapi.CLONE_NEWNS if isinstance(ns, MntNamespace) else _NS_TYPE[ns.kind]
+            if isinstance(ns, OtherNamespace) else uapi.CLONE_NEWUSER)
     if nstype and nstype != kind:
         raise KernelError(errno.EINVAL, "namespace type mismatch", where="setns")
     if kind == uapi.CLONE_NEWUSER:
         return _userns_install(task, ns)
+    if isinstance(ns, OtherNamespace):
+        return _other_ns_install(task, ns)
     if not (ns_capable(task.cred, ns.user_ns) and ns_capable(task.cred, task.cred.user_ns)):
         raise KernelError(errno.EPERM, "needs CAP_SYS_ADMIN and CAP_SYS_CHROOT", where="mntns_install")
     if ns.is_anon:
@@ -236,6 +242,19 @@ def sys_setns(k: Kernel, task: Task, fd: int, nstype: int) -> int:
     root = traverse_mounts(k, Path(ns.root, ns.root.root))   # LOOKUP_DOWN on "/"
     task.fs.set_pwd(root)
     task.fs.set_root(root)
+    return 0
+
+
+def _other_ns_install(task: Task, ns: OtherNamespace) -> int:
+    """netns_install(), ipcns_install(): CAP_SYS_ADMIN over the namespace's owner and over
+    the caller's own user namespace. Errors: EPERM."""
+    if not (ns_capable(task.cred, ns.user_ns) and ns_capable(task.cred, task.cred.user_ns)):
+        raise KernelError(errno.EPERM, "needs CAP_SYS_ADMIN over the namespace's owner",
+                          where=f"{ns.kind}ns_install")
+    if ns.kind == "net":
+        task.net_ns = ns
+    else:
+        task.ipc_ns = ns
     return 0
 
 

@@ -11,13 +11,17 @@ renumbered 1, 2, 3… in order of first appearance across the whole text:
   the reader's root) becomes p1, p2, … in order of first appearance;
 - peer-group ids of the optional fields shared:N, master:N and propagate_from:N share one
   numbering (a master:N names a peer group just as shared:N does);
-- device numbers major:minor become 0:1, 0:2, … .
+- device numbers major:minor become 0:1, 0:2, … ;
+- the inode numbers of namespace files in the root field of nsfs mounts ("net:[4026532178]",
+  nsfs_show_path(): a bind mount of /proc/<pid>/ns/net) become net:[1], net:[2], … (one
+  numbering for all kinds: proc_alloc_inum() hands them out from one pool).
 
 Lines that are not mountinfo (e.g. "== pid N" headers between several processes' tables)
 pass through unchanged, so one mapping spans every table of a session.
 
 Functions: normalise(), tree_rows(), side_by_side().
-Limitations: the root, options and source fields are compared as printed.
+Limitations: the root (but for namespace inode numbers), options and source fields are
+compared as printed.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import re
 
 _PEER = re.compile(r"^(shared|master|propagate_from):(\d+)$")
+_NS_ROOT = re.compile(r"^([a-z_]+):\[(\d+)\]$")
 _ESCAPE = re.compile(r"\\([0-7]{3})")
 
 
@@ -60,7 +65,7 @@ def normalise(text: str) -> str:
         parsed = _fields(line)
         if parsed:
             ids(parsed[0][0])
-    hidden, groups, devs = _Numbering(), _Numbering(), _Numbering()
+    hidden, groups, devs, inums = _Numbering(), _Numbering(), _Numbering(), _Numbering()
     out = []
     for line in lines:
         parsed = _fields(line)
@@ -72,6 +77,9 @@ def normalise(text: str) -> str:
         f[0] = str(ids.seen[f[0]])
         f[1] = str(ids.seen[parent]) if parent in ids.seen else f"p{hidden(parent)}"
         f[2] = f"0:{devs(f[2])}"
+        ns = _NS_ROOT.match(f[3]) if right.startswith("nsfs ") else None
+        if ns:
+            f[3] = f"{ns.group(1)}:[{inums(ns.group(2))}]"
         f[6:] = [_peer_word(w, groups) for w in f[6:]]
         out.append(" ".join(f) + " - " + right)
     return "\n".join(out) + ("\n" if text.endswith("\n") else "")

@@ -68,6 +68,13 @@ printf '%s\n' 'mount -t tmpfs none /mnt' 'mkdir /mnt/a' 'echo one > /mnt/a/f; ec
     'exec 4</mnt/a/g' 'umount /mnt || true' 'exec 4<&-' 'umount /media' 'umount /mnt' \
     'cat /proc/self/mountinfo' > "$S/script.sh"
 rec_tables bash-script       $U bash "$S/script.sh"
+# ip netns add/exec/del (iproute2): /run/netns made shared, the new net namespace's file
+# bound on /run/netns/foo, entered by setns through it, /sys remounted for it, unmounted
+rec_tables ip-netns          $U sh -c '
+mount -t tmpfs none /run
+ip netns add foo && ip netns exec foo cat /proc/self/mountinfo
+ip netns del foo
+cat /proc/self/mountinfo'
 rec_runc() {   # runc run of a busybox bundle that prints its table (needs runc, busybox-static)
     wanted runc-run || return 0
     mkdir -p "$S/ctr/rootfs/bin" "$S/ctr/rootfs/proc" "$S/ctr/rootfs/sys" "$S/ctr/rootfs/dev"
