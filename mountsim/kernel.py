@@ -38,6 +38,9 @@ class Kernel:
         self.init_user_ns = UserNamespace(None, 0, uid_map=IDENTITY_MAP, gid_map=IDENTITY_MAP)
         self.init_net = OtherNamespace("net", self.init_user_ns)   # init_net
         self.init_ipc = OtherNamespace("ipc", self.init_user_ns)   # init_ipc_ns
+        self.init_uts = OtherNamespace("uts", self.init_user_ns)   # init_uts_ns
+        self.init_cgroup = OtherNamespace("cgroup", self.init_user_ns)   # init_cgroup_ns
+        self.init_time = OtherNamespace("time", self.init_user_ns)   # init_time_ns
         self.explain_hook: Explain | None = None   # receives ("propagate", copy, receiver)
         self.current: Task | None = None           # the task running the current syscall
         self.nsfs_mnt: Mount | None = None         # set at boot (machine.boot)
@@ -73,6 +76,7 @@ class Kernel:
         if fstype == "proc":
             from .proc import proc_lookup
             sb.dynamic = lambda d, n: proc_lookup(self, d, n)
+            sb.oracle = self                   # /proc/<pid> of processes outside the trace
         return sb
 
     def drop_sb(self, sb: SuperBlock) -> None:
@@ -162,7 +166,9 @@ class Kernel:
 
     def new_task(self, pid: int, cred: Cred, fs: FsStruct, files: FdTable, ns: MntNamespace) -> Task:
         t = Task(pid, cred, fs, files, ns)
-        t.net_ns, t.ipc_ns = self.init_net, self.init_ipc
+        t.net_ns, t.ipc_ns, t.uts_ns = self.init_net, self.init_ipc, self.init_uts
+        t.cgroup_ns = self.init_cgroup
+        t.time_ns = t.time_ns_for_children = self.init_time
         self.tasks[pid] = t
         return t
 

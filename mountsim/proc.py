@@ -11,11 +11,13 @@ nd_jump_link().
 
 from __future__ import annotations
 
+import errno
 from typing import TYPE_CHECKING
 
-from .fs import S_IFDIR, S_IFLNK, S_IFREG, Dentry, SuperBlock
+from .errors import KernelError
+from .fs import S_IFDIR, S_IFLNK, S_IFREG, Dentry, SuperBlock, decide
 from .mount import MNT, MntNamespace
-from .task import Path
+from .task import Path, PidNamespace
 from .user_namespace import OtherNamespace, UserNamespace
 
 if TYPE_CHECKING:
@@ -61,8 +63,10 @@ def proc_lookup(k: Kernel, dentry: Dentry, name: str) -> Dentry | Path | None:
         if name in ("self", "thread-self"):
             task = k.current
             return _child(dentry, str(task.pid), S_IFDIR) if task else None
-        if name.isdigit() and int(name) in k.tasks and k.tasks[int(name)].alive:
-            return _child(dentry, name, S_IFDIR)
+        if name.isdigit() and int(name) in k.tasks:
+            return _task_dir(dentry, name) if k.tasks[int(name)].alive else None
+        if name.isdigit() and k.recorded is not None:
+            return _outside_process(dentry, name)
         if name in _ROOT_DIRS:
             return _child(dentry, name, S_IFDIR)
         if name in _ROOT_FILES:
@@ -71,6 +75,8 @@ def proc_lookup(k: Kernel, dentry: Dentry, name: str) -> Dentry | Path | None:
     static = _STATIC.get(dentry.path())
     if static is not None:
         return _child(dentry, name, static[name]) if name in static else None
+    if _outside(dentry):
+        return dentry.lookup(name)           # the recording decides, as in an opaque fs
     if not (dentry if depth == 1 else dentry.parent).name.isdigit():
         return None                          # inside a static root entry: empty
     pid_d = dentry if depth == 1 else dentry.parent
@@ -103,9 +109,72 @@ def proc_lookup(k: Kernel, dentry: Dentry, name: str) -> Dentry | Path | None:
             return k.nsfs_path(task.mnt_ns)
         if name == "user":
             return k.nsfs_path(task.cred.user_ns)
-        if name in ("net", "ipc"):
-            return k.nsfs_path(task.net_ns if name == "net" else task.ipc_ns)
+        ns = _task_ns(task, name)
+        return k.nsfs_path(ns) if ns is not None else None
     return None
+
+
+# /proc/<pid>/ns entries besides mnt and user (fs/proc/namespaces.c ns_entries[]): the
+# task attribute each reads
+_NS_ENTRIES = {"net": "net_ns", "ipc": "ipc_ns", "uts": "uts_ns", "cgroup": "cgroup_ns",
+               "time": "time_ns", "time_for_children": "time_ns_for_children",
+               "pid": "pid_ns", "pid_for_children": "pid_ns_for_children"}
+
+
+def _task_ns(task, name: str):
+    """The namespace /proc/<pid>/ns/<name> stands for, or None. pid_for_children of a new
+    pid namespace whose first process does not exist yet is absent
+    (pidns_for_children_get(): no child_reaper)."""
+    attr = _NS_ENTRIES.get(name)
+    ns = getattr(task, attr) if attr is not None else None
+    if name == "pid_for_children" and ns is not None and not ns.has_reaper:
+        return None
+    return ns
+
+
+def _outside_process(root: Dentry, name: str) -> Dentry | None:
+    """/proc/<pid> of a process outside the trace (lsns and ps walk every pid of the
+    machine), while a recording is replayed. Model-only: the model knows only the trace's
+    processes, so such a directory is one of unknown contents, like an opaque filesystem's:
+    the recorded results decide what exists in it (fs.decide()), and what its files and
+    links hold or answer (see outside_answer())."""
+    d = root.children.get(name)
+    if d is None:
+        if not decide(root, name, False):
+            return None
+        d = root.create(name, S_IFDIR)
+        d.unknown = d.guessed = True
+    return d if d.unknown else None
+
+
+def _task_dir(root: Dentry, name: str) -> Dentry:
+    """/proc/<pid> of a trace process. A number first seen as a process outside the trace
+    (its contents guessed from the recording) that a fork of the trace now has is the
+    model's again."""
+    d = _child(root, name, S_IFDIR)
+    if d.unknown:
+        d.unknown = d.guessed = False
+        d.children = {}
+    return d
+
+
+def _outside(d: Dentry) -> bool:
+    """Is *d* in (or is) /proc/<pid> of a process outside the trace?"""
+    while not d.is_root:
+        if d.parent.is_root:
+            return d.unknown
+        d = d.parent
+    return False
+
+
+def outside_answer(k: Kernel, d: Dentry) -> None:
+    """An open of a file in /proc/<pid> of a process outside the trace: its checks
+    (ptrace_may_access(): EACCES for another's namespace links) are the recording's."""
+    rec = k.recorded
+    if rec is not None and rec.errno is not None and d.sb.fstype == "proc" and _outside(d):
+        raise KernelError(getattr(errno, rec.errno, errno.EACCES),
+                          "what the recording answered for a process outside the trace",
+                          where="proc_pid_permission")
 
 
 def _unknown_fd_link(k: Kernel, parent: Dentry, name: str) -> Dentry:
@@ -126,11 +195,11 @@ def _child(parent: Dentry, name: str, kind: str) -> Dentry:
     return d
 
 
-def nsfs_dentry(sb: SuperBlock, ns: MntNamespace | UserNamespace | OtherNamespace) -> Dentry:
-    """The nsfs dentry for *ns* (a mount, user, net or ipc namespace), named as
+def nsfs_dentry(sb: SuperBlock, ns: MntNamespace | UserNamespace | OtherNamespace | PidNamespace) -> Dentry:
+    """The nsfs dentry for *ns* (a namespace of any kind), named as
     nsfs_show_path() prints it ("mnt:[4026531841]")."""
     kind = ("mnt" if isinstance(ns, MntNamespace) else ns.kind if isinstance(ns, OtherNamespace)
-            else "user")
+            else "pid" if isinstance(ns, PidNamespace) else "user")
     name = f"{kind}:[{ns.inum}]"
     d = sb.root.children.get(name)
     if d is None:

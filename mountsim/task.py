@@ -162,12 +162,23 @@ class PidNamespace:
     (proc_init_fs_context()), and when init exits every process in it dies
     (zap_pid_ns_processes())."""
 
-    __slots__ = ("user_ns", "parent", "init")
+    __slots__ = ("user_ns", "parent", "init", "inum")
 
     def __init__(self, user_ns, parent: PidNamespace | None = None) -> None:
+        from .user_namespace import _ns_inum
         self.user_ns = user_ns
         self.parent = parent
         self.init: int | None = None   # child_reaper: its exit kills the namespace
+        self.inum = next(_ns_inum)     # ns.inum: /proc/<pid>/ns/pid reads "pid:[inum]"
+
+    @property
+    def level(self) -> int:
+        return 0 if self.parent is None else self.parent.level + 1
+
+    @property
+    def has_reaper(self) -> bool:
+        """child_reaper set: the initial namespace, or one whose first process exists."""
+        return self.parent is None or self.init is not None
 
     def contains(self, other: PidNamespace) -> bool:
         """Is *other* this namespace or nested in it?"""
@@ -183,7 +194,8 @@ class Task:
     """struct task_struct: a pid (the trace's number), credentials, fs, files, nsproxy."""
 
     __slots__ = ("pid", "cred", "fs", "files", "mnt_ns", "alive", "pid_ns", "pid_ns_for_children",
-                 "dumpable", "exe", "net_ns", "ipc_ns")
+                 "dumpable", "exe", "net_ns", "ipc_ns", "uts_ns", "cgroup_ns", "time_ns",
+                 "time_ns_for_children")
 
     def __init__(self, pid: int, cred: Cred, fs: FsStruct, files: FdTable, mnt_ns: MntNamespace) -> None:
         self.pid = pid
@@ -196,6 +208,13 @@ class Task:
         self.pid_ns_for_children: PidNamespace | None = None  # nsproxy->pid_ns_for_children
         self.dumpable = True          # get_dumpable(mm) == SUID_DUMP_USER
         self.exe: File | None = None  # mm->exe_file: known once the trace shows an execve
-        self.net_ns: Any = None       # nsproxy->net_ns, ipc_ns (user_namespace.OtherNamespace;
-        self.ipc_ns: Any = None       # Kernel.new_task() starts them at init_net, init_ipc_ns)
+        # nsproxy's other namespaces (user_namespace.OtherNamespace; Kernel.new_task() starts
+        # them at the initial ones): net and ipc decide sysfs and mqueue mounts, all of them
+        # are files in /proc/<pid>/ns that setns() enters and a bind mount keeps
+        self.net_ns: Any = None
+        self.ipc_ns: Any = None
+        self.uts_ns: Any = None
+        self.cgroup_ns: Any = None
+        self.time_ns: Any = None
+        self.time_ns_for_children: Any = None
         mnt_ns.users += 1

@@ -51,14 +51,14 @@ class UserNamespace:
 
 @attrs.define(slots=True, eq=False)
 class OtherNamespace:
-    """A network or IPC namespace, as far as mounts see one (Model-only: nothing else of it
-    is modelled): its file /proc/<pid>/ns/{net,ipc}, which setns() enters and a bind mount
-    keeps alive (`ip netns add`). Its owner decides who may mount sysfs (net: kobj_ns_current_may_mount())
+    """A network, IPC, UTS, cgroup or time namespace, as far as mounts see one (Model-only:
+    nothing else of it is modelled): its file /proc/<pid>/ns/<kind>, which setns() enters
+    and a bind mount keeps alive (`ip netns add`). Its owner decides who may mount sysfs (net: kobj_ns_current_may_mount())
     or mqueue (ipc: mqueue_init_fs_context() takes ipc_ns->user_ns), and every such mount
     in it shares one superblock (sysfs: kernfs_test_super() matches the net namespace tag;
     mqueue: get_tree_keyed() on the ipc namespace)."""
 
-    kind: str                     # "net" or "ipc"
+    kind: str                     # "net", "ipc", "uts", "cgroup" or "time"
     user_ns: UserNamespace        # the owner: the creator's user namespace
     sb: Any = None                # the sysfs / mqueue superblock made in it, once made
     inum: int = attrs.field(factory=lambda: next(_ns_inum))   # ns_common.inum (nsfs name)

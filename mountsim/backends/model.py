@@ -118,8 +118,8 @@ class ModelSession:
         process now runs (begin_new_exec() -> set_mm_exe_file()), for /proc/<pid>/exe and
         its busy mount; execveat(fd, "", AT_EMPTY_PATH) runs the file of *fd*. Unknown
         contents decide as for a call that succeeded. Then the fd table becomes the
-        process's own (unshare_files()) and its close-on-exec fds are closed
-        (do_close_on_exec()). Model-only: nothing else of exec is modelled (not
+        process's own (unshare_files()), it enters its time namespace for children, and its
+        close-on-exec fds are closed (do_close_on_exec()). Model-only: nothing else of exec is modelled (not
         credentials)."""
         t = self.k.tasks.get(pid)
         if t is None or not t.alive:
@@ -139,6 +139,7 @@ class ModelSession:
         if t.files.users > 1:                  # unshare_files()
             t.files.users -= 1
             t.files = t.files.copy()
+        t.time_ns = t.time_ns_for_children      # exec_task_namespaces() -> timens_on_fork()
         for fd in sorted(t.files.cloexec):      # do_close_on_exec()
             if fd in t.files.fds:
                 close_fd(self.k, t, fd)

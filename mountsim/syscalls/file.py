@@ -18,7 +18,7 @@ from ..fs import S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, S_IFSOCK
 from ..klist import bag_items
 from ..mount import MNT
 from ..permission import MAY_READ, MAY_WRITE, generic_permission, may_write_dir
-from ..proc import idmap_target
+from ..proc import idmap_target, outside_answer
 from ..user_namespace import ids_mapped, map_write, ns_capable, setgroups_write
 from ..namei import (LOOKUP_DIRECTORY, LOOKUP_FOLLOW, NameiData, check_name_len, lookup_parent,
                      pick_link, traverse_mounts, user_path_at, walk)
@@ -110,6 +110,7 @@ def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mo
         p = user_path_at(k, task, dfd, name, lookup)
     acc = flags & uapi.O_ACCMODE
     _settle_opened(k, p.dentry, flags)
+    outside_answer(k, p.dentry)
     target = idmap_target(k, p.dentry) if not flags & uapi.O_PATH else None
     if not flags & uapi.O_PATH:
         if flags & uapi.O_TRUNC and p.dentry.kind == S_IFREG:

@@ -61,12 +61,24 @@ def _new_namespaces(k: Kernel, task: Task, flags: int, cred, fs: FsStruct) -> Mn
     return copy_mnt_ns(task, k, task.mnt_ns, cred.user_ns, fs)
 
 
-def _net_ipc_for(task: Task, flags: int, cred) -> tuple[OtherNamespace, OtherNamespace]:
-    """The net and ipc namespaces after clone/unshare with *flags* (copy_net_ns(),
-    copy_ipcs(): a new one is owned by the new credentials' user namespace)."""
-    net = OtherNamespace("net", cred.user_ns) if flags & uapi.CLONE_NEWNET else task.net_ns
-    ipc = OtherNamespace("ipc", cred.user_ns) if flags & uapi.CLONE_NEWIPC else task.ipc_ns
-    return net, ipc
+# nsproxy's other namespaces: the task attribute, the clone flag that makes a new one, its kind
+_OTHERS = (("net_ns", uapi.CLONE_NEWNET, "net"), ("ipc_ns", uapi.CLONE_NEWIPC, "ipc"),
+           ("uts_ns", uapi.CLONE_NEWUTS, "uts"), ("cgroup_ns", uapi.CLONE_NEWCGROUP, "cgroup"),
+           ("time_ns_for_children", uapi.CLONE_NEWTIME, "time"))
+
+
+def copy_other_namespaces(task: Task, flags: int, cred) -> dict[str, OtherNamespace]:
+    """The net, ipc, uts, cgroup namespaces and the time namespace for children after
+    clone/unshare with *flags* (create_new_namespaces(): copy_net_ns(), copy_ipcs(),
+    copy_utsname(), copy_cgroup_ns(), copy_time_ns(); a new one is owned by the new
+    credentials' user namespace)."""
+    return {attr: OtherNamespace(kind, cred.user_ns) if flags & flag else getattr(task, attr)
+            for attr, flag, kind in _OTHERS}
+
+
+def _set_others(task: Task, others: dict[str, OtherNamespace]) -> None:
+    for attr, ns in others.items():
+        setattr(task, attr, ns)
 
 
 def _switch_ns(k: Kernel, task: Task, ns: MntNamespace) -> None:
@@ -114,7 +126,7 @@ def sys_unshare(k: Kernel, task: Task, flags: int) -> int:
         raise
     if ns is not None:
         _switch_ns(k, task, ns)
-    task.net_ns, task.ipc_ns = _net_ipc_for(task, flags, cred)
+    _set_others(task, copy_other_namespaces(task, flags, cred))
     if new_fs is not None:
         task.fs.users -= 1
         task.fs = new_fs
@@ -167,7 +179,8 @@ def do_fork(k: Kernel, task: Task, flags: int, child_pid: int) -> int:
         files = task.files.copy()
     child = k.new_task(child_pid, cred, fs, files, ns or task.mnt_ns)
     child.pid_ns = child.pid_ns_for_children = pid_ns
-    child.net_ns, child.ipc_ns = _net_ipc_for(task, flags, cred)
+    _set_others(child, copy_other_namespaces(task, flags, cred))
+    child.time_ns = child.time_ns_for_children        # timens_on_fork()
     if pid_ns.init is None:
         pid_ns.init = child_pid                # the first process is its child_reaper
     child.dumpable = task.dumpable            # the mm is copied
@@ -208,15 +221,28 @@ def sys_clone3(k: Kernel, task: Task, args: dict, size: int | None, child_pid: i
     return do_fork(k, task, flags, child_pid)
 
 
-_NS_TYPE = {"net": uapi.CLONE_NEWNET, "ipc": uapi.CLONE_NEWIPC}
+_NS_TYPE = {"net": uapi.CLONE_NEWNET, "ipc": uapi.CLONE_NEWIPC, "uts": uapi.CLONE_NEWUTS,
+            "cgroup": uapi.CLONE_NEWCGROUP, "time": uapi.CLONE_NEWTIME}
+
+
+def _ns_type(ns) -> int:
+    """The CLONE_NEW* flag of a namespace (ns_common.ns_type)."""
+    if isinstance(ns, MntNamespace):
+        return uapi.CLONE_NEWNS
+    if isinstance(ns, OtherNamespace):
+        return _NS_TYPE[ns.kind]
+    if isinstance(ns, PidNamespace):
+        return uapi.CLONE_NEWPID
+    return uapi.CLONE_NEWUSER
 
 
 def sys_setns(k: Kernel, task: Task, fd: int, nstype: int) -> int:
-    """setns(2) with a mount, user, net or ipc namespace fd. Mirrors setns(),
-    mntns_install(), userns_install(), netns_install() and ipcns_install().
+    """setns(2) with a namespace fd. Mirrors setns(), mntns_install(), userns_install(),
+    pidns_install() and the others' ->install() (netns_install(), ipcns_install(),
+    utsns_install(), cgroupns_install(), timens_install()).
 
     Errors: EBADF, EINVAL (not a namespace file, type mismatch, anonymous namespace, shared
-    fs_struct, own user namespace), EPERM.
+    fs_struct, own user namespace, a pid namespace not below the caller's), EPERM.
     """
     f = task.files.get(fd)
     if f.kind != "ns" or f.flags & uapi.O_PATH:
@@ -224,13 +250,12 @@ def sys_setns(k: Kernel, task: Task, fd: int, nstype: int) -> int:
             raise KernelError(errno.EBADF, "O_PATH fd", where="fdget")
         raise KernelError(errno.EINVAL, "not a namespace fd", where="setns")
     ns = f.ns
-    kind = (uapi.CLONE_NEWNS if isinstance(ns, MntNamespace) else _NS_TYPE[ns.kind]
-            if isinstance(ns, OtherNamespace) else uapi.CLONE_NEWUSER)
+    kind = _ns_type(ns)
     if nstype and nstype != kind:
         raise KernelError(errno.EINVAL, "namespace type mismatch", where="setns")
     if kind == uapi.CLONE_NEWUSER:
         return _userns_install(task, ns)
-    if isinstance(ns, OtherNamespace):
+    if not isinstance(ns, MntNamespace):
         return _other_ns_install(task, ns)
     if not (ns_capable(task.cred, ns.user_ns) and ns_capable(task.cred, task.cred.user_ns)):
         raise KernelError(errno.EPERM, "needs CAP_SYS_ADMIN and CAP_SYS_CHROOT", where="mntns_install")
@@ -245,16 +270,29 @@ def sys_setns(k: Kernel, task: Task, fd: int, nstype: int) -> int:
     return 0
 
 
-def _other_ns_install(task: Task, ns: OtherNamespace) -> int:
-    """netns_install(), ipcns_install(): CAP_SYS_ADMIN over the namespace's owner and over
-    the caller's own user namespace. Errors: EPERM."""
+def _other_ns_install(task: Task, ns: OtherNamespace | PidNamespace) -> int:
+    """The ->install() of the namespaces mounts do not live in: CAP_SYS_ADMIN over the
+    namespace's owner and over the caller's own user namespace; a pid namespace must be the
+    caller's or below it and becomes the one for children (pidns_install()); a time
+    namespace becomes the caller's and its children's (timens_install()).
+    Errors: EPERM, EINVAL (pid)."""
+    name = "pid" if isinstance(ns, PidNamespace) else ns.kind
     if not (ns_capable(task.cred, ns.user_ns) and ns_capable(task.cred, task.cred.user_ns)):
         raise KernelError(errno.EPERM, "needs CAP_SYS_ADMIN over the namespace's owner",
-                          where=f"{ns.kind}ns_install")
-    if ns.kind == "net":
-        task.net_ns = ns
+                          where=f"{name}ns_install")
+    if isinstance(ns, PidNamespace):
+        active = task.pid_ns
+        ancestor = ns
+        while ancestor is not None and ancestor.level > active.level:
+            ancestor = ancestor.parent
+        if ancestor is not active:
+            raise KernelError(errno.EINVAL, "not the caller's pid namespace or below it",
+                              where="pidns_install")
+        task.pid_ns_for_children = ns
+    elif name == "time":
+        task.time_ns = task.time_ns_for_children = ns
     else:
-        task.ipc_ns = ns
+        setattr(task, f"{name}_ns", ns)
     return 0
 
 

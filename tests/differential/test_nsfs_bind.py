@@ -79,3 +79,42 @@ def test_namespace_files_bind_pin_and_setns(live):
     roots = {f[4]: f[3] for f in table}
     assert roots["/run/foo"].startswith("net:[") and roots["/run/ipc"].startswith("ipc:[")
     assert roots["/run/n1"] == roots["/run/n3"] == roots["/run/foo"] != roots["/run/n2"]
+
+
+def test_uts_cgroup_time_and_pid_namespace_files(live):
+    """If a process unshares uts, cgroup, time and pid namespaces, then its uts and cgroup
+    files name the new ones, its time and pid files the old ones and time_for_children the
+    new one, while pid_for_children is absent until the new pid namespace's first process
+    exists (pidns_for_children_get()); setns() takes the old uts namespace back and refuses
+    a file of another type: the kernel's answers, and each bound file's root in mountinfo
+    shows which namespace it was. (The sandbox refuses setns() into its pid namespaces.)"""
+    names = ("uts", "cgroup", "time", "time_for_children", "pid")
+    prog = program(("mount", ("proc", "/proc", "proc", 0, None), None),
+                   ("mount", ("none", "/run", "tmpfs", 0, None), None),
+                   *_files(*(f"/run/old_{n}" for n in names), *(f"/run/new_{n}" for n in names),
+                           "/run/uts_back", "/run/pid_children"),
+                   *[("mount", (f"/proc/self/ns/{n}", f"/run/old_{n}", None, uapi.MS_BIND, None), None)
+                     for n in names],
+                   ("openat", (AT, "/proc/self/ns/uts", uapi.O_RDONLY), 3),
+                   ("unshare", (uapi.CLONE_NEWUTS | uapi.CLONE_NEWCGROUP | uapi.CLONE_NEWTIME
+                                | uapi.CLONE_NEWPID,), None),
+                   *[("mount", (f"/proc/self/ns/{n}", f"/run/new_{n}", None, uapi.MS_BIND, None), None)
+                     for n in names],
+                   ("openat", (AT, "/proc/self/ns/pid_for_children", uapi.O_RDONLY), 5),
+                   ("setns", (3, uapi.CLONE_NEWNET), None),
+                   ("setns", (3, uapi.CLONE_NEWUTS), None),
+                   ("mount", ("/proc/self/ns/uts", "/run/uts_back", None, uapi.MS_BIND, None), None),
+                   ("openat", (AT, "/proc/self/mountinfo", uapi.O_RDONLY), 6),
+                   ("read", (6, None, 65536), None))
+    with live.start(prog) as kernel:
+        div = run_pair(prog, ModelBackend().start(prog), kernel, with_tables=True)
+    assert div is None, div.describe()
+    session = ModelBackend().start(prog)
+    got = [session.execute(s) for s in prog.steps]
+    assert all(r.errno is None for s, r in zip(prog.steps, got) if s.name == "mount")
+    assert got[-6].errno == "ENOENT" and got[-5].errno == "EINVAL" and got[-4].ret == 0
+    roots = {f[4]: f[3] for f in (ln.split() for ln in got[-1].out.splitlines())}
+    changed = {n for n in names if roots[f"/run/old_{n}"] != roots[f"/run/new_{n}"]}
+    assert changed == {"uts", "cgroup", "time_for_children"}
+    assert roots["/run/new_time_for_children"] != roots["/run/old_time_for_children"]
+    assert roots["/run/uts_back"] == roots["/run/old_uts"]

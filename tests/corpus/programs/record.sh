@@ -75,6 +75,15 @@ mount -t tmpfs none /run
 ip netns add foo && ip netns exec foo cat /proc/self/mountinfo
 ip netns del foo
 cat /proc/self/mountinfo'
+# nsenter -a into a process in new uts, ipc, net, cgroup, time, pid and mount namespaces
+# (every /proc/<pid>/ns file opened, setns into each); lsns reads /proc/<pid> of every
+# process of the machine, most of them outside the trace
+rec_tables nsenter-all       $U sh -c '
+unshare -u -i -n -C -T -p -f -m --propagation private sleep 3 & sleep 0.5
+c=$(pgrep -P $!)
+nsenter -a -t $c sh -c "cat /proc/self/mountinfo; ls -l /proc/self/ns"
+lsns -t mnt -t net -t uts
+kill $c; wait'
 rec_runc() {   # runc run of a busybox bundle that prints its table (needs runc, busybox-static)
     wanted runc-run || return 0
     mkdir -p "$S/ctr/rootfs/bin" "$S/ctr/rootfs/proc" "$S/ctr/rootfs/sys" "$S/ctr/rootfs/dev"
