@@ -51,6 +51,28 @@ def table_read_groups(program: Program) -> dict[int, list[int]]:
     return groups
 
 
+def table_positions(program: Program) -> set[int]:
+    """Indices of the lseek(SEEK_CUR or SEEK_END) calls on an open table file. The position
+    they answer counts bytes of the recording machine's table, whose ids and devices have
+    other lengths than the model's: only whether they succeed is comparable (df reads
+    /proc/self/mountinfo to its end and asks where it is)."""
+    out: set[int] = set()
+    open_tables: set[tuple[int, int]] = set()
+    for i, s in enumerate(program.steps):
+        if s.name in ("open", "openat") and s.result is not None and not s.result.errno:
+            path = s.args[0] if s.name == "open" else s.args[1]
+            key = (s.pid, s.result.ret)
+            open_tables.discard(key)
+            if isinstance(path, str) and _TABLE.search(path):
+                open_tables.add(key)
+        elif s.name == "close" and s.args:
+            open_tables.discard((s.pid, s.args[0]))
+        elif (s.name == "lseek" and len(s.args) > 2 and (s.pid, s.args[0]) in open_tables
+              and s.args[2] != 0):
+            out.add(i)
+    return out
+
+
 def recorded_text(program: Program, group: list[int]) -> str | None:
     """The joined text of a group's recorded reads; None where strace did not print it all
     (a string cut by -s) or a read failed."""

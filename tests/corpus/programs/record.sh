@@ -84,6 +84,8 @@ c=$(pgrep -P $!)
 nsenter -a -t $c sh -c "cat /proc/self/mountinfo; ls -l /proc/self/ns"
 lsns -t mnt -t net -t uts
 kill $c; wait'
+# df and findmnt --df read the table to its end and ask lseek where they are
+rec_tables df                $U sh -c 'mount -t tmpfs -o size=2m none /mnt; df /mnt; findmnt --df'
 rec_runc() {   # runc run of a busybox bundle that prints its table (needs runc, busybox-static)
     wanted runc-run || return 0
     mkdir -p "$S/ctr/rootfs/bin" "$S/ctr/rootfs/proc" "$S/ctr/rootfs/sys" "$S/ctr/rootfs/dev"
