@@ -311,6 +311,7 @@ def parse_options(fstype: FsType, data: str | None) -> tuple[str, ...]:
     if not data or fstype.ignores_options:
         return ()
     shown: list[str] = []
+    tmpfs: dict[str, str] = {}        # setting -> its text ("": the default, not shown)
     for opt in data.split(","):
         if not opt:
             continue
@@ -318,26 +319,77 @@ def parse_options(fstype: FsType, data: str | None) -> tuple[str, ...]:
         if key not in fstype.known_options:
             raise KernelError(errno.EINVAL, f"{fstype.name}: Unknown parameter '{key}'",
                               where="vfs_parse_fs_param")
-        shown.append(_show_tmpfs_option(key, val) if fstype.name == "tmpfs" else opt)
-    return tuple(o for o in shown if o)
+        if fstype.name == "tmpfs":    # the last value of a setting wins (size, nr_blocks:
+            tmpfs.pop("size" if key == "nr_blocks" else key, None)      # both ctx->blocks)
+            tmpfs["size" if key == "nr_blocks" else key] = _show_tmpfs_option(key, val)
+        else:
+            shown.append(opt)
+    return tuple(o for o in (*shown, *tmpfs.values()) if o)
 
 
 def _show_tmpfs_option(key: str, val: str) -> str:
-    """shmem_show_options(): sizes are printed in KiB, mode in octal, defaults omitted."""
-    if key == "size":
-        mult = {"k": 1, "m": 1024, "g": 1024 * 1024}.get(val[-1:].lower(), 0)
-        try:
-            kib = int(val[:-1]) * mult if mult else -(-int(val) // 4096) * 4
-        except ValueError:
-            raise KernelError(errno.EINVAL, "tmpfs: Bad value for 'size'", where="shmem_parse_one")
-        return f"size={kib}k"
+    """What shmem_show_options() prints for one parsed option: sizes in KiB and inode counts
+    in full (memparse() suffixes, size's percentage of RAM), mode in octal, uid/gid as ids;
+    values equal to the defaults (size and nr_inodes of half the RAM, mode 1777, uid and
+    gid 0) are not printed. Errors: EINVAL ("Bad value", shmem_parse_one())."""
+    if key in ("size", "nr_blocks", "nr_inodes"):
+        count, pct = _memparse(val, key)
+        if key == "size":
+            count = count * PAGE_SIZE * totalram_pages() // 100 if pct else count
+            blocks = -(-count // PAGE_SIZE)            # DIV_ROUND_UP(size, PAGE_SIZE)
+            return "" if blocks == totalram_pages() // 2 else f"size={blocks * PAGE_SIZE // 1024}k"
+        if key == "nr_blocks":
+            return "" if count == totalram_pages() // 2 else f"size={count * PAGE_SIZE // 1024}k"
+        return "" if count == totalram_pages() // 2 else f"nr_inodes={count}"
     if key == "mode":
         try:
             mode = int(val, 8) & 0o7777
         except ValueError:
             raise KernelError(errno.EINVAL, "tmpfs: Bad value for 'mode'", where="shmem_parse_one")
         return "" if mode == 0o1777 else f"mode={mode:03o}"
+    if key in ("uid", "gid") and val == "0":
+        return ""                                       # GLOBAL_ROOT_UID / GLOBAL_ROOT_GID
     return f"{key}={val}" if val else key
+
+
+PAGE_SIZE = 4096
+_SUFFIX = {"k": 10, "m": 20, "g": 30, "t": 40, "p": 50, "e": 60}
+
+
+def _memparse(val: str, key: str) -> tuple[int, bool]:
+    """memparse() as shmem_parse_one() uses it: a C number (0x.. hex, 0.. octal) with an
+    optional K/M/G/T/P/E suffix, and for size a trailing "%" (of RAM): (value, percent)."""
+    body, pct = (val[:-1], True) if key == "size" and val.endswith("%") else (val, False)
+    shift = _SUFFIX.get(body[-1:].lower(), 0) if body else 0
+    digits = body[:-1] if shift else body
+    try:
+        n = int(digits, 16) if digits.lower().startswith("0x") else \
+            int(digits, 8) if len(digits) > 1 and digits.startswith("0") else int(digits, 10)
+    except ValueError:
+        raise KernelError(errno.EINVAL, f"tmpfs: Bad value for '{key}'", where="shmem_parse_one")
+    return n << shift, pct
+
+
+_TOTALRAM: list[int] = []
+
+
+def totalram_pages() -> int:
+    """totalram_pages(): what tmpfs sizes in percent and its defaults are taken of. Model-only:
+    the model simulates this machine's memory (MemTotal of /proc/meminfo; 4 GiB without
+    one), so a size given in percent shows what it would show here — a recording made on a
+    machine with other memory shows other numbers."""
+    if not _TOTALRAM:
+        kib = 4 << 20
+        try:
+            with open("/proc/meminfo") as f:
+                for line in f:
+                    if line.startswith("MemTotal:"):
+                        kib = int(line.split()[1])
+                        break
+        except (OSError, ValueError, IndexError):
+            pass
+        _TOTALRAM.append(kib * 1024 // PAGE_SIZE)
+    return _TOTALRAM[0]
 
 
 def walk(d: Dentry) -> Iterator[Dentry]:

@@ -47,10 +47,19 @@ _UCOUNT_LIMITS = ("max_user_namespaces", "max_pid_namespaces", "max_uts_namespac
                   "max_ipc_namespaces", "max_net_namespaces", "max_mnt_namespaces",
                   "max_cgroup_namespaces", "max_time_namespaces", "max_inotify_instances",
                   "max_inotify_watches", "max_fanotify_groups", "max_fanotify_marks")
+_FS_SYSCTLS = ("aio-max-nr", "aio-nr", "dentry-negative", "dentry-state", "dir-notify-enable",
+               "file-max", "file-nr", "inode-nr", "inode-state", "lease-break-time",
+               "leases-enable", "mount-max", "nr_open", "overflowgid", "overflowuid",
+               "pipe-max-size", "pipe-user-pages-hard", "pipe-user-pages-soft",
+               "protected_fifos", "protected_hardlinks", "protected_regular",
+               "protected_symlinks", "suid_dumpable")
+_FS_SYSCTL_DIRS = ("binfmt_misc", "epoll", "fanotify", "fuse", "inotify", "mqueue", "quota", "xfs")
 _STATIC = {"/sys": {"kernel": S_IFDIR, "fs": S_IFDIR, "user": S_IFDIR},
            "/sys/kernel": {"overflowuid": S_IFREG, "overflowgid": S_IFREG,
                            "cap_last_cap": S_IFREG},            # runc reads it
-           "/sys/fs": {"mount-max": S_IFREG},                    # sysctl.py
+           # /proc/sys/fs as 6.18 lists it here: mount-max is modelled (sysctl.py), the
+           # others exist (systemd-nspawn reads nr_open), their contents are not modelled
+           "/sys/fs": {**dict.fromkeys(_FS_SYSCTLS, S_IFREG), **dict.fromkeys(_FS_SYSCTL_DIRS, S_IFDIR)},
            "/sys/user": dict.fromkeys(_UCOUNT_LIMITS, S_IFREG)}
 _ROOT_FILES = ("cmdline", "cpuinfo", "filesystems", "interrupts", "keys", "kmsg",
                "loadavg", "meminfo", "mounts", "stat", "timer_list", "uptime", "version")
