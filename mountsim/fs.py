@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
 import attrs
 
+from .cgroup import V1_OPTIONS as CGROUP_V1_OPTIONS, V2_OPTIONS as CGROUP_V2_OPTIONS
 from .errors import KernelError
 
 if TYPE_CHECKING:
@@ -297,6 +298,9 @@ FS_TYPES: dict[str, FsType] = {
         # superblock per net / ipc namespace (syscalls/mount.py fs_context_sb())
         FsType("sysfs", True),
         FsType("mqueue", True),
+        # one superblock per hierarchy (cgroup.py)
+        FsType("cgroup", True, known_options=CGROUP_V1_OPTIONS),
+        FsType("cgroup2", True, known_options=CGROUP_V2_OPTIONS),
         FsType("rootfs", False),
         FsType("nsfs", False),
     )

@@ -41,6 +41,8 @@ class Kernel:
         self.init_uts = OtherNamespace("uts", self.init_user_ns)   # init_uts_ns
         self.init_cgroup = OtherNamespace("cgroup", self.init_user_ns)   # init_cgroup_ns
         self.init_time = OtherNamespace("time", self.init_user_ns)   # init_time_ns
+        self.cgroup_roots: list = []               # cgroup_roots: v1 hierarchies (cgroup.py)
+        self.cgroup_dfl: SuperBlock | None = None  # cgrp_dfl_root's superblock, once mounted
         self.explain_hook: Explain | None = None   # receives ("propagate", copy, receiver)
         self.current: Task | None = None           # the task running the current syscall
         self.nsfs_mnt: Mount | None = None         # set at boot (machine.boot)

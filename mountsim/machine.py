@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 from typing import Iterable
 
+from . import cgroup
 from .errors import KernelError
 from .fs import S_IFDIR
 from .kernel import Kernel
@@ -219,6 +220,8 @@ def _from_mountinfo(k: Kernel, ns: MntNamespace, rootfs: Mount, lines: list[str]
             k.init_net.sb = sb
         elif sb.fstype == "mqueue" and k.init_ipc.sb is None:
             k.init_ipc.sb = sb
+        elif sb.fstype in ("cgroup", "cgroup2"):
+            cgroup.register(k, sb)
     return by_id
 
 

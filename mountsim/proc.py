@@ -47,6 +47,11 @@ _UCOUNT_LIMITS = ("max_user_namespaces", "max_pid_namespaces", "max_uts_namespac
                   "max_ipc_namespaces", "max_net_namespaces", "max_mnt_namespaces",
                   "max_cgroup_namespaces", "max_time_namespaces", "max_inotify_instances",
                   "max_inotify_watches", "max_fanotify_groups", "max_fanotify_marks")
+# /proc/sys/kernel files real programs read (runc: cap_last_cap; bwrap: overflow ids; the
+# uts ones); the rest of 6.18's are not listed
+_KERNEL_SYSCTLS = ("cap_last_cap", "domainname", "hostname", "ngroups_max", "ns_last_pid",
+                   "osrelease", "ostype", "overflowgid", "overflowuid", "pid_max",
+                   "threads-max", "version")
 _FS_SYSCTLS = ("aio-max-nr", "aio-nr", "dentry-negative", "dentry-state", "dir-notify-enable",
                "file-max", "file-nr", "inode-nr", "inode-state", "lease-break-time",
                "leases-enable", "mount-max", "nr_open", "overflowgid", "overflowuid",
@@ -55,14 +60,21 @@ _FS_SYSCTLS = ("aio-max-nr", "aio-nr", "dentry-negative", "dentry-state", "dir-n
                "protected_symlinks", "suid_dumpable")
 _FS_SYSCTL_DIRS = ("binfmt_misc", "epoll", "fanotify", "fuse", "inotify", "mqueue", "quota", "xfs")
 _STATIC = {"/sys": {"kernel": S_IFDIR, "fs": S_IFDIR, "user": S_IFDIR},
-           "/sys/kernel": {"overflowuid": S_IFREG, "overflowgid": S_IFREG,
-                           "cap_last_cap": S_IFREG},            # runc reads it
+           "/sys/kernel": {**dict.fromkeys(_KERNEL_SYSCTLS, S_IFREG), "random": S_IFDIR},
+           # systemd-nspawn binds over boot_id
+           "/sys/kernel/random": dict.fromkeys(("boot_id", "entropy_avail", "poolsize",
+                                                "urandom_min_reseed_secs", "uuid",
+                                                "write_wakeup_threshold"), S_IFREG),
            # /proc/sys/fs as 6.18 lists it here: mount-max is modelled (sysctl.py), the
            # others exist (systemd-nspawn reads nr_open), their contents are not modelled
            "/sys/fs": {**dict.fromkeys(_FS_SYSCTLS, S_IFREG), **dict.fromkeys(_FS_SYSCTL_DIRS, S_IFDIR)},
            "/sys/user": dict.fromkeys(_UCOUNT_LIMITS, S_IFREG)}
-_ROOT_FILES = ("cmdline", "cpuinfo", "filesystems", "interrupts", "keys", "kmsg",
-               "loadavg", "meminfo", "mounts", "stat", "timer_list", "uptime", "version")
+_ROOT_FILES = ("buddyinfo", "cgroups", "cmdline", "config.gz", "consoles", "cpuinfo", "crypto",
+               "devices", "diskstats", "dma", "execdomains", "filesystems", "interrupts",
+               "iomem", "ioports", "kallsyms", "key-users", "keys", "kmsg", "kpagecgroup",
+               "kpagecount", "kpageflags", "loadavg", "locks", "meminfo", "misc", "mounts",
+               "mtrr", "pagetypeinfo", "partitions", "slabinfo", "softirqs", "stat", "swaps",
+               "timer_list", "uptime", "version", "vmallocinfo", "vmstat", "zoneinfo")
 
 
 def proc_lookup(k: Kernel, dentry: Dentry, name: str) -> Dentry | Path | None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from .. import pnode, uapi
 from ..errors import KernelError
+from ..cgroup import cgroup1_get_tree, cgroup_get_tree
 from ..fs import FS_TYPES, parse_options
 from ..klist import bag_items
 from ..mount import MNT, MNT_ATIME_MASK, MNT_INTERNAL_FLAGS, MNT_USER_SETTABLE_MASK, Mount, children
@@ -459,13 +460,16 @@ def mount_too_revealing(task: Task, sb, mnt_flags: MNT) -> MNT | None:
 def fs_context_user_ns(task: Task, fstype: str):
     """fc->user_ns of a new filesystem context: the pid namespace's owner for proc
     (proc_init_fs_context()), the net namespace's for sysfs (sysfs_init_fs_context()), the
-    ipc namespace's for mqueue (mqueue_init_fs_context()), else the caller's."""
+    ipc namespace's for mqueue (mqueue_init_fs_context()), the cgroup namespace's for
+    cgroup and cgroup2, else the caller's."""
     if fstype == "proc":
         return task.pid_ns.user_ns
     if fstype == "sysfs":
         return task.net_ns.user_ns
     if fstype == "mqueue":
         return task.ipc_ns.user_ns
+    if fstype in ("cgroup", "cgroup2"):          # cgroup_init_fs_context()
+        return task.cgroup_ns.user_ns
     return task.cred.user_ns
 
 
@@ -473,7 +477,12 @@ def fs_context_sb(k: Kernel, task: Task, fstype: str, user_ns, options: tuple[st
     """vfs_get_tree()'s superblock. sysfs and mqueue keep one per namespace: kernfs_get_tree()
     finds the net namespace's (kernfs_test_super() on the ns tag) while it is mounted
     somewhere; mqueue_get_tree() is get_tree_keyed() on the ipc namespace, whose internal
-    mount (mq_init_ns()) keeps it for the namespace's life. Others: a new one."""
+    mount (mq_init_ns()) keeps it for the namespace's life. cgroup and cgroup2: the
+    hierarchy's (cgroup.py). Others: a new one."""
+    if fstype == "cgroup":
+        return cgroup1_get_tree(k, task, options)
+    if fstype == "cgroup2":
+        return cgroup_get_tree(k, task, options)
     other = task.net_ns if fstype == "sysfs" else task.ipc_ns if fstype == "mqueue" else None
     if other is not None and other.sb is not None and (other.sb.mounts or fstype == "mqueue"):
         return other.sb

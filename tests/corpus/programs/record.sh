@@ -86,6 +86,29 @@ lsns -t mnt -t net -t uts
 kill $c; wait'
 # df and findmnt --df read the table to its end and ask lseek where they are
 rec_tables df                $U sh -c 'mount -t tmpfs -o size=2m none /mnt; df /mnt; findmnt --df'
+# systemd-nspawn (needs systemd-container): a volatile container of this machine's /usr,
+# with its own /proc, /sys, cgroup v1 and v2 hierarchies (in a new cgroup namespace, so no
+# hierarchy's flags change) and files bound over /proc entries; /run is a tmpfs first, for
+# the directories nspawn makes there
+rec_tables systemd-nspawn    $U sh -c 'mount -t tmpfs none /run
+systemd-nspawn --register=no --keep-unit --volatile=yes -D / --pipe -q /bin/cat /proc/self/mountinfo'
+# cgroup and cgroup2 mounts that make no hierarchy and change no flags (only where this
+# machine has a v1 cpu hierarchy): the host's hierarchies reused, EBUSY and EINVAL cases,
+# cgroup2 with the flags it has; in a new cgroup namespace flags are not applied and a new
+# hierarchy is EPERM
+if grep -q ' - cgroup cgroup rw,cpu$' /proc/self/mountinfo; then
+rec_tables cgroup-mounts     $U sh -c '
+v2=$(sed -n "s/.* - cgroup2 [^ ]* //p" /proc/self/mountinfo | head -n 1)
+mount -t cgroup -o cpu x /mnt
+mount -t cgroup -o cpu,cpuacct x /media
+mount -t cgroup -o bogus x /media
+mount -t cgroup -o none x /srv
+mount -t cgroup -o name=systemd x /opt
+mount -t cgroup -o name=systemd,cpu x /var
+[ -n "$v2" ] && mount -t cgroup2 -o "$v2" y /boot
+unshare -C sh -c "mount -t cgroup2 -o nsdelegate y /home; mount -t cgroup -o none,name=x2 x /root"
+cat /proc/self/mountinfo'
+fi
 rec_runc() {   # runc run of a busybox bundle that prints its table (needs runc, busybox-static)
     wanted runc-run || return 0
     mkdir -p "$S/ctr/rootfs/bin" "$S/ctr/rootfs/proc" "$S/ctr/rootfs/sys" "$S/ctr/rootfs/dev"
