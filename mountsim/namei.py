@@ -74,6 +74,18 @@ def follow_dotdot(k: Kernel, p: Path, root: Path) -> Path:
     return traverse_mounts(k, p)
 
 
+def _restricted_dotdot(k: Kernel, p: Path, root: Path, nd: NameiData) -> Path:
+    """follow_dotdot() under openat2()'s restrictions: ".." at the walk's root is EXDEV
+    under RESOLVE_BENEATH (in_root), as is leaving or entering a mount under
+    RESOLVE_NO_XDEV (choose_mountpoint(), then handle_mounts())."""
+    if p.same(root) and nd.resolve & RESOLVE_BENEATH:
+        raise _exdev('".." above the RESOLVE_BENEATH root', "follow_dotdot")
+    up = follow_dotdot(k, p, root)
+    if nd.resolve & RESOLVE_NO_XDEV and up.mnt is not p.mnt:
+        raise _exdev('".." across a mount under RESOLVE_NO_XDEV', "follow_dotdot")
+    return up
+
+
 def at_lookup_flags(flags: int, nofollow: int = AT_SYMLINK_NOFOLLOW,
                     no_automount: int = AT_NO_AUTOMOUNT, empty_path: int = AT_EMPTY_PATH) -> int:
     """LOOKUP_* for a *at() call's flags: follow symlinks and automount unless told not to,
@@ -101,6 +113,22 @@ def start_path(task: Task, dfd: int, name: str, flags: int) -> Path:
     if name and not f.path.dentry.is_dir:
         raise KernelError(errno.ENOTDIR, "dfd is not a directory", where="path_init")
     return f.path
+
+
+def scoped_start(task: Task, dfd: int, name: str, nd: NameiData) -> Path:
+    """path_init() under openat2()'s RESOLVE_* flags: an absolute name jumps to the root
+    (EXDEV under RESOLVE_BENEATH) unless RESOLVE_IN_ROOT makes it start at *dfd*; a scoped
+    walk's root is where it starts."""
+    absolute = name.startswith("/")
+    if absolute and not nd.resolve & RESOLVE_IN_ROOT:
+        if nd.resolve & RESOLVE_BENEATH:
+            raise _exdev("an absolute path in a RESOLVE_BENEATH walk", "nd_jump_root")
+        return task.fs.root
+    start = start_path(task, dfd, name.lstrip("/") or ".", 0) if absolute else \
+        start_path(task, dfd, name, 0)
+    if nd.scoped:
+        nd.root = start
+    return start
 
 
 PATH_MAX = 4096                 # include/uapi/linux/limits.h, with the NUL
@@ -143,14 +171,52 @@ MAXSYMLINKS = 40
 
 
 class NameiData:
-    """struct nameidata, reduced to what outlives one component: the symlink count and
-    whether a followed link's body ended in '/' (LOOKUP_DIRECTORY for the result)."""
+    """struct nameidata, reduced to what outlives one component: the symlink count, whether
+    a followed link's body ended in '/' (LOOKUP_DIRECTORY for the result), and openat2()'s
+    restrictions: its RESOLVE_* flags (the LOOKUP_NO_*, LOOKUP_BENEATH, LOOKUP_IN_ROOT
+    they stand for) and, for the scoped ones, the root the walk may not leave (nd->root)."""
 
-    __slots__ = ("total_link_count", "directory")
+    __slots__ = ("total_link_count", "directory", "resolve", "root")
 
-    def __init__(self) -> None:
+    def __init__(self, resolve: int = 0) -> None:
         self.total_link_count = 0
         self.directory = False
+        self.resolve = resolve
+        self.root: Path | None = None
+
+    @property
+    def scoped(self) -> bool:
+        """LOOKUP_IS_SCOPED"""
+        return bool(self.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT))
+
+
+RESOLVE_NO_XDEV, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS = 0x01, 0x02, 0x04
+RESOLVE_BENEATH, RESOLVE_IN_ROOT = 0x08, 0x10
+
+
+def _exdev(why: str, where: str) -> KernelError:
+    return KernelError(errno.EXDEV, why, where=where)
+
+
+def jump_link(nd: NameiData, at: Path, to: Path) -> None:
+    """nd_jump_link()'s refusals for a proc magic link: ELOOP under RESOLVE_NO_SYMLINKS
+    (pick_link()) or RESOLVE_NO_MAGICLINKS; EXDEV to another mount under RESOLVE_NO_XDEV,
+    and always in a scoped walk."""
+    r = nd.resolve
+    if r & (RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS):
+        raise KernelError(errno.ELOOP, "a magic link, refused by RESOLVE_NO_*LINKS",
+                          where="nd_jump_link")
+    if r & RESOLVE_NO_XDEV and to.mnt is not at.mnt or nd.scoped:
+        raise _exdev("a magic link out of the walk's mount or scope", "nd_jump_link")
+
+
+def jump_root(nd: NameiData, at: Path) -> None:
+    """nd_jump_root()'s refusals (an absolute symlink): EXDEV under RESOLVE_BENEATH, and
+    under RESOLVE_NO_XDEV from another mount than the root's."""
+    if nd.resolve & RESOLVE_BENEATH:
+        raise _exdev("an absolute path in a RESOLVE_BENEATH walk", "nd_jump_root")
+    if nd.resolve & RESOLVE_NO_XDEV and nd.root is not None and at.mnt is not nd.root.mnt:
+        raise _exdev("a jump to the root's mount under RESOLVE_NO_XDEV", "nd_jump_root")
 
 
 def pick_link(k: Kernel, task: Task, nd: NameiData, link: Path) -> tuple[Path | None, list[str]]:
@@ -162,10 +228,16 @@ def pick_link(k: Kernel, task: Task, nd: NameiData, link: Path) -> tuple[Path | 
     if nd.total_link_count >= MAXSYMLINKS:
         raise KernelError(errno.ELOOP, "too many levels of symbolic links", where="reserve_stack")
     nd.total_link_count += 1
+    if nd.resolve & RESOLVE_NO_SYMLINKS:
+        raise KernelError(errno.ELOOP, "a symlink, refused by RESOLVE_NO_SYMLINKS", where="pick_link")
     if link.mnt.flags & MNT.NOSYMFOLLOW:
         raise KernelError(errno.ELOOP, "symlink on a nosymfollow mount", where="pick_link")
     body = link.dentry.target or ""
-    return (task.fs.root if body.startswith("/") else None), split(body)
+    if not body.startswith("/"):
+        return None, split(body)
+    if nd.resolve:
+        jump_root(nd, link)
+    return (nd.root if nd.root is not None else task.fs.root), split(body)
 
 
 _MOUNT_LOOPS = frozenset({"mount", "move_mount"})
@@ -195,14 +267,14 @@ def walk(k: Kernel, task: Task, start: Path, comps: list[str], nd: NameiData | N
     same way)."""
     nd = nd if nd is not None else NameiData()
     p = start
-    root = task.fs.root
+    root = task.fs.root if nd.root is None else nd.root
     for i, c in enumerate(comps):
         if not p.dentry.is_dir:
             raise KernelError(errno.ENOTDIR, "a path component is not a directory", where="link_path_walk")
         if c == ".":
             continue
         if c == "..":
-            p = follow_dotdot(k, p, root)
+            p = follow_dotdot(k, p, root) if not nd.resolve else _restricted_dotdot(k, p, root, nd)
             continue
         if p.dentry.unlinked:
             raise KernelError(errno.ENOENT, "directory was removed", where="lookup_slow")
@@ -213,14 +285,21 @@ def walk(k: Kernel, task: Task, start: Path, comps: list[str], nd: NameiData | N
         if d is None:
             raise KernelError(errno.ENOENT, f"no such entry {c!r}", where="walk_component")
         if (dyn is not None and (isinstance(d, Path) or p.dentry.is_root and c in _PROC_SELF)
-                and not (i == len(comps) - 1 and last == "nofollow")
-                and p.mnt.flags & MNT.NOSYMFOLLOW):
+                and not (i == len(comps) - 1 and last == "nofollow")):
             # proc's self/thread-self and magic links are symlinks too (pick_link())
-            raise KernelError(errno.ELOOP, "symlink on a nosymfollow mount", where="pick_link")
+            if nd.resolve & RESOLVE_NO_SYMLINKS:
+                raise KernelError(errno.ELOOP, "a symlink, refused by RESOLVE_NO_SYMLINKS",
+                                  where="pick_link")
+            if p.mnt.flags & MNT.NOSYMFOLLOW:
+                raise KernelError(errno.ELOOP, "symlink on a nosymfollow mount", where="pick_link")
         if isinstance(d, Path):
+            if nd.resolve and not (i == len(comps) - 1 and last == "nofollow"):
+                jump_link(nd, p, d)
             p = d                               # a proc magic link: nd_jump_link()
             continue
         nxt = traverse_mounts(k, Path(p.mnt, d))
+        if nd.resolve & RESOLVE_NO_XDEV and nxt.mnt is not p.mnt:
+            raise _exdev("a mount crossed under RESOLVE_NO_XDEV", "traverse_mounts")
         trailing = i == len(comps) - 1 and last is not None
         if trailing and last == "nofollow":
             return nxt
@@ -235,17 +314,19 @@ def walk(k: Kernel, task: Task, start: Path, comps: list[str], nd: NameiData | N
     return p
 
 
-def user_path_at(k: Kernel, task: Task, dfd: int, name: str | None, flags: int = LOOKUP_FOLLOW) -> Path:
-    """Resolve *name* relative to *dfd*. Mirrors user_path_at()/filename_lookup().
+def user_path_at(k: Kernel, task: Task, dfd: int, name: str | None, flags: int = LOOKUP_FOLLOW,
+                 nd: NameiData | None = None) -> Path:
+    """Resolve *name* relative to *dfd*. Mirrors user_path_at()/filename_lookup(); *nd*
+    carries openat2()'s restrictions.
 
     Errors: EFAULT (NULL name), ENAMETOOLONG, ENOENT (empty name without LOOKUP_EMPTY,
-    missing entry), ENOTDIR, EBADF.
+    missing entry), ENOTDIR, EBADF; EXDEV, ELOOP (openat2()'s RESOLVE_*).
     """
     name = getname(name, flags)
-    start = start_path(task, dfd, name, flags)
+    nd = nd if nd is not None else NameiData()
+    start = start_path(task, dfd, name, flags) if not nd.resolve else scoped_start(task, dfd, name, nd)
     if flags & LOOKUP_DOWN:
         start = traverse_mounts(k, start)
-    nd = NameiData()
     follow = flags & LOOKUP_FOLLOW or name.endswith("/")    # lookup_last(): a trailing slash follows
     p = walk(k, task, start, split(name), nd, "follow" if follow else "nofollow")
     if flags & LOOKUP_MOUNTPOINT:
@@ -257,18 +338,20 @@ def user_path_at(k: Kernel, task: Task, dfd: int, name: str | None, flags: int =
     return p
 
 
-def lookup_parent(k: Kernel, task: Task, dfd: int, name: str | None) -> tuple[Path, str]:
+def lookup_parent(k: Kernel, task: Task, dfd: int, name: str | None,
+                  nd: NameiData | None = None) -> tuple[Path, str]:
     """filename_parentat(): the parent directory and the last component.
 
     The last component is returned as typed ("." and ".." included) for the caller to judge.
-    Errors: EFAULT, ENAMETOOLONG, ENOENT (empty), ENOTDIR, EBADF.
+    Errors: EFAULT, ENAMETOOLONG, ENOENT (empty), ENOTDIR, EBADF; EXDEV, ELOOP (openat2()).
     """
     name = getname(name, 0)
     comps = split(name)
-    start = start_path(task, dfd, name, 0)
+    start = (start_path(task, dfd, name, 0) if nd is None or not nd.resolve
+             else scoped_start(task, dfd, name, nd))
     if not comps:
         return start, "/"
-    parent = walk(k, task, start, comps[:-1])
+    parent = walk(k, task, start, comps[:-1], nd)
     parent.mnt.expiry_mark = False        # path_put() -> mntput()
     if not parent.dentry.is_dir:
         raise KernelError(errno.ENOTDIR, "parent is not a directory", where="filename_parentat")

@@ -47,11 +47,53 @@ _UCOUNT_LIMITS = ("max_user_namespaces", "max_pid_namespaces", "max_uts_namespac
                   "max_ipc_namespaces", "max_net_namespaces", "max_mnt_namespaces",
                   "max_cgroup_namespaces", "max_time_namespaces", "max_inotify_instances",
                   "max_inotify_watches", "max_fanotify_groups", "max_fanotify_marks")
-# /proc/sys/kernel files real programs read (runc: cap_last_cap; bwrap: overflow ids; the
-# uts ones); the rest of 6.18's are not listed
-_KERNEL_SYSCTLS = ("cap_last_cap", "domainname", "hostname", "ngroups_max", "ns_last_pid",
-                   "osrelease", "ostype", "overflowgid", "overflowuid", "pid_max",
-                   "threads-max", "version")
+# /proc/sys/kernel and /proc/sys/vm as 6.18 lists them here (without this VM's own
+# init_private*): they exist, their contents are not modelled (a replayed read answers
+# what was recorded); sandboxes bind over some (firejail: core_pattern, vm/*)
+_KERNEL_SYSCTLS = (
+    "acct", "arch", "auto_msgmni", "bootloader_type", "bootloader_version",
+    "bpf_stats_enabled", "cad_pid", "cap_last_cap", "core_file_note_size_limit", "core_modes",
+    "core_pattern", "core_pipe_limit", "core_sort_vma", "core_uses_pid", "ctrl-alt-del",
+    "dmesg_restrict", "domainname", "ftrace_dump_on_oops", "ftrace_enabled",
+    "hardlockup_all_cpu_backtrace", "hardlockup_panic", "hostname",
+    "hung_task_all_cpu_backtrace", "hung_task_check_count", "hung_task_check_interval_secs",
+    "hung_task_detect_count", "hung_task_panic", "hung_task_timeout_secs",
+    "hung_task_warnings", "io_delay_type", "io_uring_disabled", "io_uring_group",
+    "kptr_restrict", "max_lock_depth", "max_rcu_stall_to_panic", "msg_next_id", "msgmax",
+    "msgmnb", "msgmni", "ngroups_max", "nmi_watchdog", "ns_last_pid", "numa_balancing",
+    "numa_balancing_promote_rate_limit_MBps", "oops_all_cpu_backtrace", "oops_limit",
+    "osrelease", "ostype", "overflowgid", "overflowuid", "panic", "panic_on_io_nmi",
+    "panic_on_oops", "panic_on_rcu_stall", "panic_on_unrecovered_nmi", "panic_on_warn",
+    "panic_print", "panic_sys_info", "perf_cpu_time_max_percent",
+    "perf_event_max_contexts_per_stack", "perf_event_max_sample_rate", "perf_event_max_stack",
+    "perf_event_mlock_kb", "perf_event_paranoid", "pid_max", "poweroff_cmd",
+    "print-fatal-signals", "printk", "printk_delay", "printk_devkmsg", "printk_ratelimit",
+    "printk_ratelimit_burst", "randomize_va_space", "real-root-dev", "sched_autogroup_enabled",
+    "sched_cfs_bandwidth_slice_us", "sched_deadline_period_max_us",
+    "sched_deadline_period_min_us", "sched_rr_timeslice_ms", "sched_rt_period_us",
+    "sched_rt_runtime_us", "sem", "sem_next_id", "shm_next_id", "shm_rmid_forced", "shmall",
+    "shmmax", "shmmni", "soft_watchdog", "softlockup_all_cpu_backtrace", "softlockup_panic",
+    "split_lock_mitigate", "sysctl_writes_strict", "tainted", "task_delayacct", "threads-max",
+    "timer_migration", "traceoff_on_warning", "tracepoint_printk", "unknown_nmi_panic",
+    "unprivileged_bpf_disabled", "version", "warn_limit", "watchdog", "watchdog_cpumask",
+    "watchdog_thresh")
+_KERNEL_SYSCTL_DIRS = ("firmware_config", "keys", "pty", "random", "seccomp", "usermodehelper")
+_VM_SYSCTLS = (
+    "admin_reserve_kbytes", "compact_memory", "compact_unevictable_allowed",
+    "compaction_proactiveness", "defrag_mode", "dirty_background_bytes",
+    "dirty_background_ratio", "dirty_bytes", "dirty_expire_centisecs", "dirty_ratio",
+    "dirty_writeback_centisecs", "dirtytime_expire_seconds", "drop_caches",
+    "extfrag_threshold", "hugetlb_optimize_vmemmap", "hugetlb_shm_group", "laptop_mode",
+    "legacy_va_layout", "lowmem_reserve_ratio", "max_map_count", "memfd_noexec",
+    "min_free_kbytes", "min_slab_ratio", "min_unmapped_ratio", "mmap_min_addr",
+    "mmap_rnd_bits", "mmap_rnd_compat_bits", "nr_hugepages", "nr_hugepages_mempolicy",
+    "nr_overcommit_hugepages", "numa_stat", "numa_zonelist_order", "oom_dump_tasks",
+    "oom_kill_allocating_task", "overcommit_kbytes", "overcommit_memory", "overcommit_ratio",
+    "page-cluster", "page_lock_unfairness", "panic_on_oom", "percpu_pagelist_high_fraction",
+    "shrink_inodes_with_pagecache", "stat_interval", "stat_refresh", "swappiness",
+    "unprivileged_userfaultfd", "user_reserve_kbytes", "vfs_cache_pressure",
+    "vfs_cache_pressure_denom", "watermark_boost_factor", "watermark_scale_factor",
+    "zone_reclaim_mode")
 _FS_SYSCTLS = ("aio-max-nr", "aio-nr", "dentry-negative", "dentry-state", "dir-notify-enable",
                "file-max", "file-nr", "inode-nr", "inode-state", "lease-break-time",
                "leases-enable", "mount-max", "nr_open", "overflowgid", "overflowuid",
@@ -59,8 +101,10 @@ _FS_SYSCTLS = ("aio-max-nr", "aio-nr", "dentry-negative", "dentry-state", "dir-n
                "protected_fifos", "protected_hardlinks", "protected_regular",
                "protected_symlinks", "suid_dumpable")
 _FS_SYSCTL_DIRS = ("binfmt_misc", "epoll", "fanotify", "fuse", "inotify", "mqueue", "quota", "xfs")
-_STATIC = {"/sys": {"kernel": S_IFDIR, "fs": S_IFDIR, "user": S_IFDIR},
-           "/sys/kernel": {**dict.fromkeys(_KERNEL_SYSCTLS, S_IFREG), "random": S_IFDIR},
+_STATIC = {"/sys": dict.fromkeys(("abi", "debug", "dev", "fs", "kernel", "net", "user", "vm"), S_IFDIR),
+           "/sys/kernel": {**dict.fromkeys(_KERNEL_SYSCTLS, S_IFREG),
+                           **dict.fromkeys(_KERNEL_SYSCTL_DIRS, S_IFDIR)},
+           "/sys/vm": dict.fromkeys(_VM_SYSCTLS, S_IFREG),
            # systemd-nspawn binds over boot_id
            "/sys/kernel/random": dict.fromkeys(("boot_id", "entropy_avail", "poolsize",
                                                 "urandom_min_reseed_secs", "uuid",

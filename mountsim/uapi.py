@@ -187,6 +187,18 @@ O_NOATIME = 0o1000000
 O_CLOEXEC = 0o2000000
 O_PATH = 0o10000000
 O_TMPFILE = 0o20000000 | O_DIRECTORY
+O_ASYNC = 0o20000                  # FASYNC
+O_SYNC = 0o4000000 | O_DSYNC       # __O_SYNC | O_DSYNC
+# include/linux/fcntl.h (6.18): what openat2(2) accepts in open_how.flags, and with O_PATH
+VALID_OPEN_FLAGS = (O_WRONLY | O_RDWR | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND
+                    | O_NONBLOCK | O_SYNC | O_ASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY
+                    | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_PATH | O_TMPFILE)
+O_PATH_FLAGS = O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC
+# include/uapi/linux/openat2.h
+RESOLVE_NO_XDEV, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS = 0x01, 0x02, 0x04
+RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_CACHED = 0x08, 0x10, 0x20
+VALID_RESOLVE_FLAGS = 0x3F
+OPEN_HOW_SIZE_VER0 = 24
 
 # include/uapi/linux/fs.h (renameat2), stat.h (mknod's mode)
 RENAME_NOREPLACE = 1
@@ -231,11 +243,12 @@ FLAG_NAMES: dict[str, dict[str, int]] = {
     "listmount": {"LISTMOUNT_REVERSE": LISTMOUNT_REVERSE},
     "clone": {**_table("CLONE_", exclude=()), "SIGCHLD": SIGCHLD},
     "at": _table("AT_", exclude=("AT_FDCWD",)),
-    "open": _table("O_", exclude=("O_ACCMODE",)),
+    "open": _table("O_", exclude=("O_ACCMODE", "O_PATH_FLAGS")),
     "rename": _table("RENAME_"),
     "fcntl": {"F_DUPFD": F_DUPFD, "F_GETFD": F_GETFD, "F_SETFD": F_SETFD,
               "F_DUPFD_CLOEXEC": F_DUPFD_CLOEXEC},
     "fd_flags": {"FD_CLOEXEC": FD_CLOEXEC},
+    "resolve": _table("RESOLVE_", exclude=()),
 }
 # unshare(2) reuses the clone table; UNSHARE_EMPTY_MNTNS is parsed by name too.
 FLAG_NAMES["clone"]["UNSHARE_EMPTY_MNTNS"] = UNSHARE_EMPTY_MNTNS

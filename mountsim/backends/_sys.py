@@ -38,6 +38,7 @@ NR: dict[str, dict[str, int]] = {"x86_64": {
     "symlinkat": 266, "readlinkat": 267, "renameat2": 316,   # not mknod/mknodat: model-only
     "statx": 332,                                  # the sandbox guard's own lookups
     "dup": 32, "dup2": 33, "dup3": 292, "fcntl": 72,   # dup*: as fcntl(F_DUPFD*)
+    "openat2": 437,
 }}
 ARCH = platform.machine()
 
@@ -109,6 +110,16 @@ def mount_attr(d: dict | None, size: int) -> ctypes.Array | None:
         return None
     data = struct.pack("<4Q", *(_u64(d, k) for k in ("attr_set", "attr_clr", "propagation",
                                                      "userns_fd")))
+    n = max(size, len(data)) if 0 <= size <= 4096 else len(data)
+    return ctypes.create_string_buffer(data, n)
+
+
+def open_how(d: dict | None, size: int) -> ctypes.Array | None:
+    """struct open_how (OPEN_HOW_SIZE_VER0 = 24 bytes: flags, mode, resolve), padded with
+    zeros to *size* (the kernel checks size itself)."""
+    if d is None:
+        return None
+    data = struct.pack("<3Q", *(_u64(d, k) for k in ("flags", "mode", "resolve")))
     n = max(size, len(data)) if 0 <= size <= 4096 else len(data)
     return ctypes.create_string_buffer(data, n)
 

@@ -115,6 +115,14 @@ def path_refusal(facts: SandboxFacts, name: str, cargs: list[Any]) -> str | None
                or expand and _proc_pid_refusal(facts, dirfd, _expand_links(dirfd, path)))
         if why:
             return why
+    if name == "openat2":
+        # RESOLVE_IN_ROOT resolves absolute paths, links and ".." against dirfd, where this
+        # guard's own lookups would not go: model-only. The other RESOLVE_* flags only
+        # refuse more, and what they let through is what openat() would open.
+        how = cargs[2] if isinstance(cargs[2], dict) else {}
+        if int(how.get("resolve") or 0) & uapi.RESOLVE_IN_ROOT:
+            return "openat2 with RESOLVE_IN_ROOT is not run live (the guard cannot follow it)"
+        return _open_refusal(facts, cargs[0], cargs[1], int(how.get("flags") or 0))
     if name in ("open", "openat", "creat"):
         dirfd, path, flags = ((uapi.AT_FDCWD, cargs[0], cargs[1]) if name == "open" else
                               (uapi.AT_FDCWD, cargs[0], _CREAT) if name == "creat" else cargs[:3])
@@ -133,6 +141,7 @@ _PATH_ARGS = {  # name -> ((dirfd index or None, path index), ...)
     "chroot": ((None, 0),), "pivot_root": ((None, 0), (None, 1)), "mkdir": ((None, 0),),
     "creat": ((None, 0),),
     "mkdirat": ((0, 1),), "rmdir": ((None, 0),), "open": ((None, 0),), "openat": ((0, 1),),
+    "openat2": ((0, 1),),
     "open_tree": ((0, 1),), "move_mount": ((0, 1), (2, 3)), "fspick": ((0, 1),),
     "mount_setattr": ((0, 1),), "unlink": ((None, 0),), "unlinkat": ((0, 1),),
     "rename": ((None, 0), (None, 1)), "renameat": ((0, 1), (2, 3)), "renameat2": ((0, 1), (2, 3)),

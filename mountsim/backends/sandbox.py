@@ -321,6 +321,8 @@ def _do_step(task: _Task, name: str, args: tuple, label: int | None) -> tuple:
     why = guard.path_refusal(task.facts, name, cargs)
     if why:
         return ("refused", why, None)
+    if name == "openat2":                      # the guard read how as a dict
+        cargs[2] = _sys.open_how(cargs[2], cargs[3])
     if name in ("readlink", "readlinkat"):     # the body comes back in our own buffer
         ret, err, out = _sys.readlink_call(name, cargs)
         return (ret, uapi.errno_name(err) if err else None, out)

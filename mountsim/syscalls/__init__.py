@@ -36,6 +36,7 @@ TABLE: dict[str, Handler] = {
     "mkdirat": file.sys_mkdirat,
     "open": file.sys_open,
     "openat": file.sys_openat,
+    "openat2": file.sys_openat2,
     "creat": file.sys_creat,
     "close": file.sys_close,
     "write": file.sys_write,
@@ -62,6 +63,8 @@ def new_fd_flags(name: str, args: tuple) -> tuple[bool, int]:
     O_CLOEXEC, and f_dupfd()'s start for fcntl(F_DUPFD*)."""
     if name == "fcntl":
         return args[1] == uapi.F_DUPFD_CLOEXEC, (args[2] if len(args) > 2 else 0)
+    if name == "openat2":
+        return bool(int((args[2] or {}).get("flags") or 0) & uapi.O_CLOEXEC), 3
     at = _CLOEXEC_ARG.get(name)
     return (at is not None and len(args) > at[0] and bool((args[at[0]] or 0) & at[1])), 3
 

@@ -100,14 +100,62 @@ def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mo
     """
     if flags & uapi.O_CREAT and flags & uapi.O_DIRECTORY and not flags & uapi.O_PATH:
         raise KernelError(errno.EINVAL, "O_CREAT|O_DIRECTORY is ambiguous", where="build_open_flags")
+    return do_file_open(k, task, dfd, name, flags, mode, None)
+
+
+def sys_openat2(k: Kernel, task: Task, dfd: int, name: str | None, how: dict | None,
+                size: int) -> File:
+    """openat2(2). Mirrors SYSCALL openat2 -> build_open_flags(), which checks every
+    argument open(2) would mask, then the walk under how.resolve's restrictions (namei.py:
+    RESOLVE_NO_XDEV, NO_MAGICLINKS, NO_SYMLINKS, BENEATH, IN_ROOT).
+
+    Errors: EINVAL (size below OPEN_HOW_SIZE_VER0; unknown flags or resolve bits; BENEATH
+    with IN_ROOT; a mode without O_CREAT/O_TMPFILE or outside S_IALLUGO; O_CREAT with
+    O_DIRECTORY; O_TMPFILE without write access; O_PATH with other flags than its own),
+    E2BIG (size above a page), EFAULT (NULL how), EAGAIN (RESOLVE_CACHED with O_CREAT,
+    O_TRUNC or O_TMPFILE), then openat()'s, EXDEV and ELOOP from the restrictions;
+    RESOLVE_CACHED's EAGAIN for a walk not all in the dcache is the recording's to say.
+    Limitations: 7.x's OPENAT2_REGULAR and O_EMPTYPATH are not modelled (EINVAL, as 6.18).
+    """
+    if size < uapi.OPEN_HOW_SIZE_VER0:
+        raise KernelError(errno.EINVAL, "open_how smaller than its first version", where="openat2")
+    if size > 4096:
+        raise KernelError(errno.E2BIG, "open_how larger than a page", where="openat2")
+    if how is None:
+        raise KernelError(errno.EFAULT, "NULL open_how", where="copy_struct_from_user")
+    flags, mode, resolve = (int(how.get(f) or 0) for f in ("flags", "mode", "resolve"))
+    creates = flags & uapi.O_CREAT or flags & uapi.O_TMPFILE == uapi.O_TMPFILE
+    tmpfile = flags & uapi.O_TMPFILE == uapi.O_TMPFILE
+    invalid = (flags & ~uapi.O_CLOEXEC & ~uapi.VALID_OPEN_FLAGS
+               or resolve & ~uapi.VALID_RESOLVE_FLAGS
+               or resolve & uapi.RESOLVE_BENEATH and resolve & uapi.RESOLVE_IN_ROOT
+               or (mode & ~0o7777 if creates else mode)
+               or flags & uapi.O_CREAT and flags & uapi.O_DIRECTORY
+               or tmpfile and flags & uapi.O_ACCMODE == uapi.O_RDONLY
+               or flags & uapi.O_PATH and flags & ~uapi.O_PATH_FLAGS)
+    if invalid:
+        raise KernelError(errno.EINVAL, "open_how refused", where="build_open_flags")
+    if resolve & uapi.RESOLVE_CACHED:
+        rec = k.recorded
+        if flags & (uapi.O_CREAT | uapi.O_TRUNC | uapi.O_TMPFILE):
+            raise KernelError(errno.EAGAIN, "RESOLVE_CACHED does not create or truncate",
+                              where="build_open_flags")
+        if rec is not None and rec.errno == "EAGAIN":
+            raise KernelError(errno.EAGAIN, "not all in the dcache (recorded)", where="path_openat")
+    return do_file_open(k, task, dfd, name, flags, mode, NameiData(resolve))
+
+
+def do_file_open(k: Kernel, task: Task, dfd: int, name: str | None, flags: int,
+                 mode: int | None, nd: NameiData | None) -> File:
+    """do_filp_open() -> path_openat(): the walk and the open, for openat() and openat2()."""
     lookup = 0 if flags & uapi.O_NOFOLLOW else LOOKUP_FOLLOW
     if flags & uapi.O_DIRECTORY:
         lookup |= LOOKUP_DIRECTORY
     created = False
     if flags & uapi.O_CREAT and not flags & uapi.O_PATH:
-        p, created = _open_create(k, task, dfd, name, flags, mode)
+        p, created = _open_create(k, task, dfd, name, flags, mode, nd)
     else:
-        p = user_path_at(k, task, dfd, name, lookup)
+        p = user_path_at(k, task, dfd, name, lookup, nd)
     acc = flags & uapi.O_ACCMODE
     _settle_opened(k, p.dentry, flags)
     outside_answer(k, p.dentry)
@@ -253,7 +301,7 @@ def sys_read(k: Kernel, task: Task, fd: int, buf=None, count: int = 0) -> int:
 
 
 def _open_create(k: Kernel, task: Task, dfd: int, name: str | None, flags: int,
-                 mode: int | None = 0) -> tuple[Path, bool]:
+                 mode: int | None = 0, nd: NameiData | None = None) -> tuple[Path, bool]:
     """O_CREAT: look up the parent, create a regular file if missing. Mirrors
     open_last_lookups() -> lookup_open(), and step_into() on what exists: a trailing
     symlink is followed (unless O_NOFOLLOW, or O_EXCL which implies it) and a missing
@@ -262,8 +310,9 @@ def _open_create(k: Kernel, task: Task, dfd: int, name: str | None, flags: int,
     Errors: lookup errors, EISDIR (".", "..", "/", a trailing slash), ENAMETOOLONG,
     EEXIST (O_EXCL), ELOOP (links), EROFS, may_create()'s.
     """
-    parent, last = lookup_parent(k, task, dfd, name)
-    nd, slash = NameiData(), name.endswith("/")
+    nd = nd if nd is not None else NameiData()
+    parent, last = lookup_parent(k, task, dfd, name, nd)
+    slash = name.endswith("/")
     nofollow = flags & (uapi.O_NOFOLLOW | uapi.O_EXCL)
     while True:
         if last in (".", "..", "/"):

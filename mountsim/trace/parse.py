@@ -41,7 +41,8 @@ _STRING = re.compile(r'"(?:\\.|[^"\\])*"')
 _PROP_WORD = re.compile(r"^(shared|master|propagate_from):\d+$|^unbindable$|^private$")
 _STRUCT_FAMILY = {("clone_args", "flags"): "clone", ("mount_attr", "attr_set"): "mount_attr",
                   ("mount_attr", "attr_clr"): "mount_attr", ("mount_attr", "propagation"): "mount",
-                  ("mnt_id_req", "param"): "statmount"}
+                  ("mnt_id_req", "param"): "statmount", ("open_how", "flags"): "open",
+                  ("open_how", "resolve"): "resolve"}
 
 
 class _Ellipsis:
@@ -403,7 +404,7 @@ def _expect_row(row: list[str], path: str, n: int) -> ExpectRow:
 # Calls the model does not know that put a new file at an fd number: the number is the
 # result, or (pipe, pipe2, socketpair) the pair they write back.
 _FD_RESULT = frozenset({
-    "openat2", "open_by_handle_at", "socket", "accept", "accept4",
+    "open_by_handle_at", "socket", "accept", "accept4",
     "eventfd", "eventfd2", "epoll_create", "epoll_create1", "memfd_create", "memfd_secret",
     "signalfd", "signalfd4", "timerfd_create", "inotify_init", "inotify_init1",
     "fanotify_init", "pidfd_open", "pidfd_getfd", "userfaultfd", "perf_event_open",

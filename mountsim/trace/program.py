@@ -27,6 +27,7 @@ STRUCTS: dict[str, tuple[str, ...]] = {
     "clone_args": ("flags", "pidfd", "child_tid", "parent_tid", "exit_signal", "stack",
                    "stack_size", "tls", "set_tid", "set_tid_size", "cgroup"),
     "mount_attr": ("attr_set", "attr_clr", "propagation", "userns_fd"),
+    "open_how": ("flags", "mode", "resolve"),
     # the u32 after size is one union: `spare` (6.18), `mnt_ns_fd` / `mnt_fd` (7.0); a
     # trace spells it one way, kept as written (syscalls/stat.py:mnt_id_req_fd() reads it)
     "mnt_id_req": ("size", "spare", "mnt_ns_fd", "mnt_fd", "mnt_id", "param", "mnt_ns_id"),

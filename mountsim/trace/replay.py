@@ -182,6 +182,9 @@ def replay(program: Program, session, strict: bool = False, on_step=None) -> Rep
     return rep
 
 
+_REPLACES = frozenset({"dup2", "dup3"})     # their target may be open: they close it themselves
+
+
 class _Unseen:
     """What a recording shows happened in calls the model does not run, applied to a
     session that can take it (the model's: forget_fd(), exec_done(), unknown_fd_closed();
@@ -192,7 +195,7 @@ class _Unseen:
       (Program.execs), just before a step; strace may print a child's first lines before
       the fork that makes it returns in the parent, so those of processes not made yet wait.
     - A modelled call the kernel gave a number the model still holds shows the kernel had
-      closed it (an exec's close-on-exec, which the model does not see).
+      closed it (by a call the model did not see); not dup2/dup3, whose target may be open.
     - A close the model skipped (its fd unknown) ends that unknown fd.
     """
 
@@ -219,7 +222,8 @@ class _Unseen:
             if self.ran_exec is not None and _knows_pid(self.session, pid):
                 self.ran_exec(pid, dfd, name)
         if (step.label is not None and makes_fd(step.name, step.args) and step.result is not None
-                and not step.result.errno and _knows_pid(self.session, step.pid)
+                and step.name not in _REPLACES and not step.result.errno
+                and _knows_pid(self.session, step.pid)
                 and self.session.has_fd(step.pid, step.label)):
             self.forget(step.pid, step.label)
             rep.notes.append(Note(step.file, step.line, f"fd {step.label} was still open in "

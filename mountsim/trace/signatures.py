@@ -32,6 +32,7 @@ SYSCALLS: dict[str, tuple[tuple[str, str], ...]] = {
     "open": (("pathname", "path"), ("flags", "flags:open"), ("mode", "mode?")),
     "creat": (("pathname", "path"), ("mode", "mode?")),
     "openat": (("dirfd", "fd"), ("pathname", "path"), ("flags", "flags:open"), ("mode", "mode?")),
+    "openat2": (("dirfd", "fd"), ("pathname", "path"), ("how", "struct:open_how"), ("size", "int")),
     "close": (("fd", "fd"),),
     "dup": (("oldfd", "fd"),),
     "dup2": (("oldfd", "fd"), ("newfd", "int")),           # newfd: the trace's number
@@ -75,7 +76,7 @@ SYSCALLS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 # Calls whose success creates something the trace names by number (Step.label).
-RETURNS_FD = frozenset({"open", "openat", "creat", "open_tree", "fsopen", "fsmount", "fspick",
+RETURNS_FD = frozenset({"open", "openat", "openat2", "creat", "open_tree", "fsopen", "fsmount", "fspick",
                         "dup", "dup2", "dup3"})
 RETURNS_PID = frozenset({"fork", "vfork", "clone", "clone3"})
 FCNTL_CMDS = frozenset({0, 1, 2, 1030})          # F_DUPFD, F_GETFD, F_SETFD, F_DUPFD_CLOEXEC

@@ -153,24 +153,36 @@ def test_a_call_a_signal_interrupted_is_noted_not_replayed():
 # that put files at fd numbers, and a failed one.
 _MADE = ("29104 pipe2([5, 6], O_NONBLOCK|O_CLOEXEC) = 0\n"
          "22470 eventfd2(0, EFD_CLOEXEC|EFD_NONBLOCK) = 4\n"          # bwrap's
-         '29104 openat2(-1, "/sys/fs/cgroup", {flags=O_RDONLY|O_CLOEXEC|O_PATH|O_DIRECTORY, '
-         "resolve=0}, 24) = 3\n"
-         '29104 openat2(3, "freezer/mountsim-rec/freezer.state", {flags=O_RDONLY|O_CLOEXEC, '
-         "resolve=RESOLVE_NO_MAGICLINKS|RESOLVE_BENEATH}, 24) = -1 ENOENT (No such file or "
-         "directory)\n"
+         '29104 memfd_create("runc_cloned:/proc/self/exe", MFD_CLOEXEC|MFD_EXEC) = 3\n'
+         "29104 inotify_init1(IN_CLOEXEC) = -1 EMFILE (Too many open files)\n"
          "29110 socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0,  <unfinished ...>\n"
          "29110 <... socketpair resumed>[8, 14]) = 0\n"
          '29104 mkdir("/a", 0755) = 0\n')
 
 
 def test_fds_made_by_calls_the_model_does_not_know_are_recorded():
-    """If strace shows pipe2, eventfd2, openat2 or socketpair (split) succeed, then the
+    """If strace shows pipe2, eventfd2, memfd_create or socketpair (split) succeed, then the
     program records the fd numbers they installed, per process, before the next step (replay
     closes whatever the model still holds there); a failed call installs none."""
     p = parse_text(_MADE)
     assert [s.name for s in p.steps] == ["mkdir"]
     assert p.made_fds == {0: [(29104, 5), (29104, 6), (22470, 4), (29104, 3),
                               (29110, 8), (29110, 14)]}
+
+
+def test_openat2_lines_are_steps_with_their_open_how():
+    """If strace shows runc's openat2 calls (struct open_how with symbolic flags and
+    resolve bits, split across two lines), then they parse as steps the model runs, with
+    how decoded and the fd as the step's label."""
+    p = parse_text('29104 openat2(-1, "/sys/fs/cgroup", {flags=O_RDONLY|O_CLOEXEC|O_PATH|'
+                   'O_DIRECTORY, resolve=0}, 24) = 3\n'
+                   '29104 openat2(3, "freezer/f", {flags=O_RDONLY|O_CLOEXEC, '
+                   'resolve=RESOLVE_NO_MAGICLINKS|RESOLVE_BENEATH}, 24 <unfinished ...>\n'
+                   "29104 <... openat2 resumed>)            = -1 ENOENT (No such file or "
+                   "directory)\n")
+    assert [(s.name, s.args, s.label) for s in p.steps] == [
+        ("openat2", (-1, "/sys/fs/cgroup", {"flags": 0o12200000, "resolve": 0}, 24), 3),
+        ("openat2", (3, "freezer/f", {"flags": 0o2000000, "resolve": 0x0A}, 24), None)]
 
 
 _EXECS = ('29104 execve("/usr/sbin/runc", ["runc", "run", "mountsim-rec"], 0x7ffce3b3ec78 '

@@ -109,6 +109,10 @@ mount -t cgroup -o name=systemd,cpu x /var
 unshare -C sh -c "mount -t cgroup2 -o nsdelegate y /home; mount -t cgroup -o none,name=x2 x /root"
 cat /proc/self/mountinfo'
 fi
+# firejail (needs firejail): every path it mounts over opened with openat2(RESOLVE_NO_SYMLINKS)
+# and mounted on through /proc/self/fd/N; /run a tmpfs first, for /run/firejail
+rec_tables firejail          $U sh -c 'mount -t tmpfs none /run
+firejail --quiet --noprofile --private --private-tmp --read-only=/usr cat /proc/self/mountinfo'
 rec_runc() {   # runc run of a busybox bundle that prints its table (needs runc, busybox-static)
     wanted runc-run || return 0
     mkdir -p "$S/ctr/rootfs/bin" "$S/ctr/rootfs/proc" "$S/ctr/rootfs/sys" "$S/ctr/rootfs/dev"
