@@ -181,7 +181,11 @@ def do_rmdir(k: Kernel, task: Task, dfd: int, name: str | None) -> int:
     if is_local_mountpoint(task, d):
         raise KernelError(errno.EBUSY, "a mount sits on it in this namespace", where="vfs_rmdir")
     rec = k.recorded
-    if d.children or (d.unknown and rec is not None and rec.errno == "ENOTEMPTY"):
+    if d.sb.fstype in ("cgroup", "cgroup2"):
+        # cgroup_rmdir(): its interface files go with it; child cgroups or tasks keep it
+        if any(c.is_dir for c in d.children.values()) or (rec is not None and rec.errno == "EBUSY"):
+            raise KernelError(errno.EBUSY, "the cgroup has children or tasks", where="cgroup_destroy_locked")
+    elif d.children or (d.unknown and rec is not None and rec.errno == "ENOTEMPTY"):
         raise KernelError(errno.ENOTEMPTY, "directory not empty", where="simple_rmdir")
     del parent.dentry.children[last]
     detach_mounts(k, d)

@@ -78,7 +78,9 @@ def sys_mkdirat(k: Kernel, task: Task, dfd: int, name: str | None, mode: int | N
     check_name_len(d, last)                 # ->lookup() in lookup_one_qstr_excl()
     mnt_want_write(parent)
     may_create(task, d, "vfs_mkdir")
-    d.create(last, S_IFDIR, task.cred.euid, (0o777 if mode is None else mode) & ~task.fs.umask & 0o1777)
+    new = d.create(last, S_IFDIR, task.cred.euid, (0o777 if mode is None else mode) & ~task.fs.umask & 0o1777)
+    if d.sb.fstype in ("cgroup", "cgroup2"):
+        new.unknown = True                  # cgroup_mkdir(): a new cgroup comes with its files
     return 0
 
 
