@@ -9,6 +9,8 @@ Steps the model cannot judge (an fd or pid it never saw created) become notes; w
 
 from __future__ import annotations
 
+import re
+
 import attrs
 
 from .. import uapi
@@ -182,6 +184,26 @@ def replay(program: Program, session, strict: bool = False, on_step=None) -> Rep
     return rep
 
 
+def inherited_fds(program: Program) -> list[int]:
+    """The fd numbers above stdio that the first process uses (as an fd argument, or in a
+    /proc/self/fd/N or /proc/<pid>/fd/N path) before a call makes them: it had them open
+    when the recording began. Model-only."""
+    pid = program.main_pid
+    link = re.compile(rf"^/proc/(?:self|thread-self|{pid})/fd/(\d+)")
+    made = {fd for p, fd in program.made_fds.get(0, ()) if p == pid}
+    found: list[int] = []
+    for i, step in enumerate(program.steps):
+        if step.pid != pid:
+            continue
+        used = fd_args(step) + [int(m.group(1)) for a in step.args if isinstance(a, str)
+                                for m in [link.match(a)] if m]
+        found.extend(fd for fd in used if fd > 2 and fd not in made and fd not in found)
+        made.update(fd for p, fd in program.made_fds.get(i + 1, ()) if p == pid)
+        if step.label is not None and makes_fd(step.name, step.args):
+            made.add(step.label)
+    return found
+
+
 _REPLACES = frozenset({"dup2", "dup3"})     # their target may be open: they close it themselves
 
 
@@ -190,7 +212,9 @@ class _Unseen:
     session that can take it (the model's: forget_fd(), exec_done(), unknown_fd_closed();
     others have none of them and are left alone).
 
-    - A recorded program starts with stdio open, files unknown.
+    - A recorded program starts with stdio open, files unknown, and so are the other fds
+      its first process uses before anything makes them (inherited_fds(): bwrap --bind-fd
+      3 reads /proc/self/fd/3 of a descriptor its shell opened).
     - Calls the model does not know made fds (Program.made_fds) and ran execs
       (Program.execs), just before a step; strace may print a child's first lines before
       the fork that makes it returns in the parent, so those of processes not made yet wait.
@@ -205,7 +229,7 @@ class _Unseen:
         self.ran_exec = getattr(session, "exec_done", None)
         self.waiting: list[tuple[int, int]] = []
         if self.forget is not None and (program.start_unknown or program.start_mountinfo):
-            for fd in (0, 1, 2):
+            for fd in (0, 1, 2, *inherited_fds(program)):
                 self.forget(program.main_pid, fd)
 
     def before(self, index: int, step: Step, rep: Report) -> None:

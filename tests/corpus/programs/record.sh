@@ -113,6 +113,10 @@ fi
 # and mounted on through /proc/self/fd/N; /run a tmpfs first, for /run/firejail
 rec_tables firejail          $U sh -c 'mount -t tmpfs none /run
 firejail --quiet --noprofile --private --private-tmp --read-only=/usr cat /proc/self/mountinfo'
+# bwrap --bind-fd / --ro-bind-fd of descriptors it inherited (3 and 4: given to the
+# function, so strace and bwrap have them open before the recording's first line)
+rec_tables bwrap-bind-fd     bwrap --ro-bind / / --tmpfs /tmp --bind-fd 3 /mnt --ro-bind-fd 4 /media \
+    cat /proc/self/mountinfo 3</tmp 4</usr
 rec_runc() {   # runc run of a busybox bundle that prints its table (needs runc, busybox-static)
     wanted runc-run || return 0
     mkdir -p "$S/ctr/rootfs/bin" "$S/ctr/rootfs/proc" "$S/ctr/rootfs/sys" "$S/ctr/rootfs/dev"
