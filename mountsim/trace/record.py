@@ -25,7 +25,7 @@ and it stands in the model for the processes that hold the namespace.
 Which lines are kept: the calls the model knows (trace/program.py SYSCALLS), except that
 write is kept only on an fd of /proc/<pid>/{uid_map,gid_map,setgroups} (with its open), read
 and lseek only on an fd of /proc/<pid>/{mountinfo,mounts,mountstats} (with its open), and
-open/openat are kept only when (a) their fd is later used by a kept call (transitively),
+open/openat/openat2 are kept only when (a) their fd is later used by a kept call (transitively),
 (b) they open a /proc/*/ns/* file, (c) they succeed with O_CREAT (the file may become a
 mount point: bwrap bind-mounts /dev/null on a file it created), or (d) they are O_PATH or
 O_DIRECTORY opens whose fd stays open across a mount-relevant call of the same process
@@ -245,12 +245,17 @@ def _fd_args(step: Step) -> list[int]:
     return fds
 
 
+_OPENS = frozenset({"open", "openat", "openat2"})    # kept only as below (module docstring)
+
+
 def _open_info(c: Call) -> tuple[int, str | None]:
     """(flags, path) of an open-like call, from the parse or, failing that, the text."""
     st = c.step
     if st is not None:
         if st.name == "openat":
             return int(st.args[2] or 0), st.args[1]
+        if st.name == "openat2":
+            return int((st.args[2] or {}).get("flags") or 0), st.args[1]
         if st.name == "open":
             return int(st.args[1] or 0), st.args[0]
         if st.name in ("open_tree", "fspick"):
@@ -276,7 +281,7 @@ def _ns_open(c: Call) -> bool:
     """Opens always kept: of a /proc/<pid>/ns/* file (setns material), and successful
     O_CREAT opens (the file they may create can become a mount point, as bwrap's are)."""
     flags, path = _open_info(c)
-    if c.ok and c.name in ("open", "openat") and flags & uapi.O_CREAT:
+    if c.ok and c.name in _OPENS and flags & uapi.O_CREAT:
         return True
     return bool(path and re.match(r"^/proc/(self|thread-self|\d+)(/task/\d+)?/ns/", path))
 
@@ -315,7 +320,7 @@ def _pin_open(c: Call) -> bool:
     """A successful O_PATH or O_DIRECTORY open: kept if it pins a mount while the same
     process makes a mount-relevant call (see PIN_CALLS), even when its fd is never used."""
     flags, _ = _open_info(c)
-    return c.ok and c.name in ("open", "openat") and bool(flags & (uapi.O_PATH | uapi.O_DIRECTORY))
+    return c.ok and c.name in _OPENS and bool(flags & (uapi.O_PATH | uapi.O_DIRECTORY))
 
 
 # Calls during which an open fd of the same process may matter (it pins its mount).
@@ -399,7 +404,7 @@ def build(text: str, snapshots: dict[int, str]) -> Recording:
                 if c.ok:
                     drop_fd(c, c.ret, "the fd number was reused")
                     t[c.ret] = _Fd(c, _is_cloexec(c))
-                if _ns_open(c) or c.name not in ("open", "openat"):
+                if _ns_open(c) or c.name not in _OPENS:
                     seeds.append(c)
                 elif _pin_open(c):
                     pins.append(c)
