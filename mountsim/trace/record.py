@@ -27,9 +27,9 @@ write is kept only on an fd of /proc/<pid>/{uid_map,gid_map,setgroups} (with its
 and lseek only on an fd of /proc/<pid>/{mountinfo,mounts,mountstats} (with its open), and
 open/openat/openat2 are kept only when (a) their fd is later used by a kept call (transitively),
 (b) they open a /proc/*/ns/* file, (c) they succeed with O_CREAT (the file may become a
-mount point: bwrap bind-mounts /dev/null on a file it created), or (d) they are O_PATH or
-O_DIRECTORY opens whose fd stays open across a mount-relevant call of the same process
-(it pins a mount; the opendir() of fd-closing loops is dropped). close is kept only for an
+mount point: bwrap bind-mounts /dev/null on a file it created), or (d) their fd stays open
+across a mount-relevant call of any process (it pins a mount: a shell's `exec 3</srv/d`
+keeps /srv busy for the umount it runs; opens closed before are dropped). close is kept only for an
 fd whose open was kept. fd tables are followed per process through fork/clone
 (CLONE_FILES shares one), dup2/dup3, fcntl, close_range and execve; where the kernel
 closed a kept fd without a close call (close-on-exec at execve, dup2 over it,
@@ -317,10 +317,10 @@ _KEPT_ON = {"write": _idmap_open, "read": _table_open, "lseek": _table_open}
 
 
 def _pin_open(c: Call) -> bool:
-    """A successful O_PATH or O_DIRECTORY open: kept if it pins a mount while the same
-    process makes a mount-relevant call (see PIN_CALLS), even when its fd is never used."""
-    flags, _ = _open_info(c)
-    return c.ok and c.name in _OPENS and bool(flags & (uapi.O_PATH | uapi.O_DIRECTORY))
+    """A successful open: kept if its fd is still open when a mount-relevant call (see
+    PIN_CALLS) is made, by any process (a shell's `exec 3</srv/d` keeps /srv busy for the
+    umount it runs), even when the fd is never used: it pins a mount."""
+    return c.ok and c.name in _OPENS
 
 
 # Calls during which an open fd of the same process may matter (it pins its mount).
@@ -449,7 +449,7 @@ def build(text: str, snapshots: dict[int, str]) -> Recording:
     kept: set[int] = set()
     pinning = [c for c in seeds if c.name in PIN_CALLS]
     work = list(seeds) + [m for m in pins if any(
-        s.pid == m.pid and m.idx < s.idx < (m.closed_at if m.closed_at is not None else len(calls))
+        m.idx < s.idx < (m.closed_at if m.closed_at is not None else len(calls))
         for s in pinning)]
     while work:
         c = work.pop()

@@ -49,11 +49,28 @@ def _record(tmp_path, *command: str) -> tuple[int, str]:
 
 # -- end to end ----------------------------------------------------------------------------
 
+# openat2 with RESOLVE_* flags, a mount through /proc/self/fd/N, an O_CLOEXEC fd pinning
+# the new mount, then an exec of umount: the kernel closes that fd, so umount succeeds
+_PY_OPENAT2 = """
+import ctypes, os, struct
+libc = ctypes.CDLL(None, use_errno=True)
+def openat2(path, flags, resolve):
+    how = ctypes.create_string_buffer(struct.pack("<3Q", flags, 0, resolve), 24)
+    return libc.syscall(437, -100, path.encode(), how, 24)
+fd = openat2("/srv/d", os.O_PATH | os.O_CLOEXEC, 4)
+libc.mount(b"x", b"/proc/self/fd/%d" % fd, b"tmpfs", 0, None)
+openat2("/srv/d", os.O_DIRECTORY | os.O_CLOEXEC, 1)
+os.open("/srv/d", os.O_RDONLY | os.O_DIRECTORY)
+os.execv("/bin/umount", ["umount", "/srv/d"])
+"""
+
 @pytest.mark.parametrize("command", [
     ("unshare", "-m", "--propagation", "slave", "mount", "--make-rshared", "/"),
     ("sh", "-c", "mount -t tmpfs data /srv && mount --make-shared /srv && "
                  "mount --bind /srv /mnt && mkdir /srv/a && mount -t tmpfs a /srv/a"),
-], ids=["unshare-make-rshared", "sh-bind-shared"])
+    ("sh", "-c", "mount -t tmpfs t /srv && mkdir /srv/d && exec 3</srv/d && "
+                 f"python3 -c '{_PY_OPENAT2}'; umount /srv; exec 3<&-; umount /srv"),
+], ids=["unshare-make-rshared", "sh-bind-shared", "openat2-cloexec-exec"])
 @pytest.mark.live
 @needs_recording
 def test_record_then_replay_is_green(tmp_path, capsys, command):
@@ -62,6 +79,10 @@ def test_record_then_replay_is_green(tmp_path, capsys, command):
     rc, out = _record(tmp_path, *command)
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 0, err
+    if "openat2" in command[-1]:          # the program ran: its calls and the kernel's answers
+        text = open(out).read()
+        assert "RESOLVE_NO_SYMLINKS" in text and 'mount("x", "/proc/self/fd/' in text
+        assert 'umount2("/srv/d", 0)' in text and 'openat(AT_FDCWD, "/srv/d", O_RDONLY) = 3' in text
     assert err[-1].startswith(f"mountsim record: {out}: ") and "syscalls kept" in err[-1]
     program = parse_file(out)
     assert program.start_mountinfo and program.expect_tree
