@@ -24,8 +24,8 @@ from .cgroup import V1_OPTIONS as CGROUP_V1_OPTIONS, V2_OPTIONS as CGROUP_V2_OPT
 from .errors import KernelError
 
 if TYPE_CHECKING:
+    from typing import Any
     Bag = tuple | dict | Any       # klist.bag_add(): mounts, in the order they came
-    from .mount import Mount
     from .user_namespace import UserNamespace
     from .versions import Profile
 

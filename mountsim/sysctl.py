@@ -17,7 +17,6 @@ import errno
 from .errors import KernelError
 from .fs import Dentry
 from .kernel import Kernel
-from .permission import MAY_WRITE
 from .task import Task
 
 # proc path (below the proc root) -> (Kernel attribute, minimum, maximum, mode)

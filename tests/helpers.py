@@ -56,3 +56,16 @@ def qemu_alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def kernel_agrees(live, prog: Program) -> list:
+    """Run *prog* on the model and on the live kernel step by step, fail with the first
+    divergence (results and tables), and return the model's results, so that a test can
+    also say which calls it meant to fail did fail."""
+    from mountsim.differential import run_pair
+    with live.start(prog) as kernel:
+        div = run_pair(prog, ModelBackend().start(prog), kernel, with_tables=True)
+    assert div is None, div.describe()
+    session = ModelBackend().start(prog)
+    return [session.execute(s) for s in prog.steps]
+

@@ -16,9 +16,8 @@ from __future__ import annotations
 import pytest
 
 from mountsim import uapi
-from mountsim.backends.model import ModelBackend
-from mountsim.differential import run_pair
 from mountsim.trace.program import Program, Step
+from tests.helpers import kernel_agrees
 
 pytestmark = pytest.mark.live
 AT = uapi.AT_FDCWD
@@ -68,11 +67,7 @@ def test_namespace_files_bind_pin_and_setns(live):
                    ("close", (5,), None),
                    ("umount2", ("/run/foo", uapi.MNT_DETACH), None),
                    ("umount2", ("/run/ipc", 0), None))
-    with live.start(prog) as kernel:
-        div = run_pair(prog, ModelBackend().start(prog), kernel, with_tables=True)
-    assert div is None, div.describe()
-    session = ModelBackend().start(prog)
-    got = [session.execute(s) for s in prog.steps]
+    got = kernel_agrees(live, prog)
     assert [r.errno for r in got[15:20]] == [None, None, None, "EINVAL", None]
     assert got[24].errno == "EINVAL" and got[25].ret == 0 and got[33].ret == 0
     table = [ln.split() for ln in got[29].out.splitlines()]
@@ -106,11 +101,7 @@ def test_uts_cgroup_time_and_pid_namespace_files(live):
                    ("mount", ("/proc/self/ns/uts", "/run/uts_back", None, uapi.MS_BIND, None), None),
                    ("openat", (AT, "/proc/self/mountinfo", uapi.O_RDONLY), 6),
                    ("read", (6, None, 65536), None))
-    with live.start(prog) as kernel:
-        div = run_pair(prog, ModelBackend().start(prog), kernel, with_tables=True)
-    assert div is None, div.describe()
-    session = ModelBackend().start(prog)
-    got = [session.execute(s) for s in prog.steps]
+    got = kernel_agrees(live, prog)
     assert all(r.errno is None for s, r in zip(prog.steps, got) if s.name == "mount")
     assert got[-6].errno == "ENOENT" and got[-5].errno == "EINVAL" and got[-4].ret == 0
     roots = {f[4]: f[3] for f in (ln.split() for ln in got[-1].out.splitlines())}

@@ -14,9 +14,8 @@ from __future__ import annotations
 import pytest
 
 from mountsim import uapi
-from mountsim.backends.model import ModelBackend
-from mountsim.differential import run_pair
 from mountsim.trace.program import Program, Step
+from tests.helpers import kernel_agrees
 
 pytestmark = pytest.mark.live
 
@@ -32,11 +31,6 @@ def test_tmpfs_sizes_and_counts_print_as_the_kernel_prints_them(live):
     steps += [Step(1, "mount", ("none", "/mnt", "tmpfs", 0, o)) for o in OPTIONS]
     steps += [Step(1, "openat", (uapi.AT_FDCWD, "/proc/self/mountinfo", uapi.O_RDONLY), label=3),
               Step(1, "read", (3, None, 65536))]
-    prog = Program(start_dirs=["/mnt", "/proc"], steps=steps)
-    with live.start(prog) as kernel:
-        div = run_pair(prog, ModelBackend().start(prog), kernel, with_tables=True)
-    assert div is None, div.describe()
-    session = ModelBackend().start(prog)
-    got = [session.execute(s) for s in prog.steps]
+    got = kernel_agrees(live, Program(start_dirs=["/mnt", "/proc"], steps=steps))
     assert [r.errno for r in got[1:len(OPTIONS) + 1]] == [None] * 4 + ["EINVAL", None, "EINVAL", None]
     assert "nr_inodes=409600" in got[-1].out and "size=1200k,mode=700,uid=5" in got[-1].out

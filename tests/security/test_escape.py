@@ -259,7 +259,7 @@ def test_mount_limit(monkeypatch):
     backend = LiveBackend()                         # its zygote forks with the lowered limit
     if backend.unavailable():
         pytest.skip(backend.unavailable())
-    mounts = "".join(f'mount("tmpfs", "/d", "tmpfs", 0, NULL) = 0\n' for _ in range(8))
+    mounts = "".join('mount("tmpfs", "/d", "tmpfs", 0, NULL) = 0\n' for _ in range(8))
     program = parse_text("# main-pid: 1\n# start-dirs: /d\n" + mounts, "<mounts>")
     try:
         with backend.start(program) as session:

@@ -6,7 +6,7 @@ from mountsim import uapi
 from hypothesis import given, strategies as st
 
 from mountsim.mount import IdAllocator
-from tests.helpers import MS_BIND, MS_MOVE, MS_REC, MS_SHARED, MS_SLAVE, model
+from tests.helpers import MS_MOVE, MS_SHARED, model
 
 NEWNS, NEWUSER = uapi.CLONE_NEWNS, uapi.CLONE_NEWUSER
 

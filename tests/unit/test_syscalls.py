@@ -8,7 +8,7 @@ import pytest
 
 from mountsim import uapi
 from mountsim.errors import StepRefused
-from tests.helpers import MS_BIND, MS_MOVE, MS_PRIVATE, MS_REC, MS_SHARED, MS_SLAVE
+from tests.helpers import MS_BIND, MS_MOVE, MS_SHARED
 
 AT_FDCWD = uapi.AT_FDCWD
 
