@@ -16,7 +16,7 @@ from .klist import bag_add, bag_remove
 from .mount import MNT, MNT_UNIQUE_ID_OFFSET, IdAllocator, MntNamespace, Mount, T, add_child, del_child
 from .mount_hash import MountHash
 from .task import FdTable, FsStruct, Path, Task
-from .user_namespace import IDENTITY_MAP, Cred, OtherNamespace, UserNamespace
+from .user_namespace import IDENTITY_MAP, Cred, OtherNamespace, UserNamespace, host_max_user_namespaces
 from .versions import Profile, Semantics, profile, semantics
 
 Explain = Callable[[str, Mount, Mount], None]
@@ -35,7 +35,8 @@ class Kernel:
         self.anon_devs = IdAllocator(1)            # unnamed_dev_ida (get_anon_bdev())
         self.hash = MountHash()                    # mount_hashtable
         self.tasks: dict[int, Task] = {}
-        self.init_user_ns = UserNamespace(None, 0, uid_map=IDENTITY_MAP, gid_map=IDENTITY_MAP)
+        self.init_user_ns = UserNamespace(None, 0, uid_map=IDENTITY_MAP, gid_map=IDENTITY_MAP,
+                                          max_user_namespaces=host_max_user_namespaces())
         self.init_net = OtherNamespace("net", self.init_user_ns)   # init_net
         self.init_ipc = OtherNamespace("ipc", self.init_user_ns)   # init_ipc_ns
         self.init_uts = OtherNamespace("uts", self.init_user_ns)   # init_uts_ns

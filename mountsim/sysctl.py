@@ -1,4 +1,5 @@
-"""/proc/sys files the mount code has: fs.mount-max, read and written through proc.
+"""/proc/sys files the model has: fs.mount-max and user.max_user_namespaces, read and
+written through proc.
 
 Mirrors fs/proc/proc_sysctl.c (proc_sys_permission() -> sysctl_perm() -> test_perm(),
 proc_sys_call_handler()) and kernel/sysctl.c proc_dointvec_minmax() for the one sysctl of
@@ -19,8 +20,17 @@ from .fs import Dentry
 from .kernel import Kernel
 from .task import Task
 
-# proc path (below the proc root) -> (Kernel attribute, minimum, maximum, mode)
-SYSCTLS = {"/sys/fs/mount-max": ("mount_max", 1, 2**31 - 1, 0o644)}
+# proc path (below the proc root) -> (attribute, minimum, maximum, mode): of the Kernel, or
+# for /proc/sys/user (kernel/ucount.c user_table[]) of the reader's user namespace
+SYSCTLS = {"/sys/fs/mount-max": ("mount_max", 1, 2**31 - 1, 0o644),
+           "/sys/user/max_user_namespaces": ("max_user_namespaces", 0, 2**31 - 1, 0o644)}
+_PER_USER_NS = frozenset({"max_user_namespaces"})
+
+
+def _holder(k: Kernel, table: tuple[str, int, int, int]):
+    """Whose value a sysctl is: the kernel's, or the current task's user namespace's (the
+    ucount tables are per namespace: set_lookup() answers &current_user_ns()->set)."""
+    return k.current.cred.user_ns if table[0] in _PER_USER_NS else k
 
 
 
@@ -37,7 +47,13 @@ def sysctl_perm(task: Task, table: tuple[str, int, int, int], mask: int) -> None
 
     Errors: EACCES.
     """
-    mode = table[3] >> 6 if task.cred.euid == 0 else table[3] >> 3
+    if table[0] in _PER_USER_NS:
+        # set_permissions(): the owner bits to CAP_SYS_RESOURCE over the namespace, else
+        # at most read (S_IROTH), for everyone alike
+        from .user_namespace import ns_capable
+        mode = table[3] >> 6 if ns_capable(task.cred, task.cred.user_ns) else table[3] & 0o4
+    else:
+        mode = table[3] >> 6 if task.cred.euid == 0 else table[3] >> 3
     if mask & ~mode & 0o7:
         raise KernelError(errno.EACCES, "the sysctl is not writable by this user",
                           where="test_perm")
@@ -45,7 +61,7 @@ def sysctl_perm(task: Task, table: tuple[str, int, int, int], mask: int) -> None
 
 def sysctl_read(k: Kernel, table: tuple[str, int, int, int], pos: int, count: int) -> str:
     """proc_dointvec_minmax() read: the value and a newline, from *pos*."""
-    text = f"{getattr(k, table[0])}\n"
+    text = f"{getattr(_holder(k, table), table[0])}\n"
     return text[pos:pos + count]
 
 
@@ -63,4 +79,4 @@ def sysctl_write(k: Kernel, table: tuple[str, int, int, int], pos: int, text: st
     if not table[1] <= value <= table[2]:
         raise KernelError(errno.EINVAL, f"{value} outside [{table[1]}, {table[2]}]",
                           where="proc_dointvec_minmax")
-    setattr(k, table[0], value)
+    setattr(_holder(k, table), table[0], value)

@@ -26,6 +26,7 @@ _ns_inum = itertools.count(0xF0000000)
 
 Extent = tuple[int, int, int]        # (first id in the namespace, first kernel id, count)
 IDENTITY_MAP: tuple[Extent, ...] = ((0, 0, 4294967295),)   # init_user_ns's maps
+INT_MAX = 2**31 - 1
 
 
 @attrs.define(slots=True, eq=False, repr=False)
@@ -41,6 +42,10 @@ class UserNamespace:
     gid_map: tuple[Extent, ...] = ()
     setgroups_allowed: bool = True       # USERNS_SETGROUPS_ALLOWED
     parent_could_setfcap: bool = True    # the creator held CAP_SETFCAP in the parent
+    # ucount_max[UCOUNT_USER_NAMESPACES] (/proc/sys/user/max_user_namespaces as seen from
+    # inside this namespace) and the user namespaces counted against it, per creator uid
+    max_user_namespaces: int = INT_MAX
+    user_ns_counts: dict = attrs.Factory(dict)
 
     def map_of(self, which: str) -> tuple[Extent, ...]:
         return self.uid_map if which == "uid_map" else self.gid_map
@@ -126,25 +131,57 @@ def ns_capable(cred: Cred, ns: UserNamespace) -> bool:
 def create_user_ns(cred: Cred, chrooted: bool) -> Cred:
     """create_user_ns(): the new credentials of a task entering a fresh child namespace.
 
-    Errors, in the kernel's order: EUSERS past 32 levels; EPERM when the caller is chrooted
-    (*chrooted*: current_chrooted(), which the caller computes from its fs_struct); EPERM
-    when the caller's euid or egid has no mapping in its own user namespace (observed on
-    Linux 6.18: a second unshare(CLONE_NEWUSER) before uid_map is written fails so).
+    Errors, in the kernel's order: EUSERS past 32 levels; ENOSPC past a max_user_namespaces
+    on the way up (inc_user_namespaces()); EPERM when the caller is chrooted (*chrooted*:
+    current_chrooted(), which the caller computes from its fs_struct); EPERM when the
+    caller's euid or egid has no mapping in its own user namespace (observed on Linux 6.18:
+    a second unshare(CLONE_NEWUSER) before uid_map is written fails so).
     """
     parent = cred.user_ns
     if parent.level >= 32:
         raise KernelError(errno.EUSERS, "user namespaces nest 32 deep at most", where="create_user_ns")
+    charge = inc_user_namespaces(parent, cred.euid)
     if chrooted:
         raise KernelError(errno.EPERM, "a chrooted process may not create a user namespace",
                           where="create_user_ns")
     if not ids_mapped(parent, cred.euid):
         raise KernelError(errno.EPERM, "creator's uid or gid is not mapped in its user namespace",
                           where="create_user_ns")
-    ns = UserNamespace(parent, cred.euid, parent.level + 1, parent_could_setfcap=cred.caps)
+    for n, u in charge:                  # past the checks that would dec_user_namespaces()
+        n.user_ns_counts[u] = n.user_ns_counts.get(u, 0) + 1
+    # ns->flags = parent_ns->flags: USERNS_SETGROUPS_ALLOWED is inherited
+    ns = UserNamespace(parent, cred.euid, parent.level + 1, parent_could_setfcap=cred.caps,
+                       setgroups_allowed=parent.setgroups_allowed)
     new = cred.copy()
     new.user_ns = ns
     new.caps = new.permitted = True      # set_cred_user_ns(): CAP_FULL_SET in the new ns
     return new
+
+
+def host_max_user_namespaces() -> int:
+    """init_user_ns's max_user_namespaces. Model-only: the model simulates this machine, so
+    it is this machine's (/proc/sys/user/max_user_namespaces; INT_MAX without one)."""
+    try:
+        with open("/proc/sys/user/max_user_namespaces") as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return INT_MAX
+
+
+def inc_user_namespaces(ns: UserNamespace, uid: int) -> list[tuple[UserNamespace, int]]:
+    """inc_ucount(ns, uid, UCOUNT_USER_NAMESPACES)'s check: one more user namespace for
+    *uid* in *ns*, charged up the chain (at each ancestor to the uid that made the level
+    below), within each namespace's max_user_namespaces; the (namespace, uid) counts to
+    raise once the creation goes through. Errors: ENOSPC. Model-only: a namespace is never
+    uncharged (the model does not follow when a user namespace dies)."""
+    chain = []
+    n: UserNamespace | None = ns
+    while n is not None:
+        if n.user_ns_counts.get(uid, 0) + 1 > n.max_user_namespaces:
+            raise KernelError(errno.ENOSPC, "max_user_namespaces reached", where="inc_ucount")
+        chain.append((n, uid))
+        uid, n = n.owner, n.parent
+    return chain
 
 
 def setresuid(cred: Cred, r: int, e: int, s: int) -> None:

@@ -117,6 +117,11 @@ firejail --quiet --noprofile --private --private-tmp --read-only=/usr cat /proc/
 # function, so strace and bwrap have them open before the recording's first line)
 rec_tables bwrap-bind-fd     bwrap --ro-bind / / --tmpfs /tmp --bind-fd 3 /mnt --ro-bind-fd 4 /media \
     cat /proc/self/mountinfo 3</tmp 4</usr
+# bwrap --disable-userns (flatpak's): in its user namespace max_user_namespaces becomes 1,
+# a nested namespace maps its ids (setgroups "deny" inherited), and a third is ENOSPC
+rec_tables bwrap-disable-userns bwrap --unshare-user --disable-userns --new-session \
+    --die-with-parent --cap-drop ALL --ro-bind / / --perms 0700 --dir /tmp/x --proc /proc \
+    --dev /dev --remount-ro / cat /proc/self/mountinfo
 rec_runc() {   # runc run of a busybox bundle that prints its table (needs runc, busybox-static)
     wanted runc-run || return 0
     mkdir -p "$S/ctr/rootfs/bin" "$S/ctr/rootfs/proc" "$S/ctr/rootfs/sys" "$S/ctr/rootfs/dev"
