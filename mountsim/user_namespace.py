@@ -158,6 +158,26 @@ def create_user_ns(cred: Cred, chrooted: bool) -> Cred:
     return new
 
 
+def exec_creds(task) -> None:
+    """The capabilities after an exec, in a user namespace other than the initial one.
+    Mirrors security/commoncap.c cap_bprm_creds_from_file() -> handle_privileged_root():
+    a task whose euid is its namespace's root keeps them all, one whose ruid is keeps them
+    permitted only, any other has none (`unshare --map-user=1000` then a shell: mount is
+    EPERM). Model-only: set-user-id bits and file capabilities are not known (executables
+    live on filesystems of unknown contents), so in the initial namespace, where set-uid
+    helpers are common, an exec leaves the capabilities as they were."""
+    cred = task.cred
+    if cred.user_ns.parent is None:
+        return
+    root = make_kid(cred.user_ns, "uid_map", 0)
+    effective = root is not None and cred.euid == root
+    permitted = effective or (root is not None and cred.ruid == root)
+    if (cred.caps, cred.permitted) != (effective, permitted):
+        new = cred.copy()
+        new.caps, new.permitted = effective, permitted
+        task.cred = new
+
+
 def host_max_user_namespaces() -> int:
     """init_user_ns's max_user_namespaces. Model-only: the model simulates this machine, so
     it is this machine's (/proc/sys/user/max_user_namespaces; INT_MAX without one)."""

@@ -17,6 +17,7 @@ from ..proc_namespace import mountinfo
 from ..syscalls import dispatch, is_modelled
 from ..namei import user_path_at
 from ..syscalls.file import close_fd, set_mm_exe_file
+from ..user_namespace import exec_creds
 from ..task import File
 from ..trace.program import Program, Result, Step
 from ..uapi import errno_name
@@ -118,9 +119,9 @@ class ModelSession:
         process now runs (begin_new_exec() -> set_mm_exe_file()), for /proc/<pid>/exe and
         its busy mount; execveat(fd, "", AT_EMPTY_PATH) runs the file of *fd*. Unknown
         contents decide as for a call that succeeded. Then the fd table becomes the
-        process's own (unshare_files()), it enters its time namespace for children, and its
-        close-on-exec fds are closed (do_close_on_exec()). Model-only: nothing else of exec is modelled (not
-        credentials)."""
+        process's own (unshare_files()), it enters its time namespace for children, its
+        capabilities are recomputed (exec_creds()) and its close-on-exec fds are closed
+        (do_close_on_exec())."""
         t = self.k.tasks.get(pid)
         if t is None or not t.alive:
             return
@@ -140,6 +141,7 @@ class ModelSession:
             t.files.users -= 1
             t.files = t.files.copy()
         t.time_ns = t.time_ns_for_children      # exec_task_namespaces() -> timens_on_fork()
+        exec_creds(t)
         for fd in sorted(t.files.cloexec):      # do_close_on_exec()
             if fd in t.files.fds:
                 close_fd(self.k, t, fd)

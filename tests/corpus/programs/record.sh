@@ -122,6 +122,10 @@ rec_tables bwrap-bind-fd     bwrap --ro-bind / / --tmpfs /tmp --bind-fd 3 /mnt -
 rec_tables bwrap-disable-userns bwrap --unshare-user --disable-userns --new-session \
     --die-with-parent --cap-drop ALL --ro-bind / / --perms 0700 --dir /tmp/x --proc /proc \
     --dev /dev --remount-ro / cat /proc/self/mountinfo
+# unshare --map-user=1000: uid 1000 in its namespace, so the shell it runs has no
+# capabilities after exec (mount is EPERM)
+rec_tables unshare-map-user  unshare --user --map-user=1000 --map-group=1000 --mount \
+    sh -c 'mount -t tmpfs none /mnt; cat /proc/self/uid_map'
 rec_runc() {   # runc run of a busybox bundle that prints its table (needs runc, busybox-static)
     wanted runc-run || return 0
     mkdir -p "$S/ctr/rootfs/bin" "$S/ctr/rootfs/proc" "$S/ctr/rootfs/sys" "$S/ctr/rootfs/dev"
