@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import errno
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping
 
 import attrs
 
@@ -275,6 +275,30 @@ def devpts_options(options: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
+_HIDEPID = {"0": "off", "1": "noaccess", "2": "invisible", "4": "ptraceable"}
+
+
+def proc_options(options: tuple[str, ...], owner: int = 0, profile: Profile | None = None) -> tuple[str, ...]:
+    """What proc_show_options() prints: gid= unless 0, hidepid= by name unless off,
+    subset=pid; the last of each wins. Errors: EINVAL (proc_parse_hidepid_param(): not one
+    of 0/1/2/4 or their names; proc_parse_subset_param(): a subset other than pid)."""
+    given = dict(o.partition("=")[::2] for o in options)
+    out = []
+    if given.get("gid", "0") != "0":
+        out.append(f"gid={given['gid']}")
+    if "hidepid" in given:
+        value = _HIDEPID.get(given["hidepid"], given["hidepid"])
+        if value not in _HIDEPID.values():
+            raise KernelError(errno.EINVAL, "proc: unknown value of hidepid", where="proc_parse_hidepid_param")
+        if value != "off":
+            out.append(f"hidepid={value}")
+    if "subset" in given:
+        if given["subset"] != "pid":
+            raise KernelError(errno.EINVAL, "proc: unsupported subset option", where="proc_parse_subset_param")
+        out.append("subset=pid")
+    return tuple(out)
+
+
 def _root_mode(fstype: str, options: tuple[str, ...]) -> int:
     """The root inode's mode: tmpfs 1777 unless mode= (shmem_fill_super()), proc 0555."""
     for o in options:
@@ -283,14 +307,20 @@ def _root_mode(fstype: str, options: tuple[str, ...]) -> int:
     return {"tmpfs": 0o1777, "proc": 0o555}.get(fstype, 0o755)
 
 
+TMPFS_QUOTA = frozenset({"quota", "usrquota", "grpquota", "usrquota_block_hardlimit",
+                          "usrquota_inode_hardlimit", "grpquota_block_hardlimit",
+                          "grpquota_inode_hardlimit"})
+
+
 FS_TYPES: dict[str, FsType] = {
     t.name: t for t in (
         FsType("tmpfs", True, known_options=frozenset(
             {"size", "nr_blocks", "nr_inodes", "mode", "uid", "gid", "huge", "mpol",
-             "inode32", "inode64", "noswap", "quota", "usrquota", "grpquota"}),
+             "inode32", "inode64", "noswap", *TMPFS_QUOTA}),
                shown=tmpfs_options),
         FsType("ramfs", True, ignores_options=True),
-        FsType("proc", True, known_options=frozenset({"hidepid", "gid", "subset"})),
+        FsType("proc", True, known_options=frozenset({"hidepid", "gid", "subset"}),
+               shown=proc_options),
         FsType("devpts", True, known_options=frozenset(
             {"uid", "gid", "mode", "ptmxmode", "max", "newinstance"}),
                shown=lambda opts, owner, profile: devpts_options(opts)),
@@ -307,8 +337,9 @@ FS_TYPES: dict[str, FsType] = {
 }
 
 
-def parse_options(fstype: FsType, data: str | None) -> tuple[str, ...]:
-    """parse_monolithic_mount_data() for the types the model knows.
+def parse_options(fstype: FsType, data: str | None, profile: Profile | None = None) -> tuple[str, ...]:
+    """parse_monolithic_mount_data() for the types the model knows; *profile* is the build's
+    (tmpfs's quota options exist only with CONFIG_TMPFS_QUOTA).
 
     Errors: EINVAL for a parameter the filesystem does not know (tmpfs, proc).
     """
@@ -320,7 +351,8 @@ def parse_options(fstype: FsType, data: str | None) -> tuple[str, ...]:
         if not opt:
             continue
         key, _, val = opt.partition("=")
-        if key not in fstype.known_options:
+        if key not in fstype.known_options or (key in TMPFS_QUOTA and fstype.name == "tmpfs"
+                                               and not (profile and profile.tmpfs_quota)):
             raise KernelError(errno.EINVAL, f"{fstype.name}: Unknown parameter '{key}'",
                               where="vfs_parse_fs_param")
         if fstype.name == "tmpfs":    # the last value of a setting wins (size, nr_blocks:
@@ -328,6 +360,8 @@ def parse_options(fstype: FsType, data: str | None) -> tuple[str, ...]:
             tmpfs["size" if key == "nr_blocks" else key] = _show_tmpfs_option(key, val)
         else:
             shown.append(opt)
+    if fstype.name == "proc":
+        proc_options(tuple(shown))            # its parse_param()'s EINVALs, before anything
     return tuple(o for o in (*shown, *tmpfs.values()) if o)
 
 
@@ -353,6 +387,8 @@ def _show_tmpfs_option(key: str, val: str) -> str:
         return "" if mode == 0o1777 else f"mode={mode:03o}"
     if key in ("uid", "gid") and val == "0":
         return ""                                       # GLOBAL_ROOT_UID / GLOBAL_ROOT_GID
+    if key == "mpol" and val == "default":
+        return ""                                       # shmem_show_mpol(): MPOL_DEFAULT
     return f"{key}={val}" if val else key
 
 
@@ -394,6 +430,22 @@ def totalram_pages() -> int:
             pass
         _TOTALRAM.append(kib * 1024 // PAGE_SIZE)
     return _TOTALRAM[0]
+
+
+def reconfigure_options(sb: SuperBlock, new: Iterable[str], profile: Profile) -> tuple[str, ...]:
+    """The superblock's options after a reconfiguration (mount -o remount, fsconfig
+    FSCONFIG_CMD_RECONFIGURE) with the parsed *new* ones: later values of a key replace
+    earlier ones, but devpts_reconfigure() takes the new context's options whole (its
+    defaults for what is not given, also when nothing is); then printed as the
+    filesystem's ->show_options() prints them."""
+    new = tuple(new)
+    if not new and sb.fstype != "devpts":
+        return sb.options
+    merged = {} if sb.fstype == "devpts" else dict(o.partition("=")[::2] for o in sb.options)
+    merged.update(dict(o.partition("=")[::2] for o in new))
+    options = tuple(f"{a}={b}" if b else a for a, b in merged.items())
+    fst = FS_TYPES.get(sb.fstype)
+    return fst.shown(options, 0, profile) if fst is not None and fst.shown is not None else options
 
 
 def walk(d: Dentry) -> Iterator[Dentry]:

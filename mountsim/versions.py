@@ -23,11 +23,15 @@ class Profile:
     name: str = "host-6.18"
     # tmpfs shows "inode64" in its super options (CONFIG_TMPFS_INODE64=y)
     tmpfs_inode64: bool = False
+    # tmpfs takes quota, usrquota, grpquota and the *_hardlimit options (CONFIG_TMPFS_QUOTA=y;
+    # without it they are "Unknown parameter": the reference 6.18 has it unset, Debian's
+    # 7.x kernels set it — their shmem_parse_one() strings are in their vmlinux)
+    tmpfs_quota: bool = False
 
 
 PROFILES: dict[str, Profile] = {
     "host-6.18": Profile(),
-    "debian-cloud": Profile("debian-cloud", tmpfs_inode64=True),
+    "debian-cloud": Profile("debian-cloud", tmpfs_inode64=True, tmpfs_quota=True),
 }
 
 

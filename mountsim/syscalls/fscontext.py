@@ -28,7 +28,7 @@ import attrs
 
 from .. import uapi
 from ..errors import KernelError
-from ..fs import FS_TYPES, SuperBlock, parse_options
+from ..fs import FS_TYPES, TMPFS_QUOTA, SuperBlock, parse_options, reconfigure_options
 from ..mount import MNT
 from ..namei import at_lookup_flags, user_path_at
 from ..newns import open_new_namespace
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from ..kernel import Kernel
     from ..task import Task
     from ..user_namespace import UserNamespace
+    from ..versions import Profile
 
 
 class Phase(enum.Enum):
@@ -70,6 +71,7 @@ class FsContext:
     rdonly: bool | None = None                 # SB_RDONLY in sb_flags (None: not in sb_flags_mask)
     root: SuperBlock | None = None             # kernel: root (its d_sb)
     exclusive: bool = False                    # kernel: exclusive
+    profile: Profile | None = None             # Model-only: the build (which options exist)
 
 
 # fs/fs_context.c: keys vfs_parse_sb_flag() consumes before the filesystem sees them.
@@ -110,7 +112,7 @@ def sys_fsopen(k: Kernel, task: Task, fs_name: str | None, flags: int) -> File:
     if fs_name not in FS_TYPES or fs_name in ("rootfs", "nsfs"):
         # Observed on Linux 6.18: fsopen("rootfs") and fsopen("nsfs") are ENODEV.
         raise KernelError(errno.ENODEV, f"unknown filesystem type {fs_name!r}", where="get_fs_type")
-    fc = FsContext(fs_name, fs_context_user_ns(task, fs_name), Phase.CREATE_PARAMS)
+    fc = FsContext(fs_name, fs_context_user_ns(task, fs_name), Phase.CREATE_PARAMS, profile=k.profile)
     return File("fscontext", None, uapi.O_RDWR, fc=fc)
 
 
@@ -130,7 +132,8 @@ def sys_fspick(k: Kernel, task: Task, dfd: int, path: str | None, flags: int) ->
         raise _einval("not the root of a mount", "fspick")
     sb = target.mnt.sb
     fs_context_for_reconfigure(k, sb)
-    fc = FsContext(sb.fstype, sb.user_ns, Phase.AWAITING_RECONF, root=sb)  # fs_context_for_reconfigure()
+    fc = FsContext(sb.fstype, sb.user_ns, Phase.AWAITING_RECONF, root=sb,  # fs_context_for_reconfigure()
+                   profile=k.profile)
     return File("fscontext", None, uapi.O_RDWR, fc=fc)
 
 
@@ -271,6 +274,8 @@ def fs_parse_param(fc: FsContext, key: str, type_: str, value: str | None) -> bo
     known = fst.known_options if fst is not None else frozenset()
     if fc.fs_type == "ramfs":
         known = frozenset({"mode"})
+    if fc.fs_type == "tmpfs" and not (fc.profile and fc.profile.tmpfs_quota):
+        known = known - TMPFS_QUOTA            # CONFIG_TMPFS_QUOTA unset: no such keys
     if key not in known:
         return False
     if key in FLAG_PARAMS.get(fc.fs_type, ()):
@@ -281,7 +286,7 @@ def fs_parse_param(fc: FsContext, key: str, type_: str, value: str | None) -> bo
     if type_ != "string":
         raise _einval(f"{fc.fs_type}: Bad value for '{key}'", "fs_param_is_string")
     if fc.fs_type != "ramfs":
-        fc.options.extend(parse_options(fst, f"{key}={value}"))
+        fc.options.extend(parse_options(fst, f"{key}={value}", fc.profile))
     return True
 
 
@@ -336,7 +341,7 @@ def vfs_cmd_reconfigure(k: Kernel, task: Task, fc: FsContext) -> int:
                 fc.phase = Phase.FAILED       # reconfigure_super() failed
                 raise
         sb.rdonly = fc.rdonly
-    sb.options = _merge_options(sb.options, fc.options)
+    sb.options = reconfigure_options(sb, fc.options, k.profile)
     vfs_clean_context(fc)
     return 0
 

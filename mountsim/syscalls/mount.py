@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from .. import pnode, uapi
 from ..errors import KernelError
 from ..cgroup import cgroup1_get_tree, cgroup_get_tree
-from ..fs import FS_TYPES, parse_options
+from ..fs import FS_TYPES, parse_options, reconfigure_options
 from ..klist import bag_items
 from ..mount import MNT, MNT_ATIME_MASK, MNT_INTERNAL_FLAGS, MNT_USER_SETTABLE_MASK, Mount, children
 from ..namei import LOOKUP_FOLLOW, LOOKUP_MOUNTPOINT, user_path_at
@@ -140,16 +140,13 @@ def do_remount(k: Kernel, task: Task, path: Path, flags: int, mnt_flags: MNT, da
     sb = mnt.sb
     fs_context_for_reconfigure(k, sb)
     fst = FS_TYPES.get(sb.fstype)
-    opts = parse_options(fst, data) if fst is not None else sb.options
+    opts = parse_options(fst, data, k.profile) if fst is not None else sb.options
     if not ns_capable(task.cred, sb.user_ns):
         raise KernelError(errno.EPERM, "no CAP_SYS_ADMIN over the superblock", where="do_remount")
     if flags & uapi.MS_RDONLY and not sb.rdonly:
         sb_prepare_remount_readonly(k, sb)
     sb.rdonly = bool(flags & uapi.MS_RDONLY)
-    if opts:
-        merged = dict(o.partition("=")[::2] for o in sb.options)
-        merged.update(dict(o.partition("=")[::2] for o in opts))
-        sb.options = tuple(f"{a}={b}" if b else a for a, b in merged.items())
+    sb.options = reconfigure_options(sb, opts if data is not None or fst is None else (), k.profile)
     set_mount_attributes(mnt, mnt_flags)
     return 0
 
@@ -508,7 +505,7 @@ def do_new_mount(k: Kernel, task: Task, path: Path, fstype: str | None, flags: i
     fst = FS_TYPES.get(fstype)
     if fst is None or fstype in ("rootfs", "nsfs"):
         raise KernelError(errno.ENODEV, f"unknown filesystem type {fstype!r}", where="get_fs_type")
-    opts = parse_options(fst, data)
+    opts = parse_options(fst, data, k.profile)
     fc_user_ns = fs_context_user_ns(task, fstype)
     if not (ns_capable(task.cred, fc_user_ns) if fst.userns_mount
             else ns_capable(task.cred, k.init_user_ns)):
