@@ -27,6 +27,7 @@ _BARE_PID = re.compile(r"^(\d+)\s+(?=[a-z_<+\-]|\d)")    # `strace -f -o FILE` s
 # -t "12:34:56", -tt "12:34:56.123456", -ttt "1700000000.123456", -r "     0.000123"
 _STAMP = re.compile(r"^\s*(?:(\d\d):(\d\d):(\d\d)(\.\d+)?|(\d+\.\d+))\s+")
 _UNFINISHED = re.compile(r"\s*<unfinished \.\.\.>\s*$")
+_KILLED_INSIDE = re.compile(r"^<unfinished \.\.\.>\)\s*=\s*\?\s*$")
 _RESUMED = re.compile(r"^<\.\.\.\s+(\w+)\s+resumed>\s*")
 # `= ? ERESTARTSYS (To be restarted if SA_RESTART is set)` and the other ERESTART* codes: a
 # signal interrupted the call in the kernel (include/linux/errno.h: never seen by programs)
@@ -141,6 +142,13 @@ def _parse_lines(prog: Program, lines: list[tuple[str, int, str, int | None]]) -
             continue
         if body.startswith("+++ "):
             raise TraceError(path, n, f"not a strace exit line: {body[:60]!r}")
+        r = _RESUMED.match(body)
+        if r and _KILLED_INSIDE.match(body[r.end():]) and pid in pending:
+            # "<... read resumed> <unfinished ...>) = ?": the process died inside the call
+            start, _ = pending.pop(pid)
+            prog.notes.append(Note(prog.file, start, f"pid {pid}: {r.group(1)} never returned "
+                                   "(the process was killed inside it); not replayed"))
+            continue
         if _UNFINISHED.search(body):
             pending[pid] = (n, _UNFINISHED.sub("", body))
             continue

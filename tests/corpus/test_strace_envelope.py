@@ -213,3 +213,25 @@ def test_brackets_inside_strings_are_not_nesting():
     deep = "{" * 70 + "}" * 70
     with pytest.raises(TraceError, match="nested more than 64 levels"):
         parse_text(f'7 mount_setattr(-1, "/a", 0, {deep}, 32) = 0\n')
+
+
+# crun 1.8.1's lines (recorded here): a child killed by SIGKILL while blocked in read()
+_KILLED = ("13443 write(4, \"\\0\", 1 <unfinished ...>\n"
+           "13442 <... read resumed>\"\\0\", 1)        = 1\n"
+           "13443 <... write resumed>)              = 1\n"
+           "13443 read(4,  <unfinished ...>\n"
+           "13442 mkdir(\"/a\", 0755) = 0\n"
+           "13443 <... read resumed> <unfinished ...>) = ?\n"
+           "13443 +++ killed by SIGKILL +++\n")
+
+
+def test_a_call_the_process_died_inside_is_noted_not_parsed():
+    """If strace shows a call resumed only as `<unfinished ...>) = ?` (crun killed its
+    child inside read()), then the trace still parses: the call is not a step but a note
+    on the line it began, and the process's end follows."""
+    p = parse_text("13442 read(3, <unfinished ...>\n" + _KILLED)
+    assert [(s.pid, s.name) for s in p.steps] == [(13442, "read"), (13443, "write"),
+                                                 (13442, "mkdir"), (13443, "exit_group")]
+    assert [(n.line, n.msg) for n in p.notes if "never returned" in n.msg] == [
+        (5, "pid 13443: read never returned (the process was killed inside it); not replayed")]
+
