@@ -40,6 +40,7 @@ V1_OPTIONS = frozenset({*SUBSYS, *V1_FLAGS, "none", "all", "clone_children", "no
                         "release_agent", "name"})
 V2_OPTIONS = frozenset({*V2_FLAGS, "nofavordynmods"})
 NAME_MAX = 64                            # MAX_CGROUP_ROOT_NAMELEN
+CGROUP_FS = frozenset({"cgroup", "cgroup2"})
 
 
 class CgroupRoot:

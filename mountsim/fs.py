@@ -196,6 +196,14 @@ class FsType:
     # The options a new superblock shows (its show_options()), from the parsed ones, the
     # mounter's fsuid and the build's Profile (versions.py); None: as given.
     shown: Callable[[tuple[str, ...], int, Profile], tuple[str, ...]] | None = None
+    # known options that exist only when a build Profile flag is set: (flag, options)
+    configured: tuple[str, frozenset[str]] | None = None
+
+    def options(self, profile: Profile | None) -> frozenset[str]:
+        """The parameters this build's filesystem takes (its fs_parameter_spec)."""
+        if self.configured is None or (profile is not None and getattr(profile, self.configured[0])):
+            return self.known_options
+        return self.known_options - self.configured[1]
 
 
 
@@ -317,7 +325,7 @@ FS_TYPES: dict[str, FsType] = {
         FsType("tmpfs", True, known_options=frozenset(
             {"size", "nr_blocks", "nr_inodes", "mode", "uid", "gid", "huge", "mpol",
              "inode32", "inode64", "noswap", *TMPFS_QUOTA}),
-               shown=tmpfs_options),
+               shown=tmpfs_options, configured=("tmpfs_quota", TMPFS_QUOTA)),
         FsType("ramfs", True, ignores_options=True),
         FsType("proc", True, known_options=frozenset({"hidepid", "gid", "subset"}),
                shown=proc_options),
@@ -346,13 +354,13 @@ def parse_options(fstype: FsType, data: str | None, profile: Profile | None = No
     if not data or fstype.ignores_options:
         return ()
     shown: list[str] = []
+    known = fstype.options(profile)
     tmpfs: dict[str, str] = {}        # setting -> its text ("": the default, not shown)
     for opt in data.split(","):
         if not opt:
             continue
         key, _, val = opt.partition("=")
-        if key not in fstype.known_options or (key in TMPFS_QUOTA and fstype.name == "tmpfs"
-                                               and not (profile and profile.tmpfs_quota)):
+        if key not in known:
             raise KernelError(errno.EINVAL, f"{fstype.name}: Unknown parameter '{key}'",
                               where="vfs_parse_fs_param")
         if fstype.name == "tmpfs":    # the last value of a setting wins (size, nr_blocks:
@@ -432,6 +440,13 @@ def totalram_pages() -> int:
     return _TOTALRAM[0]
 
 
+def merge_options(old: Iterable[str], new: Iterable[str]) -> tuple[str, ...]:
+    """Later values of a key replace earlier ones, in first-seen order (Model-only)."""
+    merged = dict(o.partition("=")[::2] for o in old)
+    merged.update(dict(o.partition("=")[::2] for o in new))
+    return tuple(f"{a}={b}" if b else a for a, b in merged.items())
+
+
 def reconfigure_options(sb: SuperBlock, new: Iterable[str], profile: Profile) -> tuple[str, ...]:
     """The superblock's options after a reconfiguration (mount -o remount, fsconfig
     FSCONFIG_CMD_RECONFIGURE) with the parsed *new* ones: later values of a key replace
@@ -441,9 +456,7 @@ def reconfigure_options(sb: SuperBlock, new: Iterable[str], profile: Profile) ->
     new = tuple(new)
     if not new and sb.fstype != "devpts":
         return sb.options
-    merged = {} if sb.fstype == "devpts" else dict(o.partition("=")[::2] for o in sb.options)
-    merged.update(dict(o.partition("=")[::2] for o in new))
-    options = tuple(f"{a}={b}" if b else a for a, b in merged.items())
+    options = merge_options(() if sb.fstype == "devpts" else sb.options, new)
     fst = FS_TYPES.get(sb.fstype)
     return fst.shown(options, 0, profile) if fst is not None and fst.shown is not None else options
 

@@ -220,7 +220,7 @@ def _from_mountinfo(k: Kernel, ns: MntNamespace, rootfs: Mount, lines: list[str]
             k.init_net.sb = sb
         elif sb.fstype == "mqueue" and k.init_ipc.sb is None:
             k.init_ipc.sb = sb
-        elif sb.fstype in ("cgroup", "cgroup2"):
+        elif sb.fstype in cgroup.CGROUP_FS:
             cgroup.register(k, sb)
     return by_id
 

@@ -374,6 +374,7 @@ class MntNamespace:
     Anonymous namespaces hold detached trees (open_tree(OPEN_TREE_CLONE), fsmount()).
     """
 
+    kind = "mnt"                         # its nsfs name and ns_type (proc, setns)
     __slots__ = ("root", "user_ns", "mounts", "pending", "is_anon", "seq", "inum", "users",
                  "seq_origin", "__weakref__")
 

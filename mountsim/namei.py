@@ -30,7 +30,8 @@ from .errors import KernelError
 from .fs import S_IFLNK
 from .mount import MNT
 from .task import Path
-from .uapi import AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT, AT_SYMLINK_NOFOLLOW
+from .uapi import (AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT, AT_SYMLINK_NOFOLLOW, RESOLVE_BENEATH,
+                   RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV)
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -188,10 +189,6 @@ class NameiData:
     def scoped(self) -> bool:
         """LOOKUP_IS_SCOPED"""
         return bool(self.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT))
-
-
-RESOLVE_NO_XDEV, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS = 0x01, 0x02, 0x04
-RESOLVE_BENEATH, RESOLVE_IN_ROOT = 0x08, 0x10
 
 
 def _exdev(why: str, where: str) -> KernelError:

@@ -12,6 +12,7 @@ nd_jump_link().
 from __future__ import annotations
 
 import errno
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from .errors import KernelError
@@ -170,28 +171,25 @@ def proc_lookup(k: Kernel, dentry: Dentry, name: str) -> Dentry | Path | None:
             return _unknown_fd_link(k, dentry, name)     # read only: where it leads is unknown
         return f.path if f is not None and f.path is not None else None
     if depth == 2 and dentry.name == "ns":
-        if name == "mnt":
-            return k.nsfs_path(task.mnt_ns)
-        if name == "user":
-            return k.nsfs_path(task.cred.user_ns)
         ns = _task_ns(task, name)
         return k.nsfs_path(ns) if ns is not None else None
     return None
 
 
-# /proc/<pid>/ns entries besides mnt and user (fs/proc/namespaces.c ns_entries[]): the
-# task attribute each reads
-_NS_ENTRIES = {"net": "net_ns", "ipc": "ipc_ns", "uts": "uts_ns", "cgroup": "cgroup_ns",
-               "time": "time_ns", "time_for_children": "time_ns_for_children",
-               "pid": "pid_ns", "pid_for_children": "pid_ns_for_children"}
+# /proc/<pid>/ns entries (fs/proc/namespaces.c ns_entries[]): what of the task each reads
+_NS_ENTRIES = {name: attrgetter(attr) for name, attr in (
+    ("mnt", "mnt_ns"), ("user", "cred.user_ns"), ("net", "net_ns"), ("ipc", "ipc_ns"),
+    ("uts", "uts_ns"), ("cgroup", "cgroup_ns"), ("time", "time_ns"),
+    ("time_for_children", "time_ns_for_children"), ("pid", "pid_ns"),
+    ("pid_for_children", "pid_ns_for_children"))}
 
 
 def _task_ns(task, name: str):
     """The namespace /proc/<pid>/ns/<name> stands for, or None. pid_for_children of a new
     pid namespace whose first process does not exist yet is absent
     (pidns_for_children_get(): no child_reaper)."""
-    attr = _NS_ENTRIES.get(name)
-    ns = getattr(task, attr) if attr is not None else None
+    get = _NS_ENTRIES.get(name)
+    ns = get(task) if get is not None else None
     if name == "pid_for_children" and ns is not None and not ns.has_reaper:
         return None
     return ns
@@ -263,9 +261,7 @@ def _child(parent: Dentry, name: str, kind: str) -> Dentry:
 def nsfs_dentry(sb: SuperBlock, ns: MntNamespace | UserNamespace | OtherNamespace | PidNamespace) -> Dentry:
     """The nsfs dentry for *ns* (a namespace of any kind), named as
     nsfs_show_path() prints it ("mnt:[4026531841]")."""
-    kind = ("mnt" if isinstance(ns, MntNamespace) else ns.kind if isinstance(ns, OtherNamespace)
-            else "pid" if isinstance(ns, PidNamespace) else "user")
-    name = f"{kind}:[{ns.inum}]"
+    name = f"{ns.kind}:[{ns.inum}]"
     d = sb.root.children.get(name)
     if d is None:
         d = sb.root.create(name, S_IFREG)

@@ -24,6 +24,7 @@ from .errors import KernelError
 PAGE_SIZE = 4096
 SEQ_SKIP = 1
 SEEK_SET, SEEK_CUR = 0, 1
+SEEK_MAX = 4                     # SEEK_HOLE: include/uapi/linux/fs.h
 
 
 class SeqOperations(Protocol):

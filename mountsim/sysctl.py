@@ -19,6 +19,7 @@ from .errors import KernelError
 from .fs import Dentry
 from .kernel import Kernel
 from .task import Task
+from .user_namespace import ns_capable
 
 # proc path (below the proc root) -> (attribute, minimum, maximum, mode): of the Kernel, or
 # for /proc/sys/user (kernel/ucount.c user_table[]) of the reader's user namespace
@@ -50,7 +51,6 @@ def sysctl_perm(task: Task, table: tuple[str, int, int, int], mask: int) -> None
     if table[0] in _PER_USER_NS:
         # set_permissions(): the owner bits to CAP_SYS_RESOURCE over the namespace, else
         # at most read (S_IROTH), for everyone alike
-        from .user_namespace import ns_capable
         mode = table[3] >> 6 if ns_capable(task.cred, task.cred.user_ns) else table[3] & 0o4
     else:
         mode = table[3] >> 6 if task.cred.euid == 0 else table[3] >> 3

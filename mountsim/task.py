@@ -162,6 +162,7 @@ class PidNamespace:
     (proc_init_fs_context()), and when init exits every process in it dies
     (zap_pid_ns_processes())."""
 
+    kind = "pid"                         # its nsfs name and ns_type (proc, setns)
     __slots__ = ("user_ns", "parent", "init", "inum")
 
     def __init__(self, user_ns, parent: PidNamespace | None = None) -> None:

@@ -14,8 +14,9 @@ id is unmapped in it. Tasks have one gid, 0 (no setgid calls are modelled).
 from __future__ import annotations
 
 import errno
+import functools
 import itertools
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
@@ -34,6 +35,7 @@ class UserNamespace:
     """struct user_namespace: a parent, a level, the kernel euid of its creator (owner),
     and its id maps (extents already translated to kernel ids, as map_write() stores them)."""
 
+    kind: ClassVar[str] = "user"         # its nsfs name and ns_type (proc, setns)
     parent: UserNamespace | None
     owner: int
     level: int = 0
@@ -178,9 +180,11 @@ def exec_creds(task) -> None:
         task.cred = new
 
 
+@functools.cache
 def host_max_user_namespaces() -> int:
     """init_user_ns's max_user_namespaces. Model-only: the model simulates this machine, so
-    it is this machine's (/proc/sys/user/max_user_namespaces; INT_MAX without one)."""
+    it is this machine's (/proc/sys/user/max_user_namespaces; INT_MAX without one), read
+    once per process: every boot needs it."""
     try:
         with open("/proc/sys/user/max_user_namespaces") as f:
             return int(f.read().strip())

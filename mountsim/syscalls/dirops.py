@@ -21,6 +21,7 @@ import errno
 from typing import TYPE_CHECKING
 
 from .. import uapi
+from ..cgroup import CGROUP_FS
 from ..errors import KernelError
 from ..fs import S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, S_IFSOCK, Dentry, walk
 from ..klist import bag_items
@@ -181,7 +182,7 @@ def do_rmdir(k: Kernel, task: Task, dfd: int, name: str | None) -> int:
     if is_local_mountpoint(task, d):
         raise KernelError(errno.EBUSY, "a mount sits on it in this namespace", where="vfs_rmdir")
     rec = k.recorded
-    if d.sb.fstype in ("cgroup", "cgroup2"):
+    if d.sb.fstype in CGROUP_FS:
         # cgroup_rmdir(): its interface files go with it; child cgroups or tasks keep it
         if any(c.is_dir for c in d.children.values()) or (rec is not None and rec.errno == "EBUSY"):
             raise KernelError(errno.EBUSY, "the cgroup has children or tasks", where="cgroup_destroy_locked")

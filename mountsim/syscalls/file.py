@@ -13,6 +13,7 @@ import errno
 from typing import TYPE_CHECKING
 
 from .. import uapi
+from ..cgroup import CGROUP_FS
 from ..errors import KernelError
 from ..fs import S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, S_IFSOCK
 from ..klist import bag_items
@@ -25,9 +26,7 @@ from ..namei import (LOOKUP_DIRECTORY, LOOKUP_FOLLOW, NameiData, check_name_len,
 from ..mount import MntNamespace
 from ..namespace import UMOUNT_CONNECTED, get_mnt_ns, put_mnt_ns, umount_tree
 from ..proc_namespace import mounts_open_common
-from ..seq_file import SEEK_CUR, SEEK_SET, seq_lseek, seq_read_iter
-
-SEEK_MAX = 4                    # SEEK_HOLE: include/uapi/linux/fs.h
+from ..seq_file import SEEK_CUR, SEEK_MAX, SEEK_SET, seq_lseek, seq_read_iter
 from ..sysctl import sysctl_of, sysctl_perm, sysctl_read, sysctl_write
 from ..task import File, Path
 
@@ -79,7 +78,7 @@ def sys_mkdirat(k: Kernel, task: Task, dfd: int, name: str | None, mode: int | N
     mnt_want_write(parent)
     may_create(task, d, "vfs_mkdir")
     new = d.create(last, S_IFDIR, task.cred.euid, (0o777 if mode is None else mode) & ~task.fs.umask & 0o1777)
-    if d.sb.fstype in ("cgroup", "cgroup2"):
+    if d.sb.fstype in CGROUP_FS:
         new.unknown = True                  # cgroup_mkdir(): a new cgroup comes with its files
     return 0
 
@@ -126,8 +125,8 @@ def sys_openat2(k: Kernel, task: Task, dfd: int, name: str | None, how: dict | N
     if how is None:
         raise KernelError(errno.EFAULT, "NULL open_how", where="copy_struct_from_user")
     flags, mode, resolve = (int(how.get(f) or 0) for f in ("flags", "mode", "resolve"))
-    creates = flags & uapi.O_CREAT or flags & uapi.O_TMPFILE == uapi.O_TMPFILE
     tmpfile = flags & uapi.O_TMPFILE == uapi.O_TMPFILE
+    creates = flags & uapi.O_CREAT or tmpfile          # WILL_CREATE()
     invalid = (flags & ~uapi.O_CLOEXEC & ~uapi.VALID_OPEN_FLAGS
                or resolve & ~uapi.VALID_RESOLVE_FLAGS
                or resolve & uapi.RESOLVE_BENEATH and resolve & uapi.RESOLVE_IN_ROOT
@@ -528,8 +527,9 @@ def sys_fcntl(k: Kernel, task: Task, fd: int, cmd: int, arg: int = 0) -> int | F
     """fcntl(2)'s fd-table commands. Mirrors fs/fcntl.c:do_fcntl(): F_DUPFD and
     F_DUPFD_CLOEXEC (f_dupfd(): the file, which the syscall table installs at the lowest
     free fd from *arg*, or the trace's number, with close-on-exec only for
-    F_DUPFD_CLOEXEC: new_fd_flags()), F_GETFD, F_SETFD (only FD_CLOEXEC counts). O_PATH files take all four (check_fcntl_cmd()). The trace parser gives the model
-    no other command.
+    F_DUPFD_CLOEXEC: new_fd_flags()), F_GETFD, F_SETFD (only FD_CLOEXEC counts). O_PATH
+    files take all four (check_fcntl_cmd()). The trace parser gives the model no other
+    command.
 
     Errors: EBADF (fd not open), EINVAL (F_DUPFD from a negative number: it is unsigned, so
     at or above RLIMIT_NOFILE). Model-only: no RLIMIT_NOFILE otherwise.

@@ -28,7 +28,7 @@ import attrs
 
 from .. import uapi
 from ..errors import KernelError
-from ..fs import FS_TYPES, TMPFS_QUOTA, SuperBlock, parse_options, reconfigure_options
+from ..fs import FS_TYPES, SuperBlock, merge_options, parse_options, reconfigure_options
 from ..mount import MNT
 from ..namei import at_lookup_flags, user_path_at
 from ..newns import open_new_namespace
@@ -271,11 +271,9 @@ def fs_parse_param(fc: FsContext, key: str, type_: str, value: str | None) -> bo
     given a value, a value-taking key given none or a non-string, a bad value).
     """
     fst = FS_TYPES.get(fc.fs_type)
-    known = fst.known_options if fst is not None else frozenset()
+    known = fst.options(fc.profile) if fst is not None else frozenset()
     if fc.fs_type == "ramfs":
         known = frozenset({"mode"})
-    if fc.fs_type == "tmpfs" and not (fc.profile and fc.profile.tmpfs_quota):
-        known = known - TMPFS_QUOTA            # CONFIG_TMPFS_QUOTA unset: no such keys
     if key not in known:
         return False
     if key in FLAG_PARAMS.get(fc.fs_type, ()):
@@ -311,7 +309,7 @@ def vfs_cmd_create(k: Kernel, task: Task, fc: FsContext, exclusive: bool) -> int
                           where="mount_capable")
     fc.phase = Phase.CREATING
     fc.exclusive = exclusive
-    sb = fs_context_sb(k, task, fc.fs_type, fc.user_ns, _merge_options((), fc.options))
+    sb = fs_context_sb(k, task, fc.fs_type, fc.user_ns, merge_options((), fc.options))
     if not sb.mounts:
         sb.rdonly = bool(fc.rdonly)
     fc.root = sb
@@ -344,13 +342,6 @@ def vfs_cmd_reconfigure(k: Kernel, task: Task, fc: FsContext) -> int:
     sb.options = reconfigure_options(sb, fc.options, k.profile)
     vfs_clean_context(fc)
     return 0
-
-
-def _merge_options(old: tuple[str, ...], new: list[str]) -> tuple[str, ...]:
-    """Later values of a key replace earlier ones, in first-seen order (Model-only)."""
-    merged = dict(o.partition("=")[::2] for o in old)
-    merged.update(dict(o.partition("=")[::2] for o in new))
-    return tuple(f"{a}={b}" if b else a for a, b in merged.items())
 
 
 # -- fsmount -------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from .. import pnode, uapi
 from ..errors import KernelError
-from ..cgroup import cgroup1_get_tree, cgroup_get_tree
+from ..cgroup import CGROUP_FS, cgroup1_get_tree, cgroup_get_tree
 from ..fs import FS_TYPES, parse_options, reconfigure_options
 from ..klist import bag_items
 from ..mount import MNT, MNT_ATIME_MASK, MNT_INTERNAL_FLAGS, MNT_USER_SETTABLE_MASK, Mount, children
@@ -146,7 +146,7 @@ def do_remount(k: Kernel, task: Task, path: Path, flags: int, mnt_flags: MNT, da
     if flags & uapi.MS_RDONLY and not sb.rdonly:
         sb_prepare_remount_readonly(k, sb)
     sb.rdonly = bool(flags & uapi.MS_RDONLY)
-    sb.options = reconfigure_options(sb, opts if data is not None or fst is None else (), k.profile)
+    sb.options = reconfigure_options(sb, opts, k.profile)
     set_mount_attributes(mnt, mnt_flags)
     return 0
 
@@ -465,7 +465,7 @@ def fs_context_user_ns(task: Task, fstype: str):
         return task.net_ns.user_ns
     if fstype == "mqueue":
         return task.ipc_ns.user_ns
-    if fstype in ("cgroup", "cgroup2"):          # cgroup_init_fs_context()
+    if fstype in CGROUP_FS:                     # cgroup_init_fs_context()
         return task.cgroup_ns.user_ns
     return task.cred.user_ns
 

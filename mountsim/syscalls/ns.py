@@ -221,19 +221,10 @@ def sys_clone3(k: Kernel, task: Task, args: dict, size: int | None, child_pid: i
     return do_fork(k, task, flags, child_pid)
 
 
-_NS_TYPE = {"net": uapi.CLONE_NEWNET, "ipc": uapi.CLONE_NEWIPC, "uts": uapi.CLONE_NEWUTS,
+# ns_common.ns_type of each kind of namespace: the CLONE_NEW* flag setns() checks
+_NS_TYPE = {"mnt": uapi.CLONE_NEWNS, "user": uapi.CLONE_NEWUSER, "pid": uapi.CLONE_NEWPID,
+            "net": uapi.CLONE_NEWNET, "ipc": uapi.CLONE_NEWIPC, "uts": uapi.CLONE_NEWUTS,
             "cgroup": uapi.CLONE_NEWCGROUP, "time": uapi.CLONE_NEWTIME}
-
-
-def _ns_type(ns) -> int:
-    """The CLONE_NEW* flag of a namespace (ns_common.ns_type)."""
-    if isinstance(ns, MntNamespace):
-        return uapi.CLONE_NEWNS
-    if isinstance(ns, OtherNamespace):
-        return _NS_TYPE[ns.kind]
-    if isinstance(ns, PidNamespace):
-        return uapi.CLONE_NEWPID
-    return uapi.CLONE_NEWUSER
 
 
 def sys_setns(k: Kernel, task: Task, fd: int, nstype: int) -> int:
@@ -250,7 +241,7 @@ def sys_setns(k: Kernel, task: Task, fd: int, nstype: int) -> int:
             raise KernelError(errno.EBADF, "O_PATH fd", where="fdget")
         raise KernelError(errno.EINVAL, "not a namespace fd", where="setns")
     ns = f.ns
-    kind = _ns_type(ns)
+    kind = _NS_TYPE[ns.kind]
     if nstype and nstype != kind:
         raise KernelError(errno.EINVAL, "namespace type mismatch", where="setns")
     if kind == uapi.CLONE_NEWUSER:
@@ -276,7 +267,7 @@ def _other_ns_install(task: Task, ns: OtherNamespace | PidNamespace) -> int:
     caller's or below it and becomes the one for children (pidns_install()); a time
     namespace becomes the caller's and its children's (timens_install()).
     Errors: EPERM, EINVAL (pid)."""
-    name = "pid" if isinstance(ns, PidNamespace) else ns.kind
+    name = ns.kind
     if not (ns_capable(task.cred, ns.user_ns) and ns_capable(task.cred, task.cred.user_ns)):
         raise KernelError(errno.EPERM, "needs CAP_SYS_ADMIN over the namespace's owner",
                           where=f"{name}ns_install")

@@ -152,7 +152,6 @@ def _parse_lines(prog: Program, lines: list[tuple[str, int, str, int | None]]) -
         if _UNFINISHED.search(body):
             pending[pid] = (n, _UNFINISHED.sub("", body))
             continue
-        r = _RESUMED.match(body)
         if r:
             if pid not in pending:
                 raise TraceError(path, n, f"'{r.group(1)} resumed' without an unfinished call in pid {pid}")

@@ -14,6 +14,7 @@ import re
 import attrs
 
 from .. import uapi
+from ..cgroup import CGROUP_FS
 from .normalise import normalise, unescape
 from .parse import Truncated
 from .tableread import drain, recorded_text, table_positions, table_read_groups
@@ -310,7 +311,6 @@ def listed_before_parent(lines: list[str]) -> int | None:
 CGROUP_ROOT_NOTE = ("cgroup and cgroup2 mounts show their root relative to the reader's cgroup "
                     "namespace (cgroup_show_path()), which the model does not follow: table "
                     "reads after line {line}, where the trace made one, are compared without it")
-_CGROUP_FS = frozenset({"cgroup", "cgroup2"})
 
 
 def first_cgroup_ns(program: Program) -> int | None:
@@ -333,7 +333,7 @@ def _mask_cgroup_roots(lines: list[str]) -> list[str]:
     for ln in lines:
         left, sep, right = ln.partition(" - ")
         f = left.split(" ")
-        if sep and len(f) > 3 and right.split(" ", 1)[0] in _CGROUP_FS:
+        if sep and len(f) > 3 and right.split(" ", 1)[0] in CGROUP_FS:
             f[3] = "(cgroup-ns)"
             ln = " ".join(f) + sep + right
         out.append(ln)

@@ -24,30 +24,49 @@ from .program import Program, Step
 _TABLE = re.compile(r"(^|/)(mountinfo|mounts|mountstats)$")
 
 
-def table_read_groups(program: Program) -> dict[int, list[int]]:
-    """step index of the first read of a table file -> the indices of all its reads.
-
-    A group is the reads of one (pid, fd) after a successful open of a path ending in
-    "mountinfo", "mounts" or "mountstats", up to a read that returns 0, a close of the fd or another open on it.
-    """
-    groups: dict[int, list[int]] = {}
-    current: dict[tuple[int, int], list[int]] = {}
+def _table_fd_events(program: Program):
+    """The steps as they touch fds open on a table file (a path ending in "mountinfo",
+    "mounts" or "mountstats"), per (pid, fd): ("open", i, step, key) where one is opened,
+    ("end", …) where such an fd is closed or its number reused, ("use", …) for a read or
+    lseek on it."""
+    open_tables: set[tuple[int, int]] = set()
     for i, s in enumerate(program.steps):
         if s.name in ("open", "openat") and s.result is not None and not s.result.errno:
             path = s.args[0] if s.name == "open" else s.args[1]
             key = (s.pid, s.result.ret)
-            current.pop(key, None)
+            if key in open_tables:
+                open_tables.discard(key)
+                yield "end", i, s, key
             if isinstance(path, str) and _TABLE.search(path):
-                current[key] = []
-        elif s.name == "close" and s.args:
-            current.pop((s.pid, s.args[0]), None)
-        elif s.name == "read" and s.args and (s.pid, s.args[0]) in current:
-            group = current[(s.pid, s.args[0])]
+                open_tables.add(key)
+                yield "open", i, s, key
+        elif s.name == "close" and s.args and (s.pid, s.args[0]) in open_tables:
+            open_tables.discard((s.pid, s.args[0]))
+            yield "end", i, s, (s.pid, s.args[0])
+        elif s.name in ("read", "lseek") and s.args and (s.pid, s.args[0]) in open_tables:
+            yield "use", i, s, (s.pid, s.args[0])
+
+
+def table_read_groups(program: Program) -> dict[int, list[int]]:
+    """step index of the first read of a table file -> the indices of all its reads.
+
+    A group is the reads of one (pid, fd) after a successful open of a table file, up to a
+    read that returns 0, a close of the fd or another open on it.
+    """
+    groups: dict[int, list[int]] = {}
+    current: dict[tuple[int, int], list[int]] = {}
+    for event, i, s, key in _table_fd_events(program):
+        if event == "open":
+            current[key] = []
+        elif event == "end":
+            current.pop(key, None)
+        elif s.name == "read" and key in current:
+            group = current[key]
             if not group:
                 groups[i] = group
             group.append(i)
             if s.result is None or s.result.errno or s.result.ret == 0:
-                current.pop((s.pid, s.args[0]))
+                current.pop(key)
     return groups
 
 
@@ -56,21 +75,8 @@ def table_positions(program: Program) -> set[int]:
     they answer counts bytes of the recording machine's table, whose ids and devices have
     other lengths than the model's: only whether they succeed is comparable (df reads
     /proc/self/mountinfo to its end and asks where it is)."""
-    out: set[int] = set()
-    open_tables: set[tuple[int, int]] = set()
-    for i, s in enumerate(program.steps):
-        if s.name in ("open", "openat") and s.result is not None and not s.result.errno:
-            path = s.args[0] if s.name == "open" else s.args[1]
-            key = (s.pid, s.result.ret)
-            open_tables.discard(key)
-            if isinstance(path, str) and _TABLE.search(path):
-                open_tables.add(key)
-        elif s.name == "close" and s.args:
-            open_tables.discard((s.pid, s.args[0]))
-        elif (s.name == "lseek" and len(s.args) > 2 and (s.pid, s.args[0]) in open_tables
-              and s.args[2] != 0):
-            out.add(i)
-    return out
+    return {i for event, i, s, _ in _table_fd_events(program)
+            if event == "use" and s.name == "lseek" and len(s.args) > 2 and s.args[2] != 0}
 
 
 def recorded_text(program: Program, group: list[int]) -> str | None:
