@@ -22,6 +22,7 @@ import attrs
 
 from .cgroup import V1_OPTIONS as CGROUP_V1_OPTIONS, V2_OPTIONS as CGROUP_V2_OPTIONS
 from .errors import KernelError
+from .packed import bit, variant
 
 if TYPE_CHECKING:
     from typing import Any
@@ -32,13 +33,23 @@ if TYPE_CHECKING:
 S_IFDIR, S_IFREG = "dir", "reg"
 S_IFLNK, S_IFIFO, S_IFCHR, S_IFBLK, S_IFSOCK = "lnk", "fifo", "chr", "blk", "sock"
 _NO_CHILDREN: Mapping = MappingProxyType({})
+_MODES: dict[int, int] = {}     # one int object per permission mode (Model-only, for memory)
 
 
 class Dentry:
     """A directory entry. The root's `parent` is itself, as in the kernel (IS_ROOT)."""
 
-    __slots__ = ("name", "parent", "children", "sb", "kind", "unlinked", "mnts", "ns_ref",
-                 "uid", "mode", "guessed", "unknown", "absent", "target")
+    __slots__ = ("name", "parent", "children", "sb", "kind", "mnts", "uid", "mode", "bits", "aux")
+
+    # Model-only packing (packed.py): three flags in `bits`; in `aux`, a symlink's body, an
+    # nsfs dentry's namespace or an unknown directory's absent names (never two at once).
+    unlinked = bit("bits", 1, "d_unlinked(): removed by rmdir/unlink")
+    guessed = bit("bits", 2, "created on demand in an opaque fs: its type is a guess")
+    unknown = bit("bits", 4, "a directory whose contents the model does not know")
+    target = variant("aux", str, "S_IFLNK: the link body (i_link)")
+    absent = variant("aux", set, "names recorded results showed missing")
+    ns_ref = variant("aux", lambda a: type(a) not in (str, set),
+                     "nsfs dentries: the namespace they stand for")
 
     def __init__(self, name: str, parent: Dentry | None, sb: SuperBlock, kind: str = S_IFDIR,
                  uid: int = 0, mode: int | None = None) -> None:
@@ -47,15 +58,13 @@ class Dentry:
         self.children: Mapping[str, Dentry] = _NO_CHILDREN   # own_children() to add
         self.sb = sb
         self.kind = kind
-        self.unlinked = False        # d_unlinked(): removed by rmdir/unlink
         self.mnts: Bag = ()          # struct mountpoint m_list: mounts whose mountpoint this is
-        self.ns_ref = None           # nsfs dentries: the namespace they stand for
         self.uid = uid               # i_uid, a kernel id (user_namespace.py)
-        self.mode = mode if mode is not None else (0o755 if kind == S_IFDIR else 0o644)
-        self.guessed = False         # created on demand in an opaque fs: its type is a guess
-        self.unknown = False         # a directory whose contents the model does not know
-        self.absent: set[str] | None = None   # names recorded results showed missing
-        self.target: str | None = None   # S_IFLNK: the link body (i_link)
+        mode = mode if mode is not None else (0o755 if kind == S_IFDIR else 0o644)
+        self.mode = _MODES.setdefault(mode, mode)   # 0o755 is past Python's small ints: a
+        #                                   fresh 32-byte object per mkdir without this
+        self.bits = 0                # unlinked, guessed, unknown
+        self.aux = None              # target, ns_ref or absent
 
     @property
     def is_dir(self) -> bool:
@@ -72,7 +81,7 @@ class Dentry:
         name if missing (mkdir, O_CREAT), so its success means "was missing". *kind*: what an
         existing name is taken to be."""
         d = self.children.get(name)
-        if d is not None or not self.unknown:
+        if d is not None or not self.bits & 4:      # not unknown
             return d
         if not decide(self, name, create):
             return None
@@ -106,8 +115,8 @@ class Dentry:
     def create(self, name: str, kind: str, uid: int = 0, mode: int | None = None) -> Dentry:
         d = Dentry(name, self, self.sb, kind, uid, mode)
         self.own_children()[name] = d
-        if self.absent:
-            self.absent.discard(name)
+        if type(self.aux) is set:    # absent
+            self.aux.discard(name)
         return d
 
     def path(self) -> str:
@@ -211,8 +220,12 @@ class FsType:
 class SuperBlock:
     """struct super_block: one instance of a filesystem, shared by all its mounts."""
 
-    __slots__ = ("fstype", "dev", "root", "rdonly", "user_ns", "options", "opaque",
-                 "mounts", "major", "nouser", "dynamic", "oracle")
+    __slots__ = ("fstype", "dev", "root", "user_ns", "options", "bits", "mounts", "major",
+                 "dynamic", "oracle")
+
+    rdonly = bit("bits", 1, "SB_RDONLY")
+    opaque = bit("bits", 2, "contents unknown: paths are created on demand")
+    nouser = bit("bits", 4, "SB_NOUSER (nullfs; nsfs_init() clears it for nsfs)")
 
     def __init__(self, fstype: str, dev: int, user_ns: UserNamespace, options: tuple[str, ...] = (),
                  opaque: bool = False, major: int = 0, owner: int = 0) -> None:
@@ -221,9 +234,7 @@ class SuperBlock:
         self.major = major
         self.user_ns = user_ns           # s_user_ns
         self.options = options           # what show_options prints, in order
-        self.rdonly = False              # SB_RDONLY
-        self.opaque = opaque             # contents unknown: paths are created on demand
-        self.nouser = False              # SB_NOUSER (nullfs; nsfs_init() clears it for nsfs)
+        self.bits = 2 if opaque else 0   # rdonly, opaque, nouser (packed.py)
         self.mounts: Bag = ()            # s_mounts (klist.bag_add())
         self.dynamic = None              # proc: lookup(dentry, name) -> Dentry | Path | None
         self.oracle = None               # opaque: has `.recorded`, the replayed call's result

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from operator import attrgetter
 from typing import TYPE_CHECKING, Iterator
 
-from sortedcontainers import SortedDict
+from sortedcontainers import SortedKeyList
 
 from .fs import Dentry, SuperBlock
 from .klist import NIL, ListHead
+from .packed import bit
 
 if TYPE_CHECKING:
     from .user_namespace import UserNamespace
@@ -77,11 +79,20 @@ class T(_Flags):
     MARKED = 1
     UMOUNT_CANDIDATE = 2
     UNBINDABLE = 4
+    EXPIRY_MARK = 0x100    # Model-only: mnt_expiry_mark, packed here (packed.py)
+    EXPIRE = 0x200         # Model-only: !list_empty(&mnt_expire), packed here
 
 
 # First unique id handed out: MNT_UNIQUE_ID_OFFSET (1 << 31) + 1, so the two id spaces
 # never overlap (fs/namespace.c:mnt_alloc_id()).
 MNT_UNIQUE_ID_OFFSET = 1 << 31
+
+_ID_SHIFT = 32                           # Mount.ids: unique id offset << 32 | mnt_id
+_ID_MASK = (1 << _ID_SHIFT) - 1
+_FREED = 1 << 31                         # ... with this bit once freed (ids stay < 2^31)
+_MNT_ID_MASK = _FREED - 1
+
+_IDS = attrgetter("ids")
 
 _NO_COVERS: tuple = ()                   # covers of a mount that left none (most of them)
 
@@ -136,15 +147,17 @@ class Mount:
     """
 
     __slots__ = (
-        "mnt_id", "unique_id", "sb", "root", "flags", "t_flags", "devname",
+        "ids", "sb", "root", "flags", "t_flags", "devname",
         "parent", "mountpoint", "mounts", "prev", "next", "overmount",
         "share_prev", "share_next", "slave_prev", "slave_next", "slave_list", "master", "group_id",
-        "ns", "pins", "expiry_mark", "expire", "clist", "covers",
+        "ns", "pins", "clist", "covers",
     )
 
+    expiry_mark = bit("t_flags", T.EXPIRY_MARK, "mnt_expiry_mark")
+    expire = bit("t_flags", T.EXPIRE, "!list_empty(&mnt_expire): on an expiry list")
+
     def __init__(self, mnt_id: int, unique_id: int, sb: SuperBlock, root: Dentry, devname: str) -> None:
-        self.mnt_id = mnt_id              # kernel: mnt_id (small, reused; mountinfo)
-        self.unique_id = unique_id        # kernel: mnt_id_unique (64-bit, never reused)
+        self.ids = (unique_id - MNT_UNIQUE_ID_OFFSET) << _ID_SHIFT | mnt_id   # mnt_id_unique, mnt_id
         self.sb = sb                      # kernel: mnt.mnt_sb
         self.root = root                  # kernel: mnt.mnt_root
         self.flags = 0                    # kernel: mnt.mnt_flags
@@ -162,10 +175,28 @@ class Mount:
         self.group_id = 0                 # kernel: mnt_group_id
         self.ns: MntNamespace | None = None  # kernel: mnt_ns
         self.pins = 0                     # Model-only: open files, cwds and roots on us
-        self.expiry_mark = False          # kernel: mnt_expiry_mark
-        self.expire = False               # kernel: !list_empty(&mnt_expire)
         self.clist: ListHead = NIL        # kernel: mnt_list (umount/candidate lists)
         self.covers: list[Dentry] = _NO_COVERS  # kernel: mnt_covers (cover->dentry of each; 7.3)
+
+    # -- the two ids, kept in one int ------------------------------------------
+    # Model-only, for memory: mnt_id and mnt_id_unique are both past Python's cached small
+    # ints, so two fields cost two int objects a mount; one int holds both (the unique id
+    # above _ID_SHIFT, as an offset from MNT_UNIQUE_ID_OFFSET so it stays two digits), and
+    # its order is the unique ids' order: MountTree keys on it as it is.
+    @property
+    def mnt_id(self) -> int:
+        """mnt_id (small, reused; mountinfo's first field). Negative once freed."""
+        v = self.ids & _ID_MASK
+        return -(v & _MNT_ID_MASK) if v & _FREED else v
+
+    @mnt_id.setter
+    def mnt_id(self, v: int) -> None:
+        self.ids = (self.ids & ~_ID_MASK) | (_FREED | -v if v < 0 else v)
+
+    @property
+    def unique_id(self) -> int:
+        """mnt_id_unique (64-bit, never reused; statmount's mnt_id)."""
+        return (self.ids >> _ID_SHIFT) + MNT_UNIQUE_ID_OFFSET
 
     # -- lists this mount links into, made on first use ------------------------
     def own_clist(self) -> ListHead:
@@ -368,6 +399,79 @@ def peers(a: Mount, b: Mount) -> bool:
 _mntns_seq = itertools.count(1)
 
 
+class MountTree:
+    """ns->mounts: a namespace's mounts in unique-id order (the kernel's rbtree on mnt_node),
+    with mnt_find_id_at()'s "first at or after this id" and lookups by unique id, O(log n).
+
+    Model-only representation: a SortedKeyList of the mounts keyed on Mount.ids, whose order
+    is the unique ids' order, so each mount costs two list slots (a SortedDict beside it cost
+    a hash entry and a key-list slot: ~60 bytes a mount, 60 MB a million). Iterating it gives
+    the mounts, lowest unique id first.
+    """
+
+    __slots__ = ("_l",)
+
+    def __init__(self) -> None:
+        self._l = SortedKeyList(key=_IDS)
+
+    @staticmethod
+    def _key(uid: int) -> int:
+        """The smallest Mount.ids a mount with unique id *uid* can have."""
+        return (uid - MNT_UNIQUE_ID_OFFSET) << _ID_SHIFT
+
+    def add(self, m: Mount) -> None:
+        """Put *m* in; a mount already in stays once (a move within the namespace)."""
+        lst = self._l
+        if lst and lst[-1].ids >= m.ids and self.get(m.unique_id) is m:
+            return
+        lst.add(m)
+
+    def update(self, ms: list[Mount]) -> None:
+        """add() for many: one sorted bulk insert."""
+        lst = self._l
+        if lst and ms:
+            top = lst[-1].ids
+            ms = [m for m in ms if m.ids > top or self.get(m.unique_id) is not m]
+        lst.update(ms)
+
+    def discard(self, m: Mount) -> None:
+        """Take *m* out if it is in."""
+        lst = self._l
+        try:
+            lst.remove(m)
+        except ValueError:              # absent, or its mnt_id changed since it went in
+            lo = self._key(m.unique_id)
+            for i in range(lst.bisect_key_left(lo), lst.bisect_key_left(lo + _ID_MASK + 1)):
+                if lst[i] is m:
+                    del lst[i]
+                    return
+
+    def clear(self) -> None:
+        self._l.clear()
+
+    def get(self, uid: int) -> Mount | None:
+        """The mount whose unique id is *uid*, or None."""
+        m = next(self.from_id(uid), None)
+        return m if m is not None and m.unique_id == uid else None
+
+    def from_id(self, uid: int) -> Iterator[Mount]:
+        """Mounts with unique id >= *uid*, ascending (mnt_find_id_at() and on)."""
+        return self._l.irange_key(min_key=self._key(uid))
+
+    def before_id(self, uid: int) -> Iterator[Mount]:
+        """Mounts with unique id < *uid*, descending (listmount(LISTMOUNT_REVERSE))."""
+        return self._l.irange_key(max_key=self._key(uid), inclusive=(True, False), reverse=True)
+
+    def __iter__(self) -> Iterator[Mount]:
+        return iter(self._l)
+
+    def __reversed__(self) -> Iterator[Mount]:
+        return reversed(self._l)
+
+    def __len__(self) -> int:
+        return len(self._l)
+
+
 class MntNamespace:
     """struct mnt_namespace: a root, an owner user namespace, and the mounts by unique id.
 
@@ -382,7 +486,7 @@ class MntNamespace:
         from .user_namespace import _ns_inum
         self.root: Mount | None = None
         self.user_ns = user_ns
-        self.mounts: SortedDict = SortedDict()   # unique_id -> Mount (ns->mounts rbtree)
+        self.mounts = MountTree()                 # ns->mounts, by unique id
         self.pending = 0                          # pending_mounts (count_mounts())
         self.is_anon = anon
         self.seq = 0 if anon else next(_mntns_seq)  # seq: a loop check for ns file binds
@@ -397,19 +501,19 @@ class MntNamespace:
     def add(self, m: Mount) -> None:
         """mnt_add_to_ns()"""
         m.ns = self
-        self.mounts[m.unique_id] = m
+        self.mounts.add(m)
 
     def add_many(self, ms: list[Mount]) -> None:
         """mnt_add_to_ns() for a whole new tree: one sorted bulk insert (copy_mnt_ns())."""
         for m in ms:
             m.ns = self
-        self.mounts.update([(m.unique_id, m) for m in ms])
+        self.mounts.update(ms)
 
     def remove(self, m: Mount) -> None:
         """move_from_ns(): out of the ordered index only. m.ns stays set until the caller
         is done (umount_tree() clears it after propagate_umount(), whose propagation walk
         must still see departing mounts as attached, not IS_MNT_NEW)."""
-        self.mounts.pop(m.unique_id, None)
+        self.mounts.discard(m)
 
     def __iter__(self) -> Iterator[Mount]:
-        return iter(self.mounts.values())
+        return iter(self.mounts)

@@ -187,9 +187,7 @@ class ProcMounts:
 
 def mnt_find_id_at(ns: MntNamespace, mnt_id: int) -> Mount | None:
     """The first mount of *ns* whose unique id is >= *mnt_id*. Mirrors mnt_find_id_at()."""
-    i = ns.mounts.bisect_left(mnt_id)
-    keys = ns.mounts.keys()
-    return ns.mounts[keys[i]] if i < len(keys) else None
+    return next(ns.mounts.from_id(mnt_id), None)
 
 
 class MountsOp:

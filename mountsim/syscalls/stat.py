@@ -431,19 +431,17 @@ def do_listmount(task: Task, ns: MntNamespace, parent_id: int, last_id: int, nr:
             raise KernelError(errno.ENOENT, "no such mount in the namespace", where="do_listmount")
         orig = Path(m, m.root)
     _reachable_or_capable(task, ns, orig.mnt, orig.dentry, root, "do_listmount")
-    keys = ns.mounts.keys()
     if reverse:
-        start = keys if not last_id else keys[:ns.mounts.bisect_left(last_id)]
-        order = reversed(start)
+        order = ns.mounts.before_id(last_id) if last_id else reversed(ns.mounts)
     else:
         if last_id == U64_MAX and not last_id_max_ends:
             last_id = 0                 # mnt_find_id_at(ns, last_mnt_id + 1): u64 wraps to 0
-        order = iter(keys if not last_id else keys[ns.mounts.bisect_right(last_id):])
+        order = ns.mounts.from_id(last_id + 1) if last_id else iter(ns.mounts)
     out: list[int] = []
-    for uid in order:
+    for r in order:
         if len(out) >= nr:
             break
-        r = ns.mounts[uid]
+        uid = r.unique_id
         if uid == parent_id or not is_path_reachable(r, r.root, orig.mnt, orig.dentry):
             continue
         out.append(uid)

@@ -92,9 +92,9 @@ def _check_ns(ns) -> list[str]:
     # the ordered index and the tree agree
     if set(map(id, tree)) != set(map(id, ns)):
         errs.append("namespace index and tree differ")
-    ids = list(ns.mounts)
-    if ids != sorted(ids):
-        errs.append("namespace index not ordered by unique id")
+    ids = [m.unique_id for m in ns.mounts]
+    if ids != sorted(set(ids)):
+        errs.append("namespace index not ordered by unique id, or an id twice")
     return errs
 
 

@@ -28,7 +28,8 @@ def test_invariants_after_every_step(program):
         errs = check(s.k) + exposed_locked(locked, s.k)
         assert not errs, f"after {step.name}{step.args}: {errs}"
         for ns in namespaces_of(s.k).values():
-            for uid, m in ns.mounts.items():
+            for m in ns.mounts:
+                uid = m.unique_id
                 assert by_unique.setdefault(uid, m) is m, f"unique id {uid} reused by {m}"
 
 

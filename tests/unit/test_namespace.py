@@ -172,9 +172,9 @@ class TestLimitsAndIds:
         fs/namespace.c:mnt_alloc_id(), mnt_id_unique = ++mnt_id_ctr)."""
         r = model()
         r.tmpfs("/a")
-        first = max(r.s.k.tasks[1].mnt_ns.mounts)
+        first = max(m.unique_id for m in r.s.k.tasks[1].mnt_ns.mounts)
         r.call("umount2", "/a", 0), r.tmpfs("/a")
-        assert max(r.s.k.tasks[1].mnt_ns.mounts) > first
+        assert max(m.unique_id for m in r.s.k.tasks[1].mnt_ns.mounts) > first
 
 
 class TestMountinfoFormat:

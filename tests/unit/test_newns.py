@@ -30,7 +30,7 @@ class TestOpenTreeNamespace:
         new_ns = fd_ns(r, fd)
         assert new_ns is not task(r).mnt_ns and new_ns.seq != task(r).mnt_ns.seq
         ids = listmount(r, ns_id=new_ns.seq)
-        assert len(ids) == 1 and new_ns.mounts[ids[0]].parent is new_ns.root
+        assert len(ids) == 1 and new_ns.mounts.get(ids[0]).parent is new_ns.root
         assert is_nullfs(new_ns.root)
 
     @pytest.mark.parametrize("path,expect", [("/", 2), ("/a", 2)])
@@ -262,7 +262,7 @@ class TestFsmountNamespace:
         new_ns = fd_ns(r, fd)
         assert new_ns is not None and not new_ns.is_anon
         ids = listmount(r, ns_id=new_ns.seq)
-        assert len(ids) == 1 and new_ns.mounts[ids[0]].sb.fstype == "tmpfs"
+        assert len(ids) == 1 and new_ns.mounts.get(ids[0]).sb.fstype == "tmpfs"
 
     def test_setns_into_namespace(self):
         """If a child setns()es into it, then its root is the new tmpfs (source:

@@ -143,7 +143,7 @@ class TestStatmount:
         assert r.call("unshare", uapi.CLONE_NEWNS, pid=child) == 0
         assert r.call("mount", "c", "/c", "tmpfs", 0, None, pid=child) == 0
         ns = r.s.k.tasks[child].mnt_ns
-        cid = list(ns.mounts)[-1]
+        cid = list(ns.mounts)[-1].unique_id
         assert statmount(r, cid, 2) == "ENOENT"
         sm = statmount(r, cid, uapi.STATMOUNT_MNT_POINT | uapi.STATMOUNT_MNT_NS_ID, mnt_ns_id=ns.seq)
         assert sm["mnt_point"] == "/c" and sm["mnt_ns_id"] == ns.seq

@@ -147,7 +147,7 @@ class TestPermissionErrno:
         child = r.fork()
         assert r.call("unshare", uapi.CLONE_NEWNS, pid=child) == 0
         ns = r.s.k.tasks[child].mnt_ns
-        root_id = list(ns.mounts)[-1]
+        root_id = list(ns.mounts)[-1].unique_id
         sm = by_id(r, root_id, uapi.STATMOUNT_MNT_NS_ID, mnt_ns_id=ns.seq)
         nsid = sm["mnt_ns_id"]
         assert r.call("setresuid", 1000, 1000, 1000) == 0
@@ -179,7 +179,7 @@ class TestSmallBuffer:
         prepare_kstatmount(): 7.2 `bufsize == sizeof(ks->sm)`, 7.3 `bufsize <= sizeof(ks->sm)`
         "Even the reserved empty string needs room past the fixed part")."""
         r = run(kernel)
-        root_id = list(r.s.k.tasks[1].mnt_ns.mounts)[-1]
+        root_id = list(r.s.k.tasks[1].mnt_ns.mounts)[-1].unique_id
         ret = by_id(r, root_id, uapi.STATMOUNT_FS_SUBTYPE, bufsize=100)
         assert (ret if isinstance(ret, str) else 0) == expect
 
