@@ -22,7 +22,7 @@ import attrs
 
 from .cgroup import V1_OPTIONS as CGROUP_V1_OPTIONS, V2_OPTIONS as CGROUP_V2_OPTIONS
 from .errors import KernelError
-from .packed import bit, variant
+from .packed import bit, shared_int, variant
 
 if TYPE_CHECKING:
     from typing import Any
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 S_IFDIR, S_IFREG = "dir", "reg"
 S_IFLNK, S_IFIFO, S_IFCHR, S_IFBLK, S_IFSOCK = "lnk", "fifo", "chr", "blk", "sock"
 _NO_CHILDREN: Mapping = MappingProxyType({})
-_MODES: dict[int, int] = {}     # one int object per permission mode (Model-only, for memory)
 
 
 class Dentry:
@@ -58,11 +57,10 @@ class Dentry:
         self.children: Mapping[str, Dentry] = _NO_CHILDREN   # own_children() to add
         self.sb = sb
         self.kind = kind
-        self.mnts: Bag = ()          # struct mountpoint m_list: mounts whose mountpoint this is
+        self.mnts: Any = ()          # mounts hashed here, its m_list too (mount_hash.py)
         self.uid = uid               # i_uid, a kernel id (user_namespace.py)
         mode = mode if mode is not None else (0o755 if kind == S_IFDIR else 0o644)
-        self.mode = _MODES.setdefault(mode, mode)   # 0o755 is past Python's small ints: a
-        #                                   fresh 32-byte object per mkdir without this
+        self.mode = shared_int(mode)
         self.bits = 0                # unlinked, guessed, unknown
         self.aux = None              # target, ns_ref or absent
 

@@ -130,7 +130,6 @@ class Kernel:
         """mnt_set_mountpoint(): child sits on (parent, mp); not yet hashed."""
         child.mountpoint = mp
         child.parent = parent
-        mp.mnts = bag_add(mp.mnts, child)
 
     def _attach(self, mnt: Mount, parent: Mount) -> None:
         """__attach_mnt(): hash it, link it at the tail of the parent's children.
@@ -146,9 +145,8 @@ class Kernel:
         if parent.overmount is mnt:
             parent.overmount = None
         mp = mnt.mountpoint
-        self.hash.remove(mnt)
+        self.hash.remove(mnt)                      # off the dentry's chain: its m_list
         del_child(mnt)
-        mp.mnts = bag_remove(mp.mnts, mnt)
         mnt.parent = mnt
         mnt.mountpoint = mnt.root
         return mp

@@ -19,6 +19,7 @@ from . import pnode
 from .errors import KernelError
 from .fs import Dentry, is_subdir
 from .klist import ListHead
+from .packed import shared_int
 from .mount import (MNT, MNT_INTERNAL_FLAGS, MntNamespace, Mount, T, add_child, children, del_child,
                     peer_add, peers, slave_add_behind, slave_add_head)
 from .pnode import (CL_COPY_MNT_NS_FILE, CL_COPY_UNBINDABLE, CL_EXPIRE, CL_MAKE_SHARED,
@@ -85,7 +86,7 @@ def clone_mnt(k: Kernel, old: Mount, root: Dentry, flag: int) -> Mount:
     CL_COPY_UNBINDABLE, e.g. by copy_mnt_ns()) is unbindable too; before, it is private.
     """
     mnt = k.alloc_vfsmnt(old.sb, root, old.devname)
-    mnt.flags = old.flags & _NOT_INTERNAL
+    mnt.flags = shared_int(old.flags & _NOT_INTERNAL)
     if k.sem.clone_keeps_unbindable:     # mnt_t_flags = old->mnt_t_flags & T_UNBINDABLE
         mnt.t_flags = old.t_flags & T.UNBINDABLE
     if not flag & (CL_SLAVE | CL_PRIVATE | CL_SHARED_TO_SLAVE):
@@ -152,7 +153,7 @@ def copy_tree(k: Kernel, src_root: Mount, dentry: Dentry, flag: int) -> Mount:
                 dst_parent = dst_mnt
                 dst_mnt = clone_mnt(k, src_mnt, src_mnt.root, flag)
                 if src_mnt.flags & MNT.LOCKED:
-                    dst_mnt.flags |= MNT.LOCKED
+                    dst_mnt.flags = shared_int(dst_mnt.flags | MNT.LOCKED)
                 k.attach_mnt(dst_mnt, dst_parent, src_parent.mountpoint)
                 src_mnt = next_mnt(src_mnt, src_root_child)
     except KernelError:
@@ -324,7 +325,7 @@ def lock_mnt_tree(mnt: Mount) -> None:
             flags |= MNT.LOCK_NOEXEC
         if not p.expire and p is not mnt:
             flags |= MNT.LOCKED
-        p.flags = flags
+        p.flags = shared_int(flags)
 
 
 def has_locked_children(mnt: Mount, dentry: Dentry) -> bool:
@@ -431,7 +432,7 @@ def umount_tree(k: Kernel, mnt: Mount, how: int) -> list[Mount]:
         pnode.propagate_mount_unlock(k, mnt)
     gone = list(walk_tree(mnt))
     for p in gone:
-        p.flags |= MNT.UMOUNT
+        p.flags = shared_int(p.flags | MNT.UMOUNT)
         del_child(p)                       # hide the mounts from mnt_mounts
     _leave_ns_index(k, gone)
     if how & UMOUNT_PROPAGATE:             # the set grows by the twins: a mnt_list of them
@@ -448,7 +449,7 @@ def umount_tree(k: Kernel, mnt: Mount, how: int) -> list[Mount]:
     for p in gone:
         p.ns = None
         p.expire = False
-        p.flags |= sync
+        p.flags = shared_int(p.flags | sync)
         if p.parent is not p:              # mnt_has_parent()
             umount_child(k, p, how)
     for p in gone:

@@ -37,3 +37,13 @@ def variant(field: str, kind: Any, doc: str) -> property:
         if v is not None or is_kind(getattr(self, field)):
             setattr(self, field, v)
     return property(get, set_, doc=doc)
+
+
+_INTS: dict[int, int] = {}
+
+
+def shared_int(v: int) -> int:
+    """One int object per distinct value: Python caches only -5..256, so every mount whose
+    flags hold MNT_SHARED or MNT_LOCKED, every 0o755 directory, would carry its own 32-byte
+    int. Flag words and modes take few distinct values."""
+    return _INTS.setdefault(v, v)

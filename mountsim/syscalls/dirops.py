@@ -24,7 +24,7 @@ from .. import uapi
 from ..cgroup import CGROUP_FS
 from ..errors import KernelError
 from ..fs import S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, S_IFSOCK, Dentry, walk
-from ..klist import bag_items
+from ..mount_hash import MountHash
 from ..namei import LOOKUP_EMPTY, check_name_len, getname, lookup_parent, user_path_at
 from ..namespace import UMOUNT_CONNECTED, umount_tree
 from ..permission import MAY_WRITE, check_sticky, generic_permission, may_write_dir
@@ -116,7 +116,7 @@ def detach_mounts(k: Kernel, d: Dentry) -> None:
     """The mounts still on a removed name (other namespaces' ones) go, lazily, keeping
     locked pieces together. Mirrors fs/namespace.c:detach_mounts() after dont_mount()."""
     d.unlinked = True
-    for m in list(bag_items(d.mnts)):
+    for m in list(MountHash.on(d)):
         if m.ns is not None:
             umount_tree(k, m, UMOUNT_CONNECTED)
 

@@ -16,7 +16,7 @@ from .. import uapi
 from ..cgroup import CGROUP_FS
 from ..errors import KernelError
 from ..fs import S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, S_IFSOCK
-from ..klist import bag_items
+from ..mount_hash import MountHash
 from ..mount import MNT
 from ..permission import MAY_READ, MAY_WRITE, generic_permission, may_write_dir
 from ..proc import idmap_target, outside_answer
@@ -89,7 +89,7 @@ def sys_mkdir(k: Kernel, task: Task, name: str | None, mode: int | None = 0o777)
 
 def is_local_mountpoint(task: Task, dentry) -> bool:
     """is_local_mountpoint(): a mount of the caller's namespace sits on *dentry*."""
-    return any(m.ns is task.mnt_ns for m in bag_items(dentry.mnts))
+    return any(m.ns is task.mnt_ns for m in MountHash.on(dentry))
 
 
 def sys_openat(k: Kernel, task: Task, dfd: int, name: str | None, flags: int, mode: int | None = 0) -> File:

@@ -103,9 +103,13 @@ def _check_hash(k, namespaces) -> list[str]:
     namespace is found by __lookup_mnt() where it sits (mount_hash.py keys a lone mount by
     its own parent, so a parent or mountpoint changed while hashed shows up here)."""
     errs = []
-    for (parent, dentry), child in k.hash.items():
-        if child.parent is not parent or child.mountpoint is not dentry:
-            errs.append(f"hash entry {child} does not sit on ({parent}, {dentry})")
+    mountpoints = {id(m.mountpoint): m.mountpoint for ns in namespaces.values() for m in ns}
+    for dentry in mountpoints.values():
+        chain = dentry.mnts
+        keyed = chain.items() if type(chain) is dict else ((m.parent, m) for m in k.hash.on(dentry))
+        for parent, child in keyed:
+            if child.parent is not parent or child.mountpoint is not dentry:
+                errs.append(f"hash entry {child} does not sit on ({parent}, {dentry})")
     for ns in namespaces.values():
         for m in ns:
             if m.has_parent and k.hash.lookup(m.parent, m.mountpoint) is not m:
