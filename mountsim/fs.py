@@ -22,26 +22,29 @@ import attrs
 
 from .cgroup import V1_OPTIONS as CGROUP_V1_OPTIONS, V2_OPTIONS as CGROUP_V2_OPTIONS
 from .errors import KernelError
-from .packed import bit, shared_int, variant
+from .packed import bit, bits, shared_int, variant
 
 if TYPE_CHECKING:
     from typing import Any
-    Bag = tuple | dict | Any       # klist.bag_add(): mounts, in the order they came
     from .user_namespace import UserNamespace
     from .versions import Profile
 
 S_IFDIR, S_IFREG = "dir", "reg"
 S_IFLNK, S_IFIFO, S_IFCHR, S_IFBLK, S_IFSOCK = "lnk", "fifo", "chr", "blk", "sock"
 _NO_CHILDREN: Mapping = MappingProxyType({})
+_KINDS = (S_IFDIR, S_IFREG, S_IFLNK, S_IFIFO, S_IFCHR, S_IFBLK, S_IFSOCK)   # Dentry.kind's codes
+_KIND_CODE = {k: i for i, k in enumerate(_KINDS)}
 
 
 class Dentry:
     """A directory entry. The root's `parent` is itself, as in the kernel (IS_ROOT)."""
 
-    __slots__ = ("name", "parent", "children", "sb", "kind", "mnts", "uid", "mode", "bits", "aux")
+    __slots__ = ("name", "parent", "children", "sb", "mnts", "uid", "bits", "aux")
 
-    # Model-only packing (packed.py): three flags in `bits`; in `aux`, a symlink's body, an
-    # nsfs dentry's namespace or an unknown directory's absent names (never two at once).
+    # Model-only packing (packed.py): three flags, the inode's type and mode in `bits` (an
+    # i_mode with d_flags; few distinct values, so shared int objects); in `aux`, a
+    # symlink's body, an nsfs dentry's namespace or an unknown directory's absent names
+    # (never two at once).
     unlinked = bit("bits", 1, "d_unlinked(): removed by rmdir/unlink")
     guessed = bit("bits", 2, "created on demand in an opaque fs: its type is a guess")
     unknown = bit("bits", 4, "a directory whose contents the model does not know")
@@ -49,6 +52,8 @@ class Dentry:
     absent = variant("aux", set, "names recorded results showed missing")
     ns_ref = variant("aux", lambda a: type(a) not in (str, set),
                      "nsfs dentries: the namespace they stand for")
+    kind = bits("bits", 3, 3, "the inode's type (S_IFDIR, ...)", _KINDS)
+    mode = bits("bits", 6, 12, "the inode's permission bits (i_mode & 07777)")
 
     def __init__(self, name: str, parent: Dentry | None, sb: SuperBlock, kind: str = S_IFDIR,
                  uid: int = 0, mode: int | None = None) -> None:
@@ -56,17 +61,16 @@ class Dentry:
         self.parent: Dentry = parent if parent is not None else self
         self.children: Mapping[str, Dentry] = _NO_CHILDREN   # own_children() to add
         self.sb = sb
-        self.kind = kind
         self.mnts: Any = ()          # mounts hashed here, its m_list too (mount_hash.py)
         self.uid = uid               # i_uid, a kernel id (user_namespace.py)
-        mode = mode if mode is not None else (0o755 if kind == S_IFDIR else 0o644)
-        self.mode = shared_int(mode)
-        self.bits = 0                # unlinked, guessed, unknown
+        if mode is None:
+            mode = 0o755 if kind == S_IFDIR else 0o644
+        self.bits = shared_int(_KIND_CODE[kind] << 3 | mode << 6)   # kind, mode; no flags
         self.aux = None              # target, ns_ref or absent
 
     @property
     def is_dir(self) -> bool:
-        return self.kind == S_IFDIR
+        return not self.bits & 0o70      # kind S_IFDIR: code 0
 
     @property
     def is_root(self) -> bool:
@@ -233,7 +237,7 @@ class SuperBlock:
         self.user_ns = user_ns           # s_user_ns
         self.options = options           # what show_options prints, in order
         self.bits = 2 if opaque else 0   # rdonly, opaque, nouser (packed.py)
-        self.mounts: Bag = ()            # s_mounts (klist.bag_add())
+        self.mounts = None               # s_mounts: the first (mount.sb_add())
         self.dynamic = None              # proc: lookup(dentry, name) -> Dentry | Path | None
         self.oracle = None               # opaque: has `.recorded`, the replayed call's result
         for o in options:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Callable
 
 from .fs import FS_TYPES, Dentry, SuperBlock
-from .klist import bag_add, bag_remove
-from .mount import MNT, MNT_UNIQUE_ID_OFFSET, IdAllocator, MntNamespace, Mount, T, add_child, del_child
+from .mount import (MNT, MNT_UNIQUE_ID_OFFSET, IdAllocator, MntNamespace, Mount, T, add_child, del_child,
+                    sb_add, sb_del)
 from .mount_hash import MountHash
 from .task import FdTable, FsStruct, Path, Task
 from .user_namespace import IDENTITY_MAP, Cred, OtherNamespace, UserNamespace, host_max_user_namespaces
@@ -63,7 +63,7 @@ class Kernel:
         """alloc_vfsmnt() + mnt_alloc_id()."""
         self.unique_ctr += 1
         m = Mount(self.mnt_ids.alloc(), self.unique_ctr, sb, root, devname)
-        sb.mounts = bag_add(sb.mounts, m)
+        sb_add(m)
         return m
 
     def new_sb(self, fstype: str, user_ns: UserNamespace, options: tuple[str, ...] = (),
@@ -93,7 +93,7 @@ class Kernel:
         self.mnt_ids.free(m.mnt_id)
         m.mnt_id = -m.mnt_id if m.mnt_id > 0 else m.mnt_id  # freed marker, for debugging
         sb = m.sb
-        sb.mounts = bag_remove(sb.mounts, m)
+        sb_del(m)
         self.drop_sb(sb)                           # kill_anon_super() after the last one
 
     def mnt_alloc_group_id(self, m: Mount) -> None:
@@ -136,14 +136,9 @@ class Kernel:
         *parent* is mnt.parent (mnt_set_mountpoint() ran): the hash keys on it."""
         self.hash.add(mnt)
         add_child(mnt, parent)
-        if mnt.mountpoint is parent.root:
-            parent.overmount = mnt
 
     def unhash_mnt(self, mnt: Mount) -> Dentry:
         """unhash_mnt(): detach from the parent; returns the old mountpoint."""
-        parent = mnt.parent
-        if parent.overmount is mnt:
-            parent.overmount = None
         mp = mnt.mountpoint
         self.hash.remove(mnt)                      # off the dentry's chain: its m_list
         del_child(mnt)

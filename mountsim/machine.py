@@ -17,8 +17,7 @@ from . import cgroup
 from .errors import KernelError
 from .fs import S_IFDIR
 from .kernel import Kernel
-from .klist import bag_add
-from .mount import MNT, MntNamespace, Mount, T, add_child, del_child, peer_add, slave_add_tail
+from .mount import MNT, MntNamespace, Mount, T, add_child, del_child, peer_add, sb_add, slave_add_tail
 from .namei import traverse_mounts
 from .trace.normalise import unescape
 from .nullfs import init_mount_tree
@@ -177,7 +176,7 @@ def _from_mountinfo(k: Kernel, ns: MntNamespace, rootfs: Mount, lines: list[str]
             sbs[dev] = sb
         k.mnt_ids.reserve(mid)
         m = Mount(mid, uid_base + 1 + idx, sb, _dentry_at(sb, unescape(root)), unescape(source))
-        sb.mounts = bag_add(sb.mounts, m)
+        sb_add(m)
         for o in opts.split(","):
             m.flags |= _MNT_OPT.get(o, MNT(0))
         for word in f[6:]:

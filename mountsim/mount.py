@@ -21,6 +21,7 @@ from sortedcontainers import SortedKeyList
 
 from .fs import Dentry, SuperBlock
 from .klist import NIL, ListHead
+from .mount_hash import MountHash
 from .packed import bit
 
 if TYPE_CHECKING:
@@ -147,8 +148,8 @@ class Mount:
     """
 
     __slots__ = (
-        "ids", "sb", "root", "flags", "t_flags", "devname",
-        "parent", "mountpoint", "mounts", "prev", "next", "overmount",
+        "ids", "root", "flags", "t_flags", "devname", "sb_prev", "sb_next",
+        "parent", "mountpoint", "mounts", "prev", "next",
         "share_prev", "share_next", "slave_prev", "slave_next", "slave_list", "master", "group_id",
         "ns", "pins", "clist", "covers",
     )
@@ -158,16 +159,15 @@ class Mount:
 
     def __init__(self, mnt_id: int, unique_id: int, sb: SuperBlock, root: Dentry, devname: str) -> None:
         self.ids = (unique_id - MNT_UNIQUE_ID_OFFSET) << _ID_SHIFT | mnt_id   # mnt_id_unique, mnt_id
-        self.sb = sb                      # kernel: mnt.mnt_sb
         self.root = root                  # kernel: mnt.mnt_root
         self.flags = 0                    # kernel: mnt.mnt_flags
         self.t_flags = 0                  # kernel: mnt_t_flags
         self.devname = devname            # kernel: mnt_devname
+        self.sb_prev = self.sb_next = self  # kernel: mnt_instance (sb.mounts ring; sb_add())
         self.parent: Mount = self         # kernel: mnt_parent
         self.mountpoint: Dentry = root    # kernel: mnt_mountpoint
         self.mounts: Mount | None = None  # kernel: mnt_mounts (its first entry; None: empty)
         self.prev = self.next = self      # kernel: mnt_child (ring of siblings; lone: self)
-        self.overmount: Mount | None = None  # kernel: overmount (child mounted on our root)
         self.share_prev = self.share_next = self  # kernel: mnt_share (peer ring; lone: self)
         self.slave_prev = self.slave_next = self  # kernel: mnt_slave (ring; lone: self)
         self.slave_list: Mount | None = None  # kernel: mnt_slave_list (its first; None: empty)
@@ -177,6 +177,18 @@ class Mount:
         self.pins = 0                     # Model-only: open files, cwds and roots on us
         self.clist: ListHead = NIL        # kernel: mnt_list (umount/candidate lists)
         self.covers: list[Dentry] = _NO_COVERS  # kernel: mnt_covers (cover->dentry of each; 7.3)
+
+    # -- fields the model derives rather than stores (for memory) --------------
+    @property
+    def sb(self) -> SuperBlock:
+        """mnt.mnt_sb: always its root's superblock (mnt_root->d_sb)."""
+        return self.root.sb
+
+    @property
+    def overmount(self) -> Mount | None:
+        """The mount on our root (kernel: mnt->overmount, kept by __attach_mnt() and
+        unhash_mnt()); the mount hash has exactly that answer."""
+        return MountHash.lookup(self, self.root)
 
     # -- the two ids, kept in one int ------------------------------------------
     # Model-only, for memory: mnt_id and mnt_id_unique are both past Python's cached small
@@ -250,6 +262,49 @@ class Mount:
 
     def __repr__(self) -> str:
         return f"<Mount {self.mnt_id} {self.sb.fstype}:{self.root.path()} on {self.mountpoint.path()}>"
+
+
+# -- mnt_instance: a superblock's mounts --------------------------------------------------
+# sb.mounts is the first (None: no mount); each mount's sb_prev/sb_next link the ring, so
+# the kernel's O(1) removal needs no container (a tuple for a mount and its copy was 56
+# bytes a copy).
+
+def sb_add(m: Mount) -> None:
+    """list_add_tail(&mnt->mnt_instance, &sb->s_mounts) (alloc_vfsmnt())."""
+    sb = m.root.sb
+    first = sb.mounts
+    if first is None:
+        sb.mounts = m
+        m.sb_prev = m.sb_next = m
+    else:
+        last = first.sb_prev
+        m.sb_prev, m.sb_next = last, first
+        last.sb_next = first.sb_prev = m
+
+
+def sb_del(m: Mount) -> None:
+    """list_del(&mnt->mnt_instance) (mntput_no_expire())."""
+    sb = m.root.sb
+    nxt = m.sb_next
+    if nxt is m:
+        if sb.mounts is m:
+            sb.mounts = None
+        return
+    prv = m.sb_prev
+    prv.sb_next, nxt.sb_prev = nxt, prv
+    if sb.mounts is m:
+        sb.mounts = nxt
+    m.sb_prev = m.sb_next = m
+
+
+def sb_mounts(sb: SuperBlock) -> Iterator[Mount]:
+    """The mounts of *sb*, oldest first (list_for_each_entry(.., &sb->s_mounts, ..))."""
+    first = m = sb.mounts
+    while m is not None:
+        yield m
+        m = m.sb_next
+        if m is first:
+            return
 
 
 # -- mnt_share: the peer ring -------------------------------------------------------------

@@ -19,7 +19,23 @@ def bit(field: str, mask: int, doc: str) -> property:
 
     def set_(self: Any, on: bool) -> None:
         v = getattr(self, field)
-        setattr(self, field, v | mask if on else v & ~mask)
+        setattr(self, field, shared_int(v | mask if on else v & ~mask))
+    return property(get, set_, doc=doc)
+
+
+def bits(field: str, shift: int, width: int, doc: str, values: tuple = ()) -> property:
+    """An int attribute stored in *width* bits from *shift* of the int slot *field*; with
+    *values*, an attribute taking one of them (stored as its index)."""
+    mask = ((1 << width) - 1) << shift
+    index = {v: i for i, v in enumerate(values)}
+
+    def get(self: Any) -> Any:
+        n = (getattr(self, field) & mask) >> shift
+        return values[n] if values else n
+
+    def set_(self: Any, v: Any) -> None:
+        n = index[v] if values else v
+        setattr(self, field, shared_int(getattr(self, field) & ~mask | n << shift))
     return property(get, set_, doc=doc)
 
 

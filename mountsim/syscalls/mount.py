@@ -17,8 +17,7 @@ from .. import pnode, uapi
 from ..errors import KernelError
 from ..cgroup import CGROUP_FS, cgroup1_get_tree, cgroup_get_tree
 from ..fs import FS_TYPES, parse_options, reconfigure_options
-from ..klist import bag_items
-from ..mount import MNT, MNT_ATIME_MASK, MNT_INTERNAL_FLAGS, MNT_USER_SETTABLE_MASK, Mount, children
+from ..mount import MNT, MNT_ATIME_MASK, MNT_INTERNAL_FLAGS, MNT_USER_SETTABLE_MASK, Mount, children, sb_mounts
 from ..namei import LOOKUP_FOLLOW, LOOKUP_MOUNTPOINT, user_path_at
 from ..namespace import (UMOUNT_PROPAGATE, UMOUNT_SYNC, attach_recursive_mnt, check_mnt,
                          clone_mnt, copy_tree, graft_tree, has_locked_children,
@@ -414,7 +413,7 @@ def sb_prepare_remount_readonly(k: Kernel, sb) -> None:
 
     tasks = [t for t in k.tasks.values() if t.alive]
     files = [f for t in tasks for f in t.files.fds.values()]
-    busy = (any(m.root.unlinked for m in bag_items(sb.mounts))
+    busy = (any(m.root.unlinked for m in sb_mounts(sb))
             or any(in_sb_unlinked(p) for t in tasks for p in (t.fs.root, t.fs.pwd))
             or any(in_sb_unlinked(f.path) for f in files))
     writing = any(f.path is not None and f.path.mnt.sb is sb and f.kind == "path"

@@ -1,9 +1,8 @@
-"""klist.py: the kernel-order lists and the bags behind s_mounts and m_list.
+"""klist.py's kernel-order lists, and mount.py's s_mounts ring (sb_add(), sb_del()).
 
 These are the model's own structures (Model-only), so the expected values are their
 documented contracts: a ListHead keeps list.h's order; NIL reads as empty and refuses to be
-linked; a bag keeps insertion order whatever its current form (nothing, one item, list,
-dict) and removes any item.
+linked; a superblock's mounts keep the order they came in, and any of them can leave.
 """
 
 from __future__ import annotations
@@ -11,7 +10,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, strategies as st
 
-from mountsim.klist import NIL, ListHead, bag_add, bag_items, bag_remove
+from mountsim.fs import SuperBlock
+from mountsim.klist import NIL, ListHead
+from mountsim.mount import Mount, sb_add, sb_del, sb_mounts
+from mountsim.user_namespace import UserNamespace
 
 
 class Owned:
@@ -43,27 +45,20 @@ def test_nil_reads_empty_and_refuses_links():
 
 
 @given(st.lists(st.tuples(st.booleans(), st.integers(0, 20)), max_size=60))
-def test_bag_is_an_insertion_ordered_set(ops):
-    """If items are added (each once) and removed in any order, the bag holds exactly the
-    present ones in the order they came, across every form it takes."""
-    bag: object = ()
+def test_sb_mounts_keep_their_order(ops):
+    """If mounts of one superblock are made (each once) and freed in any order, s_mounts
+    holds exactly the live ones, in the order they were made (alloc_vfsmnt()'s
+    list_add_tail()), and is empty (None) with the last one gone."""
+    sb = SuperBlock("tmpfs", 1, UserNamespace(None, 0))
+    made: dict[int, Mount] = {}
     model: list[int] = []
     for add, x in ops:
-        if add and x not in model:
-            bag = bag_add(bag, x)
+        if add and x not in made:
+            made[x] = m = Mount(x + 1, (1 << 31) + x + 1, sb, sb.root, "none")
+            sb_add(m)
             model.append(x)
-        elif not add:
-            bag = bag_remove(bag, x)
-            if x in model:
-                model.remove(x)
-        assert list(bag_items(bag)) == model
-        assert bool(model) == bool(bag_items(bag))
-
-
-def test_bag_of_many_is_a_dict():
-    """Past a few entries removal is O(1): the bag is a dict (20,000 propagated copies on
-    one mountpoint made umount quadratic before)."""
-    bag: object = ()
-    for i in range(100):
-        bag = bag_add(bag, i)
-    assert type(bag) is dict
+        elif not add and x in model:
+            sb_del(made[x])
+            model.remove(x)
+        assert [m.mnt_id - 1 for m in sb_mounts(sb)] == model
+        assert (sb.mounts is None) == (not model)
