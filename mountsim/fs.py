@@ -39,10 +39,10 @@ _KIND_CODE = {k: i for i, k in enumerate(_KINDS)}
 class Dentry:
     """A directory entry. The root's `parent` is itself, as in the kernel (IS_ROOT)."""
 
-    __slots__ = ("name", "parent", "children", "sb", "mnts", "uid", "bits", "aux")
+    __slots__ = ("name", "parent", "children", "sb", "mnts", "bits", "aux")
 
-    # Model-only packing (packed.py): three flags, the inode's type and mode in `bits` (an
-    # i_mode with d_flags; few distinct values, so shared int objects); in `aux`, a
+    # Model-only packing (packed.py): three flags, the inode's type, mode and owner in `bits`
+    # (i_mode, i_uid and d_flags; few distinct values, so shared int objects); in `aux`, a
     # symlink's body, an nsfs dentry's namespace or an unknown directory's absent names
     # (never two at once).
     unlinked = bit("bits", 1, "d_unlinked(): removed by rmdir/unlink")
@@ -54,6 +54,7 @@ class Dentry:
                      "nsfs dentries: the namespace they stand for")
     kind = bits("bits", 3, 3, "the inode's type (S_IFDIR, ...)", _KINDS)
     mode = bits("bits", 6, 12, "the inode's permission bits (i_mode & 07777)")
+    uid = bits("bits", 18, 32, "i_uid, a kernel id (user_namespace.py)")
 
     def __init__(self, name: str, parent: Dentry | None, sb: SuperBlock, kind: str = S_IFDIR,
                  uid: int = 0, mode: int | None = None) -> None:
@@ -62,10 +63,9 @@ class Dentry:
         self.children: Mapping[str, Dentry] = _NO_CHILDREN   # own_children() to add
         self.sb = sb
         self.mnts: Any = ()          # mounts hashed here, its m_list too (mount_hash.py)
-        self.uid = uid               # i_uid, a kernel id (user_namespace.py)
         if mode is None:
             mode = 0o755 if kind == S_IFDIR else 0o644
-        self.bits = shared_int(_KIND_CODE[kind] << 3 | mode << 6)   # kind, mode; no flags
+        self.bits = shared_int(_KIND_CODE[kind] << 3 | (mode & 0o7777) << 6 | uid << 18)
         self.aux = None              # target, ns_ref or absent
 
     @property
@@ -222,8 +222,18 @@ class FsType:
 class SuperBlock:
     """struct super_block: one instance of a filesystem, shared by all its mounts."""
 
-    __slots__ = ("fstype", "dev", "root", "user_ns", "options", "bits", "mounts", "major",
-                 "dynamic", "oracle")
+    __slots__ = ("fstype", "s_dev", "root", "user_ns", "options", "bits", "mounts", "dynamic",
+                 "oracle")
+
+    @property
+    def dev(self) -> int:
+        """MINOR(s_dev): the anonymous device's number for nodev filesystems."""
+        return self.s_dev & 0xFFFFF
+
+    @property
+    def major(self) -> int:
+        """MAJOR(s_dev)"""
+        return self.s_dev >> 20
 
     rdonly = bit("bits", 1, "SB_RDONLY")
     opaque = bit("bits", 2, "contents unknown: paths are created on demand")
@@ -232,8 +242,7 @@ class SuperBlock:
     def __init__(self, fstype: str, dev: int, user_ns: UserNamespace, options: tuple[str, ...] = (),
                  opaque: bool = False, major: int = 0, owner: int = 0) -> None:
         self.fstype = fstype
-        self.dev = dev                   # minor of the anonymous device (s_dev)
-        self.major = major
+        self.s_dev = major << 20 | dev    # MKDEV(major, minor); anonymous devices: major 0
         self.user_ns = user_ns           # s_user_ns
         self.options = options           # what show_options prints, in order
         self.bits = 2 if opaque else 0   # rdonly, opaque, nouser (packed.py)

@@ -151,7 +151,7 @@ class Mount:
         "ids", "root", "flags", "t_flags", "devname", "sb_prev", "sb_next",
         "parent", "mountpoint", "mounts", "prev", "next",
         "share_prev", "share_next", "slave_prev", "slave_next", "slave_list", "master", "group_id",
-        "ns", "pins", "clist", "covers",
+        "ns", "pins", "link",
     )
 
     expiry_mark = bit("t_flags", T.EXPIRY_MARK, "mnt_expiry_mark")
@@ -175,8 +175,7 @@ class Mount:
         self.group_id = 0                 # kernel: mnt_group_id
         self.ns: MntNamespace | None = None  # kernel: mnt_ns
         self.pins = 0                     # Model-only: open files, cwds and roots on us
-        self.clist: ListHead = NIL        # kernel: mnt_list (umount/candidate lists)
-        self.covers: list[Dentry] = _NO_COVERS  # kernel: mnt_covers (cover->dentry of each; 7.3)
+        self.link: ListHead | list = NIL  # clist or covers (below)
 
     # -- fields the model derives rather than stores (for memory) --------------
     @property
@@ -211,17 +210,39 @@ class Mount:
         return (self.ids >> _ID_SHIFT) + MNT_UNIQUE_ID_OFFSET
 
     # -- lists this mount links into, made on first use ------------------------
+    # `link` holds mnt_list's link, made on first use, or, once the mount is unmounted
+    # (7.3), the covers its children left: a mount takes covers only after umount_tree()
+    # took it off every list, and an unmounted mount goes on no list again (Model-only,
+    # one slot for two).
+    @property
+    def clist(self) -> ListHead:
+        """mnt_list: the link on an umount or candidate list (NIL: on none yet)."""
+        a = self.link
+        return NIL if type(a) is list else a
+
+    @property
+    def covers(self) -> list[Dentry] | tuple:
+        """mnt_covers (7.3): cover->dentry of each cover our unmounted children left."""
+        a = self.link
+        return a if type(a) is list else _NO_COVERS
+
     def own_clist(self) -> ListHead:
         """mnt_list, to go on an umount or candidate list."""
-        if self.clist is NIL:
-            self.clist = ListHead(self)
-        return self.clist
+        a = self.link
+        if a is NIL:
+            self.link = a = ListHead(self)
+        elif type(a) is list:
+            raise AssertionError(f"{self} has covers: it was unmounted, it goes on no list")
+        return a
 
     def add_cover(self, d: Dentry) -> None:
         """7.3: a child unmounted with us leaves a cover at *d* (leave_cover())."""
-        if self.covers is _NO_COVERS:
-            self.covers = []
-        self.covers.append(d)
+        a = self.link
+        if type(a) is list:
+            a.append(d)
+        else:
+            assert a.empty(), f"{self} is on a list: it cannot take covers yet"
+            self.link = [d]
 
     # -- fs/pnode.h predicates -------------------------------------------------
     @property

@@ -35,7 +35,7 @@ def bits(field: str, shift: int, width: int, doc: str, values: tuple = ()) -> pr
 
     def set_(self: Any, v: Any) -> None:
         n = index[v] if values else v
-        setattr(self, field, shared_int(getattr(self, field) & ~mask | n << shift))
+        setattr(self, field, shared_int(getattr(self, field) & ~mask | (n << shift) & mask))
     return property(get, set_, doc=doc)
 
 
