@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Callable
 
 from .fs import FS_TYPES, Dentry, SuperBlock
-from .mount import (MNT, MNT_UNIQUE_ID_OFFSET, IdAllocator, MntNamespace, Mount, T, add_child, del_child,
+from .mount import (FREED, ID_MASK, MNT, MNT_UNIQUE_ID_OFFSET, IdAllocator, MntNamespace, Mount, T, add_child, del_child,
                     sb_add, sb_del)
 from .mount_hash import MountHash
 from .task import FdTable, FsStruct, Path, Task
@@ -90,11 +90,12 @@ class Kernel:
 
     def free_mount(self, m: Mount) -> None:
         """mntput_no_expire() dropping the last reference: release ids, maybe the sb."""
-        self.mnt_ids.free(m.mnt_id)
-        m.mnt_id = -m.mnt_id if m.mnt_id > 0 else m.mnt_id  # freed marker, for debugging
-        sb = m.sb
+        ids = m.ids
+        if not ids & FREED:
+            self.mnt_ids.free(ids & ID_MASK)
+            m.ids = ids | FREED                    # mnt_id reads negative: for debugging
         sb_del(m)
-        self.drop_sb(sb)                           # kill_anon_super() after the last one
+        self.drop_sb(m.root.sb)                    # kill_anon_super() after the last one
 
     def mnt_alloc_group_id(self, m: Mount) -> None:
         m.group_id = self.group_ids.alloc()

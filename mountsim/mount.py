@@ -89,9 +89,9 @@ class T(_Flags):
 MNT_UNIQUE_ID_OFFSET = 1 << 31
 
 _ID_SHIFT = 32                           # Mount.ids: unique id offset << 32 | mnt_id
-_ID_MASK = (1 << _ID_SHIFT) - 1
-_FREED = 1 << 31                         # ... with this bit once freed (ids stay < 2^31)
-_MNT_ID_MASK = _FREED - 1
+ID_MASK = (1 << _ID_SHIFT) - 1
+FREED = 1 << 31                          # ... with this bit once freed (ids stay < 2^31)
+_MNTID_MASK = FREED - 1
 
 _IDS = attrgetter("ids")
 
@@ -197,12 +197,12 @@ class Mount:
     @property
     def mnt_id(self) -> int:
         """mnt_id (small, reused; mountinfo's first field). Negative once freed."""
-        v = self.ids & _ID_MASK
-        return -(v & _MNT_ID_MASK) if v & _FREED else v
+        v = self.ids & ID_MASK
+        return -(v & _MNTID_MASK) if v & FREED else v
 
     @mnt_id.setter
     def mnt_id(self, v: int) -> None:
-        self.ids = (self.ids & ~_ID_MASK) | (_FREED | -v if v < 0 else v)
+        self.ids = (self.ids & ~ID_MASK) | (FREED | -v if v < 0 else v)
 
     @property
     def unique_id(self) -> int:
@@ -475,55 +475,42 @@ def peers(a: Mount, b: Mount) -> bool:
 _mntns_seq = itertools.count(1)
 
 
-class MountTree:
+class MountTree(SortedKeyList):
     """ns->mounts: a namespace's mounts in unique-id order (the kernel's rbtree on mnt_node),
     with mnt_find_id_at()'s "first at or after this id" and lookups by unique id, O(log n).
 
     Model-only representation: a SortedKeyList of the mounts keyed on Mount.ids, whose order
     is the unique ids' order, so each mount costs two list slots (a SortedDict beside it cost
     a hash entry and a key-list slot: ~60 bytes a mount, 60 MB a million). Iterating it gives
-    the mounts, lowest unique id first.
+    the mounts, lowest unique id first. Its callers add a mount not in it (commit_tree()
+    adds only mounts with no namespace, as the kernel's does).
     """
 
-    __slots__ = ("_l",)
-
     def __init__(self) -> None:
-        self._l = SortedKeyList(key=_IDS)
+        super().__init__(key=_IDS)
 
     @staticmethod
-    def _key(uid: int) -> int:
+    def _first_ids(uid: int) -> int:
         """The smallest Mount.ids a mount with unique id *uid* can have."""
         return (uid - MNT_UNIQUE_ID_OFFSET) << _ID_SHIFT
 
-    def add(self, m: Mount) -> None:
-        """Put *m* in; a mount already in stays once (a move within the namespace)."""
-        lst = self._l
-        if lst and lst[-1].ids >= m.ids and self.get(m.unique_id) is m:
-            return
-        lst.add(m)
-
-    def update(self, ms: list[Mount]) -> None:
-        """add() for many: one sorted bulk insert."""
-        lst = self._l
-        if lst and ms:
-            top = lst[-1].ids
-            ms = [m for m in ms if m.ids > top or self.get(m.unique_id) is not m]
-        lst.update(ms)
+    def update(self, ms: list[Mount]) -> None:   # type: ignore[override]
+        """add() for many: one sorted bulk insert (a tree of one: add())."""
+        if len(ms) == 1:
+            self.add(ms[0])
+        else:
+            super().update(ms)
 
     def discard(self, m: Mount) -> None:
         """Take *m* out if it is in."""
-        lst = self._l
         try:
-            lst.remove(m)
+            self.remove(m)
         except ValueError:              # absent, or its mnt_id changed since it went in
-            lo = self._key(m.unique_id)
-            for i in range(lst.bisect_key_left(lo), lst.bisect_key_left(lo + _ID_MASK + 1)):
-                if lst[i] is m:
-                    del lst[i]
+            lo = self._first_ids(m.unique_id)
+            for i in range(self.bisect_key_left(lo), self.bisect_key_left(lo + ID_MASK + 1)):
+                if self[i] is m:
+                    del self[i]
                     return
-
-    def clear(self) -> None:
-        self._l.clear()
 
     def get(self, uid: int) -> Mount | None:
         """The mount whose unique id is *uid*, or None."""
@@ -532,20 +519,11 @@ class MountTree:
 
     def from_id(self, uid: int) -> Iterator[Mount]:
         """Mounts with unique id >= *uid*, ascending (mnt_find_id_at() and on)."""
-        return self._l.irange_key(min_key=self._key(uid))
+        return self.irange_key(min_key=self._first_ids(uid))
 
     def before_id(self, uid: int) -> Iterator[Mount]:
         """Mounts with unique id < *uid*, descending (listmount(LISTMOUNT_REVERSE))."""
-        return self._l.irange_key(max_key=self._key(uid), inclusive=(True, False), reverse=True)
-
-    def __iter__(self) -> Iterator[Mount]:
-        return iter(self._l)
-
-    def __reversed__(self) -> Iterator[Mount]:
-        return reversed(self._l)
-
-    def __len__(self) -> int:
-        return len(self._l)
+        return self.irange_key(max_key=self._first_ids(uid), inclusive=(True, False), reverse=True)
 
 
 class MntNamespace:

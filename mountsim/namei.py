@@ -27,7 +27,7 @@ import errno
 from typing import TYPE_CHECKING
 
 from .errors import KernelError
-from .fs import S_IFLNK
+from .fs import D_KIND, D_LNK, D_UNLINKED, S_IFLNK
 from .mount import MNT
 from .task import Path
 from .uapi import (AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT, AT_SYMLINK_NOFOLLOW, RESOLVE_BENEATH,
@@ -251,7 +251,7 @@ def _guess_link(k: Kernel, d) -> None:
     rec = k.recorded
     if k.recorded_call in _MOUNT_LOOPS:
         return
-    if d.guessed and rec is not None and rec.errno == "ELOOP" and not d.children and not d.mnts:
+    if rec is not None and rec.errno == "ELOOP" and d.guessed and not d.children and not d.mnts:
         d.kind, d.target, d.unknown = S_IFLNK, d.name, False
 
 
@@ -273,7 +273,7 @@ def walk(k: Kernel, task: Task, start: Path, comps: list[str], nd: NameiData | N
         if c == "..":
             p = follow_dotdot(k, p, root) if not nd.resolve else _restricted_dotdot(k, p, root, nd)
             continue
-        if p.dentry.unlinked:
+        if p.dentry.bits & D_UNLINKED:
             raise KernelError(errno.ENOENT, "directory was removed", where="lookup_slow")
         dyn = p.dentry.sb.dynamic
         if dyn is None:
@@ -302,7 +302,7 @@ def walk(k: Kernel, task: Task, start: Path, comps: list[str], nd: NameiData | N
             return nxt
         if i == len(comps) - 1:
             _guess_link(k, nxt.dentry)          # the last name followed: the likeliest loop
-        if nxt.dentry.kind == S_IFLNK:
+        if nxt.dentry.bits & D_KIND == D_LNK:
             jump, body = pick_link(k, task, nd, nxt)
             if trailing and (nxt.dentry.target or "").endswith("/"):
                 nd.directory = True             # lookup_last(): a body ending in '/'

@@ -19,8 +19,8 @@ from . import pnode
 from .errors import KernelError
 from .fs import Dentry, is_subdir
 from .klist import ListHead
-from .packed import shared_int
-from .mount import (MNT, MNT_INTERNAL_FLAGS, MntNamespace, Mount, T, add_child, children, del_child,
+from .packed import INTS, shared_int
+from .mount import (FREED, MNT, MNT_INTERNAL_FLAGS, MntNamespace, Mount, T, add_child, children, del_child,
                     peer_add, peers, slave_add_behind, slave_add_head)
 from .pnode import (CL_COPY_MNT_NS_FILE, CL_COPY_UNBINDABLE, CL_EXPIRE, CL_MAKE_SHARED,
                     CL_PRIVATE, CL_SHARED_TO_SLAVE, CL_SLAVE)
@@ -74,7 +74,7 @@ def check_mnt(task: Task, m: Mount) -> bool:
 def is_mnt_ns_file(d: Dentry) -> bool:
     """is_mnt_ns_file(): an nsfs dentry standing for a mount namespace. Only nsfs
     dentries have an ns_ref, so every other dentry is answered by one field test."""
-    return d.ns_ref is not None and isinstance(d.ns_ref, MntNamespace)
+    return isinstance(d.aux, MntNamespace)     # d.ns_ref, without the property call
 
 
 def clone_mnt(k: Kernel, old: Mount, root: Dentry, flag: int) -> Mount:
@@ -85,8 +85,9 @@ def clone_mnt(k: Kernel, old: Mount, root: Dentry, flag: int) -> Mount:
     Kernel: `sem.clone_keeps_unbindable` (7.2): the copy of an unbindable mount (made with
     CL_COPY_UNBINDABLE, e.g. by copy_mnt_ns()) is unbindable too; before, it is private.
     """
-    mnt = k.alloc_vfsmnt(old.sb, root, old.devname)
-    mnt.flags = shared_int(old.flags & _NOT_INTERNAL)
+    mnt = k.alloc_vfsmnt(root.sb, root, old.devname)
+    v = old.flags & _NOT_INTERNAL
+    mnt.flags = INTS.setdefault(v, v)        # shared_int()
     if k.sem.clone_keeps_unbindable:     # mnt_t_flags = old->mnt_t_flags & T_UNBINDABLE
         mnt.t_flags = old.t_flags & T.UNBINDABLE
     if not flag & (CL_SLAVE | CL_PRIVATE | CL_SHARED_TO_SLAVE):
@@ -215,9 +216,10 @@ def commit_tree(k: Kernel, mnt: Mount, joining: dict[MntNamespace, list[Mount]])
     if queue is None:
         queue = joining[ns] = []
     for m in (mnt,) if mnt.mounts is None else walk_tree(mnt):
-        if m.ns is not None and m.ns is not ns:
-            m.ns.remove(m)
-        queue.append(m)
+        if m.ns is not ns:                 # if (!m->mnt_ns) mnt_add_to_ns(n, m)
+            if m.ns is not None:           # from an anonymous namespace
+                m.ns.remove(m)
+            queue.append(m)
     k._attach(mnt, mnt.parent)
 
 
@@ -413,7 +415,8 @@ def _leave_ns_index(k: Kernel, tree: list[Mount]) -> None:
     ns = tree[0].ns
     if ns is not None and len(tree) == len(ns.mounts) > 1:
         index = ns.mounts
-        if all(index.get(p.unique_id) is p for p in tree):
+        mine = set(map(id, tree))             # as many as the index: the same set if all of
+        if all(id(p) in mine for p in index):  # the index's are ours
             index.clear()
             return
     for p in tree:
@@ -431,8 +434,10 @@ def umount_tree(k: Kernel, mnt: Mount, how: int) -> list[Mount]:
     if how & UMOUNT_PROPAGATE:
         pnode.propagate_mount_unlock(k, mnt)
     gone = list(walk_tree(mnt))
+    shared = INTS.setdefault                # shared_int()
     for p in gone:
-        p.flags = shared_int(p.flags | MNT.UMOUNT)
+        v = p.flags | MNT.UMOUNT
+        p.flags = shared(v, v)
         del_child(p)                       # hide the mounts from mnt_mounts
     _leave_ns_index(k, gone)
     if how & UMOUNT_PROPAGATE:             # the set grows by the twins: a mnt_list of them
@@ -448,8 +453,11 @@ def umount_tree(k: Kernel, mnt: Mount, how: int) -> list[Mount]:
     sync = MNT.SYNC_UMOUNT if how & UMOUNT_SYNC else 0
     for p in gone:
         p.ns = None
-        p.expire = False
-        p.flags = shared_int(p.flags | sync)
+        if p.t_flags & T.EXPIRE:
+            p.expire = False
+        if sync:
+            v = p.flags | sync
+            p.flags = shared(v, v)
         if p.parent is not p:              # mnt_has_parent()
             umount_child(k, p, how)
     for p in gone:
@@ -463,10 +471,10 @@ def maybe_free(k: Kernel, m: Mount) -> None:
     Model-only bookkeeping: a mount stays allocated while pinned by a file or an
     fs_struct, or while a pinned mount hangs below it (connected lazily-unmounted trees).
     """
-    if m.ns is not None or m.mnt_id < 0 or m.pins > 0 or m.flags & MNT.INTERNAL:
+    if m.ns is not None or m.ids & FREED or m.pins > 0 or m.flags & MNT.INTERNAL:
         return
     parent = m.parent
-    if parent is not m and parent.mnt_id > 0 and parent.ns is None:
+    if parent is not m and not parent.ids & FREED and parent.ns is None:
         return                             # still connected to a live detached parent
     if m.mounts is not None:
         for c in list(children(m)):
@@ -484,7 +492,7 @@ def mntput(k: Kernel, m: Mount) -> None:
 
     Model-only split: the pin itself is dropped by FsStruct/File.
     """
-    if m.ns is None and m.mnt_id > 0:
+    if m.ns is None and not m.ids & FREED:
         maybe_free(k, m)
 
 

@@ -17,7 +17,7 @@ import errno
 from typing import TYPE_CHECKING
 
 from .errors import KernelError
-from .fs import recorded
+from .fs import D_GUESSED, recorded
 from .user_namespace import ids_mapped
 
 if TYPE_CHECKING:
@@ -40,11 +40,12 @@ def generic_permission(cred: Cred, inode: Dentry, mask: int) -> bool:
     is decided by the replayed call's recorded result: EACCES denies, anything else allows
     (fs.decide() does the same for names). Model-only.
     """
-    if inode.sb.opaque and (inode.guessed or inode.is_root):
+    bits = inode.bits                  # guessed, mode, uid (fs.Dentry), read once: a hot path
+    if inode.sb.opaque and (bits & D_GUESSED or inode.is_root):
         rec, _ = recorded(inode.sb)
         return rec is None or rec.errno != "EACCES"
-    shift = 6 if cred.euid == inode.uid else 3       # in_group_p(): everyone is in gid 0
-    if mask & ~(inode.mode >> shift) & 7 == 0:
+    shift = 6 if cred.euid == bits >> 18 else 3      # in_group_p(): everyone is in gid 0
+    if mask & ~(bits >> 6 + shift) & 7 == 0:
         return True
     return capable_wrt_inode_uidgid(cred, inode)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .mount import MNT, MntNamespace, Mount, T
+from .mount import ID_MASK, MNT, MntNamespace, Mount, T
 from .namespace import is_path_reachable
 from .pnode import get_dominating_id
 from .seq_file import SEQ_SKIP, SeqFile
@@ -107,7 +107,7 @@ def show_mountinfo(r: Mount, root: Path) -> str | None:
     where = prepend_path(r, r.root, root)
     if where is None:
         return None
-    sb = r.sb
+    sb = r.root.sb
     flags = r.flags
     tags = ""                               # the optional fields
     if flags & MNT.SHARED:
@@ -123,7 +123,9 @@ def show_mountinfo(r: Mount, root: Path) -> str | None:
     # the root: the superblock's ->show_path() if it has one (nsfs_show_path(): "net:[N]",
     # the namespace file's own name), else seq_dentry()
     top = r.root.name if sb.fstype == "nsfs" else mangle_path(r.root.dentry_path())
-    return (f"{r.mnt_id} {r.parent.mnt_id} {sb.major}:{sb.dev} "
+    # mnt_id, the parent's, MAJOR:MINOR(s_dev), read off the packed fields (a hot loop)
+    dev = sb.s_dev
+    return (f"{r.ids & ID_MASK} {r.parent.ids & ID_MASK} {dev >> 20}:{dev & 0xFFFFF} "
             f"{top} {mangle_path(where)} {show_mnt_opts(flags)}"
             f"{tags} - {mangle(sb.fstype)} {mangle(r.devname)} {sb.show_options()}\n")
 
