@@ -414,10 +414,10 @@ def _leave_ns_index(k: Kernel, tree: list[Mount]) -> None:
     kernel erases rbtree nodes one by one, each O(1) amortised, as a clear is here)."""
     ns = tree[0].ns
     if ns is not None and len(tree) == len(ns.mounts) > 1:
-        index = ns.mounts
-        mine = set(map(id, tree))             # as many as the index: the same set if all of
-        if all(id(p) in mine for p in index):  # the index's are ours
-            index.clear()
+        # As many as the index: the same mounts if all are the namespace's (a mount's ns and
+        # its index entry go together outside umount_tree(); no set of a million ids)
+        if all(p.ns is ns for p in tree):
+            ns.mounts.clear()
             return
     for p in tree:
         k.move_from_ns(p)
@@ -471,7 +471,7 @@ def maybe_free(k: Kernel, m: Mount) -> None:
     Model-only bookkeeping: a mount stays allocated while pinned by a file or an
     fs_struct, or while a pinned mount hangs below it (connected lazily-unmounted trees).
     """
-    if m.ns is not None or m.ids & FREED or m.pins > 0 or m.flags & MNT.INTERNAL:
+    if m.ns is not None or m.ids & FREED or m.t_flags >> T.PINS_SHIFT or m.flags & MNT.INTERNAL:
         return
     parent = m.parent
     if parent is not m and not parent.ids & FREED and parent.ns is None:

@@ -1,4 +1,4 @@
-"""mount_hash.py: the mount hash chained on each dentry: one mount, a tuple or a dict.
+"""mount_hash.py: the mount hash chained on each dentry: linked mounts, or a dict.
 
 A Model-only representation, so the expected values are its contract: whatever form a
 chain takes, it answers exactly as a dict keyed by (parent, dentry) would, where hashing a
@@ -17,6 +17,7 @@ class M:
 
     def __init__(self, parent, mountpoint):
         self.parent, self.mountpoint = parent, mountpoint
+        self.hash_next = None
 
 
 class D:
