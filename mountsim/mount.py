@@ -91,7 +91,7 @@ MNT_UNIQUE_ID_OFFSET = 1 << 31
 _ID_SHIFT = 32                           # Mount.ids: unique id offset << 32 | mnt_id
 ID_MASK = (1 << _ID_SHIFT) - 1
 FREED = 1 << 31                          # ... with this bit once freed (ids stay < 2^31)
-_MNTID_MASK = FREED - 1
+_MNT_ID_MASK = FREED - 1
 
 _IDS = attrgetter("ids")
 
@@ -156,7 +156,10 @@ class Mount:
     detached tree's root): mnt_has_parent() is false for both, as in the kernel.
 
     `mounts` is the first child and `prev`/`next` link siblings (see add_child()): the
-    kernel's mnt_mounts/mnt_child lists without a head object.
+    kernel's mnt_mounts/mnt_child lists without a head object. For memory (a million
+    mounts, and a copy of each), the two ids share one int (`ids`), mnt_sb and overmount
+    are derived, and rare fields are packed (packed.py): 22 slots, where the kernel's
+    struct mount has some 40 fields.
     """
 
     __slots__ = (
@@ -211,7 +214,7 @@ class Mount:
     def mnt_id(self) -> int:
         """mnt_id (small, reused; mountinfo's first field). Negative once freed."""
         v = self.ids & ID_MASK
-        return -(v & _MNTID_MASK) if v & FREED else v
+        return -(v & _MNT_ID_MASK) if v & FREED else v
 
     @mnt_id.setter
     def mnt_id(self, v: int) -> None:

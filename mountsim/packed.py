@@ -36,9 +36,11 @@ def bits(field: str, shift: int, width: int, doc: str, values: tuple = ()) -> pr
     """An int attribute stored in *width* bits from *shift* of the int slot *field*; with
     *values*, an attribute taking one of them (stored as its index)."""
     mask = ((1 << width) - 1) << shift
+    n = f"({{f}} & {mask}) >> {shift}"
+    code = "index[v]" if values else "v"
     get, set_ = _accessors(
-        field, f"return values[({{f}} & {mask}) >> {shift}]" if values else f"return ({{f}} & {mask}) >> {shift}",
-        f"{{f}} = shared_int({{f}} & ~{mask} | ({'index[v]' if values else 'v'} << {shift}) & {mask})",
+        field, f"return values[{n}]" if values else f"return {n}",
+        f"{{f}} = shared_int({{f}} & ~{mask} | ({code} << {shift}) & {mask})",
         values=values, index={v: i for i, v in enumerate(values)})
     return property(get, set_, doc=doc)
 
@@ -65,6 +67,7 @@ INTS: dict[int, int] = {}
 def shared_int(v: int) -> int:
     """One int object per distinct value: Python caches only -5..256, so every mount whose
     flags hold MNT_SHARED or MNT_LOCKED, every 0o755 directory, would carry its own 32-byte
-    int. Flag words and modes take few distinct values. (A loop over every mount of a
-    namespace calls INTS.setdefault(v, v) itself: the same, without a Python call.)"""
+    int. Flag words, modes and owners take few distinct values (tens in a trace, a few
+    thousand over a whole campaign), so the table stays small. (A loop over every mount of
+    a namespace calls INTS.setdefault(v, v) itself: the same, without a Python call.)"""
     return INTS.setdefault(v, v)
