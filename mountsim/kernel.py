@@ -62,8 +62,9 @@ class Kernel:
     def alloc_vfsmnt(self, sb: SuperBlock, root: Dentry, devname: str) -> Mount:
         """alloc_vfsmnt() + mnt_alloc_id()."""
         self.unique_ctr += 1
+        assert root.sb is sb, "a mount's superblock is its root's (Mount.sb is derived)"
         m = Mount(self.mnt_ids.alloc(), self.unique_ctr, sb, root, devname)
-        sb_add(m)
+        sb_add(m, sb)
         return m
 
     def new_sb(self, fstype: str, user_ns: UserNamespace, options: tuple[str, ...] = (),
@@ -94,7 +95,7 @@ class Kernel:
         if not ids & FREED:
             self.mnt_ids.free(ids & ID_MASK)
             m.ids = ids | FREED                    # mnt_id reads negative: for debugging
-        sb_del(m)
+        sb_del(m, m.root.sb)
         self.drop_sb(m.root.sb)                    # kill_anon_super() after the last one
 
     def mnt_alloc_group_id(self, m: Mount) -> None:
@@ -142,7 +143,7 @@ class Kernel:
         """unhash_mnt(): detach from the parent; returns the old mountpoint."""
         mp = mnt.mountpoint
         self.hash.remove(mnt)                      # off the dentry's chain: its m_list
-        del_child(mnt)
+        del_child(mnt, mnt.parent)
         mnt.parent = mnt
         mnt.mountpoint = mnt.root
         return mp

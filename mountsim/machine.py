@@ -176,7 +176,7 @@ def _from_mountinfo(k: Kernel, ns: MntNamespace, rootfs: Mount, lines: list[str]
             sbs[dev] = sb
         k.mnt_ids.reserve(mid)
         m = Mount(mid, uid_base + 1 + idx, sb, _dentry_at(sb, unescape(root)), unescape(source))
-        sb_add(m)
+        sb_add(m, sb)
         for o in opts.split(","):
             m.flags |= _MNT_OPT.get(o, MNT(0))
         for word in f[6:]:
@@ -276,5 +276,5 @@ def order_as_copied(by_id: dict[int, Mount], lines: list[str], copy: list[str]) 
             raise BadCopy(f"the copy lists no copy of mount {free[0]} ({key[free[0]][0]})")
         parent = by_id[mid]
         for h in order:                       # re-attach in the copy's order: list_add_tail()
-            del_child(by_id[h])
+            del_child(by_id[h], by_id[h].parent)
             add_child(by_id[h], parent)

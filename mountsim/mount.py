@@ -22,6 +22,7 @@ from .fs import Dentry, SuperBlock
 from .klist import NIL, ListHead
 from .mount_hash import MountHash
 from .packed import bit, bits
+from .ring import ring
 
 if TYPE_CHECKING:
     from .user_namespace import UserNamespace
@@ -118,18 +119,20 @@ class IdAllocator:
         self._above: set[int] = set()
 
     def alloc(self) -> int:
-        used = self._used
-        i = used.find(0, self._low)
-        if i >= 0:
-            used[i] = 1
-        else:                              # past the mark: ids set aside there are taken
+        used, i = self._used, self._low
+        if i < len(used):                  # a freed id below the mark, maybe
+            i = used.find(0, i)
+            if i >= 0:
+                used[i] = 1
+                self._low = i + 1
+                return self._start + i
             i = len(used)
-            above = self._above
-            while above and self._start + i in above:
-                above.discard(self._start + i)
-                used.append(1)
-                i += 1
+        above = self._above                # past the mark: ids set aside there are taken
+        while above and self._start + i in above:
+            above.discard(self._start + i)
             used.append(1)
+            i += 1
+        used.append(1)
         self._low = i + 1
         return self._start + i
 
@@ -302,46 +305,13 @@ class Mount:
 
 
 # -- mnt_instance: a superblock's mounts --------------------------------------------------
-# sb.mounts is the first (None: no mount); each mount's sb_prev/sb_next link the ring, so
-# the kernel's O(1) removal needs no container (a tuple for a mount and its copy was 56
-# bytes a copy).
-
-def sb_add(m: Mount) -> None:
-    """list_add_tail(&mnt->mnt_instance, &sb->s_mounts) (alloc_vfsmnt())."""
-    sb = m.root.sb
-    first = sb.mounts
-    if first is None:
-        sb.mounts = m
-        m.sb_prev = m.sb_next = m
-    else:
-        last = first.sb_prev
-        m.sb_prev, m.sb_next = last, first
-        last.sb_next = first.sb_prev = m
-
-
-def sb_del(m: Mount) -> None:
-    """list_del(&mnt->mnt_instance) (mntput_no_expire())."""
-    sb = m.root.sb
-    nxt = m.sb_next
-    if nxt is m:
-        if sb.mounts is m:
-            sb.mounts = None
-        return
-    prv = m.sb_prev
-    prv.sb_next, nxt.sb_prev = nxt, prv
-    if sb.mounts is m:
-        sb.mounts = nxt
-    m.sb_prev = m.sb_next = m
-
-
-def sb_mounts(sb: SuperBlock) -> Iterator[Mount]:
-    """The mounts of *sb*, oldest first (list_for_each_entry(.., &sb->s_mounts, ..))."""
-    first = m = sb.mounts
-    while m is not None:
-        yield m
-        m = m.sb_next
-        if m is first:
-            return
+# sb.mounts is the first (None: no mount) and the mounts' sb_prev/sb_next the ring
+# (ring.py): the kernel's O(1) removal with no container (a tuple for a mount and its
+# copy was 56 bytes a copy).
+_SB_MOUNTS = ring("mounts", "sb_prev", "sb_next")
+sb_add = _SB_MOUNTS.add_tail        # (m, sb): list_add_tail(&mnt->mnt_instance, &sb->s_mounts)
+sb_del = _SB_MOUNTS.delete          # (m, sb): list_del(&mnt->mnt_instance) (mntput_no_expire())
+sb_mounts = _SB_MOUNTS.entries      # (sb): its mounts, oldest first
 
 
 # -- mnt_share: the peer ring -------------------------------------------------------------
@@ -365,48 +335,13 @@ def peer_del(m: Mount) -> None:
 # -- mnt_mounts / mnt_child: a mount's children, in the kernel's order ---------------------
 # Model-only representation. In the kernel mnt_mounts is a list head inside struct mount
 # with each child's mnt_child on it. Here `parent.mounts` is the first child and the
-# children's prev/next form a ring (the last child is `parent.mounts.prev`), so a mount
-# with children needs no head object: a propagated copy lands on a mount that had none,
-# and 20,000 of them would make 20,000 heads for the collector to scan.
-
-def add_child(child: Mount, parent: Mount) -> None:
-    """list_add_tail(&child->mnt_child, &parent->mnt_mounts)"""
-    first = parent.mounts
-    if first is None:
-        parent.mounts = child
-        child.prev = child.next = child
-    else:
-        last = first.prev
-        child.prev, child.next = last, first
-        last.next = first.prev = child
-
-
-def del_child(child: Mount) -> None:
-    """list_del_init(&child->mnt_child), from child.parent's mnt_mounts (a no-op when it
-    is on none: a lone mount is its own ring)."""
-    parent, nxt = child.parent, child.next
-    if nxt is child:
-        if parent.mounts is child:
-            parent.mounts = None
-        return
-    prv = child.prev
-    prv.next, nxt.prev = nxt, prv
-    if parent.mounts is child:
-        parent.mounts = nxt
-    child.prev = child.next = child
-
-
-def children(m: Mount) -> Iterator[Mount]:
-    """list_for_each_entry(c, &m->mnt_mounts, mnt_child). Not for a loop that unlinks
-    children: take list(children(m)) first, as the kernel's _safe walks do."""
-    first = c = m.mounts
-    if first is None:
-        return
-    while True:
-        yield c
-        c = c.next
-        if c is first:
-            return
+# children's prev/next form a ring (ring.py), so a mount with children needs no head
+# object: a propagated copy lands on a mount that had none, and 20,000 of them would make
+# 20,000 heads for the collector to scan.
+_CHILDREN = ring("mounts", "prev", "next")
+add_child = _CHILDREN.add_tail      # (child, parent): list_add_tail(&child->mnt_child, &parent->mnt_mounts)
+del_child = _CHILDREN.delete        # (child, child.parent): list_del_init(&child->mnt_child)
+children = _CHILDREN.entries        # (m): list_for_each_entry(c, &m->mnt_mounts, mnt_child)
 
 
 # -- mnt_slave_list / mnt_slave: a master's slaves, in the kernel's order -----------------
@@ -414,45 +349,15 @@ def children(m: Mount) -> Iterator[Mount]:
 # slave (the hlist's first) and the slaves' slave_prev/slave_next form a ring, so a slave
 # costs no link object. Unlinking needs the master whose list it is (hlist nodes find
 # their list by pprev); callers pass it, as m.master may already name a new one.
-
-def _slave_insert_before(s: Mount, at: Mount) -> None:
-    last = at.slave_prev
-    s.slave_prev, s.slave_next = last, at
-    last.slave_next = at.slave_prev = s
-
-
-def slave_add_head(s: Mount, master: Mount) -> None:
-    """hlist_add_head(&s->mnt_slave, &master->mnt_slave_list)"""
-    if master.slave_list is not None:
-        _slave_insert_before(s, master.slave_list)
-    master.slave_list = s
-
-
-def slave_add_tail(s: Mount, master: Mount) -> None:
-    """Append *s* to master's slave list (a starting table's order)."""
-    if master.slave_list is None:
-        master.slave_list = s
-    else:
-        _slave_insert_before(s, master.slave_list)
+_SLAVES = ring("slave_list", "slave_prev", "slave_next")
+slave_add_head = _SLAVES.add_head   # (s, master): hlist_add_head(&s->mnt_slave, &master->mnt_slave_list)
+slave_add_tail = _SLAVES.add_tail   # (s, master): appended (a starting table's order)
+slave_del = _SLAVES.delete          # (s, master or None): hlist_del_init(&s->mnt_slave)
 
 
 def slave_add_behind(s: Mount, prev: Mount) -> None:
     """hlist_add_behind(&s->mnt_slave, &prev->mnt_slave): right after *prev*, a slave."""
-    _slave_insert_before(s, prev.slave_next)
-
-
-def slave_del(s: Mount, master: Mount | None) -> None:
-    """hlist_del_init(&s->mnt_slave), from *master*'s list (a no-op when on none)."""
-    nxt = s.slave_next
-    if nxt is s:
-        if master is not None and master.slave_list is s:
-            master.slave_list = None
-        return
-    prv = s.slave_prev
-    prv.slave_next, nxt.slave_prev = nxt, prv
-    if master.slave_list is s:
-        master.slave_list = nxt
-    s.slave_prev = s.slave_next = s
+    _SLAVES.insert_before(s, prev.slave_next)
 
 
 def slave_splice_init(frm: Mount, to: Mount) -> None:
@@ -473,14 +378,7 @@ def slave_splice_init(frm: Mount, to: Mount) -> None:
 def slaves(master: Mount) -> list[Mount]:
     """hlist_for_each_entry(s, &master->mnt_slave_list, mnt_slave), as a list (callers
     relink them)."""
-    first = s = master.slave_list
-    out: list[Mount] = []
-    while s is not None:
-        out.append(s)
-        s = s.slave_next
-        if s is first:
-            break
-    return out
+    return list(_SLAVES.entries(master))
 
 
 def peers(a: Mount, b: Mount) -> bool:

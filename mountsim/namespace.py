@@ -438,7 +438,7 @@ def umount_tree(k: Kernel, mnt: Mount, how: int) -> list[Mount]:
     for p in gone:
         v = p.flags | MNT.UMOUNT
         p.flags = shared(v, v)
-        del_child(p)                       # hide the mounts from mnt_mounts
+        del_child(p, p.parent)             # hide the mounts from mnt_mounts
     _leave_ns_index(k, gone)
     if how & UMOUNT_PROPAGATE:             # the set grows by the twins: a mnt_list of them
         tmp = ListHead()

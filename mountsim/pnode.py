@@ -400,7 +400,7 @@ def _will_be_unmounted(m: Mount) -> bool:
 def umount_one(k: Kernel, m: Mount, to_umount: ListHead) -> None:
     """Mirrors fs/pnode.c:umount_one()."""
     m.flags |= MNT.UMOUNT
-    del_child(m)
+    del_child(m, m.parent)
     k.move_from_ns(m)
     m.own_clist().move_tail(to_umount)
 

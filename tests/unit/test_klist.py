@@ -55,10 +55,10 @@ def test_sb_mounts_keep_their_order(ops):
     for add, x in ops:
         if add and x not in made:
             made[x] = m = Mount(x + 1, (1 << 31) + x + 1, sb, sb.root, "none")
-            sb_add(m)
+            sb_add(m, sb)
             model.append(x)
         elif not add and x in model:
-            sb_del(made[x])
+            sb_del(made[x], sb)
             model.remove(x)
         assert [m.mnt_id - 1 for m in sb_mounts(sb)] == model
         assert (sb.mounts is None) == (not model)

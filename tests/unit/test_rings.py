@@ -46,7 +46,7 @@ def test_children_keep_list_add_tail_order(ops):
             add_child(m, parent)
             ref.append(m)
         elif op >= 3 and m in ref:
-            del_child(m)
+            del_child(m, parent)
             ref.remove(m)
             assert m.next is m and m.prev is m
         assert list(children(parent)) == ref
