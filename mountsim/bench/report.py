@@ -81,6 +81,44 @@ def summarise(raw: list[dict]) -> list[dict]:
     return rows
 
 
+# The performance budget (README "Performance"): each op class within RATIO_MAX of the
+# kernel at the largest N, its slope within SLOPE_TOL of the kernel's, and the million-mount
+# run's peak under MILLION_RSS_MAX_KB.
+RATIO_MAX = 3.0
+SLOPE_TOL = 0.15
+MILLION_RSS_MAX_KB = 1024 * 1024
+
+
+def budget(rows: list[dict]) -> dict | None:
+    """Which op classes are over the budget's ratio and which slopes are apart from the
+    kernel's; None when the kernel side was not measured."""
+    both = [r for r in rows if "kernel" in r and "model" in r]
+    if not both:
+        return None
+    over = [r["op"] for r in both if r.get("ratio", 0.0) > RATIO_MAX]
+    apart = [r["op"] for r in both
+             if r["kernel"]["slope"] is not None and r["model"]["slope"] is not None
+             and abs(r["kernel"]["slope"] - r["model"]["slope"]) > SLOPE_TOL]
+    return {"ratio_max": RATIO_MAX, "over_ratio": over, "slope_tol": SLOPE_TOL,
+            "slopes_apart": apart}
+
+
+def budget_lines(b: dict, rows: list[dict]) -> list[str]:
+    """The budget verdict under the table: what is met, and by name what is not."""
+    by = {r["op"]: r for r in rows}
+
+    def named(ops: list[str], what) -> str:
+        return ", ".join(f"{by[o]['title']} ({what(by[o])})" for o in ops)
+    ratio = ("every op class within {:g}x of the kernel".format(b["ratio_max"])
+             + (": yes" if not b["over_ratio"] else
+                ": no, " + named(b["over_ratio"], lambda r: f"{r['ratio']:.1f}x")))
+    slopes = (f"every slope within ±{b['slope_tol']:g} of the kernel's"
+              + (": yes" if not b["slopes_apart"] else
+                 ": no, " + named(b["slopes_apart"], lambda r: f"kernel {r['kernel']['slope']:.2f}, "
+                                                             f"model {r['model']['slope']:.2f}")))
+    return [f"budget: {ratio}", f"budget: {slopes}"]
+
+
 def fmt_time(sec: float | None) -> str:
     if sec is None:
         return "-"
@@ -150,4 +188,5 @@ def plot(rows: list[dict], path: str, title: str) -> None:
         f.write(grid(charts, cols=3, title=title).svg)
 
 
-__all__ = ["best", "fmt_time", "machine", "medians", "plot", "slope", "summarise", "table"]
+__all__ = ["MILLION_RSS_MAX_KB", "RATIO_MAX", "SLOPE_TOL", "best", "budget", "budget_lines",
+           "fmt_time", "machine", "medians", "plot", "slope", "summarise", "table"]

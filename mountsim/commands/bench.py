@@ -336,7 +336,7 @@ def _ops(st, driver, doc, args) -> list[str]:
     from ..bench import BY_KEY, clamp
     from ..bench import model as msim
     from ..bench.kernel import KernelUnavailable, read_mount_max
-    from ..bench.report import plot, summarise, table
+    from ..bench.report import budget, budget_lines, plot, summarise, table
 
     wanted = set(st["ops"])
     mount_max = read_mount_max() if driver is not None else 100_000
@@ -395,10 +395,17 @@ def _ops(st, driver, doc, args) -> list[str]:
            "slope = d log(total time) / d log(N), least squares: 1.00 linear, 2.00 quadratic;",
            "spread = median / best - 1 of a point's repetitions, the largest over the sizes",
            table(rows)]
+    verdict = budget(rows)
+    if verdict is not None:
+        out += budget_lines(verdict, rows)
+        if not args.full:
+            out.append("budget: (stated for --full's sizes; small tables fit the CPU's "
+                       "caches, where the kernel is fastest)")
     out += [f"note: {n}" for n in notes]
     out.append("")
     doc["notes"] += notes
-    doc["ops"] = {"reps": reps, "mount_max": mount_max, "raw": raw, "summary": rows}
+    doc["ops"] = {"reps": reps, "mount_max": mount_max, "raw": raw, "summary": rows,
+                  "budget": verdict}
     if args.plot:
         m = doc["machine"]
         plot(rows, args.plot, f"mountsim bench: per-unit cost vs N, best of {reps} "
@@ -409,7 +416,7 @@ def _ops(st, driver, doc, args) -> list[str]:
 
 def _million(driver, doc) -> list[str]:
     from ..bench import million
-    from ..bench.report import fmt_time
+    from ..bench.report import MILLION_RSS_MAX_KB, fmt_time
 
     out = [f"million: {MILLION:,} tmpfs mounts in one namespace (one run each, not best-of)"]
     say("million: model side in a fresh subprocess (minutes, GBs of memory)…")
@@ -430,6 +437,10 @@ def _million(driver, doc) -> list[str]:
                    f"(after imports and boot: {m['rss_base_kb'] / 1024:,.0f} MiB; "
                    f"{(m['rss_peak_kb'] - m['rss_base_kb']) * 1024 / MILLION:,.0f} bytes/mount "
                    f"at the peak, original + copy)")
+        under = m["rss_peak_kb"] < MILLION_RSS_MAX_KB
+        res["under_budget"] = under
+        out.append(f"  budget: the model's peak under {MILLION_RSS_MAX_KB // 1024 ** 2} GiB: "
+                   + ("yes" if under else "no"))
     if k is not None:
         if "error" in k:
             out.append(f"  kernel: {k['error']}")

@@ -142,6 +142,9 @@ def test_kernel_and_model_points_and_host_unchanged(live, tmp_path, capsys):
     _check_svg(s, {"model", "kernel"})
     out = capsys.readouterr().out
     assert "model/kernel" in out and "best of 1" in out
+    b = doc["ops"]["budget"]                     # the verdict, from this run's rows
+    assert b["over_ratio"] == [r for r in rows if rows[r]["ratio"] > 3.0]
+    assert out.count("budget: every ") == 2
 
 
 def test_million_guardian_restores_the_setting_when_bench_is_killed(tmp_path, monkeypatch):
@@ -219,3 +222,26 @@ def test_cpu_ticks_count_spinning_cpus_as_busy():
     after = cpu_ticks()
     busy, total = after[0] - before[0], after[1] - before[1]
     assert busy >= 0.8 * total and busy >= 0.35 * hz * ncpu
+
+
+def test_budget_names_what_is_over_it():
+    """The verdict under the table names each op class over 3x of the kernel and each slope
+    more than 0.15 from the kernel's, and says "yes" when none is (the budget of README
+    "Performance"); no verdict without a kernel side."""
+    from mountsim.bench.report import budget, budget_lines
+
+    def raw(op, k, m):                            # seconds at N = 10, 100 for each side
+        return [{"op": op, "side": side, "n": n, "rep": 0, "sec": sec}
+                for side, secs in (("kernel", k), ("model", m)) for n, sec in zip((10, 100), secs)]
+    rows = summarise(raw("unshare", (1.0, 10.0), (2.0, 20.0))          # 2x, slopes 1.00/1.00
+                     + raw("nsexit", (1.0, 20.0), (2.0, 20.0))         # 1x, slopes 1.30/1.00
+                     + raw("mountinfo", (1.0, 10.0), (3.5, 35.0)))     # 3.5x
+    b = budget(rows)
+    assert b["over_ratio"] == ["mountinfo"] and b["slopes_apart"] == ["nsexit"]
+    ratio, slopes = budget_lines(b, rows)
+    assert ": no, read /proc/self/mountinfo (3.5x)" in ratio
+    assert ": no, teardown: namespace exit (kernel 1.30, model 1.00)" in slopes
+    ok = summarise(raw("unshare", (1.0, 10.0), (2.0, 20.0)))
+    assert [ln.endswith(": yes") for ln in budget_lines(budget(ok), ok)] == [True, True]
+    model_only = [r for r in raw("unshare", (1.0, 10.0), (2.0, 20.0)) if r["side"] == "model"]
+    assert budget(summarise(model_only)) is None
