@@ -34,10 +34,16 @@ S_IFLNK, S_IFIFO, S_IFCHR, S_IFBLK, S_IFSOCK = "lnk", "fifo", "chr", "blk", "soc
 _NO_CHILDREN: Mapping = MappingProxyType({})
 _KINDS = (S_IFDIR, S_IFREG, S_IFLNK, S_IFIFO, S_IFCHR, S_IFBLK, S_IFSOCK)   # Dentry.kind's codes
 _KIND_CODE = {k: i for i, k in enumerate(_KINDS)}
-# Dentry.bits, for hot loops that test it directly (a property read costs ~80 ns)
+# Dentry.bits' layout, also for hot loops that test it directly (a property read costs
+# ~80 ns): three flags, then the type's code, the mode, the owner.
 D_UNLINKED, D_GUESSED, D_UNKNOWN = 1, 2, 4
-D_KIND = 0o70
-D_LNK = _KIND_CODE[S_IFLNK] << 3
+D_KIND_SHIFT, D_MODE_SHIFT, D_UID_SHIFT = 3, 6, 18
+D_KIND = 0o7 << D_KIND_SHIFT
+D_LNK = _KIND_CODE[S_IFLNK] << D_KIND_SHIFT
+# SuperBlock.bits (s_flags' few the model keeps)
+SB_RDONLY, SB_OPAQUE, SB_NOUSER = 1, 2, 4
+MINORBITS = 20                          # include/linux/kdev_t.h: MKDEV(), MAJOR(), MINOR()
+MINORMASK = (1 << MINORBITS) - 1
 
 
 class Dentry:
@@ -56,9 +62,9 @@ class Dentry:
     absent = variant("aux", set, "names recorded results showed missing")
     ns_ref = variant("aux", lambda a: type(a) not in (str, set),
                      "nsfs dentries: the namespace they stand for")
-    kind = bits("bits", 3, 3, "the inode's type (S_IFDIR, ...)", _KINDS)
-    mode = bits("bits", 6, 12, "the inode's permission bits (i_mode & 07777)")
-    uid = bits("bits", 18, 32, "i_uid, a kernel id (user_namespace.py)")
+    kind = bits("bits", D_KIND_SHIFT, 3, "the inode's type (S_IFDIR, ...)", _KINDS)
+    mode = bits("bits", D_MODE_SHIFT, 12, "the inode's permission bits (i_mode & 07777)")
+    uid = bits("bits", D_UID_SHIFT, 32, "i_uid, a kernel id (user_namespace.py)")
 
     def __init__(self, name: str, parent: Dentry | None, sb: SuperBlock, kind: str = S_IFDIR,
                  uid: int = 0, mode: int | None = None) -> None:
@@ -69,7 +75,8 @@ class Dentry:
         self.mnts: Any = ()          # mounts hashed here, its m_list too (mount_hash.py)
         if mode is None:
             mode = 0o755 if kind == S_IFDIR else 0o644
-        b = _KIND_CODE[kind] << 3 | (mode & 0o7777) << 6 | uid << 18
+        b = (_KIND_CODE[kind] << D_KIND_SHIFT | (mode & 0o7777) << D_MODE_SHIFT
+             | uid << D_UID_SHIFT)
         self.bits = INTS.setdefault(b, b)    # shared_int()
         self.aux = None              # target, ns_ref or absent
 
@@ -233,24 +240,24 @@ class SuperBlock:
     @property
     def dev(self) -> int:
         """MINOR(s_dev): the anonymous device's number for nodev filesystems."""
-        return self.s_dev & 0xFFFFF
+        return self.s_dev & MINORMASK
 
     @property
     def major(self) -> int:
         """MAJOR(s_dev)"""
-        return self.s_dev >> 20
+        return self.s_dev >> MINORBITS
 
-    rdonly = bit("bits", 1, "SB_RDONLY")
-    opaque = bit("bits", 2, "contents unknown: paths are created on demand")
-    nouser = bit("bits", 4, "SB_NOUSER (nullfs; nsfs_init() clears it for nsfs)")
+    rdonly = bit("bits", SB_RDONLY, "SB_RDONLY")
+    opaque = bit("bits", SB_OPAQUE, "contents unknown: paths are created on demand")
+    nouser = bit("bits", SB_NOUSER, "SB_NOUSER (nullfs; nsfs_init() clears it for nsfs)")
 
     def __init__(self, fstype: str, dev: int, user_ns: UserNamespace, options: tuple[str, ...] = (),
                  opaque: bool = False, major: int = 0, owner: int = 0) -> None:
         self.fstype = fstype
-        self.s_dev = major << 20 | dev    # MKDEV(major, minor); anonymous devices: major 0
+        self.s_dev = major << MINORBITS | dev   # MKDEV(); anonymous devices: major 0
         self.user_ns = user_ns           # s_user_ns
         self.options = options           # what show_options prints, in order
-        self.bits = 2 if opaque else 0   # rdonly, opaque, nouser (packed.py)
+        self.bits = SB_OPAQUE if opaque else 0   # rdonly, opaque, nouser (packed.py)
         self.mounts = None               # s_mounts: the first (mount.sb_add())
         self.dynamic = None              # proc: lookup(dentry, name) -> Dentry | Path | None
         self.oracle = None               # opaque: has `.recorded`, the replayed call's result
@@ -263,7 +270,7 @@ class SuperBlock:
     def show_options(self) -> str:
         """`rw`/`ro` then the filesystem's own options, as show_mountinfo() prints them."""
         opts = self.options
-        ro = self.bits & 1                   # rdonly, read in a hot loop
+        ro = self.bits & SB_RDONLY           # read in a hot loop: no property call
         if not opts:
             return "ro" if ro else "rw"
         return ("ro," if ro else "rw,") + ",".join(opts)

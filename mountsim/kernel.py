@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Callable
 
 from .fs import FS_TYPES, Dentry, SuperBlock
-from .mount import (FREED, ID_MASK, MNT, MNT_UNIQUE_ID_OFFSET, IdAllocator, MntNamespace, Mount, T, add_child, del_child,
-                    sb_add, sb_del)
+from .mount import (FREED, ID_MASK, MNT, MNT_UNIQUE_ID_OFFSET, IdAllocator, MntNamespace, Mount,
+                    T, add_child, del_child, sb_add, sb_del)
 from .mount_hash import MountHash
 from .task import FdTable, FsStruct, Path, Task
 from .user_namespace import IDENTITY_MAP, Cred, OtherNamespace, UserNamespace, host_max_user_namespaces
@@ -63,7 +63,7 @@ class Kernel:
         """alloc_vfsmnt() + mnt_alloc_id()."""
         self.unique_ctr += 1
         assert root.sb is sb, "a mount's superblock is its root's (Mount.sb is derived)"
-        m = Mount(self.mnt_ids.alloc(), self.unique_ctr, sb, root, devname)
+        m = Mount(self.mnt_ids.alloc(), self.unique_ctr, root, devname)
         sb_add(m, sb)
         return m
 
@@ -95,8 +95,9 @@ class Kernel:
         if not ids & FREED:
             self.mnt_ids.free(ids & ID_MASK)
             m.ids = ids | FREED                    # mnt_id reads negative: for debugging
-        sb_del(m, m.root.sb)
-        self.drop_sb(m.root.sb)                    # kill_anon_super() after the last one
+        sb = m.root.sb
+        sb_del(m, sb)
+        self.drop_sb(sb)                           # kill_anon_super() after the last one
 
     def mnt_alloc_group_id(self, m: Mount) -> None:
         m.group_id = self.group_ids.alloc()

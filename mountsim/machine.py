@@ -175,7 +175,7 @@ def _from_mountinfo(k: Kernel, ns: MntNamespace, rootfs: Mount, lines: list[str]
                 sb.dynamic = lambda d, n, _k=k: proc_lookup(_k, d, n)
             sbs[dev] = sb
         k.mnt_ids.reserve(mid)
-        m = Mount(mid, uid_base + 1 + idx, sb, _dentry_at(sb, unescape(root)), unescape(source))
+        m = Mount(mid, uid_base + 1 + idx, _dentry_at(sb, unescape(root)), unescape(source))
         sb_add(m, sb)
         for o in opts.split(","):
             m.flags |= _MNT_OPT.get(o, MNT(0))

@@ -176,7 +176,7 @@ class Mount:
     pins = bits("t_flags", T.PINS_SHIFT, 32, "Model-only: open files, cwds and roots on us")
     expire = bit("t_flags", T.EXPIRE, "!list_empty(&mnt_expire): on an expiry list")
 
-    def __init__(self, mnt_id: int, unique_id: int, sb: SuperBlock, root: Dentry, devname: str) -> None:
+    def __init__(self, mnt_id: int, unique_id: int, root: Dentry, devname: str) -> None:
         self.ids = (unique_id - MNT_UNIQUE_ID_OFFSET) << _ID_SHIFT | mnt_id   # mnt_id_unique, mnt_id
         self.root = root                  # kernel: mnt.mnt_root
         self.flags = 0                    # kernel: mnt.mnt_flags

@@ -19,9 +19,9 @@ from . import pnode
 from .errors import KernelError
 from .fs import Dentry, is_subdir
 from .klist import ListHead
-from .packed import INTS, shared_int
 from .mount import (FREED, MNT, MNT_INTERNAL_FLAGS, MntNamespace, Mount, T, add_child, children, del_child,
                     peer_add, peers, slave_add_behind, slave_add_head)
+from .packed import INTS, shared_int
 from .pnode import (CL_COPY_MNT_NS_FILE, CL_COPY_UNBINDABLE, CL_EXPIRE, CL_MAKE_SHARED,
                     CL_PRIVATE, CL_SHARED_TO_SLAVE, CL_SLAVE)
 from .task import Path

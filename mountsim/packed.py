@@ -50,14 +50,9 @@ def variant(field: str, kind: Any, doc: str) -> property:
     at the same time; it reads as None while *field* holds something not of *kind*
     (a type, or a predicate on the value). Setting None clears only its own value."""
     is_kind = kind if not isinstance(kind, type) else (lambda a: type(a) is kind)
-
-    def get(self: Any) -> Any:
-        a = getattr(self, field)
-        return a if a is not None and is_kind(a) else None
-
-    def set_(self: Any, v: Any) -> None:
-        if v is not None or is_kind(getattr(self, field)):
-            setattr(self, field, v)
+    get, set_ = _accessors(
+        field, "a = {f}\n    return a if a is not None and is_kind(a) else None",
+        "if v is not None or is_kind({f}): {f} = v", is_kind=is_kind)
     return property(get, set_, doc=doc)
 
 

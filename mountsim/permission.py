@@ -17,7 +17,7 @@ import errno
 from typing import TYPE_CHECKING
 
 from .errors import KernelError
-from .fs import D_GUESSED, recorded
+from .fs import D_GUESSED, D_MODE_SHIFT, D_UID_SHIFT, recorded
 from .user_namespace import ids_mapped
 
 if TYPE_CHECKING:
@@ -44,8 +44,8 @@ def generic_permission(cred: Cred, inode: Dentry, mask: int) -> bool:
     if inode.sb.opaque and (bits & D_GUESSED or inode.is_root):
         rec, _ = recorded(inode.sb)
         return rec is None or rec.errno != "EACCES"
-    shift = 6 if cred.euid == bits >> 18 else 3      # in_group_p(): everyone is in gid 0
-    if mask & ~(bits >> 6 + shift) & 7 == 0:
+    shift = 6 if cred.euid == bits >> D_UID_SHIFT else 3   # in_group_p(): everyone in gid 0
+    if mask & ~(bits >> D_MODE_SHIFT + shift) & 7 == 0:
         return True
     return capable_wrt_inode_uidgid(cred, inode)
 

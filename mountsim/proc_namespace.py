@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .fs import MINORBITS, MINORMASK
 from .mount import ID_MASK, MNT, MntNamespace, Mount, T
 from .namespace import is_path_reachable
 from .pnode import get_dominating_id
@@ -125,7 +126,7 @@ def show_mountinfo(r: Mount, root: Path) -> str | None:
     top = r.root.name if sb.fstype == "nsfs" else mangle_path(r.root.dentry_path())
     # mnt_id, the parent's, MAJOR:MINOR(s_dev), read off the packed fields (a hot loop)
     dev = sb.s_dev
-    return (f"{r.ids & ID_MASK} {r.parent.ids & ID_MASK} {dev >> 20}:{dev & 0xFFFFF} "
+    return (f"{r.ids & ID_MASK} {r.parent.ids & ID_MASK} {dev >> MINORBITS}:{dev & MINORMASK} "
             f"{top} {mangle_path(where)} {show_mnt_opts(flags)}"
             f"{tags} - {mangle(sb.fstype)} {mangle(r.devname)} {sb.show_options()}\n")
 

@@ -54,7 +54,7 @@ def test_sb_mounts_keep_their_order(ops):
     model: list[int] = []
     for add, x in ops:
         if add and x not in made:
-            made[x] = m = Mount(x + 1, (1 << 31) + x + 1, sb, sb.root, "none")
+            made[x] = m = Mount(x + 1, (1 << 31) + x + 1, sb.root, "none")
             sb_add(m, sb)
             model.append(x)
         elif not add and x in model:

@@ -18,7 +18,7 @@ SB = SuperBlock("tmpfs", 1, UserNamespace(None, 0))
 
 
 def mount(mnt_id: int, unique: int) -> Mount:
-    return Mount(mnt_id, OFF + unique, SB, SB.root, "none")
+    return Mount(mnt_id, OFF + unique, SB.root, "none")
 
 
 @given(st.lists(st.tuples(st.sampled_from(["add", "discard", "renumber"]), st.integers(1, 6)),

@@ -19,7 +19,7 @@ from mountsim.mount import (Mount, add_child, children, del_child, peer_add, pee
 
 
 def _mounts(n: int) -> list[Mount]:
-    return [Mount(i + 1, 1000 + i, None, None, "none") for i in range(n)]
+    return [Mount(i + 1, 1000 + i, None, "none") for i in range(n)]
 
 
 def _peer_ring(m: Mount) -> list[Mount]:
