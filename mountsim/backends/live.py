@@ -56,17 +56,26 @@ import json
 import os
 import select
 import signal
+import socket
 import sys
+from pathlib import Path
 import weakref
 
 import attrs
 
-from .. import uapi, versions
+from .. import native, uapi, versions
 from ..trace.program import RETURNS_PID, SYSCALLS, Program, Result, Step
 from ..trace.signatures import makes_fd
 from . import _sys, guard, sandbox
 
 TIMEOUT = 30.0                 # seconds a sandbox process may take to answer
+SPAWNER = Path(__file__).with_name("spawner.c")
+SPAWNER_FD = 3                 # spawner.c's socket to the zygote
+
+
+def spawner_path() -> Path:
+    """The sandbox spawner (spawner.c), compiled on first use (native.build())."""
+    return native.build(SPAWNER, "sandbox")
 
 
 class LiveUnsupported(Exception):
@@ -121,32 +130,45 @@ class _Zygote:
         try:
             self.chan.recv()                           # "ready"
         except (EOFError, OSError) as e:
-            _stop_zygote(self.chan, self.pid)
+            self.stop()
             raise LiveError(f"the zygote did not start: {e}") from e
 
     def _start(self, fresh: bool) -> None:
         self.chan, theirs = _sys.chan_pair(TIMEOUT)
-        keep = theirs.fileno()
+        spawner, theirs_spawner = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            # our child, so that the inits it clones with CLONE_PARENT are ours to reap
+            self.spawner_pid = os.posix_spawn(
+                str(spawner_path()), ["mountsim-spawn"], {},
+                file_actions=[(os.POSIX_SPAWN_DUP2, spawner.fileno(), SPAWNER_FD)])
+        finally:
+            spawner.close()
+        keep = sorted((theirs.fileno(), theirs_spawner.fileno()))
         limits = json.dumps({name: getattr(guard, name) for name in sandbox.LIMITS})
         path = json.dumps([os.path.abspath(p) for p in sys.path])
-        argv = [sys.executable, *_interpreter_flags(), "-c", sandbox.ZYGOTE_BOOT]
+        argv = [sys.executable, *_interpreter_flags(), "-c", sandbox.ZYGOTE_BOOT,
+                f"{theirs.fileno()},{theirs_spawner.fileno()}", limits, path, sandbox.STAMP]
         pid = os.fork()
         if pid == 0:
             try:
                 self.chan.close()
-                os.closerange(3, keep)                 # hold nothing of the controller's
-                os.closerange(keep + 1, 1 << 20)
+                os.closerange(3, keep[0])              # hold nothing of the controller's
+                os.closerange(keep[0] + 1, keep[1])
+                os.closerange(keep[1] + 1, 1 << 20)
                 if fresh and sys.executable:
-                    os.set_inheritable(keep, True)
+                    for fd in keep:
+                        os.set_inheritable(fd, True)
                     try:
-                        os.execv(sys.executable, [*argv, str(keep), limits, path, sandbox.STAMP])
+                        os.execv(sys.executable, argv)
                     except OSError:
                         pass                           # not here: be the zygote as forked
-                    os.set_inheritable(keep, False)
-                sandbox.zygote_main(_sys.Chan(theirs))
+                    for fd in keep:
+                        os.set_inheritable(fd, False)
+                sandbox.zygote_main(_sys.Chan(theirs), theirs_spawner)
             finally:
                 os._exit(1)
         theirs.close()
+        theirs_spawner.close()
         self.pid = pid
 
     def request(self, start_dirs: list[str]) -> _Spawn:
@@ -167,14 +189,27 @@ class _Zygote:
         """Read the zygote's answers, in order, up to *spawn*'s."""
         while spawn.init_pid is None and spawn.failed is None:
             try:
-                (status, detail), _, _ = self.chan.recv()
+                reply, _, _ = self.chan.recv()
             except (EOFError, OSError) as e:
-                status, detail = "failed", f"the zygote did not answer: {e}"
+                reply = ("failed", f"the zygote did not answer: {e}")
             s = self.waiting.popleft()                 # only once its answer is read
-            if status == "ok":
-                s.init_pid = detail
+            if reply[0] == "ok":
+                s.init_pid = reply[1]
             else:
-                s.failed = str(detail)
+                s.failed = str(reply[1])
+                if len(reply) > 2 and reply[2]:        # an init that failed: ours to reap
+                    _kill_and_reap(reply[2])
+
+    def stop(self) -> None:
+        """Close the zygote's channel (it exits on EOF), make sure, and reap it and the
+        spawner (which exits once the zygote is gone)."""
+        self.chan.close()
+        for pid in (self.pid, self.spawner_pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
 
 
 class _Spawn:
@@ -193,15 +228,12 @@ class _Spawn:
         if self.init_pid is None:
             chan.close()
             raise LiveError(f"sandbox did not start: {self.failed}")
-        host_pid = None
         try:
-            (status, detail), _, pid = chan.recv()
-            if status == "init":
-                (status, detail), _, host_pid = chan.recv()
+            (status, detail), _, host_pid = chan.recv()
         except (EOFError, OSError) as e:
             self.discard()
             raise LiveError(f"sandbox did not start: {e}") from e
-        if status != "hello" or host_pid is None or pid != self.init_pid:
+        if status != "hello" or host_pid is None:
             self.discard()
             raise LiveError(str(detail) if status == "failed" else "sandbox did not start")
         return chan, host_pid, self.init_pid, detail
@@ -249,16 +281,6 @@ def _kill_and_reap(pid: int) -> None:
             _LATE.append(p)
 
 
-def _stop_zygote(chan: _sys.Chan, pid: int) -> None:
-    """Close the zygote's channel (it exits on EOF), make sure, and reap it."""
-    chan.close()
-    try:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    except (ProcessLookupError, ChildProcessError):
-        pass
-
-
 def _shutdown(zygote: _Zygote, pool: list[_Spawn]) -> None:
     """End the sandboxes made ahead of time, then the zygote. In a process forked since
     (the zygote and the inits are not its children), only drop our copies of the fds."""
@@ -269,7 +291,7 @@ def _shutdown(zygote: _Zygote, pool: list[_Spawn]) -> None:
         return
     while pool:
         pool.pop().discard()
-    _stop_zygote(zygote.chan, zygote.pid)
+    zygote.stop()
 
 
 # -- the controller ----------------------------------------------------------------------
@@ -549,7 +571,13 @@ class LiveBackend:
         if os.geteuid() != 0 or not _sys.has_cap(_sys.CAP_SYS_ADMIN):
             return "the live backend needs root with CAP_SYS_ADMIN"
         err = _sys.probe_unshare_newns()
-        return f"unshare(CLONE_NEWNS) fails here: {uapi.errno_name(err)}" if err else None
+        if err:
+            return f"unshare(CLONE_NEWNS) fails here: {uapi.errno_name(err)}"
+        try:
+            spawner_path()
+        except native.BuildError as e:
+            return f"the live backend's sandbox init cannot be built: {e}"
+        return None
 
     def start(self, program: Program) -> LiveSession:
         if program.start_mountinfo:

@@ -5,23 +5,25 @@ side, which starts the zygote and talks to the sandboxes, is live.py; its docstr
 how the four layers of isolation fit together. This module is the part that runs as real
 root *inside* them:
 
-- `zygote_main()`: the zygote's loop. It clones each sandbox's init into a new pid
-  namespace (CLONE_NEWPID|CLONE_PARENT: pid 1 there, the controller's child).
-- `_sandbox_main()` / `_setup_sandbox()`: the init notes the host's namespaces
+- `zygote_main()`: the zygote's loop. For each sandbox it asks the spawner (spawner.c,
+  a small static C program) for an init: pid 1 of a new pid namespace, the controller's
+  child, not a Python process (forking this interpreter for it cost most of a sandbox's
+  CPU). It then forks the trace's main process (pid 2) into that pid namespace
+  (setns(CLONE_NEWPID) on its pid_for_children, then back).
+- `_sandbox_main()` / `_setup_sandbox()`: the main process notes the host's namespaces
   (guard.py), then unshare(CLONE_NEWNS); mount(NULL, "/", NULL, MS_REC|MS_PRIVATE) — so
   no mount event can propagate back to the host (sharedsubtree.rst: a private mount
   neither forwards nor receives propagation); a fresh tmpfs on /tmp; pivot_root into it;
   umount2(put_old, MNT_DETACH). Its table is then one tmpfs at "/" on top of the
-  namespace's hidden root (the rootfs copy), exactly the model's default host. It installs
-  the seccomp filter (seccomp.py), forks the trace's main process (pid 2) and leaves for a
-  mount namespace of its own.
+  namespace's hidden root (the rootfs copy), exactly the model's default host. It
+  installs the seccomp filter (seccomp.py) and says hello.
 - `_serve()` / `_do_step()` / `_do_fork()`: every trace pid is a real process serving
   pickled commands over a socketpair; each step passes the guard on what its paths
   resolve to before it runs. Fds: each process maps trace fd -> real fd, and a trace fd
   with no mapping becomes BAD_FD, which no process can have open (fs.nr_open <= 2^30).
 
 Imports are kept to what these processes use (no attrs, no trace.program: the syscall
-table comes from trace/signatures.py). Every sandbox process is a fork of the zygote, and
+table comes from trace/signatures.py). Every trace process is a fork of the zygote, and
 a fork costs in proportion to what the forked interpreter holds and touches: attrs
 imports `threading`, whose at-fork hook runs Python code in every new child; without it
 a fork and exit of a sandbox process takes about 190 fewer page faults and 0.3 ms less
@@ -40,6 +42,7 @@ import pickle
 import resource
 import signal
 import socket
+import struct
 import sys
 import traceback
 from typing import Any
@@ -51,7 +54,6 @@ from . import _sys, guard, seccomp
 
 BAD_FD = 0x7FFFFFFF            # above fs.nr_open's maximum: the kernel answers EBADF
 NOFILE = 1024                  # RLIMIT_NOFILE of sandbox processes
-PR_SET_CHILD_SUBREAPER = 36
 WALL = 0x40000000              # __WALL: also reap children whose exit signal is not SIGCHLD
 _REFUSED_CLONE = (uapi.CLONE_VM | uapi.CLONE_THREAD | uapi.CLONE_SIGHAND | uapi.CLONE_FILES
                   | uapi.CLONE_VFORK | uapi.CLONE_SETTLS | uapi.CLONE_PIDFD
@@ -101,10 +103,15 @@ class _Task:
 
 
 def _sandbox_main(sock: socket.socket, start_dirs: list[str]) -> None:
-    """The sandbox's init: pid 1 of a new pid namespace (cloned so by the zygote). Never
-    returns. Sets up the mount namespace, then `_sandbox_init()` forks the trace's main
-    process, which says "hello"; the init says "init" (the controller learns its host pid).
+    """The trace's main process, just forked by the zygote into the sandbox's pid namespace
+    (pid 2 there, after the init). Never returns. Sets up the mount namespace and seccomp,
+    then serves; it says "hello" once ready (the controller learns its host pid from it).
+
+    It holds the sandbox's lifeline (the write end the zygote forked it with; every trace
+    process inherits it, none can close it: trace fds are mapped): the init exits once no
+    sandbox process is left, so the namespace does not outlive its last trace process.
     """
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)    # the zygote ignores it; a trace waits
     chan = _sys.Chan(sock)
     try:
         facts = guard.gather_facts(_MOUNT_FACTS)  # while the host's /proc is still in view
@@ -116,37 +123,10 @@ def _sandbox_main(sock: socket.socket, start_dirs: list[str]) -> None:
     except BaseException as e:                  # report and die before touching anything else
         _reply(chan, ("failed", str(e)))
         os._exit(1)
-    _sandbox_init(chan, facts)
-
-
-def _sandbox_init(chan: _sys.Chan, facts: guard.SandboxFacts) -> None:
-    """Pid 1 of the sandbox: fork the main process, leave the sandbox's mount namespace,
-    then reap until killed or until no process is left (sandbox processes exit when the
-    controller goes away).
-
-    The init moves to a mount namespace of its own before the main process may run a step:
-    otherwise the sandbox namespace would outlive its last trace process (put_mnt_ns()
-    would never run, and a dropped namespace's slaves would keep their master).
-    """
-    ready_r, ready_w = os.pipe()
-    if os.fork() == 0:
-        os.close(ready_w)
-        task = _Task(chan, facts)
-        _warm_up(task)
-        os.read(ready_r, 1)                     # until the init has left the namespace
-        os.close(ready_r)
-        _reply(chan, ("hello", os.getpid()))
-        _serve(task)
-    os.close(ready_r)
-    _must(_sys.call("unshare", uapi.CLONE_NEWNS), "init: unshare(CLONE_NEWNS)")
-    _reply(chan, ("init", None))
-    os.close(ready_w)
-    chan.close()
-    while True:
-        try:
-            os.waitpid(-1, WALL)
-        except ChildProcessError:
-            os._exit(0)
+    task = _Task(chan, facts)
+    _warm_up(task)
+    _reply(chan, ("hello", os.getpid()))
+    _serve(task)
 
 
 _WARM_UP = (("mount", ("none", "/", "tmpfs", 0, None)), ("mkdir", ("/", 0o755)),
@@ -447,30 +427,33 @@ STAMP = _source_stamp()
 
 
 def zygote_boot() -> None:
-    """Entry of the zygote as a fresh interpreter (`ZYGOTE_BOOT`): argv is the channel's
-    fd, the controller's guard limits (JSON), its sys.path (JSON) and its source stamp. A
-    different stamp: exit, and the controller makes the zygote by fork alone."""
-    fd, limits = int(sys.argv[1]), json.loads(sys.argv[2])
+    """Entry of the zygote as a fresh interpreter (`ZYGOTE_BOOT`): argv is the fds of its
+    channel and of the spawner's socket ("C,S"), the controller's guard limits (JSON), its
+    sys.path (JSON) and its source stamp. A different stamp: exit, and the controller makes
+    the zygote by fork alone."""
+    chan_fd, spawner_fd = (int(x) for x in sys.argv[1].split(","))
+    limits = json.loads(sys.argv[2])
     if sys.argv[4] != STAMP:
         os._exit(3)
     for name in LIMITS:
         setattr(guard, name, int(limits[name]))
-    zygote_main(_sys.Chan(socket.socket(fileno=fd)))
+    zygote_main(_sys.Chan(socket.socket(fileno=chan_fd)), socket.socket(fileno=spawner_fd))
 
 
-def zygote_main(chan: _sys.Chan) -> None:
-    """Serve "spawn" forever; exit when the controller goes away.
+def zygote_main(chan: _sys.Chan, spawner: socket.socket) -> None:
+    """Serve "spawn" forever; exit when the controller or the spawner goes away.
 
-    Every sandbox process is a fork of this one: the seccomp program is built once here,
+    Every trace process is a fork of this one: the seccomp program is built once here,
     and the heap is frozen (gc.freeze()) so that no collection in a sandbox walks, and so
-    copies, the pages they share. Each init is cloned with CLONE_PARENT: it is the
-    controller's child, and the controller reaps it (no round trip through us).
+    copies, the pages they share. The main processes it forks are reaped by the kernel
+    (SIGCHLD ignored here); the inits are the controller's children (spawner.c).
     """
     global _MOUNT_FACTS
     signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl-C is the controller's business
-    _sys.libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     seccomp.prepare()
-    _MOUNT_FACTS = guard.mount_facts()                # the inits share our mount namespace
+    _MOUNT_FACTS = guard.mount_facts()                # main processes start in our namespace
+    own_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
     gc.freeze()
     _reply(chan, ("ready", None))
     while True:
@@ -479,11 +462,54 @@ def zygote_main(chan: _sys.Chan) -> None:
         except (EOFError, OSError):
             os._exit(0)
         if msg[0] == "spawn":
-            # the sandbox's init: pid 1 of a new pid namespace, the controller's child
-            pid, err = _sys.fork_call("clone", uapi.CLONE_NEWPID | uapi.CLONE_PARENT
-                                      | uapi.SIGCHLD, 0, 0, 0, 0)
-            if pid == 0:
-                chan.close()
-                _sandbox_main(socket.socket(fileno=fds[0]), msg[1])
+            reply = _spawn(spawner, own_pid_ns, msg[1], fds[0], (chan, spawner))
             os.close(fds[0])
-            _reply(chan, ("ok", pid) if pid > 0 else ("failed", os.strerror(err)))
+            _reply(chan, reply)
+
+
+_REPLY = struct.Struct("=ii")                          # spawner.c's struct reply
+
+
+def _spawn(spawner: socket.socket, own_pid_ns: int, start_dirs: list[str], sock_fd: int,
+           ours: tuple) -> tuple:
+    """One sandbox: its init from the spawner, then its main process forked into the init's
+    pid namespace. ("ok", init's host pid) or ("failed", why, init's host pid or None)."""
+    life_r, life_w = os.pipe()                         # the sandbox's lifeline
+    try:
+        socket.send_fds(spawner, [b"s"], [life_r])
+        answer = spawner.recv(_REPLY.size, socket.MSG_WAITALL)
+    except OSError:
+        answer = b""
+    finally:
+        os.close(life_r)
+    if len(answer) != _REPLY.size:                     # the spawner is gone: so are we
+        os._exit(1)
+    init, err = _REPLY.unpack(answer)
+    if err:
+        os.close(life_w)
+        return ("failed", f"sandbox init: {os.strerror(err)}", init or None)
+    try:
+        ns = os.open(f"/proc/{init}/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as e:
+        os.close(life_w)
+        return ("failed", f"sandbox init: {e.strerror}", init)
+    pid = -1
+    try:
+        _must(_sys.call("setns", ns, uapi.CLONE_NEWPID), "setns(CLONE_NEWPID)")
+        try:
+            pid = os.fork()
+        finally:
+            if pid != 0:
+                _must(_sys.call("setns", own_pid_ns, uapi.CLONE_NEWPID), "setns back")
+    except OSError as e:
+        os.close(life_w)
+        return ("failed", str(e), init)
+    finally:
+        os.close(ns)
+    if pid == 0:
+        for c in ours:
+            c.close()
+        os.close(own_pid_ns)
+        _sandbox_main(socket.socket(fileno=sock_fd), start_dirs)
+    os.close(life_w)
+    return ("ok", init)

@@ -1,5 +1,5 @@
-"""The kernel side of `mountsim bench`: driver.c compiled with gcc into
-~/.cache/mountsim/bench/ (rebuilt when the source's hash changes) and run as a subprocess.
+"""The kernel side of `mountsim bench`: driver.c compiled with gcc into the cache
+(native.build(): rebuilt when the source's hash changes) and run as a subprocess.
 
 The driver forks one child per repetition; the child enters a private mount namespace
 (unshare(CLONE_NEWNS), then / made rprivate before anything is mounted, a tmpfs root by
@@ -8,14 +8,13 @@ pivot_root) and does everything there, so the host's mount table is never change
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
+
+from .. import native
 
 SOURCE = Path(__file__).with_name("driver.c")
 MOUNT_MAX = "/proc/sys/fs/mount-max"
@@ -25,44 +24,12 @@ class KernelUnavailable(Exception):
     """The kernel side cannot run here; the message is one line saying why."""
 
 
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "mountsim" / "bench"
-
-
-def find_gcc() -> str | None:
-    return shutil.which("gcc") or ("/usr/bin/gcc" if os.path.exists("/usr/bin/gcc") else None)
-
-
 def build_driver() -> Path:
     """The driver binary for the current source, compiled if needed."""
     try:
-        src = SOURCE.read_bytes()
-    except OSError as e:
-        raise KernelUnavailable(f"cannot read the driver source {SOURCE}: {e.strerror}") from None
-    digest = hashlib.sha256(src).hexdigest()[:16]
-    out = cache_dir() / f"driver-{digest}"
-    if out.exists():
-        return out
-    gcc = find_gcc()
-    if gcc is None:
-        raise KernelUnavailable("gcc not found: cannot build the kernel driver")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".driver-")
-    os.close(fd)
-    try:
-        r = subprocess.run([gcc, "-O2", "-o", tmp, str(SOURCE)], capture_output=True, text=True)
-        if r.returncode != 0:
-            first = (r.stderr.strip().splitlines() or ["?"])[0]
-            raise KernelUnavailable(f"gcc failed on driver.c: {first}")
-        os.replace(tmp, out)                 # atomic: a concurrent run sees all or nothing
-        for old in out.parent.glob("driver-*"):
-            if old != out:
-                old.unlink(missing_ok=True)      # built from an older driver.c
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return out
+        return native.build(SOURCE, "bench")
+    except native.BuildError as e:
+        raise KernelUnavailable(str(e)) from None
 
 
 def read_mount_max() -> int:

@@ -32,7 +32,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .kernels import cache_dir
+from ..backends import live
+from ..native import cache_dir
 
 FORMAT = 1                      # bump when the layout of the image changes
 KEEP = 6                        # images kept in the cache (other trees, other versions)
@@ -95,9 +96,12 @@ def binaries(paths: list[str]) -> dict[str, tuple[int, bytes]]:
 
 
 def init_script(roots: list[str]) -> bytes:
-    """/init: the interpreter in isolated mode, no site, mountsim's roots on sys.path."""
+    """/init: the interpreter in isolated mode, no site, mountsim's roots on sys.path, and
+    the host's cache directory as the guest's, where the image holds the sandbox spawner
+    built on the host (the guest has no compiler)."""
     return (f"#!{python()} -IS\n"
-            f"import sys\nsys.path[:0] = {roots!r}\n"
+            f"import os, sys\nsys.path[:0] = {roots!r}\n"
+            f"os.environ['MOUNTSIM_CACHE'] = {str(cache_dir())!r}\n"
             "from mountsim.vm.guest import init_main\ninit_main()\n").encode()
 
 
@@ -106,7 +110,8 @@ def contents() -> dict[str, tuple[int, bytes]]:
     roots = _roots()
     files: dict[str, tuple[int, bytes]] = {}
     mods = module_files(roots)
-    elves = [python()] + [m for m in mods if m.endswith(".so")]
+    spawner = str(live.spawner_path())         # and its source: the guest checks its hash
+    elves = [python(), spawner] + [m for m in mods if m.endswith(".so")]
     for path in elves + shared_libraries(elves):
         files[path] = (0o755, _stripped(path))
     for m in mods:
@@ -114,6 +119,7 @@ def contents() -> dict[str, tuple[int, bytes]]:
             src = Path(m).read_bytes()
             files[m] = (0o644, src)
             files[importlib.util.cache_from_source(m)] = (0o644, _pyc(m, src))
+    files[str(live.SPAWNER)] = (0o644, live.SPAWNER.read_bytes())
     files["/init"] = (0o755, init_script(roots))
     return files
 

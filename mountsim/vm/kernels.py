@@ -32,6 +32,8 @@ from pathlib import Path
 
 import attrs
 
+from ..native import cache_dir
+
 # The builds this project was checked against, per series; the archive drops old ones.
 # Full build versions only: a series number is derived, never written (versions.py is the
 # one place a kernel version appears; tests/unit/test_versions.py).
@@ -61,11 +63,6 @@ class Kernel:
     def release(self) -> str:
         """`uname -r` of this build ("7.1.13+deb13-cloud-amd64")."""
         return f"{self.version}+{FLAVOUR}"
-
-
-def cache_dir() -> Path:
-    """The project's download cache ($MOUNTSIM_CACHE or ~/.cache/mountsim). Model-only."""
-    return Path(os.environ.get("MOUNTSIM_CACHE") or Path.home() / ".cache" / "mountsim")
 
 
 def _vkey(version: str) -> tuple[int, ...]:

@@ -75,9 +75,10 @@ def test_model_only_writes_json_and_svg(tmp_path, capsys):
 
 
 def test_gcc_missing_falls_back_to_the_model(tmp_path, monkeypatch, capsys):
+    from mountsim import native
     from mountsim.bench import kernel
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))         # no cached driver
-    monkeypatch.setattr(kernel, "find_gcc", lambda: None)
+    monkeypatch.setenv("MOUNTSIM_CACHE", str(tmp_path))         # no cached driver
+    monkeypatch.setattr(native, "find_gcc", lambda: None)
     monkeypatch.setattr(kernel.os, "geteuid", lambda: 0)
     j = tmp_path / "b.json"
     assert main(["bench", "--ops-only", "--ops", "mountinfo,bind_umount", *TINY,

@@ -11,7 +11,7 @@ import os
 import pytest
 
 from mountsim import uapi
-from mountsim.backends.live import LiveUnsupported
+from mountsim.backends.live import POOL, LiveUnsupported
 from mountsim.backends.model import ModelBackend
 from mountsim.trace.normalise import normalise, tree_rows
 from mountsim.trace.program import Program, Result, Step
@@ -68,10 +68,18 @@ class TestStart:
             live.start(prog)
 
     def test_sandbox_holds_no_controller_fds(self, sess):
-        """If the sandbox starts, then its first process has only stdio and its channel."""
+        """If the sandbox starts, then its first process has only stdio, its channel (a
+        socket) and the sandbox's lifeline (the write end of a pipe, spawner.c)."""
         host_pid = sess.host_pids()[0]
         fds = sorted(int(n) for n in os.listdir(f"/proc/{host_pid}/fd"))
-        assert fds[:3] == [0, 1, 2] and len(fds) == 4
+        assert fds[:3] == [0, 1, 2] and len(fds) == 5
+        kinds = sorted(os.readlink(f"/proc/{host_pid}/fd/{fd}").split(":")[0] for fd in fds[3:])
+        assert kinds == ["pipe", "socket"]
+        pipe = next(fd for fd in fds[3:] if os.readlink(f"/proc/{host_pid}/fd/{fd}")
+                    .startswith("pipe:"))
+        with open(f"/proc/{host_pid}/fdinfo/{pipe}") as f:
+            flags = int(next(ln for ln in f if ln.startswith("flags:")).split()[1], 8)
+        assert flags & os.O_ACCMODE == os.O_WRONLY
 
 
 class TestIsolation:
@@ -219,7 +227,7 @@ class TestCleanup:
         s = live.start(Program(start_dirs=list(DIRS)))
         run(s, "fork", label=2)
         run(s, "fork", pid=2, label=3)
-        run(s, "exit", 0, pid=2)                   # 3 is orphaned: reparented to the zygote
+        run(s, "exit", 0, pid=2)                   # 3 is orphaned: reparented to the sandbox init
         host = s.host_pids()
         s.close()
         assert all(_gone(p) for p in host)
@@ -238,8 +246,10 @@ class TestCleanup:
                 seen.extend(s.host_pids())
         assert set(os.listdir("/proc/self/fd")) == fds_before
         assert all(_gone(p) for p in seen)
+        # the zygote's children are the main processes of the sandboxes set up ahead
         with open(f"/proc/{zpid}/task/{zpid}/children") as f:
-            assert f.read().split() == []
+            kids = {int(p) for p in f.read().split()}
+        assert len(kids) <= POOL and not kids & set(seen)
 
     def test_error_midway_still_cleans_up(self, live):
         """If the body raises, then the context manager still ends every process."""
