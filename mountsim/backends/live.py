@@ -4,16 +4,17 @@ Model-only (it drives the real kernel; no kernel function is mirrored).
 
 Isolation, the hard requirement (README, "Security"): a trace is untrusted input run as
 real root, so it runs inside four layers.
-1. Namespaces. The zygote clones each sandbox's init into a new pid namespace
-   (CLONE_NEWPID: it is pid 1 there). The init notes the host's namespaces (guard.py),
-   then does, in this order: unshare(CLONE_NEWNS); mount(NULL, "/", NULL, MS_REC|MS_PRIVATE)
-   — so no mount event can propagate back to the host (sharedsubtree.rst: a private mount
-   neither forwards nor receives propagation); a fresh tmpfs on /tmp; pivot_root into it;
+1. Namespaces. Each sandbox has a pid namespace of its own, whose init (pid 1) is
+   spawner.c's small C program: it moves at once to a private mount namespace rooted on a
+   tmpfs of its own, then only reaps. The trace's main process (pid 2), forked into that
+   pid namespace by the zygote, notes the host's namespaces (guard.py), then does, in
+   this order: unshare(CLONE_NEWNS); mount(NULL, "/", NULL, MS_REC|MS_PRIVATE) — so no
+   mount event can propagate back to the host (sharedsubtree.rst: a private mount neither
+   forwards nor receives propagation); a fresh tmpfs on /tmp; pivot_root into it;
    umount2(put_old, MNT_DETACH). Its table is then one tmpfs at "/" on top of the
-   namespace's hidden root (the rootfs copy), exactly the model's default host. It forks the
-   trace's main process (pid 2) and leaves for a mount namespace of its own: a proc mounted
-   in the sandbox shows only sandbox processes, and no pid a trace names can reach a host
-   process.
+   namespace's hidden root (the rootfs copy), exactly the model's default host. A proc
+   mounted in the sandbox shows only sandbox processes, and no pid a trace names can
+   reach a host process (nor the init's root: it is the init's own tmpfs).
 2. The step guard (guard.py): every step is checked before it runs, in the controller
    (filesystem types, limits) and in the sandbox process on what its paths resolve to.
    A refused step raises guard.Refused; the run is "not comparable", never executed.
@@ -25,10 +26,14 @@ loop) is sandbox.py; this module is the controller's side.
 
 Processes. A *zygote*, forked once per backend from the controller and then a fresh
 interpreter that imports only sandbox.py (a fork costs in proportion to what the forking
-process holds and touches), clones each sandbox's init with CLONE_PARENT: the init is the
-controller's child, and the controller reaps it. The init reaps every sandbox process
-(orphans in a pid namespace go to its init), and killing the init kills the whole sandbox
-(zap_pid_ns_processes(); the init exits only once all of them are reaped). Sandboxes are
+process holds and touches), forks every trace process's first ancestor, the main
+process. The *spawner* (spawner.c, compiled on first use by native.build()), started by
+the controller beside the zygote, clones each sandbox's init with CLONE_PARENT: the init
+is the controller's child, and the controller reaps it. An init that were a fork of the
+zygote cost most of a sandbox's CPU (README, Performance). The init reaps the sandbox's
+orphans and exits once no sandbox process is left (they all hold its lifeline pipe);
+killing the init kills the whole sandbox (zap_pid_ns_processes()). Main processes are
+the zygote's children, reaped by the kernel (the zygote ignores SIGCHLD). Sandboxes are
 set up ahead of time: when a session closes, the backend asks the zygote for the next ones
 (POOL, same start_dirs), which set up while the controller goes on; start() takes the
 oldest. A session runs a process's consecutive steps in one message (run-ahead, see
@@ -42,7 +47,7 @@ SCM_RIGHTS, and learns the child's host pid from the SCM_CREDENTIALS of its firs
 Fds. Each process maps trace fd -> real fd; fd arguments go through the map, and a trace
 fd with no mapping becomes BAD_FD, which no process can have open (fs.nr_open <= 2^30).
 
-Limitations: x86_64; no start-mountinfo (LiveUnsupported); clone flags that share memory,
+Limitations: x86_64; gcc to build the spawner once; no start-mountinfo (LiveUnsupported); clone flags that share memory,
 signal handlers or the fd table (CLONE_VM/THREAD/SIGHAND/FILES/VFORK/SETTLS/PIDFD/
 INTO_CGROUP, set_tid) are refused with ENOSYS and a note; the sandbox has no /proc, so
 /proc/<pid>/ns/* paths only exist if the program mounts proc itself, and then with the

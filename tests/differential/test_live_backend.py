@@ -7,6 +7,7 @@ observed through the backend; none is taken from the model.
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -80,6 +81,52 @@ class TestStart:
         with open(f"/proc/{host_pid}/fdinfo/{pipe}") as f:
             flags = int(next(ln for ln in f if ln.startswith("flags:")).split()[1], 8)
         assert flags & os.O_ACCMODE == os.O_WRONLY
+
+
+class TestInit:
+    """The sandbox's init (spawner.c): a small native process, isolated, that lives as
+    long as the sandbox's processes do."""
+
+    def test_init_is_pid_1_of_the_sandbox_and_not_python(self, sess):
+        """If a sandbox starts, then its init is the spawner program (not an interpreter),
+        pid 1 of the main process's pid namespace, whose main process is pid 2."""
+        init, main = sess.init_pid, sess.host_pids()[0]
+        assert os.path.basename(os.readlink(f"/proc/{init}/exe")).startswith("spawner-")
+        with open(f"/proc/{init}/status") as f:
+            nspid = next(ln for ln in f if ln.startswith("NSpid:")).split()
+        assert nspid[-1] == "1"
+        with open(f"/proc/{main}/status") as f:
+            nspid = next(ln for ln in f if ln.startswith("NSpid:")).split()
+        assert nspid[-1] == "2"
+        assert os.readlink(f"/proc/{init}/ns/pid") == os.readlink(f"/proc/{main}/ns/pid")
+
+    def test_init_sees_nothing_of_the_host(self, sess):
+        """If a sandbox starts, then its init's root is an empty tmpfs in a mount namespace
+        that is neither the host's nor the sandbox's (/proc/1/root from inside)."""
+        init, main = sess.init_pid, sess.host_pids()[0]
+        assert os.listdir(f"/proc/{init}/root") == []
+        ns = {os.readlink(f"/proc/{p}/ns/mnt") for p in (init, main, os.getpid())}
+        assert len(ns) == 3
+        with open(f"/proc/{init}/mountinfo") as f:
+            root = [ln.split() for ln in f if ln.split()[4] == "/"]
+        assert root[-1][root[-1].index("-") + 1] == "tmpfs"
+
+    def test_init_exits_once_no_sandbox_process_is_left(self, live):
+        """If every trace process has exited, then the init exits by itself (its lifeline
+        has no writer left), before the session is closed."""
+        s = live.start(Program(start_dirs=list(DIRS)))
+        try:
+            run(s, "fork", label=2)
+            run(s, "exit", 0, pid=2)
+            assert os.waitid(os.P_PID, s.init_pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None
+            run(s, "exit", 0, pid=1)
+            deadline = time.monotonic() + 10
+            while (os.waitid(os.P_PID, s.init_pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+                   is None and time.monotonic() < deadline):
+                time.sleep(0.01)
+            assert os.waitid(os.P_PID, s.init_pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        finally:
+            s.close()
 
 
 class TestIsolation:
