@@ -78,8 +78,9 @@ class Kernel:
         sb = SuperBlock(fstype, self.anon_devs.alloc() if dev is None else dev, user_ns,
                         options, opaque, major, owner)
         if fstype == "proc":
-            from .proc import proc_lookup
-            sb.dynamic = lambda d, n: proc_lookup(self, d, n)
+            from .proc import ProcLookup
+            task = self.current
+            sb.dynamic = ProcLookup(self, task.pid_ns if task is not None else None)
             sb.oracle = self                   # /proc/<pid> of processes outside the trace
         return sb
 

@@ -21,7 +21,7 @@ from .mount import MNT, MntNamespace, Mount, T, add_child, del_child, peer_add, 
 from .namei import traverse_mounts
 from .trace.normalise import unescape
 from .nullfs import init_mount_tree
-from .proc import make_nsfs, proc_lookup
+from .proc import ProcLookup, make_nsfs
 from .task import FdTable, FsStruct, Path, PidNamespace, Task
 from .user_namespace import Cred
 from .versions import Semantics
@@ -172,7 +172,7 @@ def _from_mountinfo(k: Kernel, ns: MntNamespace, rootfs: Mount, lines: list[str]
             if sb.fstype == "proc" or contents_known:
                 sb.opaque = sb.root.unknown = False
             if sb.fstype == "proc":
-                sb.dynamic = lambda d, n, _k=k: proc_lookup(_k, d, n)
+                sb.dynamic = ProcLookup(k, None)    # the recording machine's own
             sbs[dev] = sb
         k.mnt_ids.reserve(mid)
         m = Mount(mid, uid_base + 1 + idx, _dentry_at(sb, unescape(root)), unescape(source))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from .errors import KernelError
 from .fs import S_IFDIR, S_IFLNK, S_IFREG, Dentry, SuperBlock, decide
 from .mount import MNT, MntNamespace
-from .task import Path, PidNamespace
+from .task import Path, PidNamespace, Task, find_task_by_pid_ns, pid_nr_ns
 from .user_namespace import OtherNamespace, UserNamespace
 
 if TYPE_CHECKING:
@@ -122,16 +122,57 @@ _ROOT_FILES = ("buddyinfo", "cgroups", "cmdline", "config.gz", "consoles", "cpui
                "timer_list", "uptime", "version", "vmallocinfo", "vmstat", "zoneinfo")
 
 
-def proc_lookup(k: Kernel, dentry: Dentry, name: str) -> Dentry | Path | None:
-    """The lookup hook of a proc superblock: *name* under *dentry*."""
+class ProcLookup:
+    """The lookup hook of one proc superblock (`SuperBlock.dynamic`), with the pid
+    namespace the superblock shows (s_fs_info->pid_ns: the mounter's active one,
+    proc_init_fs_context()); None is the initial namespace, numbered by the trace's pids."""
+
+    __slots__ = ("k", "pid_ns")
+
+    def __init__(self, k: Kernel, pid_ns: PidNamespace | None) -> None:
+        self.k = k
+        self.pid_ns = None if pid_ns is None or pid_ns.parent is None else pid_ns
+
+    def __call__(self, dentry: Dentry, name: str) -> Dentry | Path | None:
+        return proc_lookup(self.k, dentry, name, self.pid_ns)
+
+
+def proc_pid_ns(sb: SuperBlock) -> PidNamespace | None:
+    """The pid namespace a proc superblock shows (None: the initial one)."""
+    dyn = sb.dynamic
+    return dyn.pid_ns if isinstance(dyn, ProcLookup) else None
+
+
+def proc_task(k: Kernel, pid_dir: Dentry) -> Task | None:
+    """The live task whose /proc/<nr> directory *pid_dir* is, numbered in its proc
+    superblock's pid namespace (proc_pid_lookup() -> find_task_by_pid_ns()); None for any
+    other dentry."""
+    if not pid_dir.name.isdigit() or pid_dir.is_root or not pid_dir.parent.is_root:
+        return None
+    t = find_task_by_pid_ns(k.tasks, int(pid_dir.name), proc_pid_ns(pid_dir.sb))
+    return t if t is not None and t.alive else None
+
+
+def proc_self_nr(task: Task, sb: SuperBlock) -> int:
+    """What /proc/self names for *task* in this proc: task_tgid_nr_ns() in the superblock's
+    pid namespace, 0 when the task is not in it (proc_self_get_link(): -ENOENT)."""
+    return pid_nr_ns(task, proc_pid_ns(sb))
+
+
+def proc_lookup(k: Kernel, dentry: Dentry, name: str,
+                pid_ns: PidNamespace | None = None) -> Dentry | Path | None:
+    """The lookup hook of a proc superblock: *name* under *dentry*, numbers in *pid_ns*."""
     depth = dentry.path().count("/") if not dentry.is_root else 0
     if dentry.is_root:
         if name in ("self", "thread-self"):
             task = k.current
-            return _child(dentry, str(task.pid), S_IFDIR) if task else None
-        if name.isdigit() and int(name) in k.tasks:
-            return _task_dir(dentry, name) if k.tasks[int(name)].alive else None
-        if name.isdigit() and k.recorded is not None:
+            nr = pid_nr_ns(task, pid_ns) if task else 0
+            return _child(dentry, str(nr), S_IFDIR) if nr else None
+        if name.isdigit():
+            task = find_task_by_pid_ns(k.tasks, int(name), pid_ns)
+            if task is not None:
+                return _task_dir(dentry, name) if task.alive else None
+        if name.isdigit() and k.recorded is not None and pid_ns is None:
             return _outside_process(dentry, name)
         if name in _ROOT_DIRS:
             return _child(dentry, name, S_IFDIR)
@@ -146,8 +187,8 @@ def proc_lookup(k: Kernel, dentry: Dentry, name: str) -> Dentry | Path | None:
     if not (dentry if depth == 1 else dentry.parent).name.isdigit():
         return None                          # inside a static root entry: empty
     pid_d = dentry if depth == 1 else dentry.parent
-    task = k.tasks.get(int(pid_d.name)) if pid_d.name.isdigit() else None
-    if task is None or not task.alive:
+    task = proc_task(k, pid_d)
+    if task is None:
         return None
     if depth == 1:
         if name == "ns":
@@ -280,9 +321,9 @@ def make_nsfs(k: Kernel):
 def idmap_target(k: Kernel, dentry: Dentry):
     """For /proc/<pid>/{uid_map,gid_map,setgroups}: (file name, the task), whose user
     namespace proc_id_map_open() pins; None for any other dentry."""
-    if dentry.sb.fstype != "proc" or dentry.name not in IDMAP_FILES or not dentry.parent.name.isdigit():
+    if dentry.sb.fstype != "proc" or dentry.name not in IDMAP_FILES:
         return None
-    task = k.tasks.get(int(dentry.parent.name))
-    if task is None or not task.alive:
+    task = proc_task(k, dentry.parent)
+    if task is None:
         return None
     return dentry.name, task

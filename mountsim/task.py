@@ -163,7 +163,7 @@ class PidNamespace:
     (zap_pid_ns_processes())."""
 
     kind = "pid"                         # its nsfs name and ns_type (proc, setns)
-    __slots__ = ("user_ns", "parent", "init", "inum")
+    __slots__ = ("user_ns", "parent", "init", "inum", "idr", "cursor")
 
     def __init__(self, user_ns, parent: PidNamespace | None = None) -> None:
         from .user_namespace import _ns_inum
@@ -171,6 +171,28 @@ class PidNamespace:
         self.parent = parent
         self.init: int | None = None   # child_reaper: its exit kills the namespace
         self.inum = next(_ns_inum)     # ns.inum: /proc/<pid>/ns/pid reads "pid:[inum]"
+        # The numbers of a child namespace: nr -> task (the initial namespace's numbers are
+        # the trace's pids, Kernel.tasks), and idr_alloc_cyclic()'s cursor.
+        self.idr: dict[int, Task] = {}
+        self.cursor = 0
+
+    def alloc(self, task: Task) -> int:
+        """alloc_pid()'s number for *task* here: idr_alloc_cyclic() from the one after the
+        last given, from RESERVED_PIDS once past it, skipping numbers in use. The first
+        process of a new namespace is 1. Numbers are kept until the process is reaped,
+        which the model does not follow (and a cyclic IDR does not reuse them before it
+        wraps)."""
+        pid_min = RESERVED_PIDS if self.cursor > RESERVED_PIDS else 1
+        nr = self.cursor + 1
+        while nr in self.idr:
+            nr += 1
+        if nr >= PID_MAX:
+            nr = pid_min
+            while nr in self.idr:
+                nr += 1
+        self.idr[nr] = task
+        self.cursor = nr
+        return nr
 
     @property
     def level(self) -> int:
@@ -196,7 +218,7 @@ class Task:
 
     __slots__ = ("pid", "cred", "fs", "files", "mnt_ns", "alive", "pid_ns", "pid_ns_for_children",
                  "dumpable", "exe", "net_ns", "ipc_ns", "uts_ns", "cgroup_ns", "time_ns",
-                 "time_ns_for_children")
+                 "time_ns_for_children", "nrs")
 
     def __init__(self, pid: int, cred: Cred, fs: FsStruct, files: FdTable, mnt_ns: MntNamespace) -> None:
         self.pid = pid
@@ -218,4 +240,37 @@ class Task:
         self.cgroup_ns: Any = None
         self.time_ns: Any = None
         self.time_ns_for_children: Any = None
+        # struct pid's numbers[] below the initial namespace: {child pid namespace: nr}
+        # (None for a task of the initial one, whose number is `pid`)
+        self.nrs: dict[PidNamespace, int] | None = None
         mnt_ns.users += 1
+
+
+RESERVED_PIDS = 300          # include/linux/pid.h (kernel/pid.c: pid_min after a wrap)
+PID_MAX = 0x400000           # the model's pid_max: PID_MAX_LIMIT, as systemd sets it
+
+
+def alloc_pid(task: Task, ns: PidNamespace) -> None:
+    """alloc_pid(): *task*'s number in each pid namespace from *ns* (its own) up to the
+    initial one, exclusive; the initial namespace's number is the trace's pid."""
+    while ns.parent is not None:
+        if task.nrs is None:
+            task.nrs = {}
+        task.nrs[ns] = ns.alloc(task)
+        ns = ns.parent
+
+
+def pid_nr_ns(task: Task, ns: PidNamespace | None) -> int:
+    """pid_nr_ns(): *task*'s number as *ns* sees it, 0 if it is not in *ns* (None: the
+    initial namespace)."""
+    if ns is None or ns.parent is None:
+        return task.pid
+    return task.nrs.get(ns, 0) if task.nrs is not None else 0
+
+
+def find_task_by_pid_ns(tasks: dict[int, Task], nr: int, ns: PidNamespace | None) -> Task | None:
+    """find_task_by_pid_ns(): the task numbered *nr* in *ns* (None: the initial namespace,
+    whose numbers are the trace's pids, *tasks*)."""
+    if ns is None or ns.parent is None:
+        return tasks.get(nr)
+    return ns.idr.get(nr)

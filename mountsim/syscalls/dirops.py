@@ -28,6 +28,7 @@ from ..mount_hash import MountHash
 from ..namei import LOOKUP_EMPTY, check_name_len, getname, lookup_parent, user_path_at
 from ..namespace import UMOUNT_CONNECTED, umount_tree
 from ..permission import MAY_WRITE, check_sticky, generic_permission, may_write_dir
+from ..proc import proc_self_nr
 from ..proc_namespace import prepend_path
 from ..task import Path
 from ..user_namespace import ns_capable
@@ -403,10 +404,12 @@ def proc_link_body(k: Kernel, task: Task, dfd: int, name: str | None) -> str | N
     dyn = parent.dentry.sb.dynamic
     if dyn is None or last in _DOTS:
         return None
-    if parent.dentry.is_root and last == "self":
-        return str(task.pid)
-    if parent.dentry.is_root and last == "thread-self":
-        return f"{task.pid}/task/{task.pid}"
+    if parent.dentry.is_root and last in ("self", "thread-self"):
+        nr = proc_self_nr(task, parent.dentry.sb)
+        if not nr:                                 # not in the proc's pid namespace
+            raise KernelError(errno.ENOENT, f"/proc/{last}: the caller is not in this proc's "
+                              "pid namespace", where="proc_self_get_link")
+        return str(nr) if last == "self" else f"{nr}/task/{nr}"
     found = dyn(parent.dentry, last)
     if not isinstance(found, Path):
         return None

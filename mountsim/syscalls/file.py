@@ -19,7 +19,7 @@ from ..fs import S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, S_IFSOCK
 from ..mount_hash import MountHash
 from ..mount import MNT
 from ..permission import MAY_READ, MAY_WRITE, generic_permission, may_write_dir
-from ..proc import idmap_target, outside_answer
+from ..proc import idmap_target, outside_answer, proc_task
 from ..user_namespace import ids_mapped, map_write, ns_capable, setgroups_write
 from ..namei import (LOOKUP_DIRECTORY, LOOKUP_FOLLOW, NameiData, check_name_len, lookup_parent,
                      pick_link, traverse_mounts, user_path_at, walk)
@@ -255,10 +255,7 @@ def mounts_task(k: Kernel, task: Task, dentry) -> Task | None:
         return None
     if dentry.name == "mounts" and dentry.parent.is_root:
         return task
-    if not dentry.parent.name.isdigit():
-        return None
-    t = k.tasks.get(int(dentry.parent.name))
-    return t if t is not None and t.alive else None
+    return proc_task(k, dentry.parent)
 
 
 def sys_read(k: Kernel, task: Task, fd: int, buf=None, count: int = 0) -> int:

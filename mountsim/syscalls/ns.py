@@ -19,7 +19,7 @@ from ..namei import LOOKUP_DIRECTORY, LOOKUP_FOLLOW, traverse_mounts, user_path_
 from ..namespace import (check_mnt, copy_mnt_ns, get_mnt_ns, is_path_reachable, lock_mount, mntput,
                          put_mnt_ns)
 from ..newns import copy_empty_mnt_ns
-from ..task import FsStruct, Path, PidNamespace, Task
+from ..task import FsStruct, Path, PidNamespace, Task, alloc_pid
 from ..user_namespace import OtherNamespace, UserNamespace, create_user_ns, ns_capable, setresuid
 from .file import set_mm_exe_file
 from .mount import require_may_mount
@@ -179,6 +179,7 @@ def do_fork(k: Kernel, task: Task, flags: int, child_pid: int) -> int:
         files = task.files.copy()
     child = k.new_task(child_pid, cred, fs, files, ns or task.mnt_ns)
     child.pid_ns = child.pid_ns_for_children = pid_ns
+    alloc_pid(child, pid_ns)
     _set_others(child, copy_other_namespaces(task, flags, cred))
     child.time_ns = child.time_ns_for_children        # timens_on_fork()
     if pid_ns.init is None:

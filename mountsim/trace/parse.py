@@ -14,6 +14,8 @@ import ast
 import re
 from typing import Any
 
+import attrs
+
 from .. import uapi
 from ..errors import TraceError
 from .quickcall import quick_call
@@ -109,6 +111,7 @@ def _parse_lines(prog: Program, lines: list[tuple[str, int, str, int | None]]) -
     exited: set[int] = set()
     known: set[int] = set()                         # pids the trace has created or started with
     forked_early: set[int] = set()                  # parents whose fork was emitted unfinished
+    pidns = _PidNsChildren(prog)
     pid_header = headers = False
     i = 0
     while i < len(lines):
@@ -130,7 +133,10 @@ def _parse_lines(prog: Program, lines: list[tuple[str, int, str, int | None]]) -
         if pid is None:
             pid = prog.main_pid
         if pid != prog.main_pid and pid not in known:
-            _fork_before_resumed(prog, pending, forked_early, pid, path)
+            if _fork_before_resumed(prog, pending, forked_early, pid, path):
+                pidns.saw_fork(len(prog.steps) - 1, known, exact=True)
+            else:
+                pidns.first_line(pid)
         known.add(pid)
         ex = _EXITED.match(body)
         if ex:                                      # the process is gone: as exit_group()
@@ -167,8 +173,10 @@ def _parse_lines(prog: Program, lines: list[tuple[str, int, str, int | None]]) -
             body = head + sep + rest
         before = len(prog.steps)
         _call(prog, body, pid, path, n, raw)
-        if len(prog.steps) > before and prog.steps[-1].name in ("exit", "exit_group"):
-            exited.add(pid)
+        if len(prog.steps) > before:
+            if prog.steps[-1].name in ("exit", "exit_group"):
+                exited.add(pid)
+            pidns.saw_step(before, known)
     for pid, (n, _) in pending.items():
         prog.notes.append(Note(prog.file, n, f"pid {pid}: call never resumed"))
     if prog.start_mountinfo:
@@ -181,16 +189,89 @@ _FORK_HEAD = re.compile(r"^(clone3?|v?fork)\(")
 
 
 def _fork_before_resumed(prog: Program, pending: dict[int, tuple[int, str]],
-                         forked_early: set[int], child: int, path: str) -> None:
+                         forked_early: set[int], child: int, path: str) -> bool:
     """A pid the trace has not created speaks while a fork-like call is unfinished: that
     call has made it (with -f, strace prints the child's first calls before the parent's
-    `<... vfork resumed> = CHILD`). Emit the fork now, returning *child*."""
+    `<... vfork resumed> = CHILD`). Emit the fork now, returning *child*; whether one was."""
     for parent, (n, head) in sorted(pending.items(), key=lambda kv: kv[1][0]):
         if _FORK_HEAD.match(head) and parent not in forked_early:
             body = head.rstrip().rstrip(",") + f") = {child}"
+            before = len(prog.steps)
             _call(prog, body, parent, path, n, f"{head} <unfinished ...> = {child}")
             forked_early.add(parent)
+            return len(prog.steps) > before
+    return False
+
+
+class _PidNsChildren:
+    """Which child each fork-like call made, when its caller is in a child pid namespace.
+
+    A fork returns the child's pid in the *caller's* pid namespace (copy_process() ->
+    pid_vnr()), and strace prints that number; the child's own lines carry strace's pid for
+    it (plain `strace -f`; `mountsim record` passes --decode-pids=pidns and rewrites the
+    number). Inside a child pid namespace the two differ ("clone(...) = 3" made pid 9662),
+    so the number names no process of the trace. This tracks which processes are in a
+    child pid namespace (made with CLONE_NEWPID, or after their parent's
+    unshare/setns(CLONE_NEWPID), or by such a process) and gives each such fork, in order,
+    the next pid that speaks without a fork naming it. Model-only bookkeeping of the trace.
+    """
+
+    __slots__ = ("prog", "nested", "for_children", "waiting")
+
+    def __init__(self, prog: Program) -> None:
+        self.prog = prog
+        self.nested: set[int] = set()        # in a child pid namespace (relative to strace)
+        self.for_children: set[int] = set()  # pid_for_children is such a namespace
+        self.waiting: list[tuple[int, bool]] = []   # (step index, child nested) to relabel
+
+    def saw_step(self, i: int, known: set[int]) -> None:
+        step = self.prog.steps[i]
+        if step.result is None or step.result.errno:
             return
+        if step.name in RETURNS_PID:
+            self.saw_fork(i, known, exact=False)
+        elif step.name == "unshare" and _int_arg(step.args, 0) & uapi.CLONE_NEWPID:
+            self.for_children.add(step.pid)
+        elif step.name == "setns" and _int_arg(step.args, 1) & uapi.CLONE_NEWPID:
+            self.for_children.add(step.pid)
+
+    def saw_fork(self, i: int, known: set[int], exact: bool) -> None:
+        """Step *i* is a fork; *exact*: its label is strace's pid for the child."""
+        step = self.prog.steps[i]
+        if step.label is None:
+            return
+        caller = step.pid
+        flags = _int_arg(step.args, 0) if step.name == "clone" else (
+            _int_arg([(step.args[0] or {}).get("flags")], 0) if step.name == "clone3"
+            and step.args and isinstance(step.args[0], dict) else 0)
+        child_nested = (caller in self.nested or caller in self.for_children
+                        or bool(flags & uapi.CLONE_NEWPID))
+        if caller in self.nested and not exact and step.label not in known:
+            self.waiting.append((i, child_nested))
+        elif child_nested:
+            self.nested.add(step.label)
+
+    def first_line(self, pid: int) -> None:
+        """*pid* speaks for the first time and no unfinished fork claims it: the fork
+        whose label it is, else the oldest fork in a child pid namespace still waiting."""
+        for j, (i, child_nested) in enumerate(self.waiting):
+            if self.prog.steps[i].label == pid:       # already strace's pid (record's)
+                del self.waiting[j]
+                break
+        else:
+            if not self.waiting:
+                return
+            i, child_nested = self.waiting.pop(0)
+            self.prog.steps[i] = attrs.evolve(self.prog.steps[i], label=pid)
+        if child_nested:
+            self.nested.add(pid)
+
+
+def _int_arg(args: Any, i: int) -> int:
+    try:
+        return int(args[i] or 0)
+    except (IndexError, TypeError, ValueError):
+        return 0
 
 
 def _envelope(body: str) -> tuple[str, int | None]:

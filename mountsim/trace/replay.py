@@ -91,7 +91,14 @@ def compare_result(step: Step, got: Result) -> str | None:
         return f"expected {_fmt(exp)}, model gave {_fmt(got)}"
     if step.name == "read" and isinstance(step.out, str) and isinstance(got.out, str):
         return compare_read(step.out, got.out)
+    if step.name in _READLINKS and isinstance(step.out, str) and isinstance(got.out, str):
+        same = (got.out.startswith(step.out) if isinstance(step.out, Truncated)
+                else got.out == step.out)
+        return None if same else f"the link reads {got.out!r} in the model, {step.out!r} recorded"
     return None
+
+
+_READLINKS = frozenset({"readlink", "readlinkat"})
 
 
 def compare_read(recorded: str, got: str) -> str | None:

@@ -18,6 +18,7 @@ import pytest
 from mountsim.backends.model import ModelBackend
 from mountsim.cli import main
 from mountsim.trace.parse import parse_file, start_copy, start_table
+from mountsim.trace.program import RETURNS_PID
 from mountsim.trace.replay import replay
 
 HERE = Path(__file__).resolve().parent / "programs"
@@ -51,6 +52,39 @@ def test_real_program_replays_exactly(path):
     assert [int(d.split(":")[1]) for d in rep.diffs] == list(lines), (why, rep.diffs)
     assert len([s for s in program.steps if s.name in ("mount", "umount2", "unshare", "setns",
                                                         "pivot_root", "chroot")]) > 0
+
+
+@pytest.mark.parametrize("path", list(_cases()))
+def test_every_process_of_a_recording_is_made_by_a_fork_it_shows(path):
+    """If a plain `strace -f` recording is parsed, then every process that has lines is the
+    main process or the child of a fork step, also inside child pid namespaces, where the
+    fork returned the child's pid there ("clone(...) = 3", pid_vnr()) and its lines carry
+    strace's (bwrap-pidns-shell, unshare-pid-fork: 4 and 1 such forks)."""
+    program = parse_file(str(path))
+    made = {s.label for s in program.steps if s.name in RETURNS_PID and s.label is not None}
+    speaking = {s.pid for s in program.steps}
+    assert speaking - made - {program.main_pid} == set()
+    rep = replay(program, ModelBackend().start(program))
+    assert not [n for n in rep.notes if "was never created" in n.msg]
+
+
+def test_proc_self_names_the_pid_in_the_proc_mounts_namespace():
+    """If processes forked inside a new pid namespace read /proc/self of a proc mounted
+    there, then they read their pid in that namespace, as recorded (3, 5, 8 under bwrap's
+    pid 1 and its shell; 2, 6 and "7/task/7" for thread-self under unshare --pid --fork:
+    proc_self_get_link(), proc_thread_self_get_link(), task_tgid_nr_ns()), and
+    /proc/1 there is the namespace's init."""
+    for name, bodies in (("bwrap-pidns-shell", ["3", "5", "8"]),
+                         ("unshare-pid-fork", ["2", "6", "7/task/7"])):
+        path = HERE / f"{name}.strace"
+        program = parse_file(str(path))
+        links = [s for s in program.steps if s.name == "readlink"
+                 and s.args[0] in ("/proc/self", "/proc/thread-self")]
+        assert [s.out for s in links] == bodies
+        start_table(program, str(path.with_suffix(".mountinfo")))
+        start_copy(program, str(path.with_suffix(".copy")))
+        rep = replay(program, ModelBackend().start(program))
+        assert rep.diffs == []
 
 
 TABLES = HERE / "bwrap-rbind-tables.strace"      # strace -s 65536: every table read compared

@@ -126,6 +126,14 @@ rec_tables bwrap-disable-userns bwrap --unshare-user --disable-userns --new-sess
 # capabilities after exec (mount is EPERM)
 rec_tables unshare-map-user  unshare --user --map-user=1000 --map-group=1000 --mount \
     sh -c 'mount -t tmpfs none /mnt; cat /proc/self/uid_map'
+# processes forked inside a new pid namespace: plain strace prints each fork's result in the
+# caller's namespace ("clone(...) = 3") while the child's lines carry strace's pid, and
+# /proc/self names the in-namespace pid (proc_self_get_link())
+rec_tables bwrap-pidns-shell bwrap --unshare-all --ro-bind / / --proc /proc --dev /dev \
+    --tmpfs /tmp --tmpfs /mnt sh -c 'readlink /proc/self; mount -t tmpfs t /mnt
+findmnt -R /mnt; cat /proc/self/mountinfo | tail -3; test -d /proc/1/ns && readlink /proc/self'
+rec_tables unshare-pid-fork  unshare --pid --fork --mount-proc sh -c 'readlink /proc/self
+cat /proc/1/mountinfo | tail -2; sh -c "readlink /proc/self; readlink /proc/thread-self"'
 bundle() {   # an OCI bundle of busybox that prints its table (needs busybox-static and runc or crun)
     [ -f "$S/ctr/config.json" ] && return 0
     mkdir -p "$S/ctr/rootfs/bin" "$S/ctr/rootfs/proc" "$S/ctr/rootfs/sys" "$S/ctr/rootfs/dev"

@@ -1,0 +1,57 @@
+"""Pid numbers in child pid namespaces, as a proc mounted there shows them, on the model and
+on the live kernel (recorded: tests/corpus/programs/bwrap-pidns-shell, unshare-pid-fork).
+
+Expected values are the kernel's: each program runs on both, and any difference fails
+(readlink's body included). The rules exercised (kernel/pid.c alloc_pid(): a number in each
+namespace from the child's up, idr_alloc_cyclic() from 1 in a new one; fs/proc/self.c
+proc_self_get_link() and thread_self.c: task_tgid_nr_ns() in the proc superblock's pid
+namespace, -ENOENT when the caller is not in it; fs/proc/base.c proc_pid_lookup():
+find_task_by_pid_ns() there). The sandbox's own processes are numbered by the live sandbox,
+so every proc read here is one mounted inside a pid namespace the program made.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mountsim import uapi
+from mountsim.trace.program import Program, Step
+from tests.helpers import kernel_agrees
+
+pytestmark = pytest.mark.live
+AT = uapi.AT_FDCWD
+DIR = uapi.O_RDONLY | uapi.O_DIRECTORY
+
+
+def program(*calls) -> Program:
+    steps = [Step(pid=p, name=n, args=a, label=lab) for p, n, a, lab in calls]
+    return Program(start_dirs=["/d", "/e"], steps=steps)
+
+
+def test_proc_self_and_pid_lookups_use_the_proc_mounts_namespace(live):
+    """If a process unshares a pid namespace and forks, and the child mounts proc, then
+    /proc/self reads 1 for the child and 2 for its own child, thread-self "2/task/2", the
+    parent (outside that namespace) gets ENOENT, /proc/1 and /proc/2 exist and /proc/3 does
+    not; a grandchild in a nested namespace is 3 in that proc and 1 in its own."""
+    prog = program((1, "unshare", (uapi.CLONE_NEWPID,), None),
+                   (1, "fork", (), 2),
+                   (2, "mount", ("proc", "/d", "proc", 0, None), None),
+                   (2, "readlink", ("/d/self", None, 64), None),
+                   (2, "fork", (), 3),
+                   (3, "readlink", ("/d/self", None, 64), None),
+                   (3, "readlink", ("/d/thread-self", None, 64), None),
+                   (1, "readlink", ("/d/self", None, 64), None),
+                   (3, "openat", (AT, "/d/1", DIR), 5),
+                   (3, "openat", (AT, "/d/2/ns", DIR), 6),
+                   (3, "openat", (AT, "/d/3", DIR), 7),
+                   (2, "unshare", (uapi.CLONE_NEWPID,), None),
+                   (2, "fork", (), 4),
+                   (4, "readlink", ("/d/self", None, 64), None),
+                   (4, "mount", ("proc", "/e", "proc", 0, None), None),
+                   (4, "readlink", ("/e/self", None, 64), None),
+                   (4, "openat", (AT, "/e/1", DIR), 8),
+                   (4, "openat", (AT, "/e/2", DIR), 9))
+    got = kernel_agrees(live, prog)
+    assert [got[i].out for i in (3, 5, 6, 13, 15)] == ["1", "2", "2/task/2", "3", "1"]
+    assert got[7].errno == "ENOENT"
+    assert [got[i].errno for i in (8, 9, 10, 16, 17)] == [None, None, "ENOENT", None, "ENOENT"]
