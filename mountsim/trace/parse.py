@@ -134,7 +134,7 @@ def _parse_lines(prog: Program, lines: list[tuple[str, int, str, int | None]]) -
             pid = prog.main_pid
         if pid != prog.main_pid and pid not in known:
             if _fork_before_resumed(prog, pending, forked_early, pid, path):
-                pidns.saw_fork(len(prog.steps) - 1, known, exact=True)
+                pidns.saw_fork(len(prog.steps) - 1, known, spoke=True)
             else:
                 pidns.first_line(pid)
         known.add(pid)
@@ -177,6 +177,7 @@ def _parse_lines(prog: Program, lines: list[tuple[str, int, str, int | None]]) -
             if prog.steps[-1].name in ("exit", "exit_group"):
                 exited.add(pid)
             pidns.saw_step(before, known)
+    pidns.finish()
     for pid, (n, _) in pending.items():
         prog.notes.append(Note(prog.file, n, f"pid {pid}: call never resumed"))
     if prog.start_mountinfo:
@@ -212,31 +213,36 @@ class _PidNsChildren:
     number). Inside a child pid namespace the two differ ("clone(...) = 3" made pid 9662),
     so the number names no process of the trace. This tracks which processes are in a
     child pid namespace (made with CLONE_NEWPID, or after their parent's
-    unshare/setns(CLONE_NEWPID), or by such a process) and gives each such fork, in order,
-    the next pid that speaks without a fork naming it. Model-only bookkeeping of the trace.
+    unshare/setns(CLONE_NEWPID), or by such a process). While parsing, each such fork gets
+    the next pid that speaks without a fork naming it (so that the fork comes before its
+    child's first line); at the end the children are given in order of their pids: alloc_pid()
+    numbers a child in every namespace at once, so of forks made one after another the
+    earlier has the smaller pid at strace's level too (children may speak in any order).
+    Model-only bookkeeping of the trace.
     """
 
-    __slots__ = ("prog", "nested", "for_children", "waiting")
+    __slots__ = ("prog", "nested", "for_children", "waiting", "uncertain")
 
     def __init__(self, prog: Program) -> None:
         self.prog = prog
         self.nested: set[int] = set()        # in a child pid namespace (relative to strace)
         self.for_children: set[int] = set()  # pid_for_children is such a namespace
         self.waiting: list[tuple[int, bool]] = []   # (step index, child nested) to relabel
+        self.uncertain: list[int] = []       # fork steps whose child is a guess so far
 
     def saw_step(self, i: int, known: set[int]) -> None:
         step = self.prog.steps[i]
         if step.result is None or step.result.errno:
             return
         if step.name in RETURNS_PID:
-            self.saw_fork(i, known, exact=False)
+            self.saw_fork(i, known, spoke=False)
         elif step.name == "unshare" and _int_arg(step.args, 0) & uapi.CLONE_NEWPID:
             self.for_children.add(step.pid)
         elif step.name == "setns" and _int_arg(step.args, 1) & uapi.CLONE_NEWPID:
             self.for_children.add(step.pid)
 
-    def saw_fork(self, i: int, known: set[int], exact: bool) -> None:
-        """Step *i* is a fork; *exact*: its label is strace's pid for the child."""
+    def saw_fork(self, i: int, known: set[int], spoke: bool) -> None:
+        """Step *i* is a fork; *spoke*: it was emitted when its label, a new pid, spoke."""
         step = self.prog.steps[i]
         if step.label is None:
             return
@@ -246,9 +252,13 @@ class _PidNsChildren:
             and step.args and isinstance(step.args[0], dict) else 0)
         child_nested = (caller in self.nested or caller in self.for_children
                         or bool(flags & uapi.CLONE_NEWPID))
-        if caller in self.nested and not exact and step.label not in known:
+        if caller in self.nested and not spoke and step.label not in known:
             self.waiting.append((i, child_nested))
-        elif child_nested:
+            self.uncertain.append(i)
+            return
+        if caller in self.nested and spoke:
+            self.uncertain.append(i)
+        if child_nested:
             self.nested.add(step.label)
 
     def first_line(self, pid: int) -> None:
@@ -257,6 +267,7 @@ class _PidNsChildren:
         for j, (i, child_nested) in enumerate(self.waiting):
             if self.prog.steps[i].label == pid:       # already strace's pid (record's)
                 del self.waiting[j]
+                self.uncertain.remove(i)
                 break
         else:
             if not self.waiting:
@@ -265,6 +276,20 @@ class _PidNsChildren:
             self.prog.steps[i] = attrs.evolve(self.prog.steps[i], label=pid)
         if child_nested:
             self.nested.add(pid)
+
+    def finish(self) -> None:
+        """Give the guessed forks their children in order of the children's pids, unless a
+        fork would then come after its child's first line (the guesses stay)."""
+        steps = self.prog.steps
+        first: dict[int, int] = {}
+        for j, s in enumerate(steps):
+            first.setdefault(s.pid, j)
+        forks = [i for i in self.uncertain if steps[i].label in first]
+        children = sorted(steps[i].label for i in forks)
+        if all(first[c] > i for i, c in zip(forks, children)):
+            for i, c in zip(forks, children):
+                if steps[i].label != c:
+                    steps[i] = attrs.evolve(steps[i], label=c)
 
 
 def _int_arg(args: Any, i: int) -> int:

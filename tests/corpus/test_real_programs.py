@@ -59,7 +59,8 @@ def test_every_process_of_a_recording_is_made_by_a_fork_it_shows(path):
     """If a plain `strace -f` recording is parsed, then every process that has lines is the
     main process or the child of a fork step, also inside child pid namespaces, where the
     fork returned the child's pid there ("clone(...) = 3", pid_vnr()) and its lines carry
-    strace's (bwrap-pidns-shell, unshare-pid-fork: 4 and 1 such forks)."""
+    strace's (bwrap-pidns-shell, unshare-pid-fork; in unshare-pid-concurrent the children
+    speak in another order than they were forked)."""
     program = parse_file(str(path))
     made = {s.label for s in program.steps if s.name in RETURNS_PID and s.label is not None}
     speaking = {s.pid for s in program.steps}

@@ -134,6 +134,12 @@ rec_tables bwrap-pidns-shell bwrap --unshare-all --ro-bind / / --proc /proc --de
 findmnt -R /mnt; cat /proc/self/mountinfo | tail -3; test -d /proc/1/ns && readlink /proc/self'
 rec_tables unshare-pid-fork  unshare --pid --fork --mount-proc sh -c 'readlink /proc/self
 cat /proc/1/mountinfo | tail -2; sh -c "readlink /proc/self; readlink /proc/thread-self"'
+# children that speak in another order than they were forked: in the kept recording the
+# second sleep's child speaks first and the first one's only after the readlink fork
+# started (a new recording may keep the order)
+rec_tables unshare-pid-concurrent unshare -fp --mount-proc sh -c 'sleep 0.1 & sleep 0.1 &
+readlink /proc/self; wait; ls /proc >/dev/null; readlink /proc/1/ns/pid
+cat /proc/2/mountinfo >/dev/null; echo $$'
 bundle() {   # an OCI bundle of busybox that prints its table (needs busybox-static and runc or crun)
     [ -f "$S/ctr/config.json" ] && return 0
     mkdir -p "$S/ctr/rootfs/bin" "$S/ctr/rootfs/proc" "$S/ctr/rootfs/sys" "$S/ctr/rootfs/dev"
