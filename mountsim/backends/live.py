@@ -47,11 +47,12 @@ SCM_RIGHTS, and learns the child's host pid from the SCM_CREDENTIALS of its firs
 Fds. Each process maps trace fd -> real fd; fd arguments go through the map, and a trace
 fd with no mapping becomes BAD_FD, which no process can have open (fs.nr_open <= 2^30).
 
-Limitations: x86_64; gcc to build the spawner once; no start-mountinfo (LiveUnsupported); clone flags that share memory,
-signal handlers or the fd table (CLONE_VM/THREAD/SIGHAND/FILES/VFORK/SETTLS/PIDFD/
-INTO_CGROUP, set_tid) are refused with ENOSYS and a note; the sandbox has no /proc, so
-/proc/<pid>/ns/* paths only exist if the program mounts proc itself, and then with the
-sandbox's pids (the main process is pid 2, after the init).
+Limitations: x86_64; gcc to build the spawner once; no start-mountinfo
+(LiveUnsupported); clone flags that share memory, signal handlers or the fd table
+(CLONE_VM/THREAD/SIGHAND/FILES/VFORK/SETTLS/PIDFD/INTO_CGROUP, set_tid) are refused
+with ENOSYS and a note; the sandbox has no /proc, so /proc/<pid>/ns/* paths only exist
+if the program mounts proc itself, and then with the sandbox's pids (the main process is
+pid 2, after the init).
 """
 
 from __future__ import annotations

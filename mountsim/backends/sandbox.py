@@ -6,7 +6,7 @@ how the four layers of isolation fit together. This module is the part that runs
 root *inside* them:
 
 - `zygote_main()`: the zygote's loop. For each sandbox it asks the spawner (spawner.c,
-  a small static C program) for an init: pid 1 of a new pid namespace, the controller's
+  a small C program) for an init: pid 1 of a new pid namespace, the controller's
   child, not a Python process (forking this interpreter for it cost most of a sandbox's
   CPU). It then forks the trace's main process (pid 2) into that pid namespace
   (setns(CLONE_NEWPID) on its pid_for_children, then back).
@@ -499,8 +499,9 @@ def _spawn(spawner: socket.socket, own_pid_ns: int, start_dirs: list[str], sock_
         try:
             pid = os.fork()
         finally:
-            if pid != 0:
-                _must(_sys.call("setns", own_pid_ns, uapi.CLONE_NEWPID), "setns back")
+            # back, or our next children would be made in this sandbox: else give up
+            if pid != 0 and _sys.call("setns", own_pid_ns, uapi.CLONE_NEWPID)[0] == -1:
+                os._exit(1)
     except OSError as e:
         os.close(life_w)
         return ("failed", str(e), init)

@@ -1,5 +1,5 @@
 /*
- * The live backend's sandbox spawner and every sandbox's init (pid 1), as one small static
+ * The live backend's sandbox spawner and every sandbox's init (pid 1), as one small
  * program. Model-only: it drives the real kernel; no kernel function is mirrored.
  *
  * Why native: a sandbox init that is a fork of a Python interpreter costs the machine what
