@@ -129,6 +129,18 @@ class TestInit:
             s.close()
 
 
+def test_without_gcc_the_live_backend_says_why(tmp_path, monkeypatch, live):
+    """If the spawner was never built here and gcc is missing, then a new live backend is
+    unavailable with one line naming gcc (no traceback, nothing started)."""
+    from mountsim import native
+    from mountsim.backends.live import LiveBackend
+    monkeypatch.setenv("MOUNTSIM_CACHE", str(tmp_path))       # no spawner built yet
+    monkeypatch.setattr(native, "find_gcc", lambda: None)
+    why = LiveBackend().unavailable()
+    assert why is not None and "gcc not found" in why and "spawner.c" in why
+    assert "\n" not in why
+
+
 class TestIsolation:
     def test_mount_visible_inside_not_outside(self, sess, host_mountinfo_unchanged):
         """If the sandbox mounts, then its table shows it and the host's does not
