@@ -165,12 +165,7 @@ def _parse_lines(prog: Program, lines: list[tuple[str, int, str, int | None]]) -
             if pid in forked_early and _FORK_HEAD.match(head):
                 forked_early.discard(pid)           # emitted when the child first spoke
                 continue
-            rest = body[r.end():]
-            # strace resumes mid-argument-list: after a comma, before one, or with the
-            # "=> {...}" of a struct the call wrote back (clone3's parent_tid)
-            sep = "" if not rest or rest.startswith((",", ")")) or head.endswith("(") else \
-                " " if head.endswith(",") or rest.startswith("=>") else ", "
-            body = head + sep + rest
+            body = join_resumed(head, body[r.end():])
         before = len(prog.steps)
         _call(prog, body, pid, path, n, raw)
         if len(prog.steps) > before:
@@ -187,6 +182,16 @@ def _parse_lines(prog: Program, lines: list[tuple[str, int, str, int | None]]) -
 
 
 _FORK_HEAD = re.compile(r"^(clone3?|v?fork)\(")
+
+
+def join_resumed(head: str, rest: str) -> str:
+    """An `<unfinished ...>` call's text joined with its `<... resumed>` rest. strace
+    resumes mid-argument-list: after a comma (`readlink("/proc/self",` + `"3", 64) = 1`),
+    before one, or with the "=> {...}" of a struct the call wrote back (clone3's
+    parent_tid)."""
+    sep = "" if not rest or rest.startswith((",", ")")) or head.endswith("(") else \
+        " " if head.endswith(",") or rest.startswith("=>") else ", "
+    return head + sep + rest
 
 
 def _fork_before_resumed(prog: Program, pending: dict[int, tuple[int, str]],

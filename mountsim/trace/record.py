@@ -60,7 +60,7 @@ import attrs
 
 from .. import uapi
 from ..errors import TraceError
-from .parse import parse_text
+from .parse import join_resumed, parse_text
 from .program import RETURNS_FD, RETURNS_PID, SYSCALLS, Step
 
 if TYPE_CHECKING:
@@ -133,10 +133,7 @@ def read_calls(text: str) -> tuple[list[Call], list[int], dict[int, str]]:
             c = pending.pop(pid, None)
             if c is None:
                 continue
-            rest = body[r.end():]
-            head = c.body
-            sep = ", " if rest and not rest.startswith((",", ")")) and not head.endswith("(") else ""
-            c.body = head + sep + rest
+            c.body = join_resumed(c.body, body[r.end():])
             c.done = True
             _set_result(c)
             continue

@@ -246,6 +246,26 @@ def test_pid_in_a_child_pid_namespace_is_translated():
     assert steps[1].name == "clone" and steps[1].label == 101
 
 
+def test_a_call_resumed_after_a_comma_joins_as_strace_prints_it_whole():
+    """If strace splits a kept call after an argument (readlink's buffer is printed at exit:
+    `readlink("/proc/self",  <unfinished ...>` then `<... readlink resumed>"3", 64) = 1`,
+    lines as strace 6.1 wrote them here under `unshare -fp --mount-proc`), then the joined
+    call is the one strace prints uninterrupted and the trace parses (it read
+    `readlink("/proc/self",, "3", 64)` before, which no parser accepts)."""
+    _, text = _build(
+        '100 clone(child_stack=NULL, flags=SIGCHLD) = 101\n'
+        '100 readlink("/proc/self",  <unfinished ...>\n'
+        '101 openat(AT_FDCWD, "/usr/lib/locale/C.UTF-8/LC_CTYPE", O_RDONLY|O_CLOEXEC '
+        '<unfinished ...>\n'
+        '100 <... readlink resumed>"3", 64)    = 1\n'
+        '101 <... openat resumed>)             = -1 ENOENT (No such file or directory)\n'
+        '101 mount("none", "/", NULL, MS_REC|MS_SHARED, NULL) = 0\n'
+        '101 exit_group(0) = ?\n', {101: FINAL})
+    assert '[pid 100] readlink("/proc/self", "3", 64) = 1' in text.replace("    =", " =")
+    link = next(s for s in parse_text(text).steps if s.name == "readlink")
+    assert link.args[0] == "/proc/self" and link.out == "3" and link.result.ret == 1
+
+
 def test_syscalls_unknown_to_strace_are_named_in_a_comment():
     """If strace 6.1 prints listmount as syscall_0x1ca with raw pointers, it is named in a
     comment (x86_64 syscall 458) and not replayed."""
