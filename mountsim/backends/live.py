@@ -580,9 +580,12 @@ class LiveBackend:
         if err:
             return f"unshare(CLONE_NEWNS) fails here: {uapi.errno_name(err)}"
         try:
-            spawner_path()
+            path = spawner_path()
         except native.BuildError as e:
             return f"the live backend's sandbox init cannot be built: {e}"
+        if not os.access(path, os.X_OK):        # e.g. a cache on a noexec mount
+            return (f"the live backend's sandbox init {path} cannot be run here (a noexec "
+                    "mount? set MOUNTSIM_CACHE to a directory where programs can run)")
         return None
 
     def start(self, program: Program) -> LiveSession:

@@ -141,6 +141,19 @@ def test_without_gcc_the_live_backend_says_why(tmp_path, monkeypatch, live):
     assert "\n" not in why
 
 
+def test_a_spawner_that_cannot_run_is_one_line(monkeypatch, live):
+    """If the built spawner cannot be executed (its cache on a noexec mount: access(2)
+    X_OK is EACCES there), then a new live backend is unavailable with one line saying
+    where and what to set."""
+    from mountsim.backends import live as live_mod
+    real = os.access
+    monkeypatch.setattr(live_mod.os, "access",
+                        lambda p, m: False if "spawner-" in str(p) else real(p, m))
+    why = live_mod.LiveBackend().unavailable()
+    assert why is not None and "noexec" in why and "MOUNTSIM_CACHE" in why
+    assert "\n" not in why
+
+
 class TestIsolation:
     def test_mount_visible_inside_not_outside(self, sess, host_mountinfo_unchanged):
         """If the sandbox mounts, then its table shows it and the host's does not
