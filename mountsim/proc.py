@@ -182,7 +182,7 @@ def proc_lookup(k: Kernel, dentry: Dentry, name: str,
     static = _STATIC.get(dentry.path())
     if static is not None:
         return _child(dentry, name, static[name]) if name in static else None
-    if _outside(dentry):
+    if in_outside_process(dentry):
         return dentry.lookup(name)           # the recording decides, as in an opaque fs
     if not (dentry if depth == 1 else dentry.parent).name.isdigit():
         return None                          # inside a static root entry: empty
@@ -262,7 +262,7 @@ def _task_dir(root: Dentry, name: str) -> Dentry:
     return d
 
 
-def _outside(d: Dentry) -> bool:
+def in_outside_process(d: Dentry) -> bool:
     """Is *d* in (or is) /proc/<pid> of a process outside the trace?"""
     while not d.is_root:
         if d.parent.is_root:
@@ -275,7 +275,7 @@ def outside_answer(k: Kernel, d: Dentry) -> None:
     """An open of a file in /proc/<pid> of a process outside the trace: its checks
     (ptrace_may_access(): EACCES for another's namespace links) are the recording's."""
     rec = k.recorded
-    if rec is not None and rec.errno is not None and d.sb.fstype == "proc" and _outside(d):
+    if rec is not None and rec.errno is not None and d.sb.fstype == "proc" and in_outside_process(d):
         raise KernelError(getattr(errno, rec.errno, errno.EACCES),
                           "what the recording answered for a process outside the trace",
                           where="proc_pid_permission")

@@ -19,6 +19,7 @@ from ..namei import LOOKUP_DIRECTORY, LOOKUP_FOLLOW, traverse_mounts, user_path_
 from ..namespace import (check_mnt, copy_mnt_ns, get_mnt_ns, is_path_reachable, lock_mount, mntput,
                          put_mnt_ns)
 from ..newns import copy_empty_mnt_ns
+from ..proc import in_outside_process
 from ..task import FsStruct, Path, PidNamespace, Task, alloc_pid
 from ..user_namespace import OtherNamespace, UserNamespace, create_user_ns, ns_capable, setresuid
 from .file import set_mm_exe_file
@@ -240,6 +241,10 @@ def sys_setns(k: Kernel, task: Task, fd: int, nstype: int) -> int:
     if f.kind != "ns" or f.flags & uapi.O_PATH:
         if f.flags & uapi.O_PATH:
             raise KernelError(errno.EBADF, "O_PATH fd", where="fdget")
+        d = f.path.dentry if f.path is not None else None
+        if d is not None and d.sb.fstype == "proc" and in_outside_process(d):
+            raise KernelError(errno.EINVAL, "a namespace of a process outside the trace "
+                              "(nsenter -t): unknown to the model", where="setns")
         raise KernelError(errno.EINVAL, "not a namespace fd", where="setns")
     ns = f.ns
     kind = _NS_TYPE[ns.kind]

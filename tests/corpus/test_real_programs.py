@@ -28,6 +28,9 @@ GAPS: dict[str, tuple[tuple[int, ...], str]] = {
     "systemd-nspawn": ((2240,), "/usr/share/locale/locale.alias is a symlink into /etc, which "
                        "is empty in the volatile container; the model found the name as a "
                        "file on the host and cannot know it is a link"),
+    "nsenter-outside": ((139, 141, 330), "nsenter -t enters the pid and mount namespaces of a "
+                        "process the trace did not make: unknown to the model (setns says "
+                        "so), so the pid readlink then reads there is unknown too"),
     "runc-run": ((4343,), "/proc/self/exe of the container's cat, a symlink to busybox on a "
                  "filesystem whose contents the model cannot know at exec time"),
 }
@@ -86,6 +89,14 @@ def test_proc_self_names_the_pid_in_the_proc_mounts_namespace():
         start_copy(program, str(path.with_suffix(".copy")))
         rep = replay(program, ModelBackend().start(program))
         assert rep.diffs == []
+
+
+def test_setns_into_a_namespace_outside_the_trace_says_so():
+    """If a recording enters the namespaces of a process it did not make (nsenter -t), then
+    the replay's difference at each setns names that cause, not a bad fd."""
+    rep = _replay(HERE / "nsenter-outside.strace")
+    setns = [d for d in rep.diffs if ": setns: " in d]
+    assert len(setns) == 2 and all("outside the trace" in d for d in setns)
 
 
 TABLES = HERE / "bwrap-rbind-tables.strace"      # strace -s 65536: every table read compared
