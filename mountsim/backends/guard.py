@@ -325,25 +325,22 @@ def _setns_refusal(facts: SandboxFacts, fd: Any) -> str | None:
 
 
 def gather_facts(known: tuple | None = None) -> SandboxFacts:
-    """Before the sandbox leaves the host's view: the host's mnt/pid namespace inodes and the
-    device of the namespace root (the host's rootfs; statmount of "/"'s parent).
+    """The host's facts, read before the sandbox leaves the host's view: its mnt and pid
+    namespaces' inodes and the device of the namespace root (the host's rootfs; statmount
+    of "/"'s parent).
 
-    *known* is `mount_facts()` as a process in the same mount namespace, with the same
-    root, found them earlier (the live backend's zygote, for every sandbox it makes): then
-    only the pid namespaces, which are each sandbox's own, are read here."""
-    mnt_ns, rootfs_dev = known if known is not None else mount_facts()
-    inos = set() if mnt_ns is None else {mnt_ns}
-    for ns in ("pid", "pid_for_children"):
-        ino = _ns_ino(ns)
-        if ino is not None:
-            inos.add(ino)
-    return SandboxFacts(frozenset(inos), rootfs_dev)
+    *known* is `host_facts()` as the live backend's zygote read them once, in the host's
+    namespaces (a sandbox's main process is already in the sandbox's own pid namespace,
+    whose files are the trace's to use); without it this process's own are read."""
+    mnt_ns, pid_ns, rootfs_dev = known if known is not None else host_facts()
+    return SandboxFacts(frozenset(ino for ino in (mnt_ns, pid_ns) if ino is not None),
+                        rootfs_dev)
 
 
-def mount_facts() -> tuple[tuple[int, int] | None, int | None]:
-    """The part of the facts that only depends on the mount namespace and the root: the mnt
-    namespace's (st_dev, st_ino) and the device of the namespace root."""
-    return _ns_ino("mnt"), _rootfs_dev()
+def host_facts() -> tuple[tuple[int, int] | None, tuple[int, int] | None, int | None]:
+    """This process's mnt and pid namespaces ((st_dev, st_ino) of their files) and the
+    device of its namespace root: the host's, read in the host's namespaces."""
+    return _ns_ino("mnt"), _ns_ino("pid"), _rootfs_dev()
 
 
 def _ns_ino(ns: str) -> tuple[int, int] | None:

@@ -114,7 +114,7 @@ def _sandbox_main(sock: socket.socket, start_dirs: list[str]) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)    # the zygote ignores it; a trace waits
     chan = _sys.Chan(sock)
     try:
-        facts = guard.gather_facts(_MOUNT_FACTS)  # while the host's /proc is still in view
+        facts = guard.gather_facts(_HOST_FACTS)
         _setup_sandbox(start_dirs)
         resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
         err = seccomp.install()
@@ -403,7 +403,7 @@ def _too_many_mounts(task: _Task) -> bool:
 
 # -- the zygote: clones the sandboxes' inits ---------------------------------------------
 
-_MOUNT_FACTS: tuple | None = None   # guard.mount_facts() of the zygote, read once there
+_HOST_FACTS: tuple | None = None    # guard.host_facts() of the zygote, read once there
 
 ZYGOTE_BOOT = ("import json, sys; sys.path[:0] = json.loads(sys.argv[3]); "
                 "from mountsim.backends.sandbox import zygote_boot; zygote_boot()")
@@ -448,11 +448,11 @@ def zygote_main(chan: _sys.Chan, spawner: socket.socket) -> None:
     copies, the pages they share. The main processes it forks are reaped by the kernel
     (SIGCHLD ignored here); the inits are the controller's children (spawner.c).
     """
-    global _MOUNT_FACTS
+    global _HOST_FACTS
     signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl-C is the controller's business
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     seccomp.prepare()
-    _MOUNT_FACTS = guard.mount_facts()                # main processes start in our namespace
+    _HOST_FACTS = guard.host_facts()                  # the host's namespaces: ours
     own_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
     gc.freeze()
     _reply(chan, ("ready", None))

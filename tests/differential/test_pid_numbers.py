@@ -55,3 +55,24 @@ def test_proc_self_and_pid_lookups_use_the_proc_mounts_namespace(live):
     assert [got[i].out for i in (3, 5, 6, 13, 15)] == ["1", "2", "2/task/2", "3", "1"]
     assert got[7].errno == "ENOENT"
     assert [got[i].errno for i in (8, 9, 10, 16, 17)] == [None, None, "ENOENT", None, "ENOENT"]
+
+
+def test_setns_into_the_callers_own_pid_namespace(live):
+    """If a process has unshared a pid namespace for its children, then a second unshare
+    is EINVAL (copy_pid_ns(): one is already pending), setns() into its own active pid
+    namespace (its file from a proc it mounted) succeeds and drops the pending one
+    (pidns_install(): the active namespace itself is allowed), so unshare works again and
+    the next child is pid 1 of that new namespace. The sandbox's guard lets the setns run:
+    the namespace is the sandbox's own, not the host's."""
+    prog = program((1, "mount", ("proc", "/d", "proc", 0, None), None),
+                   (1, "openat", (AT, "/d/self/ns/pid", uapi.O_RDONLY), 3),
+                   (1, "unshare", (uapi.CLONE_NEWPID,), None),
+                   (1, "unshare", (uapi.CLONE_NEWPID,), None),
+                   (1, "setns", (3, uapi.CLONE_NEWPID), None),
+                   (1, "unshare", (uapi.CLONE_NEWPID,), None),
+                   (1, "fork", (), 2),
+                   (2, "mount", ("proc", "/e", "proc", 0, None), None),
+                   (2, "readlink", ("/e/self", None, 64), None))
+    got = kernel_agrees(live, prog)
+    assert [got[i].errno for i in (2, 3, 4, 5)] == [None, "EINVAL", None, None]
+    assert got[8].out == "1"

@@ -271,11 +271,13 @@ def test_mount_limit(monkeypatch):
     assert div.index == 4
 
 
-def test_guard_refuses_setns_into_host_namespace():
-    """If a step's fd is the host's own mount namespace, then the guard refuses setns() on
-    it (the host's namespace inodes are noted before the sandbox is entered)."""
-    facts = guard.gather_facts()
-    fd = os.open("/proc/self/ns/mnt", os.O_RDONLY)
+@pytest.mark.parametrize("ns", ["mnt", "pid"])
+def test_guard_refuses_setns_into_host_namespace(ns):
+    """If a step's fd is the host's own mount or pid namespace, then the guard refuses
+    setns() on it (the host's namespace inodes are noted before the sandbox is entered;
+    the live backend's zygote reads them in the host's namespaces)."""
+    facts = guard.gather_facts(guard.host_facts())
+    fd = os.open(f"/proc/self/ns/{ns}", os.O_RDONLY)
     try:
         assert guard.path_refusal(facts, "setns", [fd, 0]) is not None
     finally:
