@@ -151,6 +151,32 @@ def k_clone(draw, pid, add, pids, fds, next_fd):
     fds[child] = list(fds[pid])
 
 
+def k_pidns(draw, pid, add, pids, fds, next_fd):
+    """A child in a pid namespace the program makes (unshare(CLONE_NEWPID) then fork, or
+    clone(CLONE_NEWPID); a second unshare is EINVAL and the child joins the pending one)
+    mounts proc on /c and reads /c/self and /c/thread-self, and looks up /c/1 and /c/2; the
+    parent reads /c/self too (ENOENT: it is not in that namespace). Numbers in a namespace
+    the program made are the same on every backend (1, 2, … from its first process),
+    unlike the sandbox's own (see k_open)."""
+    child = max(pids) + 1
+    if draw(BOOLEANS):
+        add(pid, "unshare", (uapi.CLONE_NEWPID,))
+        add(pid, "fork", (), label=child)
+    else:
+        add(pid, "clone", (uapi.CLONE_NEWPID | uapi.SIGCHLD,), label=child)
+    pids.append(child)
+    fds[child] = list(fds[pid])
+    add(child, "mount", ("proc", "/c", "proc", 0, None))
+    for who in draw(sampled([(child,), (child, pid), (pid, child)])):
+        add(who, "readlink", (draw(sampled(["/c/self", "/c/thread-self"])), None, 64))
+    if draw(BOOLEANS):
+        fd = next_fd[0]
+        next_fd[0] += 1
+        add(child, "openat", (uapi.AT_FDCWD, draw(sampled(["/c/1", "/c/2"])),
+                              uapi.O_PATH | uapi.O_CLOEXEC), label=fd)
+        fds[child].append(fd)
+
+
 def k_exit(draw, pid, add, pids, fds, next_fd):
     if pid != 1:                      # the main process stays: its table is compared at the end
         add(pid, "exit_group", (0,))
@@ -495,4 +521,4 @@ KINDS = [k_mount, k_mount, k_mkdir, k_bind, k_bind, k_propagation, k_propagation
          k_idmap, k_idmap, k_umask, k_detached, k_detached, k_root_switch, k_statmount_fd,
          k_read_mountinfo, k_read, k_read, k_inside_clone,
          k_file, k_file, k_symlink, k_symlink, k_unlink, k_rename, k_rename, k_readlink,
-         k_path_mount, k_path_mount]
+         k_path_mount, k_path_mount, k_pidns]

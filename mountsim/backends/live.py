@@ -473,7 +473,7 @@ class LiveSession:
             return Result(-1, err)
         child = step.label if step.label is not None else max(self.procs) + 1
         self._adopt(child, chan, host_pid, set(p.fds))
-        self.ns_pids = self.ns_pids | {ret, own_pid}
+        self.ns_pids = self.ns_pids | {ret, own_pid} | _sandbox_numbers(host_pid)
         return Result(child)
 
     def _exit(self, p: _Proc, status: int) -> None:
@@ -652,6 +652,21 @@ class LiveBackend:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _sandbox_numbers(host_pid: int) -> set[int]:
+    """A sandbox process's pid in every pid namespace below the host's (the NSpid line of
+    /proc/<pid>/status, from the host's down): what a proc mounted anywhere in the sandbox
+    may name it. A process two namespaces down has a number in between that neither its
+    parent's fork nor its own getpid() shows."""
+    try:
+        with open(f"/proc/{host_pid}/status") as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    return {int(n) for n in line.split()[2:]}
+    except (OSError, ValueError):
+        pass
+    return set()
 
 
 def _alive_child(pid: int) -> bool:

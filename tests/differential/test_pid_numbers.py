@@ -76,3 +76,19 @@ def test_setns_into_the_callers_own_pid_namespace(live):
     got = kernel_agrees(live, prog)
     assert [got[i].errno for i in (2, 3, 4, 5)] == [None, "EINVAL", None, None]
     assert got[8].out == "1"
+
+
+def test_proc_self_of_a_process_two_namespaces_down(live):
+    """If a process two pid namespaces below the proc's (the sandbox's) opens through
+    /proc/self, then it runs: the sandbox's guard, which expands /proc/self once the trace
+    made a symlink and wants the number it names to be a sandbox process's, knows that
+    process's number in the sandbox's namespace too (NSpid), which neither its parent's
+    fork (the number one namespace down) nor its own pid shows."""
+    prog = program((1, "symlink", ("x", "/e/l"), None),
+                   (1, "mount", ("proc", "/d", "proc", 0, None), None),
+                   (1, "clone", (uapi.CLONE_NEWPID | uapi.SIGCHLD,), 2),
+                   (2, "fork", (), 3),
+                   (3, "openat", (AT, "/d/self/ns/mnt", uapi.O_RDONLY), 5),
+                   (3, "readlink", ("/e/l", None, 64), None))
+    got = kernel_agrees(live, prog)
+    assert got[4].errno is None and got[5].out == "x"
