@@ -226,7 +226,7 @@ class _PidNsChildren:
     Model-only bookkeeping of the trace.
     """
 
-    __slots__ = ("prog", "nested", "for_children", "waiting", "uncertain")
+    __slots__ = ("prog", "nested", "for_children", "waiting", "uncertain", "made")
 
     def __init__(self, prog: Program) -> None:
         self.prog = prog
@@ -234,6 +234,7 @@ class _PidNsChildren:
         self.for_children: set[int] = set()  # pid_for_children is such a namespace
         self.waiting: list[tuple[int, bool]] = []   # (step index, child nested) to relabel
         self.uncertain: list[int] = []       # fork steps whose child is a guess so far
+        self.made: set[int] = set()          # children named exactly by their fork's result
 
     def saw_step(self, i: int, known: set[int]) -> None:
         step = self.prog.steps[i]
@@ -263,12 +264,17 @@ class _PidNsChildren:
             return
         if caller in self.nested and spoke:
             self.uncertain.append(i)
+        else:
+            self.made.add(step.label)
         if child_nested:
             self.nested.add(step.label)
 
     def first_line(self, pid: int) -> None:
         """*pid* speaks for the first time and no unfinished fork claims it: the fork
-        whose label it is, else the oldest fork in a child pid namespace still waiting."""
+        whose label it is, else the oldest fork in a child pid namespace still waiting (not
+        for a pid a fork outside them named: that one is its child)."""
+        if pid in self.made:
+            return
         for j, (i, child_nested) in enumerate(self.waiting):
             if self.prog.steps[i].label == pid:       # already strace's pid (record's)
                 del self.waiting[j]
