@@ -82,6 +82,8 @@ static void reap(int sig)
 	errno = saved;
 }
 
+static char *argv0;                    /* ours: an init renames itself in `ps` too */
+
 static void init_main(int status_fd, int lifeline_fd)
 {
 	struct sigaction sa;
@@ -91,6 +93,8 @@ static void init_main(int status_fd, int lifeline_fd)
 	close(ZYGOTE);
 	signal(SIGINT, SIG_IGN);        /* Ctrl-C is the controller's business */
 	prctl(PR_SET_NAME, "mountsim-init", 0, 0, 0);
+	if (argv0 && strlen(argv0) >= strlen("mountsim-init"))
+		strcpy(argv0, "mountsim-init");
 	err = isolate();
 	if (write(status_fd, &err, sizeof(err)) != sizeof(err) || err)
 		_exit(1);
@@ -156,10 +160,11 @@ static struct reply spawn(int lifeline_fd)
 	return r;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	int fd;
 
+	argv0 = argc > 0 ? argv[0] : NULL;
 	prctl(PR_SET_NAME, "mountsim-spawn", 0, 0, 0);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
