@@ -263,7 +263,8 @@ def _task_dir(root: Dentry, name: str) -> Dentry:
 
 
 def in_outside_process(d: Dentry) -> bool:
-    """Is *d* in (or is) /proc/<pid> of a process outside the trace?"""
+    """Is *d* in (or is) /proc/<pid> of a process outside the trace? Model-only: the
+    recording decides what such a directory holds."""
     while not d.is_root:
         if d.parent.is_root:
             return d.unknown

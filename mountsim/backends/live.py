@@ -77,6 +77,7 @@ from . import _sys, guard, sandbox
 TIMEOUT = 30.0                 # seconds a sandbox process may take to answer
 SPAWNER = Path(__file__).with_name("spawner.c")
 SPAWNER_FD = 3                 # spawner.c's socket to the zygote
+WALL = 0x40000000              # __WALL: also reap children whose exit signal is not SIGCHLD
 
 
 def spawner_path() -> Path:
@@ -278,7 +279,7 @@ def _kill_and_reap(pid: int) -> None:
             os.close(fd)
     for p in [pid, *_LATE]:
         try:
-            done = os.waitpid(p, os.WNOHANG | sandbox.WALL)[0] == p
+            done = os.waitpid(p, os.WNOHANG | WALL)[0] == p
         except ChildProcessError:
             done = True
         if p in _LATE and done:

@@ -54,7 +54,6 @@ from . import _sys, guard, seccomp
 
 BAD_FD = 0x7FFFFFFF            # above fs.nr_open's maximum: the kernel answers EBADF
 NOFILE = 1024                  # RLIMIT_NOFILE of sandbox processes
-WALL = 0x40000000              # __WALL: also reap children whose exit signal is not SIGCHLD
 _REFUSED_CLONE = (uapi.CLONE_VM | uapi.CLONE_THREAD | uapi.CLONE_SIGHAND | uapi.CLONE_FILES
                   | uapi.CLONE_VFORK | uapi.CLONE_SETTLS | uapi.CLONE_PIDFD
                   | uapi.CLONE_INTO_CGROUP)

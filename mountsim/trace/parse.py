@@ -253,11 +253,8 @@ class _PidNsChildren:
         if step.label is None:
             return
         caller = step.pid
-        flags = _int_arg(step.args, 0) if step.name == "clone" else (
-            _int_arg([(step.args[0] or {}).get("flags")], 0) if step.name == "clone3"
-            and step.args and isinstance(step.args[0], dict) else 0)
         child_nested = (caller in self.nested or caller in self.for_children
-                        or bool(flags & uapi.CLONE_NEWPID))
+                        or bool(_fork_flags(step) & uapi.CLONE_NEWPID))
         if caller in self.nested and not spoke and step.label not in known:
             self.waiting.append((i, child_nested))
             self.uncertain.append(i)
@@ -303,11 +300,21 @@ class _PidNsChildren:
                     steps[i] = attrs.evolve(steps[i], label=c)
 
 
-def _int_arg(args: Any, i: int) -> int:
+def _int_arg(args: Any, i: int | str) -> int:
+    """args[i] as an int; 0 when it is missing, NULL or not a number."""
     try:
         return int(args[i] or 0)
-    except (IndexError, TypeError, ValueError):
+    except (LookupError, TypeError, ValueError):
         return 0
+
+
+def _fork_flags(step: Step) -> int:
+    """The clone flags of a fork-like step: clone's first argument, clone3's `flags` (0
+    for fork and vfork)."""
+    if step.name == "clone3":
+        cl = step.args[0] if step.args else None
+        return _int_arg(cl, "flags") if isinstance(cl, dict) else 0
+    return _int_arg(step.args, 0) if step.name == "clone" else 0
 
 
 def _envelope(body: str) -> tuple[str, int | None]:

@@ -92,9 +92,8 @@ def compare_result(step: Step, got: Result) -> str | None:
     if step.name == "read" and isinstance(step.out, str) and isinstance(got.out, str):
         return compare_read(step.out, got.out)
     if step.name in _READLINKS and isinstance(step.out, str) and isinstance(got.out, str):
-        same = (got.out.startswith(step.out) if isinstance(step.out, Truncated)
-                else got.out == step.out)
-        return None if same else f"the link reads {got.out!r} in the model, {step.out!r} recorded"
+        return None if _same_text(step.out, got.out) else \
+            f"the link reads {got.out!r} in the model, {step.out!r} recorded"
     return None
 
 
@@ -104,12 +103,16 @@ _READLINKS = frozenset({"readlink", "readlinkat"})
 def compare_read(recorded: str, got: str) -> str | None:
     """The text a read(2) returned against the recorded buffer (a prefix, when strace
     printed it cut short with `...`); None when they agree."""
-    same = got.startswith(recorded) if isinstance(recorded, Truncated) else got == recorded
-    if same:
+    if _same_text(recorded, got):
         return None
     i = next((j for j, (a, b) in enumerate(zip(recorded, got)) if a != b), min(len(recorded), len(got)))
     return (f"read text differs at byte {i}: expected {recorded[i:i + 40]!r}, "
             f"model gave {got[i:i + 40]!r}")
+
+
+def _same_text(recorded: str, got: str) -> bool:
+    """*got* is what strace printed: all of it, or its start when strace cut it short."""
+    return got.startswith(recorded) if isinstance(recorded, Truncated) else got == recorded
 
 
 def _fmt(r: Result) -> str:

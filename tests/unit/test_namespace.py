@@ -149,7 +149,8 @@ class TestLimitsAndIds:
         assert (a, b, c, ids.alloc(), ids.alloc()) == (1, 2, 3, 2, 4)
 
     @given(st.lists(st.tuples(st.sampled_from(["alloc", "free", "reserve"]),
-                              st.sampled_from([1, 2, 3, 5, 8, 40, 2**31 - 1])), max_size=40))
+                              st.sampled_from([1, 2, 3, 5, 7, 8, 30, 40, 2_000_000_000,
+                                               2**31 - 1])), max_size=120))
     def test_ids_are_the_smallest_free_whatever_a_table_reserved(self, ops):
         """If a start table reserves ids (any, up to INT_MAX) and mounts come and go, then
         each new id is the smallest one not in use (source: fs/namespace.c:mnt_alloc_id(),
