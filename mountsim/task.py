@@ -163,7 +163,7 @@ class PidNamespace:
     (zap_pid_ns_processes())."""
 
     kind = "pid"                         # its nsfs name and ns_type (proc, setns)
-    __slots__ = ("user_ns", "parent", "init", "inum", "idr", "cursor")
+    __slots__ = ("user_ns", "parent", "init", "inum", "idr", "cursor", "adding")
 
     def __init__(self, user_ns, parent: PidNamespace | None = None) -> None:
         from .user_namespace import _ns_inum
@@ -175,6 +175,9 @@ class PidNamespace:
         # the trace's pids, Kernel.tasks), and idr_alloc_cyclic()'s cursor.
         self.idr: dict[int, Task] = {}
         self.cursor = 0
+        # PIDNS_ADDING: cleared when the init exits (zap_pid_ns_processes() ->
+        # disable_pid_allocation()); alloc_pid() then answers ENOMEM
+        self.adding = True
 
     def alloc(self, task: Task) -> int:
         """alloc_pid()'s number for *task* here: idr_alloc_cyclic() from the one after the

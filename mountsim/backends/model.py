@@ -81,6 +81,7 @@ class ModelSession:
         task.alive = False
         pid_ns = task.pid_ns
         if pid_ns is not None and pid_ns.init == task.pid and pid_ns.parent is not None:
+            pid_ns.adding = False                     # disable_pid_allocation()
             for other in list(self.k.tasks.values()):
                 if other.alive and other.pid_ns is not None and pid_ns.contains(other.pid_ns):
                     self.exit(other)

@@ -144,7 +144,8 @@ def do_fork(k: Kernel, task: Task, flags: int, child_pid: int) -> int:
 
     Errors: EINVAL (CLONE_NEWNS|CLONE_FS, CLONE_NEWUSER|CLONE_FS, CLONE_THREAD without
     CLONE_SIGHAND, CLONE_SIGHAND without CLONE_VM), EPERM (namespaces without caps), EEXIST
-    (the trace's child pid is in use).
+    (the trace's child pid is in use), ENOMEM (alloc_pid(): the child's pid namespace has
+    lost its init, so it takes no new process).
     """
     if flags & (uapi.CLONE_NEWNS | uapi.CLONE_FS) == (uapi.CLONE_NEWNS | uapi.CLONE_FS):
         raise KernelError(errno.EINVAL, "CLONE_NEWNS with CLONE_FS", where="copy_process")
@@ -165,13 +166,20 @@ def do_fork(k: Kernel, task: Task, flags: int, child_pid: int) -> int:
         fs.users += 1
     else:
         fs = task.fs.copy()
+    ns = None
     try:
         ns = _new_namespaces(k, task, flags, cred, fs)
+        if not pid_ns.adding:          # alloc_pid() comes after copy_namespaces()
+            raise KernelError(errno.ENOMEM, "the pid namespace's init has exited",
+                              where="alloc_pid")
     except KernelError:
         if fs is not task.fs:
             fs.release()
         else:
             fs.users -= 1
+        if ns is not None:             # bad_fork_cleanup_namespaces
+            ns.users += 1
+            put_mnt_ns(k, ns)
         raise
     if flags & uapi.CLONE_FILES:
         files = task.files

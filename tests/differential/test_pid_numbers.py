@@ -92,3 +92,23 @@ def test_proc_self_of_a_process_two_namespaces_down(live):
                    (3, "readlink", ("/e/l", None, 64), None))
     got = kernel_agrees(live, prog)
     assert got[4].errno is None and got[5].out == "x"
+
+
+def test_no_new_process_once_the_namespaces_init_has_exited(live):
+    """If the first process of a pid namespace (its init) exits, then a fork into that
+    namespace is ENOMEM (zap_pid_ns_processes() -> disable_pid_allocation(); alloc_pid()
+    checks PIDNS_ADDING), and a clone(CLONE_NEWPID) by the same caller is EINVAL (its
+    pid_for_children is still that namespace: copy_pid_ns()), while another process's
+    clone(CLONE_NEWPID) makes a working one (found by `fuzz --seed 1`)."""
+    prog = program((1, "fork", (), 2),
+                   (1, "unshare", (uapi.CLONE_NEWPID,), None),
+                   (1, "fork", (), 3),
+                   (3, "exit_group", (0,), None),
+                   (1, "fork", (), 4),
+                   (1, "clone", (uapi.CLONE_NEWPID | uapi.SIGCHLD,), 4),
+                   (2, "clone", (uapi.CLONE_NEWPID | uapi.SIGCHLD,), 5),
+                   (5, "mount", ("proc", "/d", "proc", 0, None), None),
+                   (5, "readlink", ("/d/self", None, 64), None))
+    got = kernel_agrees(live, prog)
+    assert [got[i].errno for i in (4, 5, 6)] == ["ENOMEM", "EINVAL", None]
+    assert got[8].out == "1"
