@@ -135,10 +135,13 @@ class _Zygote:
 
     def _wait_ready(self) -> None:
         try:
-            self.chan.recv()                           # "ready"
+            msg, _, _ = self.chan.recv()               # ("ready", None) or ("failed", why)
         except (EOFError, OSError) as e:
             self.stop()
             raise LiveError(f"the zygote did not start: {e}") from e
+        if msg[0] != "ready":
+            self.stop()
+            raise LiveError(f"the zygote did not start: {msg[1]}")
 
     def _start(self, fresh: bool) -> None:
         self.chan, theirs = _sys.chan_pair(TIMEOUT)

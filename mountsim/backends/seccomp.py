@@ -8,8 +8,10 @@ mistake there still cannot reach a syscall the backend never issues — `reboot`
 `swapon`, `settimeofday` and every other one not listed. The allowed set is the trace
 syscalls the backend can run (`_sys.NR`) plus what the Python runtime of a sandbox process
 needs (memory, signals, its channel, fork, wait). Anything else answers EPERM without
-reaching the kernel's handler. The filter is installed after the sandbox's own set-up and
-is inherited by every process forked in the sandbox; it cannot be removed (seccomp(2)).
+reaching the kernel's handler. The live backend's zygote installs the filter on itself
+before it makes any sandbox, so every sandbox process inherits it from its first
+instruction (its own set-up included: unshare, mount, pivot_root, umount2 are listed); it
+cannot be removed (seccomp(2)).
 
 Kernel facts relied on:
 - a filter is checked before the syscall runs; SECCOMP_RET_ERRNO returns the errno instead;
@@ -88,21 +90,11 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-_PREPARED: bytes | None = None
-
-
-def prepare() -> None:
-    """Build the filter once, ahead of time (the live backend's zygote does, so that each
-    sandbox only installs it); the same program `install()` would build."""
-    global _PREPARED
-    _PREPARED = build_filter(allowed_numbers())
-
-
 def install() -> int:
     """Install the filter on the calling process (and its future children): 0 or errno."""
     if _sys.ARCH != "x86_64":
         return 95                                       # EOPNOTSUPP: numbers are x86_64
-    code = _PREPARED if _PREPARED is not None else build_filter(allowed_numbers())
+    code = build_filter(allowed_numbers())
     buf = ctypes.create_string_buffer(code, len(code))
     prog = _SockFprog(len(code) // 8, ctypes.addressof(buf))
     ctypes.set_errno(0)

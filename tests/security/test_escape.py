@@ -184,6 +184,22 @@ def test_sandbox_processes_run_under_seccomp(live):
     assert len(fields["NSpid"].split()) == 2
 
 
+def test_the_zygote_runs_under_the_filter_every_sandbox_inherits(live):
+    """If the backend's zygote is ready, then it already runs under the seccomp filter
+    (installed once there, before any sandbox), so a sandbox process holds exactly that one
+    filter, inherited (proc(5): Seccomp_filters), not one more of its own."""
+    def status(pid):
+        text = pathlib.Path(f"/proc/{pid}/status").read_text()
+        return dict((k, v.strip()) for k, v in (line.split(":", 1) for line in text.splitlines()))
+
+    program = parse_text("# main-pid: 1\nmkdir(\"/x\", 0755) = 0\n")
+    with live.start(program) as s:
+        main = status(s.procs[1].host_pid)
+    zygote = status(live.zygote().pid)
+    assert (zygote["Seccomp"], zygote["Seccomp_filters"]) == ("2", "1")
+    assert (main["Seccomp"], main["Seccomp_filters"]) == ("2", "1")
+
+
 def _in_filtered_child(calls) -> list[int]:
     """Run *calls* (name, nr, args) in a forked child under the sandbox filter; errnos."""
     r, w = os.pipe()
