@@ -262,33 +262,56 @@ class _Spawn:
             self.init_pid = None
 
 
-_LATE: list[int] = []          # inits that outlived TIMEOUT after SIGKILL: reaped later
+_DYING: list[int] = []         # sandbox inits sent SIGKILL and not reaped yet (our children)
+MAX_DYING = 8                  # close() waits for the oldest beyond this many
+os.register_at_fork(after_in_child=_DYING.clear)    # a fork's children are not these
 
 
-def _kill_and_reap(pid: int) -> None:
-    """SIGKILL our child *pid* and wait for it (TIMEOUT at most, so that close() never
-    hangs). A sandbox init: it exits only once every process of its pid namespace has
-    been reaped (zap_pid_ns_processes()). The pid stays ours until reaped, so it cannot
-    name another process."""
+def _kill_and_reap(pid: int, wait: bool = True) -> None:
+    """SIGKILL our child *pid*, a sandbox init, and reap it: at once with *wait* (TIMEOUT
+    at most, so that nothing hangs), else later. An init exits only once every process of
+    its pid namespace has been reaped (zap_pid_ns_processes()): ~1 ms of teardown that a
+    closing session need not wait for, as SIGKILL has been sent to all of them; the next
+    call reaps what has finished by then, at most MAX_DYING are left so, and
+    wait_for_dying() waits for the rest. The pid stays ours until reaped, so it cannot
+    name another process meanwhile."""
     try:
         os.kill(pid, signal.SIGKILL)
-        fd = os.pidfd_open(pid)
-    except (ProcessLookupError, OSError):
-        fd = None
-    if fd is not None:
+    except ProcessLookupError:
+        pass
+    _DYING.append(pid)
+    for p in _DYING[:-1]:
+        _reap(p, 0)
+    if wait:
+        _reap(pid, TIMEOUT)
+    for p in _DYING[:max(0, len(_DYING) - MAX_DYING)]:
+        _reap(p, TIMEOUT)
+
+
+def wait_for_dying() -> None:
+    """Wait for (TIMEOUT each at most) and reap every sandbox init left dying."""
+    for p in list(_DYING):
+        _reap(p, TIMEOUT)
+
+
+def _reap(pid: int, timeout: float) -> None:
+    """Reap the dying init *pid* if it exits within *timeout* seconds (0: if it has)."""
+    if timeout:
         try:
-            select.select([fd], [], [], TIMEOUT)
-        finally:
-            os.close(fd)
-    for p in [pid, *_LATE]:
-        try:
-            done = os.waitpid(p, os.WNOHANG | WALL)[0] == p
-        except ChildProcessError:
-            done = True
-        if p in _LATE and done:
-            _LATE.remove(p)
-        elif p == pid and not done:
-            _LATE.append(p)
+            fd = os.pidfd_open(pid)
+        except OSError:
+            fd = None
+        if fd is not None:
+            try:
+                select.select([fd], [], [], timeout)
+            finally:
+                os.close(fd)
+    try:
+        done = os.waitpid(pid, os.WNOHANG | WALL)[0] == pid
+    except ChildProcessError:
+        done = True
+    if done and pid in _DYING:
+        _DYING.remove(pid)
 
 
 def _shutdown(zygote: _Zygote, pool: list[_Spawn]) -> None:
@@ -522,9 +545,9 @@ class LiveSession:
 
     def close(self) -> None:
         """SIGKILL every process through its pidfd and the sandbox init, whose death ends
-        whatever is left in its pid namespace; reap the init (our child), which exits only
-        once every process of the namespace has been reaped. Before that wait, the backend
-        asks for the next sandboxes, which set up meanwhile."""
+        whatever is left in its pid namespace, and ask for the next sandboxes. Returns
+        without waiting for the teardown: the init (our child) is reaped later
+        (_kill_and_reap()); LiveBackend.close() and wait_for_dying() wait for it."""
         if self.closed:
             return
         self.closed = True
@@ -542,7 +565,7 @@ class LiveSession:
         except ProcessLookupError:
             pass
         self.backend.refill(self.start_dirs)
-        _kill_and_reap(self.init_pid)
+        _kill_and_reap(self.init_pid, wait=False)
 
     def __enter__(self) -> LiveSession:
         return self
@@ -645,11 +668,13 @@ class LiveBackend:
             self.close()
 
     def close(self) -> None:
-        """End the sandboxes set up ahead and stop the zygote (sessions still open are not
-        affected: their inits are ours)."""
+        """End the sandboxes set up ahead, stop the zygote and wait for the sandboxes of
+        closed sessions to be gone (sessions still open are not affected: their inits
+        are ours)."""
         if self._finalizer is not None:
             self._finalizer()
         self._zygote = self._finalizer = None
+        wait_for_dying()
 
     def __enter__(self) -> LiveBackend:
         return self

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from mountsim import uapi
-from mountsim.backends.live import POOL, LiveUnsupported
+from mountsim.backends.live import MAX_DYING, POOL, LiveUnsupported, wait_for_dying
 from mountsim.backends.model import ModelBackend
 from mountsim.trace.normalise import normalise, tree_rows
 from mountsim.trace.program import Program, Result, Step
@@ -38,6 +38,15 @@ def sess(live):
 
 def _gone(host_pid: int) -> bool:
     return not os.path.exists(f"/proc/{host_pid}")
+
+
+def _state(host_pid: int) -> str:
+    """The process's state letter (proc(5) /proc/<pid>/stat), "" if it is gone."""
+    try:
+        with open(f"/proc/{host_pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return ""
 
 
 class TestStart:
@@ -295,14 +304,24 @@ class TestStat:
 
 class TestCleanup:
     def test_close_leaves_no_processes(self, live):
-        """If a session with several processes closes, then none of them remain."""
+        """If a session with several processes closes, then every one of them dies without
+        the controller waiting in close(): the trace's processes go by themselves, the
+        init (the controller's child) is left a zombie until reaped later, and
+        wait_for_dying() reaps it."""
         s = live.start(Program(start_dirs=list(DIRS)))
         run(s, "fork", label=2)
         run(s, "fork", pid=2, label=3)
         run(s, "exit", 0, pid=2)                   # 3 is orphaned: reparented to the sandbox init
-        host = s.host_pids()
+        host, init = s.host_pids(), s.init_pid
         s.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (all(_gone(p) for p in host)
+                                                   and _state(init) == "Z"):
+            time.sleep(0.01)
         assert all(_gone(p) for p in host)
+        assert _state(init) == "Z"
+        wait_for_dying()
+        assert _gone(init)
         s.close()                                  # idempotent
 
     def test_hundred_sessions_leak_nothing(self, live):
@@ -311,13 +330,17 @@ class TestCleanup:
         fds_before = set(os.listdir("/proc/self/fd"))
         zpid = live.zygote().pid
         seen: list[int] = []
+        inits: list[int] = []
         for _ in range(100):
             with live.start(Program(start_dirs=["/a"])) as s:
                 run(s, "fork", label=2)
                 run(s, "open_tree", uapi.AT_FDCWD, "/a", uapi.OPEN_TREE_CLONE, label=3)
                 seen.extend(s.host_pids())
+                inits.append(s.init_pid)
+            assert len([p for p in inits if not _gone(p)]) <= MAX_DYING
         assert set(os.listdir("/proc/self/fd")) == fds_before
-        assert all(_gone(p) for p in seen)
+        wait_for_dying()
+        assert all(_gone(p) for p in seen + inits)
         # the zygote's children are the main processes of the sandboxes set up ahead
         with open(f"/proc/{zpid}/task/{zpid}/children") as f:
             kids = {int(p) for p in f.read().split()}
@@ -330,4 +353,5 @@ class TestCleanup:
                 run(s, "fork", label=2)
                 host = s.host_pids()
                 run(s, "mount", "none", "/", "tmpfs", 0, None, pid=99)
+        wait_for_dying()
         assert all(_gone(p) for p in host)
