@@ -52,6 +52,7 @@ class Kernel:
         self.last_out = None                       # the last call's output buffer, decoded
         self.recorded = None                       # the replayed call's recorded Result (fs.decide())
         self.recorded_call = ""                    # and its syscall's name
+        self.contents_unknown = False              # a filtered trace: new filesystems opaque
 
     def nsfs_path(self, ns) -> Path:
         """The path a namespace file resolves to (ns_get_path())."""
@@ -82,6 +83,11 @@ class Kernel:
             task = self.current
             sb.dynamic = ProcLookup(self, task.pid_ns if task is not None else None)
             sb.oracle = self                   # /proc/<pid> of processes outside the trace
+        elif self.contents_unknown and fstype != "nsfs":
+            # a filtered trace does not show the calls that made files: contents unknown,
+            # decided by the recorded results (fs.decide()), as for the start table's
+            sb.opaque = sb.root.unknown = True
+            sb.oracle = self
         return sb
 
     def drop_sb(self, sb: SuperBlock) -> None:

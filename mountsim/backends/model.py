@@ -44,6 +44,7 @@ class ModelSession:
         except BadMountinfo as e:               # a start table parse.py could not judge alone
             line = program.start_mountinfo_lines[0] if program.start_mountinfo_lines else 0
             raise TraceError(program.file, line, f"start-mountinfo: {e}") from None
+        self.k.contents_unknown = program.filtered
         self.last_error: KernelError | None = None   # why the last failing call failed
 
     def task(self, pid: int):

@@ -21,7 +21,7 @@ from ..errors import TraceError
 from .quickcall import quick_call
 from .rawcall import raw_args, raw_name, unread_struct
 from .program import (RETURNS_PID, STRUCTS, SYSCALLS, ExpectRow, Note, Program, Result,
-                      Step)
+                      Step, fds_used)
 from .signatures import FCNTL_CMDS, makes_fd
 
 _PID = re.compile(r"^\[pid\s+(\d+)\]\s*")
@@ -38,6 +38,11 @@ _TIMING = re.compile(r"\s+<\d+\.\d+>\s*$")
 _IGNORE = re.compile(r"^(--- |strace: |\s*$)")
 _EXITED = re.compile(r"^\+\+\+ (?:exited with (\d+)|killed by (SIG\w+)(?: \(core dumped\))?) \+\+\+\s*$")
 _CALL_NAME = re.compile(r"^(\w+)\(")
+_SIGCHLD = re.compile(r"^--- SIGCHLD \{si_signo=SIGCHLD, si_code=\w+, si_pid=(\d+)\b")
+# What every process of an unfiltered strace -f shows: at least one of these
+_EVERY_PROCESS = frozenset({"execve", "execveat", "brk", "mmap", "munmap", "mprotect", "close",
+                            "openat", "open", "read", "write", "newfstatat", "fstat",
+                            "rt_sigaction", "rt_sigprocmask", "exit_group", "wait4"})
 # -y/--decode-fds: `3</a/b>`, `AT_FDCWD</a>`, `3<socket:[123]>` (outside strings only)
 _FD_NOTE = re.compile(r"(\b\d+|AT_FDCWD)<(?:[^<>\"]|<[^<>\"]*>)*>")
 _STRING = re.compile(r'"(?:\\.|[^"\\])*"')
@@ -112,6 +117,7 @@ def _parse_lines(prog: Program, lines: list[tuple[str, int, str, int | None]]) -
     known: set[int] = set()                         # pids the trace has created or started with
     forked_early: set[int] = set()                  # parents whose fork was emitted unfinished
     pidns = _PidNsChildren(prog)
+    forks_hidden, prog.filtered, closes_hidden, parents = filtered_trace(lines)
     pid_header = headers = False
     i = 0
     while i < len(lines):
@@ -135,8 +141,8 @@ def _parse_lines(prog: Program, lines: list[tuple[str, int, str, int | None]]) -
         if pid != prog.main_pid and pid not in known:
             if _fork_before_resumed(prog, pending, forked_early, pid, path):
                 pidns.saw_fork(len(prog.steps) - 1, known, spoke=True)
-            else:
-                pidns.first_line(pid)
+            elif not pidns.first_line(pid) and forks_hidden:
+                _unseen_fork(prog, parents.get(pid), known - exited, pid, path, n)
         known.add(pid)
         ex = _EXITED.match(body)
         if ex:                                      # the process is gone: as exit_group()
@@ -173,15 +179,120 @@ def _parse_lines(prog: Program, lines: list[tuple[str, int, str, int | None]]) -
                 exited.add(pid)
             pidns.saw_step(before, known)
     pidns.finish()
+    if closes_hidden:
+        _close_after_last_use(prog)
     for pid, (n, _) in pending.items():
         prog.notes.append(Note(prog.file, n, f"pid {pid}: call never resumed"))
     if prog.start_mountinfo:
         _table_error(prog.start_mountinfo, prog.start_mountinfo_lines, prog.file)
     prog.start_unknown = not headers and bool(prog.steps)
+    prog.filtered = prog.filtered and bool(prog.steps)
+    if prog.filtered:
+        prog.notes.append(Note(prog.file, prog.steps[0].line, "a filtered trace (strace -e "
+                               "trace=…) shows none of the calls that make files: the "
+                               "contents of every filesystem are unknown, decided by the "
+                               "recorded results"))
     return prog
 
 
 _FORK_HEAD = re.compile(r"^(clone3?|v?fork)\(")
+
+
+def filtered_trace(lines: list[tuple[str, int, str, int | None]]
+                   ) -> tuple[bool, bool, bool, dict[int, int]]:
+    """What a `strace -f -e trace=…` filter hid: (forks, the calls that made files, close),
+    and child -> parent as its SIGCHLD lines tell.
+
+    Only raw strace output is judged (no `#` header: `mountsim record` never filters), and
+    only with its `+++ exited` lines. Forks are hidden when no line is a fork-like call while
+    several processes speak; files, when not one line is a call that every process makes
+    (execve, mmap, close, …); closes, when no line is close or close_range. SIGCHLD is shown whatever the filter: `P --- SIGCHLD {…,
+    si_pid=C, …}` says C was P's child (or an orphan P reaped)."""
+    exits, forks, every, closes = 0, False, False, False
+    pids: set[int] = set()
+    parents: dict[int, int] = {}
+    for _, _, raw, file_pid in lines:
+        if raw.startswith("#"):
+            return False, False, False, {}
+        body, pid = _envelope(raw.rstrip())
+        pid = pid if pid is not None else file_pid
+        m = _CALL_NAME.match(body) or _RESUMED.match(body)
+        if m:
+            forks = forks or m.group(1) in RETURNS_PID
+            every = every or m.group(1) in _EVERY_PROCESS
+            closes = closes or m.group(1) in ("close", "close_range")
+            pids.add(pid)
+        elif body.startswith("+++ "):
+            exits += 1
+            pids.add(pid)
+        else:
+            c = _SIGCHLD.match(body)
+            if c and pid is not None:
+                parents.setdefault(int(c.group(1)), pid)
+    if not exits:
+        return False, False, False, {}
+    return not forks and len(pids) > 1, not every, not closes, parents
+
+
+def _close_after_last_use(prog: Program) -> None:
+    """A filtered trace that shows no close: each fd a shown call made is taken as closed
+    right after the last call that uses it (before its number is made again), as programs
+    close what they are done with; an fd the model kept open would hold its mount busy
+    (umount's EBUSY) where the program had closed it. Forks copy the open fds. The closes go
+    where calls the model does not see go (Program.made_fds: the model's file at that number
+    is gone)."""
+    last: dict[tuple[int, int], int] = {}          # (pid, fd) open -> its last use
+
+    closed: list[tuple[int, int]] = []
+
+    def close(key: tuple[int, int]) -> None:
+        after = last.pop(key) + 1
+        if after < len(prog.steps):
+            prog.made_fds.setdefault(after, []).append(key)
+            closed.append(key)
+
+    for i, st in enumerate(prog.steps):
+        for fd in fds_used(st):
+            if (st.pid, fd) in last:
+                last[(st.pid, fd)] = i
+        if st.name in ("exit", "exit_group"):
+            for key in [key for key in last if key[0] == st.pid]:
+                close(key)
+        if st.label is None or st.result is None or st.result.errno:
+            continue
+        if st.name in RETURNS_PID:
+            for (pid, fd) in [key for key in last if key[0] == st.pid]:
+                last[(st.label, fd)] = i
+        elif makes_fd(st.name, st.args):
+            key = (st.pid, st.label)
+            if key in last:
+                close(key)
+            last[key] = i
+    for key in list(last):
+        close(key)
+    if closed:
+        prog.notes.append(Note(prog.file, prog.steps[0].line, "a filtered trace (strace -e "
+                               "trace=…) shows no close: each fd is taken as closed right "
+                               "after the last call that uses it"))
+
+
+def _unseen_fork(prog: Program, parent: int | None, alive: set[int], child: int,
+                 path: str, n: int) -> None:
+    """In a filtered trace, *child* speaks with no fork line: it is taken as forked by its
+    parent (from SIGCHLD; else the trace's first process) just before its first line, so it
+    has the parent's namespaces, root and fds as they are then. The fork has no recorded
+    result: nothing of it is compared."""
+    if parent not in alive:
+        parent = prog.main_pid
+    if parent not in alive:
+        return                                      # noted by replay: never created
+    prog.steps.append(Step(parent, "fork", (), None, child, None, path, n,
+                           f"(pid {child}: no fork line in this filtered trace)"))
+    if not any(note.msg.startswith("a filtered trace") for note in prog.notes):
+        prog.notes.append(Note(prog.file, n, "a filtered trace (strace -e trace=…) shows no "
+                               "fork: a process is taken as forked by its parent (SIGCHLD "
+                               "says which, else the first process) just before its first "
+                               "line"))
 
 
 def join_resumed(head: str, rest: str) -> str:
@@ -266,12 +377,12 @@ class _PidNsChildren:
         if child_nested:
             self.nested.add(step.label)
 
-    def first_line(self, pid: int) -> None:
+    def first_line(self, pid: int) -> bool:
         """*pid* speaks for the first time and no unfinished fork claims it: the fork
         whose label it is, else the oldest fork in a child pid namespace still waiting (not
-        for a pid a fork outside them named: that one is its child)."""
+        for a pid a fork outside them named: that one is its child). Whether a fork made it."""
         if pid in self.made:
-            return
+            return True
         for j, (i, child_nested) in enumerate(self.waiting):
             if self.prog.steps[i].label == pid:       # already strace's pid (record's)
                 del self.waiting[j]
@@ -279,11 +390,12 @@ class _PidNsChildren:
                 break
         else:
             if not self.waiting:
-                return
+                return False
             i, child_nested = self.waiting.pop(0)
             self.prog.steps[i] = attrs.evolve(self.prog.steps[i], label=pid)
         if child_nested:
             self.nested.add(pid)
+        return True
 
     def finish(self) -> None:
         """Give the guessed forks their children in order of the children's pids, unless a

@@ -20,6 +20,7 @@ import attrs
 
 # The syscall table (argument names and kinds; what returns an fd or a pid) lives in
 # signatures.py, which imports nothing: the live backend's sandbox side needs it alone.
+from .. import uapi
 from .signatures import RETURNS_FD, RETURNS_PID, SYSCALLS  # noqa: F401 (re-exported)
 
 # Struct fields, in the kernel's order (strace prints them so).
@@ -122,3 +123,23 @@ class Program:
     start_copy_file: str | None = None
     start_contents_known: bool = False        # `# start-contents: complete`
     start_unknown: bool = False               # raw strace output, no header: an unknown machine
+    # strace -e trace=… output: none of the calls every process makes is shown, so neither
+    # are most forks nor the calls that made files (parse.filtered_trace())
+    filtered: bool = False
+
+
+def fds_used(step: Step) -> list[int]:
+    """The fds *step* passes to the kernel: its fd arguments, fsconfig's aux fd, an idmap's
+    userns_fd."""
+    spec = SYSCALLS.get(step.name, ())
+    fds = [a for (_, kind), a in zip(spec, step.args)
+           if kind.rstrip("?") == "fd" and isinstance(a, int) and a >= 0]
+    if step.name == "fsconfig" and len(step.args) > 4 and step.args[1] in (
+            uapi.FSCONFIG_SET_PATH, uapi.FSCONFIG_SET_PATH_EMPTY, uapi.FSCONFIG_SET_FD):
+        if isinstance(step.args[4], int) and step.args[4] >= 0:
+            fds.append(step.args[4])
+    if step.name == "mount_setattr" and isinstance(step.args[3], dict):
+        attr = step.args[3]
+        if int(attr.get("attr_set") or 0) & uapi.MOUNT_ATTR_IDMAP:
+            fds.append(int(attr.get("userns_fd") or 0))
+    return fds

@@ -61,7 +61,7 @@ import attrs
 from .. import uapi
 from ..errors import TraceError
 from .parse import join_resumed, parse_text
-from .program import RETURNS_FD, RETURNS_PID, SYSCALLS, Step
+from .program import RETURNS_FD, RETURNS_PID, SYSCALLS, Step, fds_used
 
 if TYPE_CHECKING:
     from ..backends.recorder import Run
@@ -227,21 +227,6 @@ def _parse_step(c: Call) -> Step | None:
     return prog.steps[0] if prog.steps else None
 
 
-def _fd_args(step: Step) -> list[int]:
-    spec = SYSCALLS.get(step.name, ())
-    fds = [a for (_, kind), a in zip(spec, step.args)
-           if kind.rstrip("?") == "fd" and isinstance(a, int) and a >= 0]
-    if step.name == "fsconfig" and len(step.args) > 4 and step.args[1] in (
-            uapi.FSCONFIG_SET_PATH, uapi.FSCONFIG_SET_PATH_EMPTY, uapi.FSCONFIG_SET_FD):
-        if isinstance(step.args[4], int) and step.args[4] >= 0:
-            fds.append(step.args[4])
-    if step.name == "mount_setattr" and isinstance(step.args[3], dict):
-        attr = step.args[3]
-        if int(attr.get("attr_set") or 0) & uapi.MOUNT_ATTR_IDMAP:
-            fds.append(int(attr.get("userns_fd") or 0))
-    return fds
-
-
 _OPENS = frozenset({"open", "openat", "openat2"})    # kept only as below (module docstring)
 
 
@@ -379,7 +364,7 @@ def build(text: str, snapshots: dict[int, str]) -> Recording:
             continue
         if (c.name in SYSCALLS or c.name == "umount") and c.name not in _FD_TABLE_ONLY:
             c.step = _parse_step(c)
-            fds = _fd_args(c.step) if c.step is not None else []
+            fds = fds_used(c.step) if c.step is not None else []
             deps[c.idx] = [t[fd].producer for fd in fds if fd in t and t[fd].producer is not None]
             if c.name == "close":
                 fd = c.step.args[0] if c.step is not None else None

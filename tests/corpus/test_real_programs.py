@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import pytest
 
 from mountsim.backends.model import ModelBackend
 from mountsim.cli import main
 from mountsim.trace.parse import parse_file, start_copy, start_table
-from mountsim.trace.program import RETURNS_PID
+from mountsim.trace.program import RETURNS_PID, Result
 from mountsim.trace.replay import replay
 
 HERE = Path(__file__).resolve().parent / "programs"
@@ -235,3 +236,51 @@ def test_fd_links_of_descriptors_the_model_does_not_know_read_as_recorded():
     assert len(links) >= 4
     assert [(s.line, got.ret, got.errno) for s, got in links] == \
         [(s.line, s.result.ret, s.result.errno) for s, _ in links]
+
+
+def _replay_corpus(name: str, edit=None):
+    path = HERE / f"{name}.strace"
+    program = parse_file(str(path))
+    start_table(program, str(path.with_suffix(".mountinfo")))
+    start_copy(program, str(path.with_suffix(".copy")))
+    if edit is not None:
+        edit(program)
+    return program, replay(program, ModelBackend().start(program))
+
+
+def test_a_filtered_recording_replays_the_calls_of_processes_with_no_fork_line():
+    """If a recording was filtered (`strace -f -e trace=mount,umount2,unshare`: no fork,
+    mkdir or close lines), then each process that speaks is taken as forked by its parent
+    (the SIGCHLD lines name it) just before its first line, so the shell's children run in
+    the namespace the shell unshared and their calls are judged: a child's recorded umount
+    changed to EINVAL is a difference at that line (before, every child's call was skipped
+    as "never created" and the replay said ok). The second umount of /mnt/b succeeds as
+    recorded: the bind of /mnt/a onto itself propagated onto its peer /mnt/b."""
+    program, rep = _replay_corpus("filtered-mount")
+    children = {s.pid for s in program.steps} - {program.main_pid}
+    judged = [s for s, _, _ in rep.results if s.pid in children and s.result is not None]
+    assert len(children) == 8 and len(judged) >= 7 and rep.diffs == []
+    umounts = [s for s in program.steps if s.name == "umount2"]
+    assert [s.args[0] for s in umounts] == ["/mnt/b", "/mnt/b", "/mnt"]
+
+    def fail_first_umount(p):
+        i = p.steps.index(umounts[0])
+        p.steps[i] = attrs.evolve(umounts[0], result=Result(-1, "EINVAL"))
+    _, bad = _replay_corpus("filtered-mount", fail_first_umount)
+    assert [int(d.split(":")[1]) for d in bad.diffs][:1] == [umounts[0].line]
+
+
+def test_a_filtered_recording_has_unknown_contents_and_closes_after_last_use():
+    """If a filtered recording hides the calls that make files, then a directory it made
+    unseen (mkdir /mnt/a in a fresh tmpfs) exists as the recorded mount says (the contents
+    are decided by recorded results); if it hides close (`-e trace=%file`), then umount's
+    O_PATH descriptor of the mountpoint is taken as closed after its last use, and the
+    umount that follows succeeds as recorded (kept open it would be EBUSY)."""
+    program, rep = _replay_corpus("filtered-mount")
+    assert program.filtered and rep.diffs == []
+    program, rep = _replay_corpus("filtered-file")
+    assert not program.filtered and rep.diffs == []
+    paths = [s for s in program.steps if s.name == "openat" and s.args[1] == "/mnt/b"
+             and s.result is not None and s.result.ret >= 0]
+    assert paths, "umount(8) opens its target O_PATH first"
+    assert any("shows no close" in n.msg for n in rep.notes)

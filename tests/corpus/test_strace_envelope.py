@@ -228,10 +228,12 @@ _KILLED = ("13443 write(4, \"\\0\", 1 <unfinished ...>\n"
 def test_a_call_the_process_died_inside_is_noted_not_parsed():
     """If strace shows a call resumed only as `<unfinished ...>) = ?` (crun killed its
     child inside read()), then the trace still parses: the call is not a step but a note
-    on the line it began, and the process's end follows."""
+    on the line it began, and the process's end follows. (This excerpt shows no fork:
+    13443 is taken as forked by the first process when it first speaks.)"""
     p = parse_text("13442 read(3, <unfinished ...>\n" + _KILLED)
-    assert [(s.pid, s.name) for s in p.steps] == [(13442, "read"), (13443, "write"),
-                                                 (13442, "mkdir"), (13443, "exit_group")]
+    assert [(s.pid, s.name) for s in p.steps] == [(13442, "fork"), (13442, "read"),
+                                                 (13443, "write"), (13442, "mkdir"),
+                                                 (13443, "exit_group")]
     assert [(n.line, n.msg) for n in p.notes if "never returned" in n.msg] == [
         (5, "pid 13443: read never returned (the process was killed inside it); not replayed")]
 

@@ -180,4 +180,19 @@ rec_crun() {
          sh -c 'mount -t tmpfs r /run; crun run mountsim-crun' > /dev/null 2>&1 || true)
 }
 rec_crun
+rec_filtered() {   # rec_filtered NAME FILTER CMD...: `strace -f -e trace=FILTER`, as users
+    # record just the calls they care about: no fork lines, no mkdir or close, perhaps
+    name=$1; filter=$2; shift 2
+    wanted "$name" || return 0
+    cat /proc/self/mountinfo > "$name.mountinfo"
+    unshare -m --propagation unchanged cat /proc/self/mountinfo > "$name.copy"
+    strace -f -s 65536 -e trace="$filter" -o "$name.strace" "$@" > /dev/null 2>&1 || true
+}
+rec_filtered filtered-mount mount,umount2,unshare $U sh -c '
+mount -t tmpfs x /mnt; mount --make-shared /mnt; mkdir /mnt/a /mnt/b
+mount --bind /mnt/a /mnt/b; mount --bind /mnt/a /mnt/a; umount /mnt/b; umount /mnt/b
+umount -R /mnt'
+rec_filtered filtered-file %file $U sh -c '
+mount -t tmpfs x /mnt; mount --make-shared /mnt; mkdir /mnt/a /mnt/b
+mount --bind /mnt/a /mnt/b; findmnt -R /mnt; umount /mnt/b; umount /mnt'
 rm -rf "$S"
