@@ -21,7 +21,7 @@ from ..errors import TraceError
 from .quickcall import quick_call
 from .rawcall import raw_args, raw_name, unread_struct
 from .program import (RETURNS_PID, STRUCTS, SYSCALLS, ExpectRow, Note, Program, Result,
-                      Step, fds_used)
+                      Step, fds_named)
 from .signatures import FCNTL_CMDS, makes_fd
 
 _PID = re.compile(r"^\[pid\s+(\d+)\]\s*")
@@ -252,7 +252,7 @@ def _close_after_last_use(prog: Program) -> None:
             closed.append(key)
 
     for i, st in enumerate(prog.steps):
-        for fd in fds_used(st):
+        for fd in fds_named(st):
             if (st.pid, fd) in last:
                 last[(st.pid, fd)] = i
         if st.name in ("exit", "exit_group"):

@@ -14,6 +14,7 @@ program although their real fd numbers and pids differ.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import attrs
@@ -126,6 +127,14 @@ class Program:
     # strace -e trace=… output: none of the calls every process makes is shown, so neither
     # are most forks nor the calls that made files (parse.filtered_trace())
     filtered: bool = False
+
+
+def fds_named(step: Step) -> list[int]:
+    """fds_used() and the fds *step* reaches through /proc/self/fd/N (thread-self, its own
+    pid): programs mount on an O_PATH fd so (firejail, runc)."""
+    link = re.compile(rf"^/proc/(?:self|thread-self|{step.pid})/fd/(\d+)")
+    return fds_used(step) + [int(m.group(1)) for a in step.args if isinstance(a, str)
+                             for m in [link.match(a)] if m]
 
 
 def fds_used(step: Step) -> list[int]:

@@ -18,7 +18,7 @@ from ..cgroup import CGROUP_FS
 from .normalise import normalise, unescape
 from .parse import Truncated
 from .tableread import drain, recorded_text, table_positions, table_read_groups
-from .program import SYSCALLS, RETURNS_PID, ExpectRow, Note, Program, Result, Step
+from .program import SYSCALLS, RETURNS_PID, ExpectRow, Note, Program, Result, Step, fds_named
 from .signatures import makes_fd
 
 
@@ -200,14 +200,12 @@ def inherited_fds(program: Program) -> list[int]:
     /proc/self/fd/N or /proc/<pid>/fd/N path) before a call makes them: it had them open
     when the recording began. Model-only."""
     pid = program.main_pid
-    link = re.compile(rf"^/proc/(?:self|thread-self|{pid})/fd/(\d+)")
     made = {fd for p, fd in program.made_fds.get(0, ()) if p == pid}
     found: list[int] = []
     for i, step in enumerate(program.steps):
         if step.pid != pid:
             continue
-        used = fd_args(step) + [int(m.group(1)) for a in step.args if isinstance(a, str)
-                                for m in [link.match(a)] if m]
+        used = fds_named(step)
         found.extend(fd for fd in used if fd > 2 and fd not in made and fd not in found)
         made.update(fd for p, fd in program.made_fds.get(i + 1, ()) if p == pid)
         if step.label is not None and makes_fd(step.name, step.args):

@@ -195,4 +195,9 @@ umount -R /mnt'
 rec_filtered filtered-file %file $U sh -c '
 mount -t tmpfs x /mnt; mount --make-shared /mnt; mkdir /mnt/a /mnt/b
 mount --bind /mnt/a /mnt/b; findmnt -R /mnt; umount /mnt/b; umount /mnt'
+# firejail under `-e trace=%file,mount`: it mounts on its O_PATH fds through /proc/self/fd/N,
+# a use of the fd that no fd argument shows
+command -v firejail > /dev/null &&
+rec_filtered filtered-firejail %file,mount $U sh -c 'mount -t tmpfs none /run
+firejail --quiet --noprofile --private --private-tmp --read-only=/usr true'
 rm -rf "$S"
