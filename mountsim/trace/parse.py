@@ -252,9 +252,11 @@ def _close_after_last_use(prog: Program) -> None:
             closed.append(key)
 
     for i, st in enumerate(prog.steps):
-        for fd in fds_named(st):
-            if (st.pid, fd) in last:
-                last[(st.pid, fd)] = i
+        uses = [(st.pid, fd) for fd in fds_named(st)]
+        uses += [(pid, dfd) for pid, dfd, _ in prog.execs.get(i, ())]   # execveat(fd, "")
+        for key in uses:
+            if key in last:
+                last[key] = i
         if st.name in ("exit", "exit_group"):
             for key in [key for key in last if key[0] == st.pid]:
                 close(key)

@@ -200,4 +200,10 @@ mount --bind /mnt/a /mnt/b; findmnt -R /mnt; umount /mnt/b; umount /mnt'
 command -v firejail > /dev/null &&
 rec_filtered filtered-firejail %file,mount $U sh -c 'mount -t tmpfs none /run
 firejail --quiet --noprofile --private --private-tmp --read-only=/usr true'
+# fexecve (execveat(fd, "", AT_EMPTY_PATH)) of an O_PATH fd under `-e trace=%file`: the exec
+# is the fd's last use, so it is still open there; busybox then reads /proc/self/exe
+command -v busybox > /dev/null &&
+rec_filtered filtered-fexecve %file $U /usr/bin/python3 -c 'import os
+fd = os.open("/usr/bin/busybox", os.O_PATH)
+os.execve(fd, ["readlink", "/proc/self/exe"], {})'
 rm -rf "$S"
