@@ -63,6 +63,7 @@ import os
 import select
 import signal
 import socket
+import struct
 import sys
 from pathlib import Path
 import weakref
@@ -77,12 +78,21 @@ from . import _sys, guard, sandbox
 TIMEOUT = 30.0                 # seconds a sandbox process may take to answer
 SPAWNER = Path(__file__).with_name("spawner.c")
 SPAWNER_FD = 3                 # spawner.c's socket to the zygote
+ZYGOTE_LOOP = Path(__file__).with_name("zygote.c")
+ZYGOTE_ANSWER = struct.Struct("=iii")     # zygote.c's struct answer: init, errno, step
+_FAILED_STEP = {0: "a bad request", 1: "sandbox init", 2: "the init's pid namespace",
+                3: "setns(CLONE_NEWPID)", 4: "fork"}
 WALL = 0x40000000              # __WALL: also reap children whose exit signal is not SIGCHLD
 
 
 def spawner_path() -> Path:
     """The sandbox spawner (spawner.c), compiled on first use (native.build())."""
     return native.build(SPAWNER, "sandbox")
+
+
+def zygote_loop_path() -> Path:
+    """The zygote's loop (zygote.c), a shared library compiled on first use."""
+    return native.build(ZYGOTE_LOOP, "sandbox", ("-O2", "-shared", "-fPIC"))
 
 
 class LiveUnsupported(Exception):
@@ -156,8 +166,10 @@ class _Zygote:
         keep = sorted((theirs.fileno(), theirs_spawner.fileno()))
         limits = json.dumps({name: getattr(guard, name) for name in sandbox.LIMITS})
         path = json.dumps([os.path.abspath(p) for p in sys.path])
+        loop = str(zygote_loop_path())
         argv = [sys.executable, *_interpreter_flags(), "-c", sandbox.ZYGOTE_BOOT,
-                f"{theirs.fileno()},{theirs_spawner.fileno()}", limits, path, sandbox.STAMP]
+                f"{theirs.fileno()},{theirs_spawner.fileno()}", limits, path, sandbox.STAMP,
+                loop]
         pid = os.fork()
         if pid == 0:
             try:
@@ -174,7 +186,7 @@ class _Zygote:
                         pass                           # not here: be the zygote as forked
                     for fd in keep:
                         os.set_inheritable(fd, False)
-                sandbox.zygote_main(_sys.Chan(theirs), theirs_spawner)
+                sandbox.zygote_main(_sys.Chan(theirs), theirs_spawner, loop)
             finally:
                 os._exit(1)
         theirs.close()
@@ -185,7 +197,8 @@ class _Zygote:
         """Ask for a new sandbox; it sets itself up while the caller goes on."""
         chan, theirs = _sys.chan_pair(TIMEOUT)
         try:
-            self.chan.send(("spawn", list(start_dirs)), (theirs.fileno(),))
+            socket.send_fds(self.chan.sock, [b"s"], [theirs.fileno()])
+            chan.send(("start", list(start_dirs)))     # the main process's first read
         except BaseException:
             chan.close()
             raise
@@ -199,16 +212,19 @@ class _Zygote:
         """Read the zygote's answers, in order, up to *spawn*'s."""
         while spawn.init_pid is None and spawn.failed is None:
             try:
-                reply, _, _ = self.chan.recv()
-            except (EOFError, OSError) as e:
-                reply = ("failed", f"the zygote did not answer: {e}")
+                init, err, step = ZYGOTE_ANSWER.unpack(
+                    self.chan.sock.recv(ZYGOTE_ANSWER.size, socket.MSG_WAITALL))
+            except (OSError, struct.error) as e:
+                init, err, step = 0, 0, f"the zygote did not answer: {e or 'EOF'}"
             s = self.waiting.popleft()                 # only once its answer is read
-            if reply[0] == "ok":
-                s.init_pid = reply[1]
+            if isinstance(step, str):
+                s.failed = step
+            elif not err:
+                s.init_pid = init
             else:
-                s.failed = str(reply[1])
-                if len(reply) > 2 and reply[2]:        # an init that failed: ours to reap
-                    _kill_and_reap(reply[2])
+                s.failed = f"{_FAILED_STEP.get(step, step)}: {os.strerror(err)}"
+                if init:                               # an init that failed: ours to reap
+                    _kill_and_reap(init)
 
     def stop(self) -> None:
         """Close the zygote's channel (it exits on EOF), make sure, and reap it and the
@@ -608,6 +624,7 @@ class LiveBackend:
             return f"unshare(CLONE_NEWNS) fails here: {uapi.errno_name(err)}"
         try:
             path = spawner_path()
+            zygote_loop_path()
         except native.BuildError as e:
             return f"the live backend's sandbox init cannot be built: {e}"
         if not os.access(path, os.X_OK):        # e.g. a cache on a noexec mount

@@ -43,7 +43,6 @@ import pickle
 import resource
 import signal
 import socket
-import struct
 import sys
 import traceback
 from typing import Any
@@ -102,9 +101,11 @@ class _Task:
         self.listmount_buf: Any = None
 
 
-def _sandbox_main(sock: socket.socket, start_dirs: list[str]) -> None:
+def _sandbox_main(sock: socket.socket) -> None:
     """The trace's main process, just forked by the zygote into the sandbox's pid namespace
-    (pid 2 there, after the init). Never returns. Sets up the mount namespace, then serves; it says "hello" once ready (the controller learns its host pid from it).
+    (pid 2 there, after the init). Never returns. Reads ("start", start_dirs), sets up the
+    mount namespace, then serves; it says "hello" once ready (the controller learns its
+    host pid from it).
 
     It holds the sandbox's lifeline (the write end the zygote forked it with; every trace
     process inherits it, none can close it: trace fds are mapped): the init exits once no
@@ -112,6 +113,10 @@ def _sandbox_main(sock: socket.socket, start_dirs: list[str]) -> None:
     """
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)    # the zygote ignores it; a trace waits
     chan = _sys.Chan(sock)
+    try:
+        (_, start_dirs), _, _ = chan.recv()
+    except (EOFError, OSError, ValueError):
+        os._exit(0)                             # the controller is gone
     try:
         facts = guard.gather_facts(_HOST_FACTS)
         _setup_sandbox(start_dirs)
@@ -425,94 +430,61 @@ STAMP = _source_stamp()
 def zygote_boot() -> None:
     """Entry of the zygote as a fresh interpreter (`ZYGOTE_BOOT`): argv is the fds of its
     channel and of the spawner's socket ("C,S"), the controller's guard limits (JSON), its
-    sys.path (JSON) and its source stamp. A different stamp: exit, and the controller makes
-    the zygote by fork alone."""
+    sys.path (JSON), its source stamp and the path of the zygote loop's library
+    (zygote.c). A different stamp: exit, and the controller makes the zygote by fork alone."""
     chan_fd, spawner_fd = (int(x) for x in sys.argv[1].split(","))
     limits = json.loads(sys.argv[2])
     if sys.argv[4] != STAMP:
         os._exit(3)
     for name in LIMITS:
         setattr(guard, name, int(limits[name]))
-    zygote_main(_sys.Chan(socket.socket(fileno=chan_fd)), socket.socket(fileno=spawner_fd))
+    zygote_main(_sys.Chan(socket.socket(fileno=chan_fd)), socket.socket(fileno=spawner_fd),
+                sys.argv[5])
 
 
-def zygote_main(chan: _sys.Chan, spawner: socket.socket) -> None:
-    """Serve "spawn" forever; exit when the controller or the spawner goes away.
+class _Out(ctypes.Structure):
+    """zygote.c's struct out: a new main process's channel and lifeline's write end."""
+    _fields_ = [("sock", ctypes.c_int32), ("life", ctypes.c_int32)]
+
+
+def zygote_main(chan: _sys.Chan, spawner: socket.socket, library: str) -> None:
+    """Serve the controller's requests for sandboxes until it goes away; in each new main
+    process, become it.
 
     Every trace process is a fork of this one. The seccomp filter is installed here, once,
     before any sandbox exists, and inherited by every fork: each install costs the kernel
     a compile and a cache of the program's answer for every syscall number
     (seccomp_prepare_filter(), seccomp_cache_prepare()), 0.25 ms a sandbox when each main
-    process installed its own. The heap is frozen (gc.freeze()) so that no collection in a sandbox walks, and so
-    copies, the pages they share. The main processes it forks are reaped by the kernel
-    (SIGCHLD ignored here); the inits are the controller's children (spawner.c).
+    process installed its own. The heap is frozen (gc.freeze()) so that no collection in a
+    sandbox walks, and so copies, the pages they share. The loop itself is C (zygote.c):
+    after each fork every page the zygote writes is copied, and a Python loop wrote ~118
+    of them a sandbox. The main processes it forks are reaped by the kernel (SIGCHLD
+    ignored here); the inits are the controller's children (spawner.c).
     """
     global _HOST_FACTS
     signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl-C is the controller's business
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     _HOST_FACTS = guard.host_facts()                  # the host's namespaces: ours
     own_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        serve = ctypes.PyDLL(library).zygote_serve    # the GIL stays held: we fork inside
+    except (OSError, AttributeError) as e:
+        _reply(chan, ("failed", f"{library}: {e}"))
+        os._exit(1)
+    serve.restype = ctypes.c_int
+    serve.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.POINTER(_Out)] + \
+        [ctypes.c_void_p] * 3
+    hooks = [ctypes.cast(getattr(ctypes.pythonapi, name), ctypes.c_void_p)
+             for name in ("PyOS_BeforeFork", "PyOS_AfterFork_Parent", "PyOS_AfterFork_Child")]
     err = seccomp.install()
     if err:
         _reply(chan, ("failed", f"seccomp: {os.strerror(err)}"))
         os._exit(1)
+    out = _Out()
     gc.freeze()
     _reply(chan, ("ready", None))
-    while True:
-        try:
-            msg, fds, _ = chan.recv()
-        except (EOFError, OSError):
-            os._exit(0)
-        if msg[0] == "spawn":
-            reply = _spawn(spawner, own_pid_ns, msg[1], fds[0], (chan, spawner))
-            os.close(fds[0])
-            _reply(chan, reply)
-
-
-_REPLY = struct.Struct("=ii")                          # spawner.c's struct reply
-
-
-def _spawn(spawner: socket.socket, own_pid_ns: int, start_dirs: list[str], sock_fd: int,
-           ours: tuple) -> tuple:
-    """One sandbox: its init from the spawner, then its main process forked into the init's
-    pid namespace. ("ok", init's host pid) or ("failed", why, init's host pid or None)."""
-    life_r, life_w = os.pipe()                         # the sandbox's lifeline
-    try:
-        socket.send_fds(spawner, [b"s"], [life_r])
-        answer = spawner.recv(_REPLY.size, socket.MSG_WAITALL)
-    except OSError:
-        answer = b""
-    finally:
-        os.close(life_r)
-    if len(answer) != _REPLY.size:                     # the spawner is gone: so are we
-        os._exit(1)
-    init, err = _REPLY.unpack(answer)
-    if err:
-        os.close(life_w)
-        return ("failed", f"sandbox init: {os.strerror(err)}", init or None)
-    try:
-        ns = os.open(f"/proc/{init}/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError as e:
-        os.close(life_w)
-        return ("failed", f"sandbox init: {e.strerror}", init)
-    pid = -1
-    try:
-        _must(_sys.call("setns", ns, uapi.CLONE_NEWPID), "setns(CLONE_NEWPID)")
-        try:
-            pid = os.fork()
-        finally:
-            # back, or our next children would be made in this sandbox: else give up
-            if pid != 0 and _sys.call("setns", own_pid_ns, uapi.CLONE_NEWPID)[0] == -1:
-                os._exit(1)
-    except OSError as e:
-        os.close(life_w)
-        return ("failed", str(e), init)
-    finally:
-        os.close(ns)
-    if pid == 0:
-        for c in ours:
-            c.close()
-        os.close(own_pid_ns)
-        _sandbox_main(socket.socket(fileno=sock_fd), start_dirs)
-    os.close(life_w)
-    return ("ok", init)
+    if serve(chan.sock.fileno(), spawner.fileno(), own_pid_ns, ctypes.byref(out), *hooks):
+        os._exit(0)                                   # the controller has gone
+    chan.sock.detach()                                # closed by zygote_serve() in the child
+    spawner.detach()
+    _sandbox_main(socket.socket(fileno=out.sock))

@@ -98,7 +98,7 @@ def binaries(paths: list[str]) -> dict[str, tuple[int, bytes]]:
 def init_script(roots: list[str]) -> bytes:
     """/init: the interpreter in isolated mode, no site, mountsim's roots on sys.path, and
     the host's cache directory as the guest's, where the image holds the sandbox spawner
-    built on the host (the guest has no compiler)."""
+    and the zygote's loop built on the host (the guest has no compiler)."""
     return (f"#!{python()} -IS\n"
             f"import os, sys\nsys.path[:0] = {roots!r}\n"
             f"os.environ['MOUNTSIM_CACHE'] = {str(cache_dir())!r}\n"
@@ -110,8 +110,9 @@ def contents() -> dict[str, tuple[int, bytes]]:
     roots = _roots()
     files: dict[str, tuple[int, bytes]] = {}
     mods = module_files(roots)
-    spawner = str(live.spawner_path())         # and its source: the guest checks its hash
-    elves = [python(), spawner] + [m for m in mods if m.endswith(".so")]
+    spawner = str(live.spawner_path())         # and their sources: the guest checks hashes
+    loop = str(live.zygote_loop_path())
+    elves = [python(), spawner, loop] + [m for m in mods if m.endswith(".so")]
     for path in elves + shared_libraries(elves):
         files[path] = (0o755, _stripped(path))
     for m in mods:
@@ -120,6 +121,7 @@ def contents() -> dict[str, tuple[int, bytes]]:
             files[m] = (0o644, src)
             files[importlib.util.cache_from_source(m)] = (0o644, _pyc(m, src))
     files[str(live.SPAWNER)] = (0o644, live.SPAWNER.read_bytes())
+    files[str(live.ZYGOTE_LOOP)] = (0o644, live.ZYGOTE_LOOP.read_bytes())
     files["/init"] = (0o755, init_script(roots))
     return files
 

@@ -120,6 +120,18 @@ class TestInit:
             root = [ln.split() for ln in f if ln.split()[4] == "/"]
         assert root[-1][root[-1].index("-") + 1] == "tmpfs"
 
+    def test_the_zygote_serves_from_its_native_loop(self, live):
+        """If the backend has made a sandbox, then its zygote runs zygote.c's loop (the
+        library is mapped in it; a Python loop wrote ~118 pages after each fork) under the
+        seccomp filter, and keeps running after it forked (its main process is its child)."""
+        with live.start(Program(start_dirs=list(DIRS))) as s:
+            zpid = live.zygote().pid
+            with open(f"/proc/{zpid}/maps") as f:
+                mapped = {ln.split()[-1] for ln in f if len(ln.split()) > 5}
+            assert any(os.path.basename(m).startswith("zygote-") for m in mapped)
+            with open(f"/proc/{zpid}/task/{zpid}/children") as f:
+                assert s.host_pids()[0] in {int(p) for p in f.read().split()}
+
     def test_init_exits_once_no_sandbox_process_is_left(self, live):
         """If every trace process has exited, then the init exits by itself (its lifeline
         has no writer left), before the session is closed."""
