@@ -2,9 +2,9 @@
 
 Model-only (tooling: no kernel function is mirrored).
 
-Two programs are C because what they measure or pay for is the cost of a process: the
-bench's kernel driver (bench/driver.c) and the live backend's sandbox spawner and init
-(backends/spawner.c). Each is compiled with gcc on first use into the cache, under a name
+Three pieces are C because what they measure or pay for is the cost of a process: the
+bench's kernel driver (bench/driver.c), the live backend's sandbox spawner and init
+(backends/spawner.c) and its zygote's loop (backends/zygote.c, a shared library). Each is compiled with gcc on first use into the cache, under a name
 that carries the hash of its source, so an edited source is rebuilt and a stale binary
 is never run; a compiled copy is replaced atomically, so concurrent first uses (pytest
 workers, `fuzz --workers`) see all of it or nothing.

@@ -27,7 +27,7 @@ loop) is sandbox.py; this module is the controller's side.
 Processes. A *zygote*, forked once per backend from the controller and then a fresh
 interpreter that imports only sandbox.py (a fork costs in proportion to what the forking
 process holds and touches), forks every trace process's first ancestor, the main
-process. The *spawner* (spawner.c, compiled on first use by native.build()), started by
+process, from a loop in C (zygote.c: after a fork, each page the zygote writes is copied). The *spawner* (spawner.c, compiled on first use by native.build()), started by
 the controller beside the zygote, clones each sandbox's init with CLONE_PARENT: the init
 is the controller's child, and the controller reaps it. An init that were a fork of the
 zygote cost most of a sandbox's CPU (README, Performance). The init reaps the sandbox's
