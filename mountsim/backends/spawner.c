@@ -49,7 +49,15 @@ struct reply {
 	int32_t err;
 };
 
-/* Each step as sandbox._setup_sandbox() does it; 0 or the errno of the first that fails. */
+/*
+ * Each step as sandbox._setup_sandbox() does it; 0 or the errno of the first that fails.
+ * The init keeps a namespace of its own rather than making the sandbox's for the main
+ * process to enter (which would spare that process the copy and detach of the host's
+ * table): a process left in the sandbox's namespace keeps it alive after the trace's
+ * processes have left it (unshare), so their copies of its shared mounts would stay
+ * slaves of its peer groups, where the model, which has no such process, makes them
+ * private (the campaign found it at once: `master:1` on live only).
+ */
 static int isolate(void)
 {
 	if (unshare(CLONE_NEWNS))
