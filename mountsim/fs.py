@@ -302,16 +302,35 @@ def tmpfs_options(options: tuple[str, ...], owner: int, profile: Profile) -> tup
     return tuple(sorted(options, key=lambda o: rank.get(o.partition("=")[0], len(rank))))
 
 
+def u32_octal(val: str, fs: str, key: str, where: str) -> int:
+    """fs_param_is_u32() with base 8 (fsparam_u32oct: tmpfs's, ramfs's and devpts's mode):
+    kstrtouint(), so an optional "+", octal digits only, at most 0xffffffff, a trailing
+    newline allowed. Errors: EINVAL "<fs>: Bad value for '<key>'" (fs_param_bad_value())."""
+    body = val[:-1] if val.endswith("\n") else val
+    body = body[1:] if body.startswith("+") else body
+    if not body or any(c not in "01234567" for c in body) or int(body, 8) > 0xFFFFFFFF:
+        raise KernelError(errno.EINVAL, f"{fs}: Bad value for '{key}'", where=where)
+    return int(body, 8)
+
+
+def ramfs_options(options: tuple[str, ...], owner: int = 0, profile: Profile | None = None) -> tuple[str, ...]:
+    """What ramfs_show_options() prints: mode= in octal (%o) unless RAMFS_DEFAULT_MODE 0755;
+    the last mode given wins (ramfs_parse_param(): `mode & S_IALLUGO`)."""
+    mode = 0o755
+    for o in options:
+        if o.startswith("mode="):
+            mode = u32_octal(o[5:], "ramfs", "mode", "ramfs_parse_param") & 0o7777
+    return () if mode == 0o755 else (f"mode={mode:o}",)
+
+
 def devpts_options(options: tuple[str, ...]) -> tuple[str, ...]:
     """What devpts_show_options() prints: uid=/gid= when set, mode= and ptmxmode= always
     (defaults 600 and 000), max= when set; newinstance is implied and never shown."""
     given = dict(o.partition("=")[::2] for o in options)
     out = [f"{key}={given[key]}" for key in ("uid", "gid") if key in given]
     for key, default in (("mode", 0o600), ("ptmxmode", 0o000)):
-        try:
-            value = int(given[key], 8) if key in given else default
-        except ValueError:
-            raise KernelError(errno.EINVAL, f"devpts: Bad value for '{key}'", where="devpts_parse_param")
+        value = u32_octal(given[key], "devpts", key, "devpts_parse_param") if key in given \
+            else default
         out.append(f"{key}={value & 0o777:03o}")
     if "max" in given:
         out.append(f"max={given['max']}")
@@ -361,7 +380,9 @@ FS_TYPES: dict[str, FsType] = {
             {"size", "nr_blocks", "nr_inodes", "mode", "uid", "gid", "huge", "mpol",
              "inode32", "inode64", "noswap", *TMPFS_QUOTA}),
                shown=tmpfs_options, configured=("tmpfs_quota", TMPFS_QUOTA)),
-        FsType("ramfs", True, ignores_options=True),
+        # ramfs parses only mode and "traditionally ignored" every other option
+        FsType("ramfs", True, ignores_options=True, known_options=frozenset({"mode"}),
+               shown=ramfs_options),
         FsType("proc", True, known_options=frozenset({"hidepid", "gid", "subset"}),
                shown=proc_options),
         FsType("devpts", True, known_options=frozenset(
@@ -384,9 +405,10 @@ def parse_options(fstype: FsType, data: str | None, profile: Profile | None = No
     """parse_monolithic_mount_data() for the types the model knows; *profile* is the build's
     (tmpfs's quota options exist only with CONFIG_TMPFS_QUOTA).
 
-    Errors: EINVAL for a parameter the filesystem does not know (tmpfs, proc).
+    Errors: EINVAL for a parameter the filesystem does not know (tmpfs, proc; ramfs ignores
+    them) or a bad value.
     """
-    if not data or fstype.ignores_options:
+    if not data:
         return ()
     shown: list[str] = []
     known = fstype.options(profile)
@@ -395,9 +417,13 @@ def parse_options(fstype: FsType, data: str | None, profile: Profile | None = No
         if not opt:
             continue
         key, _, val = opt.partition("=")
+        if key not in known and fstype.ignores_options:
+            continue
         if key not in known:
             raise KernelError(errno.EINVAL, f"{fstype.name}: Unknown parameter '{key}'",
                               where="vfs_parse_fs_param")
+        if fstype.name == "ramfs":
+            u32_octal(val, "ramfs", key, "ramfs_parse_param")      # its only parameter
         if fstype.name == "tmpfs":    # the last value of a setting wins (size, nr_blocks:
             tmpfs.pop("size" if key == "nr_blocks" else key, None)      # both ctx->blocks)
             tmpfs["size" if key == "nr_blocks" else key] = _show_tmpfs_option(key, val)
@@ -423,10 +449,7 @@ def _show_tmpfs_option(key: str, val: str) -> str:
             return "" if count == totalram_pages() // 2 else f"size={count * PAGE_SIZE // 1024}k"
         return "" if count == totalram_pages() // 2 else f"nr_inodes={count}"
     if key == "mode":
-        try:
-            mode = int(val, 8) & 0o7777
-        except ValueError:
-            raise KernelError(errno.EINVAL, "tmpfs: Bad value for 'mode'", where="shmem_parse_one")
+        mode = u32_octal(val, "tmpfs", "mode", "shmem_parse_one") & 0o7777
         return "" if mode == 0o1777 else f"mode={mode:03o}"
     if key in ("uid", "gid") and val == "0":
         return ""                                       # GLOBAL_ROOT_UID / GLOBAL_ROOT_GID

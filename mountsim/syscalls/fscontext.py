@@ -272,8 +272,6 @@ def fs_parse_param(fc: FsContext, key: str, type_: str, value: str | None) -> bo
     """
     fst = FS_TYPES.get(fc.fs_type)
     known = fst.options(fc.profile) if fst is not None else frozenset()
-    if fc.fs_type == "ramfs":
-        known = frozenset({"mode"})
     if key not in known:
         return False
     if key in FLAG_PARAMS.get(fc.fs_type, ()):
@@ -283,8 +281,7 @@ def fs_parse_param(fc: FsContext, key: str, type_: str, value: str | None) -> bo
         return True
     if type_ != "string":
         raise _einval(f"{fc.fs_type}: Bad value for '{key}'", "fs_param_is_string")
-    if fc.fs_type != "ramfs":
-        fc.options.extend(parse_options(fst, f"{key}={value}", fc.profile))
+    fc.options.extend(parse_options(fst, f"{key}={value}", fc.profile))
     return True
 
 

@@ -61,3 +61,39 @@ def test_proc_and_devpts_options_print_as_the_kernel_prints_them(live):
     assert "hidepid=invisible,subset=pid" in got[-1].out
     assert "devpts d rw,mode=600,ptmxmode=600" in got[-1].out        # mode back to its default
     assert "devpts e rw,mode=600,ptmxmode=000" in got[-1].out        # a remount without data
+
+
+RAMFS = ("mode=700", "mode=0755", "mode=abc", "foo=1,mode=17777,bar", "mode", "mode=-1",
+         "mode=+1", "mode=40000000000", "mode=37777777777")
+MODES = ("mode=-1", "mode=40000000000", "mode=+700", "mode=37777777777")
+
+
+def test_ramfs_mode_and_the_octal_values_of_mode_as_the_kernel_parses_them(live):
+    """If ramfs is mounted with each option string in turn (stacked on /mnt), and tmpfs with
+    signed and out-of-range modes, then every call and the final table agree with the
+    kernel's: ramfs takes only mode and ignores every other option, prints mode= in octal
+    unless 0755 (fs/ramfs/inode.c: ramfs_parse_param(), ramfs_show_options()); a mode is a
+    u32 in octal (fsparam_u32oct: kstrtouint(), so "+" is fine, "-1" and more than 32 bits
+    are EINVAL, as are no value and a non-octal digit), masked to 07777. The fsconfig path
+    takes the same mode (SET_STRING) and ignores an unknown key."""
+    steps = [Step(1, "mount", ("proc", "/proc", "proc", 0, None))]
+    steps += [Step(1, "mount", ("r", "/mnt", "ramfs", 0, o)) for o in RAMFS]
+    steps += [Step(1, "mount", ("t", "/mnt", "tmpfs", 0, o)) for o in MODES]
+    steps += [Step(1, "fsopen", ("ramfs", 0), label=3),
+              Step(1, "fsconfig", (3, uapi.FSCONFIG_SET_STRING, "mode", "0711", 0)),
+              Step(1, "fsconfig", (3, uapi.FSCONFIG_SET_STRING, "nosuchkey", "1", 0)),
+              Step(1, "fsconfig", (3, uapi.FSCONFIG_SET_FLAG, "mode", None, 0)),
+              Step(1, "fsconfig", (3, uapi.FSCONFIG_CMD_CREATE, None, None, 0)),
+              Step(1, "fsmount", (3, 0, 0), label=4),
+              Step(1, "move_mount", (4, "", uapi.AT_FDCWD, "/d2", uapi.MOVE_MOUNT_F_EMPTY_PATH)),
+              Step(1, "openat", (uapi.AT_FDCWD, "/proc/self/mountinfo", uapi.O_RDONLY), label=5),
+              Step(1, "read", (5, None, 65536))]
+    got = kernel_agrees(live, Program(start_dirs=["/mnt", "/proc", "/d2"], steps=steps))
+    n = len(RAMFS)
+    assert [r.errno for r in got[1:n + 1]] == [None, None, "EINVAL", None, "EINVAL",
+                                              "EINVAL", None, "EINVAL", None]
+    assert [r.errno for r in got[n + 1:n + 1 + len(MODES)]] == ["EINVAL", "EINVAL", None, None]
+    assert [r.errno for r in got[n + 6:n + 9]] == [None, None, "EINVAL"]
+    table = got[-1].out
+    assert "ramfs r rw,mode=700" in table and "ramfs r rw,mode=7777" in table
+    assert "ramfs r rw,mode=1\n" in table and "ramfs none rw,mode=711" in table

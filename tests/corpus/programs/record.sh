@@ -180,6 +180,13 @@ rec_crun() {
          sh -c 'mount -t tmpfs r /run; crun run mountsim-crun' > /dev/null 2>&1 || true)
 }
 rec_crun
+# options other filesystems parse and print: a devpts instance remounted, mqueue, ramfs's
+# mode (printed unless 0755; every other ramfs option ignored)
+rec_tables fs-options        $U sh -c '
+mount -t devpts -o newinstance,ptmxmode=0666 devpts /mnt
+mount -t devpts -o remount,gid=5,mode=620 devpts /mnt
+mount -t mqueue mq /media; mount -t ramfs -o mode=700,size=1m r /srv
+mount -t ramfs -o mode=0755 r2 /opt; cat /proc/self/mountinfo'
 rec_filtered() {   # rec_filtered NAME FILTER CMD...: `strace -f -e trace=FILTER`, as users
     # record just the calls they care about: no fork lines, no mkdir or close, perhaps
     name=$1; filter=$2; shift 2
