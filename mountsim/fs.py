@@ -23,6 +23,7 @@ import attrs
 from .cgroup import V1_OPTIONS as CGROUP_V1_OPTIONS, V2_OPTIONS as CGROUP_V2_OPTIONS
 from .errors import KernelError
 from .packed import INTS, bit, bits, variant
+from .user_namespace import make_kid
 
 if TYPE_CHECKING:
     from typing import Any
@@ -302,15 +303,25 @@ def tmpfs_options(options: tuple[str, ...], owner: int, profile: Profile) -> tup
     return tuple(sorted(options, key=lambda o: rank.get(o.partition("=")[0], len(rank))))
 
 
-def u32_octal(val: str, fs: str, key: str, where: str) -> int:
-    """fs_param_is_u32() with base 8 (fsparam_u32oct: tmpfs's, ramfs's and devpts's mode):
-    kstrtouint(), so an optional "+", octal digits only, at most 0xffffffff, a trailing
-    newline allowed. Errors: EINVAL "<fs>: Bad value for '<key>'" (fs_param_bad_value())."""
+def kstrtouint(val: str, base: int, fs: str, key: str, where: str) -> int:
+    """fs_param_is_u32(): kstrtouint() in *base* (fsparam_u32oct 8: tmpfs's, ramfs's and
+    devpts's mode; fsparam_u32 0: "0x" hex, a leading "0" octal, else decimal), so an
+    optional "+", digits of the base only, at most 0xffffffff, a trailing newline allowed.
+    Errors: EINVAL "<fs>: Bad value for '<key>'" (fs_param_bad_value())."""
     body = val[:-1] if val.endswith("\n") else val
     body = body[1:] if body.startswith("+") else body
-    if not body or any(c not in "01234567" for c in body) or int(body, 8) > 0xFFFFFFFF:
+    if base == 0:
+        base, body = (16, body[2:]) if body[:2].lower() == "0x" else \
+            (8, body) if body.startswith("0") else (10, body)
+    digits = "0123456789abcdef"[:base]
+    if not body or any(c not in digits for c in body.lower()) or int(body, base) > 0xFFFFFFFF:
         raise KernelError(errno.EINVAL, f"{fs}: Bad value for '{key}'", where=where)
-    return int(body, 8)
+    return int(body, base)
+
+
+def u32_octal(val: str, fs: str, key: str, where: str) -> int:
+    """fsparam_u32oct: kstrtouint() in base 8."""
+    return kstrtouint(val, 8, fs, key, where)
 
 
 def ramfs_options(options: tuple[str, ...], owner: int = 0, profile: Profile | None = None) -> tuple[str, ...]:
@@ -401,9 +412,11 @@ FS_TYPES: dict[str, FsType] = {
 }
 
 
-def parse_options(fstype: FsType, data: str | None, profile: Profile | None = None) -> tuple[str, ...]:
+def parse_options(fstype: FsType, data: str | None, profile: Profile | None = None,
+                  user_ns: UserNamespace | None = None) -> tuple[str, ...]:
     """parse_monolithic_mount_data() for the types the model knows; *profile* is the build's
-    (tmpfs's quota options exist only with CONFIG_TMPFS_QUOTA).
+    (tmpfs's quota options exist only with CONFIG_TMPFS_QUOTA); *user_ns* the caller's, in
+    which tmpfs's uid= and gid= are read (None: the initial one).
 
     Errors: EINVAL for a parameter the filesystem does not know (tmpfs, proc; ramfs ignores
     them) or a bad value.
@@ -426,7 +439,7 @@ def parse_options(fstype: FsType, data: str | None, profile: Profile | None = No
             u32_octal(val, "ramfs", key, "ramfs_parse_param")      # its only parameter
         if fstype.name == "tmpfs":    # the last value of a setting wins (size, nr_blocks:
             tmpfs.pop("size" if key == "nr_blocks" else key, None)      # both ctx->blocks)
-            tmpfs["size" if key == "nr_blocks" else key] = _show_tmpfs_option(key, val)
+            tmpfs["size" if key == "nr_blocks" else key] = _show_tmpfs_option(key, val, user_ns)
         else:
             shown.append(opt)
     if fstype.name == "proc":
@@ -434,7 +447,7 @@ def parse_options(fstype: FsType, data: str | None, profile: Profile | None = No
     return tuple(o for o in (*shown, *tmpfs.values()) if o)
 
 
-def _show_tmpfs_option(key: str, val: str) -> str:
+def _show_tmpfs_option(key: str, val: str, user_ns: UserNamespace | None = None) -> str:
     """What shmem_show_options() prints for one parsed option: sizes in KiB and inode counts
     in full (memparse() suffixes, size's percentage of RAM), mode in octal, uid/gid as ids;
     values equal to the defaults (size and nr_inodes of half the RAM, mode 1777, uid and
@@ -451,8 +464,16 @@ def _show_tmpfs_option(key: str, val: str) -> str:
     if key == "mode":
         mode = u32_octal(val, "tmpfs", "mode", "shmem_parse_one") & 0o7777
         return "" if mode == 0o1777 else f"mode={mode:03o}"
-    if key in ("uid", "gid") and val == "0":
-        return ""                                       # GLOBAL_ROOT_UID / GLOBAL_ROOT_GID
+    if key in ("uid", "gid"):
+        # make_kuid(current_user_ns(), n), which must be valid and mapped in the
+        # filesystem's namespace (the caller's here); printed as the initial namespace's
+        # id (from_kuid_munged(&init_user_ns, …)), not at all for GLOBAL_ROOT_UID/GID
+        kid = kstrtouint(val, 0, "tmpfs", key, "shmem_parse_one")
+        if user_ns is not None:
+            kid = make_kid(user_ns, f"{key}_map", kid)
+        if kid is None:
+            raise KernelError(errno.EINVAL, f"tmpfs: Bad value for '{key}'", where="shmem_parse_one")
+        return "" if kid == 0 else f"{key}={kid}"
     if key == "mpol" and val == "default":
         return ""                                       # shmem_show_mpol(): MPOL_DEFAULT
     return f"{key}={val}" if val else key

@@ -104,6 +104,19 @@ def k_mount(draw, pid, add, *_):
     add(pid, "mount", ("tmpfs", d(draw), "tmpfs", draw(sampled(MOUNT_FLAGS)), None))
 
 
+# What tmpfs and ramfs parse, refuse and print (no size in percent: the VM's RAM is not
+# the host's, whose the model takes); ramfs ignores all but mode
+FS_OPTIONS = ["mode=700", "mode=0755", "mode=1777", "mode=+17", "mode=-1", "mode=8", "mode",
+              "mode=40000000000", "size=1m", "nr_inodes=1k", "size=1m,mode=711",
+              "uid=0,gid=0", "foo=1", "mode=2,mode=3"]
+
+
+def k_mount_options(draw, pid, add, *_):
+    fstype = draw(sampled(["tmpfs", "ramfs"]))
+    add(pid, "mount", (fstype, d(draw), fstype, draw(sampled(MOUNT_FLAGS)),
+                       draw(sampled(FS_OPTIONS))))
+
+
 def k_mount_proc(draw, pid, add, *_):
     """A proc mount makes /d/self/ns/* reachable, for setns and namespace fds."""
     add(pid, "mount", ("proc", "/d", "proc", draw(sampled([0, uapi.MS_NOSUID])), None))
@@ -521,4 +534,4 @@ KINDS = [k_mount, k_mount, k_mkdir, k_bind, k_bind, k_propagation, k_propagation
          k_idmap, k_idmap, k_umask, k_detached, k_detached, k_root_switch, k_statmount_fd,
          k_read_mountinfo, k_read, k_read, k_inside_clone,
          k_file, k_file, k_symlink, k_symlink, k_unlink, k_rename, k_rename, k_readlink,
-         k_path_mount, k_path_mount, k_pidns]
+         k_path_mount, k_path_mount, k_pidns, k_mount_options]

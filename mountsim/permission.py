@@ -2,13 +2,14 @@
 generic_permission()/inode_permission(), check_sticky(), and kernel/capability.c
 capable_wrt_inode_uidgid().
 
-Only what the mount model's calls reach: write+search permission on a directory for
-mkdir/rmdir/O_CREAT, and the sticky-bit rule for rmdir. Every task and inode has gid 0
-(no setgid calls are modelled), so a non-owner gets the group bits. Capabilities override
-only where the inode's ids are mapped in the caller's user namespace (its uid_map and
-gid_map, user_namespace.py). Search permission on each path
-component is not checked (the hot path of every lookup; the model's directories are all
-searchable), nor are filesystems whose contents are unknown (opaque).
+Only what the mount model's calls reach: search permission on each directory of a path
+and on the targets of chdir/fchdir/chroot (namei.may_lookup(); a directory every class may
+search is passed without a call, the hot path of every lookup), write+search permission
+on a directory for mkdir/rmdir/O_CREAT, and the sticky-bit rule for rmdir. Every task and
+inode has gid 0 (no setgid calls are modelled), so a non-owner gets the group bits.
+Capabilities override only where the inode's ids are mapped in the caller's user namespace
+(its uid_map and gid_map, user_namespace.py). On filesystems whose contents are unknown
+(opaque), a guessed inode's permission is what the recorded result says.
 """
 
 from __future__ import annotations

@@ -65,6 +65,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 from pathlib import Path
 import weakref
 
@@ -520,13 +521,22 @@ class LiveSession:
         return Result(child)
 
     def _exit(self, p: _Proc, status: int) -> None:
-        """exit/exit_group: wait until the process has exited (its pidfd turns readable).
+        """exit/exit_group: wait until the process has exited (its pidfd turns readable),
+        or is parked in zap_pid_ns_processes().
 
         Kernel: do_exit() drops the namespaces (exit_task_namespaces) and runs the deferred
-        mntput()s (exit_task_work) before exit_notify() wakes pidfd pollers.
+        mntput()s (exit_task_work) before exit_notify() wakes pidfd pollers. The init of a
+        pid namespace then waits in zap_pid_ns_processes() until every process of its
+        namespace has been reaped, and one whose parent is outside the namespace (the
+        trace process that unshared it: trace processes do not reap) never is; by then its
+        exit is done for everything a trace can see, so that is where the wait ends too
+        (it waited TIMEOUT, 30 s, before).
         """
         p.chan.send(("exit", status))
-        select.select([p.pidfd], [], [], TIMEOUT)
+        deadline = time.monotonic() + TIMEOUT
+        while (not select.select([p.pidfd], [], [], 0.002)[0]
+               and not _parked_in_zap(p.host_pid) and time.monotonic() < deadline):
+            pass
         p.alive = False
         p.chan.close()
 
@@ -698,6 +708,15 @@ class LiveBackend:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _parked_in_zap(host_pid: int) -> bool:
+    """Whether the process sleeps in zap_pid_ns_processes() (its /proc wchan)."""
+    try:
+        with open(f"/proc/{host_pid}/wchan") as f:
+            return f.read() == "zap_pid_ns_processes"
+    except OSError:
+        return False
 
 
 def _sandbox_numbers(host_pid: int) -> set[int]:

@@ -281,7 +281,7 @@ def fs_parse_param(fc: FsContext, key: str, type_: str, value: str | None) -> bo
         return True
     if type_ != "string":
         raise _einval(f"{fc.fs_type}: Bad value for '{key}'", "fs_param_is_string")
-    fc.options.extend(parse_options(fst, f"{key}={value}", fc.profile))
+    fc.options.extend(parse_options(fst, f"{key}={value}", fc.profile, fc.user_ns))
     return True
 
 

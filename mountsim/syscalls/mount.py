@@ -139,7 +139,7 @@ def do_remount(k: Kernel, task: Task, path: Path, flags: int, mnt_flags: MNT, da
     sb = mnt.sb
     fs_context_for_reconfigure(k, sb)
     fst = FS_TYPES.get(sb.fstype)
-    opts = parse_options(fst, data, k.profile) if fst is not None else sb.options
+    opts = parse_options(fst, data, k.profile, task.cred.user_ns) if fst is not None else sb.options
     if not ns_capable(task.cred, sb.user_ns):
         raise KernelError(errno.EPERM, "no CAP_SYS_ADMIN over the superblock", where="do_remount")
     if flags & uapi.MS_RDONLY and not sb.rdonly:
@@ -504,7 +504,7 @@ def do_new_mount(k: Kernel, task: Task, path: Path, fstype: str | None, flags: i
     fst = FS_TYPES.get(fstype)
     if fst is None or fstype in ("rootfs", "nsfs"):
         raise KernelError(errno.ENODEV, f"unknown filesystem type {fstype!r}", where="get_fs_type")
-    opts = parse_options(fst, data, k.profile)
+    opts = parse_options(fst, data, k.profile, task.cred.user_ns)
     fc_user_ns = fs_context_user_ns(task, fstype)
     if not (ns_capable(task.cred, fc_user_ns) if fst.userns_mount
             else ns_capable(task.cred, k.init_user_ns)):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from .. import uapi
 from ..errors import KernelError
 from ..mount import MntNamespace
-from ..namei import LOOKUP_DIRECTORY, LOOKUP_FOLLOW, traverse_mounts, user_path_at
+from ..namei import LOOKUP_DIRECTORY, LOOKUP_FOLLOW, may_lookup, traverse_mounts, user_path_at
 from ..namespace import (check_mnt, copy_mnt_ns, get_mnt_ns, is_path_reachable, lock_mount, mntput,
                          put_mnt_ns)
 from ..newns import copy_empty_mnt_ns
@@ -315,8 +315,9 @@ def _userns_install(task: Task, ns: UserNamespace) -> int:
 
 
 def sys_chdir(k: Kernel, task: Task, path: str | None) -> int:
-    """chdir(2). Errors: lookup errors, ENOTDIR."""
+    """chdir(2). Errors: lookup errors, ENOTDIR, EACCES (path_permission(MAY_EXEC))."""
     p = user_path_at(k, task, uapi.AT_FDCWD, path, LOOKUP_FOLLOW | LOOKUP_DIRECTORY)
+    may_lookup(task, p.dentry, "chdir")
     old = task.fs.pwd.mnt
     task.fs.set_pwd(p)
     mntput(k, old)                          # set_fs_pwd(): path_put() of the old cwd
@@ -324,10 +325,12 @@ def sys_chdir(k: Kernel, task: Task, path: str | None) -> int:
 
 
 def sys_fchdir(k: Kernel, task: Task, fd: int) -> int:
-    """fchdir(2) (O_PATH fds allowed: fdget_raw). Errors: EBADF, ENOTDIR."""
+    """fchdir(2) (O_PATH fds allowed: fdget_raw). Errors: EBADF, ENOTDIR, EACCES
+    (file_permission(MAY_EXEC))."""
     f = task.files.get(fd)
     if f.path is None or not f.path.dentry.is_dir:
         raise KernelError(errno.ENOTDIR, "fd is not a directory", where="fchdir")
+    may_lookup(task, f.path.dentry, "fchdir")
     old = task.fs.pwd.mnt
     task.fs.set_pwd(f.path)
     mntput(k, old)                          # set_fs_pwd(): path_put() of the old cwd
@@ -335,8 +338,10 @@ def sys_fchdir(k: Kernel, task: Task, fd: int) -> int:
 
 
 def sys_chroot(k: Kernel, task: Task, path: str | None) -> int:
-    """chroot(2). Errors: lookup errors, ENOTDIR, EPERM (no CAP_SYS_CHROOT)."""
+    """chroot(2). Errors: lookup errors, ENOTDIR, EACCES (path_permission(MAY_EXEC)), EPERM
+    (no CAP_SYS_CHROOT)."""
     p = user_path_at(k, task, uapi.AT_FDCWD, path, LOOKUP_FOLLOW | LOOKUP_DIRECTORY)
+    may_lookup(task, p.dentry, "chroot")
     if not ns_capable(task.cred, task.cred.user_ns):
         raise KernelError(errno.EPERM, "chroot needs CAP_SYS_CHROOT", where="ksys_chroot")
     old = task.fs.root.mnt
