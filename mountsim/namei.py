@@ -365,4 +365,6 @@ def lookup_parent(k: Kernel, task: Task, dfd: int, name: str | None,
     parent.mnt.expiry_mark = False        # path_put() -> mntput()
     if not parent.dentry.is_dir:
         raise KernelError(errno.ENOTDIR, "parent is not a directory", where="filename_parentat")
+    if ~(parent.dentry.bits >> D_MODE_SHIFT) & 0o111:   # link_path_walk(): the last name too
+        may_lookup(task, parent.dentry)
     return parent, comps[-1]

@@ -37,7 +37,8 @@ def test_search_permission_in_walks_and_on_chdir_targets(live):
     bits apply and no capability covers an inode it does not map: a walk through /d, chdir
     and chroot to /d, and fchdir to an fd of /d opened before are EACCES (chroot's before
     its EPERM would be), while /f (mode 0755) is searchable; a process of the initial
-    namespace that became uid 1000 gets the group's bits: through 0710 yes, 0700 no."""
+    namespace that became uid 1000 gets the group's bits: through 0710 yes, 0700 no. The
+    parent of a path's last name must be searchable too (rename's new name in /d)."""
     prog = program(
         (1, "mount", ("tmpfs", "/d", "tmpfs", 0, "mode=+17"), None),
         (1, "mkdir", ("/d/x", 0o755), None),
@@ -59,10 +60,11 @@ def test_search_permission_in_walks_and_on_chdir_targets(live):
         (4, "chdir", ("/f/g",), None),
         (4, "chdir", ("/f/h",), None),
         (4, "chdir", ("/e/y",), None),
-        (4, "chdir", ("/d",), None))
+        (4, "chdir", ("/d",), None),
+        (2, "rename", ("/f/v", "/d/w"), None))
     got = kernel_agrees(live, prog)
     assert [r.errno for r in got[7:13]] == ["EACCES"] * 4 + [None, None]
-    assert [r.errno for r in got[17:]] == [None, "EACCES", "EACCES", None]
+    assert [r.errno for r in got[17:]] == [None, "EACCES", "EACCES", None, "EACCES"]
 
 
 def test_tmpfs_uid_and_gid_are_read_in_the_callers_namespace(live):
