@@ -38,14 +38,16 @@ def find_gcc() -> str | None:
     return shutil.which("gcc") or ("/usr/bin/gcc" if os.path.exists("/usr/bin/gcc") else None)
 
 
-def build(source: Path, subdir: str, flags: tuple[str, ...] = ("-O2",)) -> Path:
+def build(source: Path, subdir: str, flags: tuple[str, ...] = ("-O2",),
+          headers: tuple[Path, ...] = ()) -> Path:
     """*source* compiled with gcc *flags* into cache_dir()/*subdir*, once per content of the
-    source and flags. Builds of other versions of the program are removed once a day old
-    (another checkout sharing the cache may still start the one it built)."""
+    source, the *headers* it includes (beside it) and flags. Builds of other versions of
+    the program are removed once a day old (another checkout sharing the cache may still
+    start the one it built)."""
     try:
-        src = source.read_bytes()
+        src = source.read_bytes() + b"".join(h.read_bytes() for h in headers)
     except OSError as e:
-        raise BuildError(f"cannot read {source}: {e.strerror}") from None
+        raise BuildError(f"cannot read {e.filename}: {e.strerror}") from None
     digest = hashlib.sha256(src + "\0".join(flags).encode()).hexdigest()[:16]
     out = cache_dir() / subdir / f"{source.stem}-{digest}"
     if out.exists():

@@ -27,8 +27,9 @@ loop) is sandbox.py; this module is the controller's side.
 Processes. A *zygote*, forked once per backend from the controller and then a fresh
 interpreter that imports only sandbox.py (a fork costs in proportion to what the forking
 process holds and touches), forks every trace process's first ancestor, the main
-process, from a loop in C (zygote.c: after a fork, each page the zygote writes is copied). The *spawner* (spawner.c, compiled on first use by native.build()), started by
-the controller beside the zygote, clones each sandbox's init with CLONE_PARENT: the init
+process, from a loop in C (zygote.c: after a fork, each page the zygote writes is
+copied). The *spawner* (spawner.c; both compiled on first use by native.build()), started
+by the controller beside the zygote, clones each sandbox's init with CLONE_PARENT: the init
 is the controller's child, and the controller reaps it. An init that were a fork of the
 zygote cost most of a sandbox's CPU (README, Performance). The init reaps the sandbox's
 orphans and exits once no sandbox process is left (they all hold its lifeline pipe);
@@ -80,6 +81,7 @@ TIMEOUT = 30.0                 # seconds a sandbox process may take to answer
 SPAWNER = Path(__file__).with_name("spawner.c")
 SPAWNER_FD = 3                 # spawner.c's socket to the zygote
 ZYGOTE_LOOP = Path(__file__).with_name("zygote.c")
+FDPASS = Path(__file__).with_name("fdpass.h")      # included by both
 ZYGOTE_ANSWER = struct.Struct("=iii")     # zygote.c's struct answer: init, errno, step
 _FAILED_STEP = {0: "a bad request", 1: "sandbox init", 2: "the init's pid namespace",
                 3: "setns(CLONE_NEWPID)", 4: "fork"}
@@ -88,12 +90,12 @@ WALL = 0x40000000              # __WALL: also reap children whose exit signal is
 
 def spawner_path() -> Path:
     """The sandbox spawner (spawner.c), compiled on first use (native.build())."""
-    return native.build(SPAWNER, "sandbox")
+    return native.build(SPAWNER, "sandbox", headers=(FDPASS,))
 
 
 def zygote_loop_path() -> Path:
     """The zygote's loop (zygote.c), a shared library compiled on first use."""
-    return native.build(ZYGOTE_LOOP, "sandbox", ("-O2", "-shared", "-fPIC"))
+    return native.build(ZYGOTE_LOOP, "sandbox", ("-O2", "-shared", "-fPIC"), (FDPASS,))
 
 
 class LiveUnsupported(Exception):

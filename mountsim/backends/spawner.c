@@ -42,6 +42,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fdpass.h"
+
 enum { ZYGOTE = 3 };
 
 struct reply {
@@ -122,26 +124,6 @@ static void init_main(int status_fd, int lifeline_fd)
 	}
 }
 
-/* One request: its byte and the lifeline fd it carries; -1 at EOF or on a bad message. */
-static int receive(void)
-{
-	char byte, control[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-			      .msg_control = control, .msg_controllen = sizeof(control) };
-	struct cmsghdr *c;
-	int fd;
-
-	if (recvmsg(ZYGOTE, &msg, MSG_CMSG_CLOEXEC) != 1)
-		return -1;
-	c = CMSG_FIRSTHDR(&msg);
-	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS
-	    || c->cmsg_len != CMSG_LEN(sizeof(int)))
-		return -1;
-	memcpy(&fd, CMSG_DATA(c), sizeof(fd));
-	return fd;
-}
-
 /* Clone one init; its host pid and how its set-up went. */
 static struct reply spawn(int lifeline_fd)
 {
@@ -176,7 +158,7 @@ int main(int argc, char **argv)
 	prctl(PR_SET_NAME, "mountsim-spawn", 0, 0, 0);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
-	while ((fd = receive()) >= 0) {
+	while ((fd = recv_byte_fd(ZYGOTE)) >= 0) {    /* a request: the lifeline's read end */
 		struct reply r = spawn(fd);
 
 		close(fd);

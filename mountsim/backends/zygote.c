@@ -28,6 +28,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fdpass.h"
+
 enum { STEP_OK, STEP_INIT, STEP_NS, STEP_SETNS, STEP_FORK };
 
 struct answer {                 /* to the controller (live.py: ZYGOTE_ANSWER) */
@@ -46,46 +48,12 @@ struct out {
 	int32_t life;
 };
 
-/* One byte and the fd it carries: the fd, -1 at EOF or on a failed read, -2 if none. */
-static int receive(int chan)
-{
-	char byte, control[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-			      .msg_control = control, .msg_controllen = sizeof(control) };
-	struct cmsghdr *c;
-	ssize_t n;
-	int fd;
-
-	do
-		n = recvmsg(chan, &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n != 1)
-		return -1;
-	c = CMSG_FIRSTHDR(&msg);
-	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS
-	    || c->cmsg_len != CMSG_LEN(sizeof(int)))
-		return -2;
-	memcpy(&fd, CMSG_DATA(c), sizeof(fd));
-	return fd;
-}
-
 /* The spawner's answer for a new init holding *life* (the lifeline's read end). */
 static struct reply ask_spawner(int spawner, int life)
 {
-	char byte = 's', control[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-			      .msg_control = control, .msg_controllen = sizeof(control) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 	struct reply r;
 
-	memset(control, 0, sizeof(control));
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &life, sizeof(int));
-	if (sendmsg(spawner, &msg, 0) != 1
+	if (send_byte_fd(spawner, 's', life)
 	    || recv(spawner, &r, sizeof(r), MSG_WAITALL) != sizeof(r))
 		_exit(1);               /* the spawner is gone: so are we */
 	return r;
@@ -98,7 +66,7 @@ int zygote_serve(int chan, int spawner, int own_pid_ns, struct out *out,
 		struct answer a = { 0, 0, STEP_OK };
 		struct reply r;
 		char path[64];
-		int life[2], ns = -1, sock = receive(chan);
+		int life[2], ns = -1, sock = recv_byte_fd(chan);
 		pid_t pid;
 
 		if (sock == -1)

@@ -122,6 +122,7 @@ def contents() -> dict[str, tuple[int, bytes]]:
             files[importlib.util.cache_from_source(m)] = (0o644, _pyc(m, src))
     files[str(live.SPAWNER)] = (0o644, live.SPAWNER.read_bytes())
     files[str(live.ZYGOTE_LOOP)] = (0o644, live.ZYGOTE_LOOP.read_bytes())
+    files[str(live.FDPASS)] = (0o644, live.FDPASS.read_bytes())
     files["/init"] = (0o755, init_script(roots))
     return files
 
