@@ -373,10 +373,12 @@ def proc_options(options: tuple[str, ...], owner: int = 0, profile: Profile | No
 
 
 def _root_mode(fstype: str, options: tuple[str, ...]) -> int:
-    """The root inode's mode: tmpfs 1777 unless mode= (shmem_fill_super()), proc 0555."""
-    for o in options:
-        if o.startswith("mode="):
-            return int(o[5:], 8)
+    """The root inode's mode: tmpfs 1777 and ramfs 0755 unless mode= (shmem_fill_super(),
+    ramfs_fill_super()), proc 0555, devpts 0755 (its mode= is its ptys', devpts_fill_super())."""
+    if fstype in ("tmpfs", "ramfs"):
+        for o in options:
+            if o.startswith("mode="):
+                return int(o[5:], 8)
     return {"tmpfs": 0o1777, "proc": 0o555}.get(fstype, 0o755)
 
 
@@ -413,10 +415,11 @@ FS_TYPES: dict[str, FsType] = {
 
 
 def parse_options(fstype: FsType, data: str | None, profile: Profile | None = None,
-                  user_ns: UserNamespace | None = None) -> tuple[str, ...]:
+                  user_ns: UserNamespace | None = None, whole: bool = False) -> tuple[str, ...]:
     """parse_monolithic_mount_data() for the types the model knows; *profile* is the build's
     (tmpfs's quota options exist only with CONFIG_TMPFS_QUOTA); *user_ns* the caller's, in
-    which tmpfs's uid= and gid= are read (None: the initial one).
+    which tmpfs's uid= and gid= are read (None: the initial one). *whole*: one parameter
+    as fsconfig(FSCONFIG_SET_STRING) gives it, commas in its value included.
 
     Errors: EINVAL for a parameter the filesystem does not know (tmpfs, proc; ramfs ignores
     them) or a bad value.
@@ -426,7 +429,7 @@ def parse_options(fstype: FsType, data: str | None, profile: Profile | None = No
     shown: list[str] = []
     known = fstype.options(profile)
     tmpfs: dict[str, str] = {}        # setting -> its text ("": the default, not shown)
-    for opt in data.split(","):
+    for opt in [data] if whole else data.split(","):
         if not opt:
             continue
         key, _, val = opt.partition("=")
@@ -437,6 +440,14 @@ def parse_options(fstype: FsType, data: str | None, profile: Profile | None = No
                               where="vfs_parse_fs_param")
         if fstype.name == "ramfs":
             u32_octal(val, "ramfs", key, "ramfs_parse_param")      # its only parameter
+        if fstype.name == "devpts" and key in ("uid", "gid"):
+            # fsparam_uid/gid: make_kuid() in the caller's namespace, shown as kernel ids
+            kid = kstrtouint(val, 0, "devpts", key, "fs_param_is_uid")
+            kid = make_kid(user_ns, f"{key}_map", kid) if user_ns is not None else kid
+            if kid is None:
+                raise KernelError(errno.EINVAL, f"devpts: Invalid {key} '{val}'",
+                                  where="fs_param_is_uid")
+            opt = f"{key}={kid}"
         if fstype.name == "tmpfs":    # the last value of a setting wins (size, nr_blocks:
             tmpfs.pop("size" if key == "nr_blocks" else key, None)      # both ctx->blocks)
             tmpfs["size" if key == "nr_blocks" else key] = _show_tmpfs_option(key, val, user_ns)
@@ -519,6 +530,43 @@ def totalram_pages() -> int:
     return _TOTALRAM[0]
 
 
+# what shmem_reconfigure() applies; mode, uid and gid are kept (they were the root inode's)
+_TMPFS_RECONFIGURED = frozenset({"size", "nr_inodes", "huge", "mpol", "inode32", "inode64",
+                                 "noswap"})
+
+
+def tmpfs_reconfigure(sb: SuperBlock, new: tuple[str, ...]) -> tuple[str, ...]:
+    """The options of *new* that shmem_reconfigure() applies, after its checks. Errors:
+    EINVAL for a size or an inode count on a superblock that had none (size=0,
+    nr_inodes=0: "Cannot retroactively limit"), fewer inodes than in use (every name of
+    the filesystem and its root), noswap (it cannot be turned on), quota (it cannot be
+    enabled on remount)."""
+    old = dict(o.partition("=")[::2] for o in sb.options)
+    kept = []
+    for o in new:
+        key, _, val = o.partition("=")
+        if key in TMPFS_QUOTA and not old.keys() & {"quota", "usrquota", "grpquota"}:
+            raise KernelError(errno.EINVAL, "tmpfs: Cannot enable quota on remount",
+                              where="shmem_reconfigure")
+        if key not in _TMPFS_RECONFIGURED:
+            continue
+        if key == "size" and val != "0k" and old.get("size") == "0k":
+            raise KernelError(errno.EINVAL, "tmpfs: Cannot retroactively limit size",
+                              where="shmem_reconfigure")
+        if key == "nr_inodes" and val != "0":
+            if old.get("nr_inodes") == "0":
+                raise KernelError(errno.EINVAL, "tmpfs: Cannot retroactively limit inodes",
+                                  where="shmem_reconfigure")
+            if not sb.opaque and int(val) < sum(1 for _ in walk(sb.root)):
+                raise KernelError(errno.EINVAL, "tmpfs: Too few inodes for current use",
+                                  where="shmem_reconfigure")
+        if key == "noswap" and "noswap" not in old:
+            raise KernelError(errno.EINVAL, "tmpfs: Cannot disable swap on remount",
+                              where="shmem_reconfigure")
+        kept.append(o)
+    return tuple(kept)
+
+
 def merge_options(old: Iterable[str], new: Iterable[str]) -> tuple[str, ...]:
     """Later values of a key replace earlier ones, in first-seen order (Model-only)."""
     merged = dict(o.partition("=")[::2] for o in old)
@@ -530,10 +578,13 @@ def reconfigure_options(sb: SuperBlock, new: Iterable[str], profile: Profile) ->
     """The superblock's options after a reconfiguration (mount -o remount, fsconfig
     FSCONFIG_CMD_RECONFIGURE) with the parsed *new* ones: later values of a key replace
     earlier ones, but devpts_reconfigure() takes the new context's options whole (its
-    defaults for what is not given, also when nothing is); then printed as the
-    filesystem's ->show_options() prints them."""
+    defaults for what is not given, also when nothing is), shmem_reconfigure() only some
+    (tmpfs_reconfigure()) and ramfs has no ->reconfigure; then printed as the filesystem's
+    ->show_options() prints them. Errors: tmpfs's EINVAL."""
     new = tuple(new)
-    if not new and sb.fstype != "devpts":
+    if sb.fstype == "tmpfs":
+        new = tmpfs_reconfigure(sb, new)
+    if not new and sb.fstype != "devpts" or sb.fstype == "ramfs":
         return sb.options
     options = merge_options(() if sb.fstype == "devpts" else sb.options, new)
     fst = FS_TYPES.get(sb.fstype)

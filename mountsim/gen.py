@@ -111,10 +111,47 @@ FS_OPTIONS = ["mode=700", "mode=0755", "mode=1777", "mode=+17", "mode=-1", "mode
               "uid=0,gid=0", "foo=1", "mode=2,mode=3"]
 
 
+# proc's and devpts's (hidepid by number and name, subset, gid; devpts's modes, max)
+TYPE_OPTIONS = {
+    "tmpfs": FS_OPTIONS, "ramfs": FS_OPTIONS,
+    "proc": ["hidepid=2", "hidepid=invisible", "hidepid=7", "subset=pid", "subset=sys",
+             "gid=5", "hidepid=noaccess,gid=0", "foo"],
+    "devpts": ["newinstance", "newinstance,ptmxmode=0666", "mode=620,gid=5", "max=8",
+               "ptmxmode=8", "mode=+600", "foo=1"],
+}
+
+
 def k_mount_options(draw, pid, add, *_):
-    fstype = draw(sampled(["tmpfs", "ramfs"]))
+    fstype = draw(sampled(["tmpfs", "tmpfs", "ramfs", "proc", "devpts"]))
     add(pid, "mount", (fstype, d(draw), fstype, draw(sampled(MOUNT_FLAGS)),
-                       draw(sampled(FS_OPTIONS))))
+                       draw(sampled(TYPE_OPTIONS[fstype]))))
+
+
+def k_remount_options(draw, pid, add, *_):
+    """A remount that gives the filesystem new options (its reconfigure)."""
+    flags = uapi.MS_REMOUNT | draw(sampled([0, 0, uapi.MS_RDONLY]))
+    data = draw(sampled(["size=2m", "nr_inodes=3k", "mode=700", "uid=5", "hidepid=2",
+                         "ptmxmode=0600", "foo=1", None]))
+    add(pid, "mount", (None, d(draw), None, flags, data))
+
+
+def k_fsconfig(draw, pid, add, pids, fds, next_fd):
+    """fsopen, one parameter set as a string or a flag, create, fsmount, attach."""
+    fs_fd, mnt_fd = next_fd[0], next_fd[0] + 1
+    next_fd[0] += 2
+    fstype = draw(sampled(["tmpfs", "ramfs", "proc"]))
+    add(pid, "fsopen", (fstype, uapi.FSOPEN_CLOEXEC), label=fs_fd)
+    opt = draw(sampled(TYPE_OPTIONS[fstype] + ["ro", "source=x", "nosuid"]))
+    key, eq, val = opt.partition("=")
+    if eq:
+        add(pid, "fsconfig", (fs_fd, uapi.FSCONFIG_SET_STRING, key, val, 0))
+    else:
+        add(pid, "fsconfig", (fs_fd, uapi.FSCONFIG_SET_FLAG, key, None, 0))
+    add(pid, "fsconfig", (fs_fd, uapi.FSCONFIG_CMD_CREATE, None, None, 0))
+    add(pid, "fsmount", (fs_fd, uapi.FSMOUNT_CLOEXEC, 0), label=mnt_fd)
+    add(pid, "close", (fs_fd,))
+    fds[pid].append(mnt_fd)
+    add(pid, "move_mount", (mnt_fd, "", uapi.AT_FDCWD, d(draw), uapi.MOVE_MOUNT_F_EMPTY_PATH))
 
 
 def k_mount_proc(draw, pid, add, *_):
@@ -534,4 +571,5 @@ KINDS = [k_mount, k_mount, k_mkdir, k_bind, k_bind, k_propagation, k_propagation
          k_idmap, k_idmap, k_umask, k_detached, k_detached, k_root_switch, k_statmount_fd,
          k_read_mountinfo, k_read, k_read, k_inside_clone,
          k_file, k_file, k_symlink, k_symlink, k_unlink, k_rename, k_rename, k_readlink,
-         k_path_mount, k_path_mount, k_pidns, k_mount_options]
+         k_path_mount, k_path_mount, k_pidns, k_mount_options, k_mount_options,
+         k_remount_options, k_fsconfig]

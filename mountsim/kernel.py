@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .fs import FS_TYPES, Dentry, SuperBlock
+from .fs import FS_TYPES, S_IFCHR, Dentry, SuperBlock
 from .mount import (FREED, ID_MASK, MNT, MNT_UNIQUE_ID_OFFSET, IdAllocator, MntNamespace, Mount,
                     T, add_child, del_child, sb_add, sb_del)
 from .mount_hash import MountHash
@@ -78,6 +78,9 @@ class Kernel:
             options = fst.shown(options, owner, self.profile)
         sb = SuperBlock(fstype, self.anon_devs.alloc() if dev is None else dev, user_ns,
                         options, opaque, major, owner)
+        if fstype == "devpts":                   # devpts_fill_super() -> mknod_ptmx()
+            ptmx = next((o for o in sb.options if o.startswith("ptmxmode=")), "ptmxmode=0")
+            sb.root.create("ptmx", S_IFCHR, 0, int(ptmx[9:], 8))
         if fstype == "proc":
             from .proc import ProcLookup
             task = self.current

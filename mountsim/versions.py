@@ -72,6 +72,11 @@ class Semantics:
     # lookups + path_pivot_root() in the 7.0 merge window; observed on 7.0.13 and 7.1.13,
     # 6.18 checks may_mount() first)
     pivot_root_lookup_first: bool = False
+    # rename's lookups refuse an ancestor (old of new: EINVAL; new of old: ENOTEMPTY) before
+    # do_renameat2()'s trailing-slash ENOTDIR checks (7.0: __start_renaming(), in
+    # linux-source-7.2/7.3; observed on 7.0.13, 7.1.13 and 7.3.4; 6.18 checks the slashes
+    # first)
+    rename_ancestors_first: bool = False
     # fs_context_for_reconfigure() refuses SB_NOUSER superblocks (the nullfs root) with
     # EINVAL: fspick(), mount(MS_REMOUNT), umount2(root) (7.2, linux-source-7.2
     # fs/fs_context.c; observed on 7.2.12, not on 7.1.13)
@@ -111,7 +116,7 @@ _6_18 = Semantics()
 _7_0_rc1 = attrs.evolve(
     _6_18, name="7.0-rc1", profile="debian-cloud",
     statmount_by_fd=True, statmount_foreign_ns_eperm=True, nullfs_root=True,
-    pivot_root_lookup_first=True,
+    pivot_root_lookup_first=True, rename_ancestors_first=True,
     copy_ns_under_one_lock=False,
     statmount_internal_checked=False, mountinfo_pos_is_mnt_id=False,
     open_tree_flags=_6_18.open_tree_flags | uapi.OPEN_TREE_NAMESPACE)

@@ -11,7 +11,8 @@ away, lazily (umount_tree(UMOUNT_CONNECTED)).
 Limitations: no hard links (so rename's "same inode" case is only a name onto itself);
 device nodes are only their kind (a char device 0:0 is a whiteout); readlink of a proc
 magic link other than root, cwd and fd/N (ns/*) answers the recorded text (empty without
-one); filesystems without ->rename/->unlink/->rmdir are proc, nsfs and nullfs (EPERM);
+one); filesystems without ->rename/->unlink/->rmdir are proc, nsfs, nullfs and devpts
+(EPERM);
 RENAME_WHITEOUT only on tmpfs (EINVAL elsewhere, as simple_rename()).
 """
 
@@ -45,8 +46,9 @@ _MODE_KINDS = {0: S_IFREG, uapi.S_IFREG: S_IFREG, uapi.S_IFCHR: S_IFCHR, uapi.S_
 
 
 def _no_dir_op(d: Dentry) -> bool:
-    """The directory's inode has no ->unlink/->rmdir/->rename/->symlink (proc, nsfs)."""
-    return d.sb.dynamic is not None or d.sb.fstype in ("nsfs", "nullfs")
+    """The directory's inode has no ->unlink/->rmdir/->rename/->symlink (proc, nsfs,
+    nullfs; devpts's root: simple_dir_inode_operations, lookup only)."""
+    return d.sb.dynamic is not None or d.sb.fstype in ("nsfs", "nullfs", "devpts")
 
 
 def lookup_one_qstr_excl(k: Kernel, parent: Path, last: str, kind: str = S_IFDIR,
@@ -244,7 +246,8 @@ def do_renameat2(k: Kernel, task: Task, olddfd: int, oldname: str | None, newdfd
     is an ancestor of old; EINVAL with RENAME_EXCHANGE), may_delete()/may_create()'s,
     EPERM (proc), EACCES (moving a directory one may not write), EBUSY (a mountpoint in
     this namespace), ENOTEMPTY (replacing a non-empty directory), EINVAL (RENAME_WHITEOUT
-    on ramfs).
+    on ramfs). Kernel: `sem.rename_ancestors_first` (7.0): the ancestor checks come before
+    the trailing-slash ENOTDIR (__start_renaming()); 6.18 checks the slashes first.
     """
     RN, RX, RW = uapi.RENAME_NOREPLACE, uapi.RENAME_EXCHANGE, uapi.RENAME_WHITEOUT
     if flags & ~(RN | RX | RW) or (flags & (RN | RW) and flags & RX):
@@ -269,18 +272,28 @@ def do_renameat2(k: Kernel, task: Task, olddfd: int, oldname: str | None, newdfd
         raise KernelError(errno.EEXIST, f"{new_last!r} exists", where="lookup_one_qstr_excl")
     if new is None and flags & RX:
         raise KernelError(errno.ENOENT, f"no such entry {new_last!r}", where="lookup_one_qstr_excl")
+    ancestors_first = k.sem.rename_ancestors_first
+    if ancestors_first:                     # 7.0: __start_renaming()
+        _rename_traps(old, new, trap, flags)
     old_slash, new_slash = oldname.endswith("/"), newname.endswith("/")
     if flags & RX and not new.is_dir and new_slash:
         raise KernelError(errno.ENOTDIR, "trailing slash on a non-directory", where="do_renameat2")
+    if not old.is_dir and (old_slash or (not flags & RX and new_slash)):
+        raise KernelError(errno.ENOTDIR, "trailing slash on a non-directory", where="do_renameat2")
+    if not ancestors_first:
+        _rename_traps(old, new, trap, flags)
+    vfs_rename(k, task, old_dir, old, new_dir, new, new_last, flags)
+    return 0
+
+
+def _rename_traps(old: Dentry, new: Dentry | None, trap: Dentry | None, flags: int) -> None:
+    """lock_rename()'s trap: the source must not be an ancestor of the target (EINVAL),
+    nor the target of the source (ENOTEMPTY; EINVAL for RENAME_EXCHANGE)."""
     if old is trap:
         raise KernelError(errno.EINVAL, "old is an ancestor of new", where="do_renameat2")
     if new is not None and new is trap:
-        raise KernelError(errno.EINVAL if flags & RX else errno.ENOTEMPTY,
+        raise KernelError(errno.EINVAL if flags & uapi.RENAME_EXCHANGE else errno.ENOTEMPTY,
                           "new is an ancestor of old", where="do_renameat2")
-    if not old.is_dir and (old_slash or (not flags & RX and new_slash)):
-        raise KernelError(errno.ENOTDIR, "trailing slash on a non-directory", where="do_renameat2")
-    vfs_rename(k, task, old_dir, old, new_dir, new, new_last, flags)
-    return 0
 
 
 def vfs_rename(k: Kernel, task: Task, old_dir: Dentry, old: Dentry, new_dir: Dentry,
@@ -348,8 +361,8 @@ def do_symlinkat(k: Kernel, task: Task, target: str | None, newdfd: int, name: s
     body = getname(target, 0)
     parent, last = filename_create(k, task, newdfd, name)
     may_create(task, parent.dentry, "vfs_symlink")
-    if parent.dentry.sb.fstype == "nullfs":
-        raise KernelError(errno.EPERM, "nullfs has no ->symlink", where="vfs_symlink")
+    if parent.dentry.sb.fstype in ("nullfs", "devpts"):
+        raise KernelError(errno.EPERM, "the filesystem has no ->symlink", where="vfs_symlink")
     d = parent.dentry.create(last, S_IFLNK, task.cred.euid, 0o777)
     d.target = body
     return 0
@@ -449,8 +462,8 @@ def do_mknodat(k: Kernel, task: Task, dfd: int, name: str | None, mode: int = 0,
     whiteout = kind == S_IFCHR and not dev
     if kind in (S_IFCHR, S_IFBLK) and not whiteout and not ns_capable(task.cred, k.init_user_ns):
         raise KernelError(errno.EPERM, "device nodes need CAP_MKNOD", where="vfs_mknod")
-    if parent.dentry.sb.fstype == "nullfs":
-        raise KernelError(errno.EPERM, "nullfs has no ->mknod", where="vfs_mknod")
+    if parent.dentry.sb.fstype in ("nullfs", "devpts"):
+        raise KernelError(errno.EPERM, "the filesystem has no ->mknod", where="vfs_mknod")
     parent.dentry.create(last, kind, task.cred.euid, mode & ~task.fs.umask & 0o7777)
     return 0
 

@@ -77,6 +77,8 @@ def sys_mkdirat(k: Kernel, task: Task, dfd: int, name: str | None, mode: int | N
     check_name_len(d, last)                 # ->lookup() in lookup_one_qstr_excl()
     mnt_want_write(parent)
     may_create(task, d, "vfs_mkdir")
+    if d.sb.fstype == "devpts":
+        raise KernelError(errno.EPERM, "devpts has no ->mkdir", where="vfs_mkdir")
     new = d.create(last, S_IFDIR, task.cred.euid, (0o777 if mode is None else mode) & ~task.fs.umask & 0o1777)
     if d.sb.fstype in CGROUP_FS:
         new.unknown = True                  # cgroup_mkdir(): a new cgroup comes with its files
@@ -345,6 +347,8 @@ def _open_create(k: Kernel, task: Task, dfd: int, name: str | None, flags: int,
         raise KernelError(errno.ENOENT, "proc has no such entry to create", where="proc_lookup")
     mnt_want_write(parent)
     may_create(task, parent.dentry, "may_o_create")
+    if parent.dentry.sb.fstype == "devpts":
+        raise KernelError(errno.EACCES, "devpts has no ->create", where="lookup_open")
     return Path(parent.mnt, parent.dentry.create(last, S_IFREG, task.cred.euid,
                                                  (mode or 0) & ~task.fs.umask & 0o7777)), True
 

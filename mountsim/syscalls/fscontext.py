@@ -77,9 +77,6 @@ class FsContext:
 # fs/fs_context.c: keys vfs_parse_sb_flag() consumes before the filesystem sees them.
 COMMON_SET_SB_FLAG = {"dirsync", "lazytime", "mand", "ro", "sync"}
 COMMON_CLEAR_SB_FLAG = {"async", "nolazytime", "nomand", "rw"}
-FORBIDDEN_SB_FLAG = {"bind", "dev", "exec", "move", "noatime", "nodev", "nodiratime", "noexec",
-                     "norelatime", "nostrictatime", "nosuid", "private", "rec", "relatime",
-                     "remount", "shared", "slave", "strictatime", "suid", "unbindable"}
 # fsparam_flag() parameters (no value); every other known parameter takes a string.
 FLAG_PARAMS = {"tmpfs": {"inode32", "inode64", "noswap", "quota", "usrquota", "grpquota"}}
 FSMOUNT_VALID_FLAGS = (uapi.MOUNT_ATTR_RDONLY | uapi.MOUNT_ATTR_NOSUID | uapi.MOUNT_ATTR_NODEV
@@ -248,11 +245,10 @@ def vfs_parse_fs_param(fc: FsContext, key: str, type_: str, value: str | None) -
 def vfs_parse_sb_flag(fc: FsContext, key: str) -> bool:
     """Mirrors fs/fs_context.c:vfs_parse_sb_flag(): the key alone decides, whatever the
     value type (observed on Linux 6.18: SET_STRING "ro"="x" makes the context read-only).
-
-    Errors: EINVAL (a per-mount flag such as "bind" or "nosuid").
-    """
-    if key in FORBIDDEN_SB_FLAG:
-        raise _einval(f"VFS: Mount flag '{key}' not allowed here", "vfs_parse_sb_flag")
+    A per-mount flag such as "nosuid" or "bind" is no superblock flag: it goes on to the
+    filesystem, which refuses it as an unknown parameter, but ramfs ignores it (observed
+    on 6.18: FSCONFIG_SET_FLAG "nosuid" is 0 for ramfs, EINVAL for tmpfs, proc, devpts;
+    there is no forbidden-flag list in 6.18 or linux-source-7.3)."""
     if key in COMMON_SET_SB_FLAG:
         if key == "ro":
             fc.rdonly = True
@@ -281,7 +277,7 @@ def fs_parse_param(fc: FsContext, key: str, type_: str, value: str | None) -> bo
         return True
     if type_ != "string":
         raise _einval(f"{fc.fs_type}: Bad value for '{key}'", "fs_param_is_string")
-    fc.options.extend(parse_options(fst, f"{key}={value}", fc.profile, fc.user_ns))
+    fc.options.extend(parse_options(fst, f"{key}={value}", fc.profile, fc.user_ns, whole=True))
     return True
 
 
@@ -328,15 +324,16 @@ def vfs_cmd_reconfigure(k: Kernel, task: Task, fc: FsContext) -> int:
     if not ns_capable(task.cred, sb.user_ns):
         fc.phase = Phase.FAILED
         raise KernelError(errno.EPERM, "no CAP_SYS_ADMIN over the superblock", where="vfs_cmd_reconfigure")
-    if fc.rdonly is not None:                 # only what sb_flags_mask names changes
+    try:
         if fc.rdonly and not sb.rdonly:
-            try:
-                sb_prepare_remount_readonly(k, sb)
-            except KernelError:
-                fc.phase = Phase.FAILED       # reconfigure_super() failed
-                raise
+            sb_prepare_remount_readonly(k, sb)
+        options = reconfigure_options(sb, fc.options, k.profile)   # ->reconfigure()
+    except KernelError:
+        fc.phase = Phase.FAILED               # reconfigure_super() failed
+        raise
+    if fc.rdonly is not None:                 # only what sb_flags_mask names changes
         sb.rdonly = fc.rdonly
-    sb.options = reconfigure_options(sb, fc.options, k.profile)
+    sb.options = options
     vfs_clean_context(fc)
     return 0
 

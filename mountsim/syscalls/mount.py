@@ -144,8 +144,9 @@ def do_remount(k: Kernel, task: Task, path: Path, flags: int, mnt_flags: MNT, da
         raise KernelError(errno.EPERM, "no CAP_SYS_ADMIN over the superblock", where="do_remount")
     if flags & uapi.MS_RDONLY and not sb.rdonly:
         sb_prepare_remount_readonly(k, sb)
+    options = reconfigure_options(sb, opts, k.profile)    # ->reconfigure(), then the flags
     sb.rdonly = bool(flags & uapi.MS_RDONLY)
-    sb.options = reconfigure_options(sb, opts, k.profile)
+    sb.options = options
     set_mount_attributes(mnt, mnt_flags)
     return 0
 

@@ -97,3 +97,78 @@ def test_ramfs_mode_and_the_octal_values_of_mode_as_the_kernel_parses_them(live)
     table = got[-1].out
     assert "ramfs r rw,mode=700" in table and "ramfs r rw,mode=7777" in table
     assert "ramfs r rw,mode=1\n" in table and "ramfs none rw,mode=711" in table
+
+
+def test_remount_options_as_each_filesystem_reconfigures(live):
+    """If tmpfs is remounted with new options, then only what shmem_reconfigure() applies
+    changes (size, nr_inodes; mode and uid stay the root inode's), fewer inodes than in use
+    (the root and three directories: 4) are EINVAL, as is a size or inode limit on a
+    superblock mounted without one (size=0, nr_inodes=0) and noswap; ramfs has no
+    ->reconfigure (its mode stays); devpts takes its new options whole (mm/shmem.c,
+    fs/ramfs/inode.c, fs/devpts/inode.c)."""
+    remount = uapi.MS_REMOUNT
+    steps = [Step(1, "mount", ("proc", "/proc", "proc", 0, None)),
+             Step(1, "mount", ("t", "/mnt", "tmpfs", 0, "nr_inodes=10,mode=711")),
+             Step(1, "mkdir", ("/mnt/a", 0o755)), Step(1, "mkdir", ("/mnt/b", 0o755)),
+             Step(1, "mkdir", ("/mnt/c", 0o755)),
+             Step(1, "mount", (None, "/mnt", None, remount, "nr_inodes=3")),
+             Step(1, "mount", (None, "/mnt", None, remount, "nr_inodes=4,mode=700,uid=5")),
+             Step(1, "mount", (None, "/mnt", None, remount, "size=2m")),
+             Step(1, "mount", (None, "/mnt", None, remount, "noswap")),
+             Step(1, "mount", ("u", "/d2", "tmpfs", 0, "size=0,nr_inodes=0")),
+             Step(1, "mount", (None, "/d2", None, remount, "size=1m")),
+             Step(1, "mount", (None, "/d2", None, remount, "nr_inodes=5")),
+             Step(1, "mount", (None, "/d2", None, remount, "size=0")),
+             Step(1, "mount", ("r", "/d3", "ramfs", 0, "mode=700")),
+             Step(1, "mount", (None, "/d3", None, remount, "mode=755")),
+             Step(1, "openat", (uapi.AT_FDCWD, "/proc/self/mountinfo", uapi.O_RDONLY), label=3),
+             Step(1, "read", (3, None, 65536))]
+    got = kernel_agrees(live, Program(start_dirs=["/mnt", "/proc", "/d2", "/d3"], steps=steps))
+    assert [r.errno for r in got[5:15]] == ["EINVAL", None, None, "EINVAL", None, "EINVAL",
+                                           "EINVAL", None, None, None]
+    assert "tmpfs t rw,size=2048k,nr_inodes=4,mode=711" in got[-1].out
+    assert "ramfs r rw,mode=700" in got[-1].out
+
+
+def test_devpts_directory_has_no_operations_to_make_or_remove_names(live):
+    """If devpts is mounted, then its root (simple_dir_inode_operations: lookup only) takes
+    no mkdir, symlink or mknod (EPERM) and no O_CREAT open (EACCES, lookup_open()), and its
+    ptmx cannot be unlinked (EPERM); a devpts "mode" is its ptys', not its root's (0755:
+    a uid-1000 process still searches it)."""
+    steps = [Step(1, "mount", ("d", "/d2", "devpts", 0, "newinstance,mode=600")),
+             Step(1, "mkdir", ("/d2/x", 0o755)),
+             Step(1, "symlink", ("/", "/d2/l")),
+             Step(1, "openat", (uapi.AT_FDCWD, "/d2/f", uapi.O_CREAT | uapi.O_WRONLY, 0o644), label=3),
+             Step(1, "unlink", ("/d2/ptmx",)),
+             Step(1, "fork", (), label=2),
+             Step(2, "setresuid", (1000, 1000, 1000)),
+             Step(2, "openat", (uapi.AT_FDCWD, "/d2/ptmx", uapi.O_PATH), label=4)]
+    got = kernel_agrees(live, Program(start_dirs=["/d2"], steps=steps))
+    assert [r.errno for r in got[1:5]] == ["EPERM", "EPERM", "EACCES", "EPERM"]
+    assert got[-1].errno is None
+
+
+def test_an_fsconfig_string_is_one_value_commas_included(live):
+    """If fsconfig(FSCONFIG_SET_STRING) gives a value with a comma, then it is one value,
+    not a list of options as mount(2)'s data is: proc's hidepid "noaccess,gid=0" and
+    tmpfs's size "1m,mode=700" are bad values (EINVAL), "1m" alone is fine."""
+    steps = [Step(1, "fsopen", ("proc", 0), label=3),
+             Step(1, "fsconfig", (3, uapi.FSCONFIG_SET_STRING, "hidepid", "noaccess,gid=0", 0)),
+             Step(1, "fsopen", ("tmpfs", 0), label=4),
+             Step(1, "fsconfig", (4, uapi.FSCONFIG_SET_STRING, "size", "1m,mode=700", 0)),
+             Step(1, "fsconfig", (4, uapi.FSCONFIG_SET_STRING, "size", "1m", 0))]
+    got = kernel_agrees(live, Program(start_dirs=["/d2"], steps=steps))
+    assert [got[1].errno, got[3].errno, got[4].errno] == ["EINVAL", "EINVAL", None]
+
+
+def test_a_mount_flag_given_to_fsconfig_is_the_filesystems_to_refuse(live):
+    """If fsconfig(FSCONFIG_SET_FLAG) names a per-mount flag ("nosuid", "bind"), then no
+    VFS list refuses it: the filesystem sees it, and ramfs ignores it (0) where tmpfs and
+    proc refuse an unknown parameter (EINVAL)."""
+    steps = [Step(1, "fsopen", ("ramfs", 0), label=3), Step(1, "fsopen", ("tmpfs", 0), label=4),
+             Step(1, "fsopen", ("proc", 0), label=5)]
+    for fd in (3, 4, 5):
+        steps += [Step(1, "fsconfig", (fd, uapi.FSCONFIG_SET_FLAG, key, None, 0))
+                  for key in ("nosuid", "bind")]
+    got = kernel_agrees(live, Program(start_dirs=["/d2"], steps=steps))
+    assert [r.errno for r in got[3:]] == [None, None] + ["EINVAL"] * 4

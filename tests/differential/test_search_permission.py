@@ -79,3 +79,15 @@ def test_tmpfs_uid_and_gid_are_read_in_the_callers_namespace(live):
         (2, "mount", ("tmpfs", "/f", "tmpfs", 0, "gid=0"), None))
     got = kernel_agrees(live, prog)
     assert [r.errno for r in got] == [None, "EINVAL", None, "EINVAL", "EINVAL"]
+
+
+def test_rename_checks_trailing_slashes_before_ancestors_on_this_kernel(live):
+    """If a file is renamed with a trailing slash onto its own parent (or onto its parent
+    with a trailing slash), then 6.18 answers ENOTDIR: do_renameat2() checks the slashes
+    before lock_rename()'s ancestor trap (ENOTEMPTY). 7.0's __start_renaming() checks the
+    ancestors first (models/rename-ancestor-first.trace, on the VM's 7.x kernels)."""
+    prog = program((1, "openat", (AT, "/e/f", uapi.O_WRONLY | uapi.O_CREAT, 0o644), 3),
+                   (1, "rename", ("/e/f/", "/e"), None),
+                   (1, "rename", ("/e/f", "/e/"), None))
+    got = kernel_agrees(live, prog)
+    assert [r.errno for r in got[1:]] == ["ENOTDIR", "ENOTDIR"]
