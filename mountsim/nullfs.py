@@ -61,17 +61,25 @@ def nullfs_fs_fill_super(k: Kernel) -> SuperBlock:
     return sb
 
 
-def fs_context_for_reconfigure(k: Kernel, sb: SuperBlock) -> None:
+def fs_context_for_reconfigure(k: Kernel, sb: SuperBlock) -> bool:
     """The 7.2 refusal at the top of fs/fs_context.c:fs_context_for_reconfigure():
-    "kernel-internal superblocks are nobody's to reconfigure".
+    "kernel-internal superblocks are nobody's to reconfigure". Returns whether the new
+    context keeps the superblock flags its caller asked for (SB_RDONLY of a remount or of
+    "unmounting" the root): nullfs_init_fs_context() of 7.0-7.2 assigns fc->sb_flags =
+    SB_NOUSER over them (linux-source-7.2 fs/nullfs.c; 7.3 ORs it in), so such a
+    reconfigure of the nullfs root asks for read-write (observed on 7.1.13:
+    mount(MS_REMOUNT|MS_RDONLY) and umount2("/") of an empty namespace's root return 0 and
+    leave it read-write; fspick()'s flags, set on the context later, apply).
 
     Errors: EINVAL (an SB_NOUSER superblock: the nullfs root).
     Kernel: `sem.reconfigure_nouser_refused` (7.2; observed on 7.2.12: fspick() of an
-    empty namespace's root is EINVAL, 7.1.13 returns a context).
+    empty namespace's root is EINVAL, 7.1.13 returns a context);
+    `sem.nullfs_init_overwrites_flags` (7.0-7.2).
     """
     from .errors import KernelError
     if k.sem.reconfigure_nouser_refused and sb.nouser:
         raise KernelError(errno.EINVAL, "kernel-internal superblock", where="fs_context_for_reconfigure")
+    return not (k.sem.nullfs_init_overwrites_flags and sb.fstype == "nullfs")
 
 
 def knullfs_mount(k: Kernel) -> None:

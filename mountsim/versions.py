@@ -81,6 +81,10 @@ class Semantics:
     # EINVAL: fspick(), mount(MS_REMOUNT), umount2(root) (7.2, linux-source-7.2
     # fs/fs_context.c; observed on 7.2.12, not on 7.1.13)
     reconfigure_nouser_refused: bool = False
+    # nullfs_init_fs_context() assigns fc->sb_flags = SB_NOUSER, dropping the SB_RDONLY a
+    # remount or a root "umount" asked for (linux-source-7.2 fs/nullfs.c; 7.3: |=;
+    # observed on 7.1.13)
+    nullfs_init_overwrites_flags: bool = False
     fsmount_namespace: bool = False     # FSMOUNT_NAMESPACE (7.1)
     empty_mntns: bool = False           # UNSHARE_EMPTY_MNTNS / CLONE_EMPTY_MNTNS (7.1)
     beneath_rootfs: bool = False        # MOVE_MOUNT_BENEATH on the rootfs + MNT_LOCKED transfer (7.1)
@@ -116,7 +120,7 @@ _6_18 = Semantics()
 _7_0_rc1 = attrs.evolve(
     _6_18, name="7.0-rc1", profile="debian-cloud",
     statmount_by_fd=True, statmount_foreign_ns_eperm=True, nullfs_root=True,
-    pivot_root_lookup_first=True, rename_ancestors_first=True,
+    pivot_root_lookup_first=True, rename_ancestors_first=True, nullfs_init_overwrites_flags=True,
     copy_ns_under_one_lock=False,
     statmount_internal_checked=False, mountinfo_pos_is_mnt_id=False,
     open_tree_flags=_6_18.open_tree_flags | uapi.OPEN_TREE_NAMESPACE)
@@ -130,7 +134,7 @@ _7_2 = attrs.evolve(_7_1, name="7.2", new_ns_foreign_whole_tree=True,
 _7_3 = attrs.evolve(_7_2, name="7.3", beneath_locked_nsfs_refused=True,
                     copy_tree_locked_nsfs_eperm=True,
                     statmount_small_buf_eoverflow=True, listmount_last_id_max_ends=True,
-                    lazy_umount_covers=True)
+                    lazy_umount_covers=True, nullfs_init_overwrites_flags=False)
 
 KERNELS: dict[str, Semantics] = {s.name: s for s in (_6_18, _7_0_rc1, _7_0, _7_1, _7_2, _7_3)}
 DEFAULT = "6.18"

@@ -137,15 +137,16 @@ def do_remount(k: Kernel, task: Task, path: Path, flags: int, mnt_flags: MNT, da
     if not can_change_locked_flags(mnt, mnt_flags):
         raise KernelError(errno.EPERM, "would loosen a locked mount flag", where="can_change_locked_flags")
     sb = mnt.sb
-    fs_context_for_reconfigure(k, sb)
+    keeps_flags = fs_context_for_reconfigure(k, sb)
+    rdonly = bool(flags & uapi.MS_RDONLY) and keeps_flags
     fst = FS_TYPES.get(sb.fstype)
     opts = parse_options(fst, data, k.profile, task.cred.user_ns) if fst is not None else sb.options
     if not ns_capable(task.cred, sb.user_ns):
         raise KernelError(errno.EPERM, "no CAP_SYS_ADMIN over the superblock", where="do_remount")
-    if flags & uapi.MS_RDONLY and not sb.rdonly:
+    if rdonly and not sb.rdonly:
         sb_prepare_remount_readonly(k, sb)
     options = reconfigure_options(sb, opts, k.profile)    # ->reconfigure(), then the flags
-    sb.rdonly = bool(flags & uapi.MS_RDONLY)
+    sb.rdonly = rdonly
     sb.options = options
     set_mount_attributes(mnt, mnt_flags)
     return 0
@@ -580,10 +581,9 @@ def do_umount(k: Kernel, task: Task, mnt: Mount, flags: int) -> int:
         # "Unmounting" the root just tries to remount it read-only.
         if not ns_capable(task.cred, mnt.sb.user_ns):
             raise KernelError(errno.EPERM, "no CAP_SYS_ADMIN over the root's superblock", where="do_umount")
-        if not mnt.sb.rdonly:              # do_umount_root(): do_remount_sb(SB_RDONLY)
-            fs_context_for_reconfigure(k, mnt.sb)
+        if not mnt.sb.rdonly and fs_context_for_reconfigure(k, mnt.sb):   # do_umount_root()
             sb_prepare_remount_readonly(k, mnt.sb)
-        mnt.sb.rdonly = True
+            mnt.sb.rdonly = True
         return 0
     if not check_mnt(task, mnt) or mnt.is_locked or not mnt.has_parent:
         raise KernelError(errno.EINVAL, "not unmountable here", where="do_umount")

@@ -57,6 +57,7 @@ STATMOUNT_STRING_REQ = (uapi.STATMOUNT_MNT_ROOT | uapi.STATMOUNT_MNT_POINT | uap
 SB_RDONLY = 1
 SB_MAGIC = {"tmpfs": 0x01021994, "devtmpfs": 0x01021994, "ramfs": 0x858458F6,
             "rootfs": 0x858458F6, "proc": 0x9FA0, "nsfs": 0x6E736673, "ext4": 0xEF53,
+            "nullfs": 0x4E554C4C,                       # NULL_FS_MAGIC (7.0)
             "ext3": 0xEF53, "ext2": 0xEF53, "xfs": 0x58465342, "btrfs": 0x9123683E,
             "sysfs": 0x62656572, "cgroup2": 0x63677270, "devpts": 0x1CD1,
             "mqueue": 0x19800202, "overlay": 0x794C7630, "securityfs": 0x73636673,
