@@ -59,6 +59,9 @@ static struct reply ask_spawner(int spawner, int life)
 	return r;
 }
 
+/* Record that *step* failed with *error* in the answer, and go to *label* to clean up. */
+#define FAILED(step_, error, label) do { a.err = (error); a.step = (step_); goto label; } while (0)
+
 int zygote_serve(int chan, int spawner, int own_pid_ns, struct out *out,
 		 void (*before)(void), void (*after_parent)(void), void (*after_child)(void))
 {
@@ -71,35 +74,21 @@ int zygote_serve(int chan, int spawner, int own_pid_ns, struct out *out,
 
 		if (sock == -1)
 			return -1;
-		if (sock == -2) {
-			a.err = EINVAL;
-			goto answer;
-		}
-		if (pipe2(life, O_CLOEXEC)) {
-			a.err = errno;
-			a.step = STEP_INIT;
-			goto done;
-		}
+		if (sock == -2)
+			FAILED(STEP_OK, EINVAL, answer);
+		if (pipe2(life, O_CLOEXEC))
+			FAILED(STEP_INIT, errno, done);
 		r = ask_spawner(spawner, life[0]);
 		close(life[0]);
 		a.init = r.pid;
-		if (r.err) {
-			a.err = r.err;
-			a.step = STEP_INIT;
-			goto done_life;
-		}
+		if (r.err)
+			FAILED(STEP_INIT, r.err, done_life);
 		snprintf(path, sizeof(path), "/proc/%d/ns/pid", r.pid);
 		ns = open(path, O_RDONLY | O_CLOEXEC);
-		if (ns < 0) {
-			a.err = errno;
-			a.step = STEP_NS;
-			goto done_life;
-		}
-		if (setns(ns, CLONE_NEWPID)) {
-			a.err = errno;
-			a.step = STEP_SETNS;
-			goto done_ns;
-		}
+		if (ns < 0)
+			FAILED(STEP_NS, errno, done_life);
+		if (setns(ns, CLONE_NEWPID))
+			FAILED(STEP_SETNS, errno, done_ns);
 		before();
 		pid = fork();
 		if (pid == 0) {
