@@ -5,11 +5,12 @@ side, which starts the zygote and talks to the sandboxes, is live.py; its docstr
 how the four layers of isolation fit together. This module is the part that runs as real
 root *inside* them:
 
-- `zygote_main()`: the zygote's loop. For each sandbox it asks the spawner (spawner.c,
-  a small C program) for an init: pid 1 of a new pid namespace, the controller's
-  child, not a Python process (forking this interpreter for it cost most of a sandbox's
-  CPU). It then forks the trace's main process (pid 2) into that pid namespace
-  (setns(CLONE_NEWPID) on its pid_for_children, then back).
+- `zygote_main()`: the zygote, whose loop is C (zygote.c, so that the zygote writes few
+  pages between forks). For each sandbox it asks the spawner (spawner.c, a small C
+  program) for an init: pid 1 of a new pid namespace, the controller's child, not a
+  Python process (forking this interpreter for it cost most of a sandbox's CPU). It then
+  forks the trace's main process (pid 2) into that pid namespace (setns(CLONE_NEWPID) on
+  its pid_for_children, then back), which returns from the loop into Python.
 - `_sandbox_main()` / `_setup_sandbox()`: the main process notes the host's namespaces
   (guard.py), then unshare(CLONE_NEWNS); mount(NULL, "/", NULL, MS_REC|MS_PRIVATE) — so
   no mount event can propagate back to the host (sharedsubtree.rst: a private mount

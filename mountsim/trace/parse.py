@@ -4,7 +4,8 @@ The call itself is parsed by quickcall.py when it has one of the common shapes, 
 Lark grammar in grammar.py (the same trees either way); this module handles what is
 line-level: `# ` headers and the `expect-tree` block, `[pid N]` prefixes, joining
 `<unfinished ...>` with `<... name resumed>`, lines to ignore (`+++ exited`, `--- SIG`,
-`strace:` notices), and decoding each argument by its kind (program.SYSCALLS). Any line
+`strace:` notices), what a `strace -e trace=…` filter hid (filtered_trace(): forks,
+files, closes), and decoding each argument by its kind (program.SYSCALLS). Any line
 that cannot be understood raises TraceError(file, line, one clear sentence).
 """
 
@@ -206,9 +207,10 @@ def filtered_trace(lines: list[tuple[str, int, str, int | None]]
     Only raw strace output is judged (no `#` header: `mountsim record` never filters), and
     only with its `+++ exited` lines. Forks are hidden when no line is a fork-like call while
     several processes speak; files, when not one line is a call that every process makes
-    (execve, mmap, close, …); closes, when no line is close or close_range. SIGCHLD is shown whatever the filter: `P --- SIGCHLD {…,
-    si_pid=C, …}` says C was P's child (or an orphan P reaped)."""
-    exits, forks, every, closes = 0, False, False, False
+    (execve, mmap, close, …); closes, when no line is close or close_range. SIGCHLD is
+    shown whatever the filter: `P --- SIGCHLD {…, si_pid=C, …}` says C was P's child (or an
+    orphan P reaped)."""
+    exits = forks = every = closes = False
     pids: set[int] = set()
     parents: dict[int, int] = {}
     for _, _, raw, file_pid in lines:
@@ -223,7 +225,7 @@ def filtered_trace(lines: list[tuple[str, int, str, int | None]]
             closes = closes or m.group(1) in ("close", "close_range")
             pids.add(pid)
         elif body.startswith("+++ "):
-            exits += 1
+            exits = True
             pids.add(pid)
         else:
             c = _SIGCHLD.match(body)
@@ -242,7 +244,6 @@ def _close_after_last_use(prog: Program) -> None:
     where calls the model does not see go (Program.made_fds: the model's file at that number
     is gone)."""
     last: dict[tuple[int, int], int] = {}          # (pid, fd) open -> its last use
-
     closed: list[tuple[int, int]] = []
 
     def close(key: tuple[int, int]) -> None:
