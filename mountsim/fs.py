@@ -396,7 +396,7 @@ FS_TYPES: dict[str, FsType] = {
         # ramfs parses only mode and "traditionally ignored" every other option
         FsType("ramfs", True, ignores_options=True, known_options=frozenset({"mode"}),
                shown=ramfs_options),
-        FsType("proc", True, known_options=frozenset({"hidepid", "gid", "subset"}),
+        FsType("proc", True, known_options=frozenset({"hidepid", "gid", "subset", "pidns"}),
                shown=proc_options),
         FsType("devpts", True, known_options=frozenset(
             {"uid", "gid", "mode", "ptmxmode", "max", "newinstance"}),

@@ -23,6 +23,7 @@ from .user_namespace import OtherNamespace, UserNamespace
 
 if TYPE_CHECKING:
     from .kernel import Kernel
+    from .task import File
 
 IDMAP_FILES = ("uid_map", "gid_map", "setgroups")
 _PID_FILES = ("mountinfo", "mounts", "mountstats") + IDMAP_FILES
@@ -298,6 +299,38 @@ def _child(parent: Dentry, name: str, kind: str) -> Dentry:
     if d is None:
         d = parent.create(name, kind)
     return d
+
+
+def proc_parse_pidns_param(k: Kernel, task: Task, path: str | File, reconfigure: bool) -> PidNamespace:
+    """proc's pidns= (6.16): the pid namespace a new proc instance shows, named by a pid
+    namespace file. Mirrors fs/proc/root.c proc_parse_pidns_param(): filp_open() of the
+    path (or fsconfig's fd), then nsfs and pid checks, then pidns_install()'s permission
+    model.
+
+    Errors: EBUSY (a reconfigure: "cannot reconfigure pidns for existing procfs"), the
+    path's lookup errors, EINVAL (not an nsfs file, not a pid namespace, not the caller's
+    active pid namespace or below it), EPERM (no CAP_SYS_ADMIN over its owner)."""
+    from .namei import user_path_at
+    from .syscalls.ns import pidns_is_ancestor
+    from .uapi import AT_FDCWD
+    from .user_namespace import ns_capable
+    if reconfigure:
+        raise KernelError(errno.EBUSY, "cannot reconfigure pidns for existing procfs",
+                          where="proc_parse_param")
+    if isinstance(path, str):
+        d = user_path_at(k, task, AT_FDCWD, path).dentry
+        ns = getattr(d, "ns_ref", None) if d.sb.fstype == "nsfs" else None
+    else:                                     # fsconfig(FSCONFIG_SET_FD): the open file
+        ns = path.ns if path.kind == "ns" else None
+    if ns is None:
+        raise KernelError(errno.EINVAL, "pidns argument is not an nsfs file", where="proc_parse_pidns_param")
+    if not isinstance(ns, PidNamespace):
+        raise KernelError(errno.EINVAL, "pidns argument is not a pidns file", where="proc_parse_pidns_param")
+    if not ns_capable(task.cred, ns.user_ns):
+        raise KernelError(errno.EPERM, "insufficient permissions to set pidns", where="proc_parse_pidns_param")
+    if not pidns_is_ancestor(ns, task.pid_ns):
+        raise KernelError(errno.EINVAL, "cannot set pidns to non-descendant pidns", where="proc_parse_pidns_param")
+    return ns
 
 
 def nsfs_dentry(sb: SuperBlock, ns: MntNamespace | UserNamespace | OtherNamespace | PidNamespace) -> Dentry:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import enum
 import errno
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -33,6 +33,7 @@ from ..mount import MNT
 from ..namei import at_lookup_flags, user_path_at
 from ..newns import open_new_namespace
 from ..nullfs import fs_context_for_reconfigure
+from ..proc import ProcLookup, proc_parse_pidns_param
 from ..task import File, Path
 from ..user_namespace import ns_capable
 from . import register
@@ -72,6 +73,7 @@ class FsContext:
     root: SuperBlock | None = None             # kernel: root (its d_sb)
     exclusive: bool = False                    # kernel: exclusive
     profile: Profile | None = None             # Model-only: the build (which options exist)
+    pid_ns: Any = None                         # proc's pidns= (proc_fs_context's pid_ns)
 
 
 # fs/fs_context.c: keys vfs_parse_sb_flag() consumes before the filesystem sees them.
@@ -179,11 +181,11 @@ def sys_fsconfig(k: Kernel, task: Task, fd: int, cmd: int, key: str | None = Non
         raise KernelError(errno.EBADF, f"fd {aux} is not open", where="fget")   # 0-2: stdio
     if cmd == uapi.FSCONFIG_SET_PATH and value == "":
         raise KernelError(errno.ENOENT, "empty path", where="getname_flags")
-    return vfs_fsconfig_locked(k, task, f.fc, cmd, key, value)
+    return vfs_fsconfig_locked(k, task, f.fc, cmd, key, value, aux)
 
 
 def vfs_fsconfig_locked(k: Kernel, task: Task, fc: FsContext, cmd: int, key: str | None,
-                        value: str | None) -> int:
+                        value: str | None, aux: int = 0) -> int:
     """Mirrors fs/fsopen.c:vfs_fsconfig_locked().
 
     Errors: EBUSY (a parameter outside CREATE_PARAMS/RECONF_PARAMS), then
@@ -198,6 +200,13 @@ def vfs_fsconfig_locked(k: Kernel, task: Task, fc: FsContext, cmd: int, key: str
         return vfs_cmd_reconfigure(k, task, fc)
     if fc.phase not in (Phase.CREATE_PARAMS, Phase.RECONF_PARAMS):
         raise KernelError(errno.EBUSY, f"context is in {fc.phase.value}", where="vfs_fsconfig_locked")
+    if fc.fs_type == "proc" and key == "pidns" and cmd in (uapi.FSCONFIG_SET_STRING,
+                                                           uapi.FSCONFIG_SET_FD):
+        # fsparam_file_or_string: a path, or a pid namespace fd (proc_parse_pidns_param())
+        where = value if cmd == uapi.FSCONFIG_SET_STRING else task.files.get(aux)
+        fc.pid_ns = proc_parse_pidns_param(k, task, where, fc.root is not None)
+        fc.user_ns = fc.pid_ns.user_ns
+        return 0
     vfs_parse_fs_param(fc, key or "", _VALUE_TYPE[cmd], value)
     return 0
 
@@ -303,6 +312,8 @@ def vfs_cmd_create(k: Kernel, task: Task, fc: FsContext, exclusive: bool) -> int
     fc.phase = Phase.CREATING
     fc.exclusive = exclusive
     sb = fs_context_sb(k, task, fc.fs_type, fc.user_ns, merge_options((), fc.options))
+    if fc.pid_ns is not None:
+        sb.dynamic = ProcLookup(k, fc.pid_ns)  # proc_fill_super(): fs_info->pid_ns
     if not sb.mounts:
         sb.rdonly = bool(fc.rdonly)
     fc.root = sb

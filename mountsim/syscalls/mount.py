@@ -24,7 +24,8 @@ from ..namespace import (UMOUNT_PROPAGATE, UMOUNT_SYNC, attach_recursive_mnt, ch
                          invent_group_ids, is_mnt_ns_file, lock_mount, umount_tree, walk_tree)
 from ..nullfs import fs_context_for_reconfigure
 from ..pnode import CL_COPY_MNT_NS_FILE
-from ..task import Path
+from ..proc import ProcLookup, proc_parse_pidns_param
+from ..task import Path, PidNamespace
 from ..user_namespace import ns_capable
 
 if TYPE_CHECKING:
@@ -141,6 +142,7 @@ def do_remount(k: Kernel, task: Task, path: Path, flags: int, mnt_flags: MNT, da
     rdonly = bool(flags & uapi.MS_RDONLY) and keeps_flags
     fst = FS_TYPES.get(sb.fstype)
     opts = parse_options(fst, data, k.profile, task.cred.user_ns) if fst is not None else sb.options
+    opts, _ = proc_pidns(k, task, sb.fstype, opts, reconfigure=True)
     if not ns_capable(task.cred, sb.user_ns):
         raise KernelError(errno.EPERM, "no CAP_SYS_ADMIN over the superblock", where="do_remount")
     if rdonly and not sb.rdonly:
@@ -455,6 +457,19 @@ def mount_too_revealing(task: Task, sb, mnt_flags: MNT) -> MNT | None:
     return None
 
 
+def proc_pidns(k: Kernel, task: Task, fstype: str, opts: tuple[str, ...],
+               reconfigure: bool) -> tuple[tuple[str, ...], PidNamespace | None]:
+    """proc's pidns= among parsed options: the options without it, and the pid namespace
+    it names (proc.proc_parse_pidns_param()); for other types, as they are."""
+    if fstype != "proc":
+        return opts, None
+    pid_ns = None
+    for o in opts:
+        if o.startswith("pidns="):
+            pid_ns = proc_parse_pidns_param(k, task, o[6:], reconfigure)
+    return tuple(o for o in opts if not o.startswith("pidns=")), pid_ns
+
+
 def fs_context_user_ns(task: Task, fstype: str):
     """fc->user_ns of a new filesystem context: the pid namespace's owner for proc
     (proc_init_fs_context()), the net namespace's for sysfs (sysfs_init_fs_context()), the
@@ -507,12 +522,15 @@ def do_new_mount(k: Kernel, task: Task, path: Path, fstype: str | None, flags: i
     if fst is None or fstype in ("rootfs", "nsfs"):
         raise KernelError(errno.ENODEV, f"unknown filesystem type {fstype!r}", where="get_fs_type")
     opts = parse_options(fst, data, k.profile, task.cred.user_ns)
-    fc_user_ns = fs_context_user_ns(task, fstype)
+    opts, pid_ns = proc_pidns(k, task, fstype, opts, reconfigure=False)
+    fc_user_ns = pid_ns.user_ns if pid_ns is not None else fs_context_user_ns(task, fstype)
     if not (ns_capable(task.cred, fc_user_ns) if fst.userns_mount
             else ns_capable(task.cred, k.init_user_ns)):
         raise KernelError(errno.EPERM, "not capable over the filesystem's user namespace",
                           where="mount_capable")
     sb = fs_context_sb(k, task, fstype, fc_user_ns, opts)
+    if pid_ns is not None:
+        sb.dynamic = ProcLookup(k, pid_ns)      # proc_fill_super(): fs_info->pid_ns
     if not sb.mounts:                        # a superblock found in use keeps its flags
         sb.rdonly = bool(flags & uapi.MS_RDONLY)
     inherited = mount_too_revealing(task, sb, mnt_flags)

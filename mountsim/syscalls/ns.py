@@ -275,6 +275,14 @@ def sys_setns(k: Kernel, task: Task, fd: int, nstype: int) -> int:
     return 0
 
 
+def pidns_is_ancestor(ns: PidNamespace, active: PidNamespace) -> bool:
+    """pidns_is_ancestor(): *ns* is *active* or below it (the only pid namespaces one may
+    enter or show)."""
+    while ns is not None and ns.level > active.level:
+        ns = ns.parent
+    return ns is active
+
+
 def _other_ns_install(task: Task, ns: OtherNamespace | PidNamespace) -> int:
     """The ->install() of the namespaces mounts do not live in: CAP_SYS_ADMIN over the
     namespace's owner and over the caller's own user namespace; a pid namespace must be the
@@ -286,11 +294,7 @@ def _other_ns_install(task: Task, ns: OtherNamespace | PidNamespace) -> int:
         raise KernelError(errno.EPERM, "needs CAP_SYS_ADMIN over the namespace's owner",
                           where=f"{name}ns_install")
     if isinstance(ns, PidNamespace):
-        active = task.pid_ns
-        ancestor = ns
-        while ancestor is not None and ancestor.level > active.level:
-            ancestor = ancestor.parent
-        if ancestor is not active:
+        if not pidns_is_ancestor(ns, task.pid_ns):
             raise KernelError(errno.EINVAL, "not the caller's pid namespace or below it",
                               where="pidns_install")
         task.pid_ns_for_children = ns

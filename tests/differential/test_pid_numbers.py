@@ -135,3 +135,29 @@ def test_a_namespace_init_whose_sibling_is_never_reaped_exits_without_the_timeou
     got = kernel_agrees(live, prog)
     assert clock.monotonic() - start < live_mod.TIMEOUT
     assert [r.errno for r in got[4:]] == [None, None, "EINVAL"]
+
+
+def test_proc_pidns_option_shows_the_named_pid_namespace(live):
+    """If proc is mounted with pidns= naming a pid namespace file (6.16: mount data, or
+    fsconfig's string or fd), then /proc/self there reads the caller's pid in that
+    namespace (ENOENT for a caller outside it); a path that is no namespace file, or a
+    namespace file of another kind, is EINVAL, a missing one ENOENT, a remount with
+    pidns= EBUSY (fs/proc/root.c proc_parse_pidns_param())."""
+    prog = program((1, "unshare", (uapi.CLONE_NEWPID,), None),
+                   (1, "fork", (), 2),
+                   (2, "mount", ("proc", "/d", "proc", 0, None), None),
+                   (2, "mount", ("p", "/e", "proc", 0, "pidns=/d/self/ns/pid"), None),
+                   (2, "readlink", ("/e/self", None, 64), None),
+                   (1, "readlink", ("/e/self", None, 64), None),
+                   (2, "mount", ("p", "/e", "proc", 0, "pidns=/d"), None),
+                   (2, "mount", ("p", "/e", "proc", 0, "pidns=/nonexistent"), None),
+                   (2, "mount", (None, "/e", None, uapi.MS_REMOUNT, "pidns=/d/self/ns/pid"), None),
+                   (2, "fsopen", ("proc", 0), 3),
+                   (2, "fsconfig", (3, uapi.FSCONFIG_SET_STRING, "pidns", "/d/self/ns/mnt", 0), None),
+                   (2, "openat", (AT, "/d/self/ns/pid", uapi.O_RDONLY), 4),
+                   (2, "fsconfig", (3, uapi.FSCONFIG_SET_FD, "pidns", None, 4), None),
+                   (2, "fsconfig", (3, uapi.FSCONFIG_CMD_CREATE, None, None, 0), None))
+    got = kernel_agrees(live, prog)
+    assert [r.errno for r in got[3:9]] == [None, None, "ENOENT", "EINVAL", "ENOENT", "EBUSY"]
+    assert got[4].out == "1"
+    assert [r.errno for r in got[10:]] == ["EINVAL", None, None, None]
