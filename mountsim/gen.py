@@ -115,7 +115,8 @@ FS_OPTIONS = ["mode=700", "mode=0755", "mode=1777", "mode=+17", "mode=-1", "mode
 TYPE_OPTIONS = {
     "tmpfs": FS_OPTIONS, "ramfs": FS_OPTIONS,
     "proc": ["hidepid=2", "hidepid=invisible", "hidepid=7", "subset=pid", "subset=sys",
-             "gid=5", "hidepid=noaccess,gid=0", "foo"],
+             "gid=5", "hidepid=noaccess,gid=0", "foo", "pidns=/d/self/ns/pid",
+             "pidns=/d/self/ns/mnt"],
     "devpts": ["newinstance", "newinstance,ptmxmode=0666", "mode=620,gid=5", "max=8",
                "ptmxmode=8", "mode=+600", "foo=1"],
 }
