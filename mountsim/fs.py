@@ -319,6 +319,19 @@ def kstrtouint(val: str, base: int, fs: str, key: str, where: str) -> int:
     return int(body, base)
 
 
+def fsparam_kid(val: str, user_ns: UserNamespace | None, fs: str, key: str, why: str,
+                where: str) -> int:
+    """A uid= or gid= parameter as a kernel id: kstrtouint() in base 0 (fsparam_u32), then
+    make_kuid()/make_kgid() in the caller's namespace (*user_ns*; None: the initial one),
+    which must map it. Errors: EINVAL "<fs>: <why>" where it maps nothing (tmpfs:
+    shmem_parse_one()'s "Bad value"; devpts: fs_param_is_uid()'s "Invalid uid")."""
+    kid = kstrtouint(val, 0, fs, key, where)
+    kid = make_kid(user_ns, f"{key}_map", kid) if user_ns is not None else kid
+    if kid is None:
+        raise KernelError(errno.EINVAL, f"{fs}: {why}", where=where)
+    return kid
+
+
 def u32_octal(val: str, fs: str, key: str, where: str) -> int:
     """fsparam_u32oct: kstrtouint() in base 8."""
     return kstrtouint(val, 8, fs, key, where)
@@ -441,12 +454,9 @@ def parse_options(fstype: FsType, data: str | None, profile: Profile | None = No
         if fstype.name == "ramfs":
             u32_octal(val, "ramfs", key, "ramfs_parse_param")      # its only parameter
         if fstype.name == "devpts" and key in ("uid", "gid"):
-            # fsparam_uid/gid: make_kuid() in the caller's namespace, shown as kernel ids
-            kid = kstrtouint(val, 0, "devpts", key, "fs_param_is_uid")
-            kid = make_kid(user_ns, f"{key}_map", kid) if user_ns is not None else kid
-            if kid is None:
-                raise KernelError(errno.EINVAL, f"devpts: Invalid {key} '{val}'",
-                                  where="fs_param_is_uid")
+            # fsparam_uid/gid: shown as kernel ids (devpts_show_options())
+            kid = fsparam_kid(val, user_ns, "devpts", key, f"Invalid {key} {val!r}",
+                              "fs_param_is_uid")
             opt = f"{key}={kid}"
         if fstype.name == "tmpfs":    # the last value of a setting wins (size, nr_blocks:
             tmpfs.pop("size" if key == "nr_blocks" else key, None)      # both ctx->blocks)
@@ -476,14 +486,9 @@ def _show_tmpfs_option(key: str, val: str, user_ns: UserNamespace | None = None)
         mode = u32_octal(val, "tmpfs", "mode", "shmem_parse_one") & 0o7777
         return "" if mode == 0o1777 else f"mode={mode:03o}"
     if key in ("uid", "gid"):
-        # make_kuid(current_user_ns(), n), which must be valid and mapped in the
-        # filesystem's namespace (the caller's here); printed as the initial namespace's
-        # id (from_kuid_munged(&init_user_ns, …)), not at all for GLOBAL_ROOT_UID/GID
-        kid = kstrtouint(val, 0, "tmpfs", key, "shmem_parse_one")
-        if user_ns is not None:
-            kid = make_kid(user_ns, f"{key}_map", kid)
-        if kid is None:
-            raise KernelError(errno.EINVAL, f"tmpfs: Bad value for '{key}'", where="shmem_parse_one")
+        # printed as the initial namespace's id (from_kuid_munged(&init_user_ns, …)), not
+        # at all for GLOBAL_ROOT_UID/GID
+        kid = fsparam_kid(val, user_ns, "tmpfs", key, f"Bad value for '{key}'", "shmem_parse_one")
         return "" if kid == 0 else f"{key}={kid}"
     if key == "mpol" and val == "default":
         return ""                                       # shmem_show_mpol(): MPOL_DEFAULT
@@ -581,10 +586,10 @@ def reconfigure_options(sb: SuperBlock, new: Iterable[str], profile: Profile) ->
     defaults for what is not given, also when nothing is), shmem_reconfigure() only some
     (tmpfs_reconfigure()) and ramfs has no ->reconfigure; then printed as the filesystem's
     ->show_options() prints them. Errors: tmpfs's EINVAL."""
-    new = tuple(new)
-    if sb.fstype == "tmpfs":
-        new = tmpfs_reconfigure(sb, new)
-    if not new and sb.fstype != "devpts" or sb.fstype == "ramfs":
+    if sb.fstype == "ramfs":
+        return sb.options
+    new = tmpfs_reconfigure(sb, tuple(new)) if sb.fstype == "tmpfs" else tuple(new)
+    if not new and sb.fstype != "devpts":
         return sb.options
     options = merge_options(() if sb.fstype == "devpts" else sb.options, new)
     fst = FS_TYPES.get(sb.fstype)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import enum
 import errno
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -34,7 +34,7 @@ from ..namei import at_lookup_flags, user_path_at
 from ..newns import open_new_namespace
 from ..nullfs import fs_context_for_reconfigure
 from ..proc import ProcLookup, proc_parse_pidns_param
-from ..task import File, Path
+from ..task import File, Path, PidNamespace
 from ..user_namespace import ns_capable
 from . import register
 from .mount import (fs_context_sb, fs_context_user_ns, mount_too_revealing, require_may_mount,
@@ -73,7 +73,7 @@ class FsContext:
     root: SuperBlock | None = None             # kernel: root (its d_sb)
     exclusive: bool = False                    # kernel: exclusive
     profile: Profile | None = None             # Model-only: the build (which options exist)
-    pid_ns: Any = None                         # proc's pidns= (proc_fs_context's pid_ns)
+    pid_ns: PidNamespace | None = None         # proc's pidns= (proc_fs_context's pid_ns)
 
 
 # fs/fs_context.c: keys vfs_parse_sb_flag() consumes before the filesystem sees them.

@@ -124,8 +124,8 @@ class Program:
     start_copy_file: str | None = None
     start_contents_known: bool = False        # `# start-contents: complete`
     start_unknown: bool = False               # raw strace output, no header: an unknown machine
-    # strace -e trace=… output: none of the calls every process makes is shown, so neither
-    # are most forks nor the calls that made files (parse.filtered_trace())
+    # strace -e trace=… output that shows none of the calls every process makes, so not
+    # the calls that made files either: contents unknown (parse.filtered_trace())
     filtered: bool = False
 
 
