@@ -5,8 +5,8 @@ fs/proc, fs/nsfs.c) that the mount code depends on: a per-superblock directory t
 `is_subdir()`, which dentries are mountpoints (`struct mountpoint`'s m_list), anonymous
 device numbers (`get_anon_bdev()`), and what each type prints in mountinfo.
 
-Each dentry carries its inode's owner and mode for the DAC checks of permission.py (one
-gid, 0, for every inode and task: the model has no setgid calls), and a symlink its body
+Each dentry carries its inode's owner, group and mode for the DAC checks of
+permission.py, and a symlink its body
 (`target`). Limitations: no file contents; device nodes have no device. Filesystems known only
 from a `# start-mountinfo:` line (`opaque`) create any path on demand: their contents are
 unknown to the model, and a trace that used a path successfully proves it exists.
@@ -38,7 +38,7 @@ _KIND_CODE = {k: i for i, k in enumerate(_KINDS)}
 # Dentry.bits' layout, also for hot loops that test it directly (a property read costs
 # ~80 ns): three flags, then the type's code, the mode, the owner.
 D_UNLINKED, D_GUESSED, D_UNKNOWN = 1, 2, 4
-D_KIND_SHIFT, D_MODE_SHIFT, D_UID_SHIFT = 3, 6, 18
+D_KIND_SHIFT, D_MODE_SHIFT, D_UID_SHIFT, D_GID_SHIFT = 3, 6, 18, 50
 D_KIND = 0o7 << D_KIND_SHIFT
 D_LNK = _KIND_CODE[S_IFLNK] << D_KIND_SHIFT
 # SuperBlock.bits (s_flags' few the model keeps)
@@ -66,9 +66,10 @@ class Dentry:
     kind = bits("bits", D_KIND_SHIFT, 3, "the inode's type (S_IFDIR, ...)", _KINDS)
     mode = bits("bits", D_MODE_SHIFT, 12, "the inode's permission bits (i_mode & 07777)")
     uid = bits("bits", D_UID_SHIFT, 32, "i_uid, a kernel id (user_namespace.py)")
+    gid = bits("bits", D_GID_SHIFT, 32, "i_gid, a kernel id")
 
     def __init__(self, name: str, parent: Dentry | None, sb: SuperBlock, kind: str = S_IFDIR,
-                 uid: int = 0, mode: int | None = None) -> None:
+                 uid: int = 0, mode: int | None = None, gid: int = 0) -> None:
         self.name = name
         self.parent: Dentry = parent if parent is not None else self
         self.children: Mapping[str, Dentry] = _NO_CHILDREN   # own_children() to add
@@ -77,7 +78,7 @@ class Dentry:
         if mode is None:
             mode = 0o755 if kind == S_IFDIR else 0o644
         b = (_KIND_CODE[kind] << D_KIND_SHIFT | (mode & 0o7777) << D_MODE_SHIFT
-             | uid << D_UID_SHIFT)
+             | uid << D_UID_SHIFT | gid << D_GID_SHIFT)
         self.bits = INTS.setdefault(b, b)    # shared_int()
         self.aux = None              # target, ns_ref or absent
 
@@ -127,8 +128,9 @@ class Dentry:
             self.children = {}
         return self.children  # type: ignore[return-value]
 
-    def create(self, name: str, kind: str, uid: int = 0, mode: int | None = None) -> Dentry:
-        d = Dentry(name, self, self.sb, kind, uid, mode)
+    def create(self, name: str, kind: str, uid: int = 0, mode: int | None = None,
+               gid: int = 0) -> Dentry:
+        d = Dentry(name, self, self.sb, kind, uid, mode, gid)
         self.own_children()[name] = d
         if type(self.aux) is set:    # absent
             self.aux.discard(name)
@@ -219,7 +221,8 @@ class FsType:
     nodev: bool = True            # not a block-device filesystem: source is just a name
     # The options a new superblock shows (its show_options()), from the parsed ones, the
     # mounter's fsuid and the build's Profile (versions.py); None: as given.
-    shown: Callable[[tuple[str, ...], int, Profile], tuple[str, ...]] | None = None
+    # (options, (root's uid, gid), profile) -> what show_options prints
+    shown: Callable[[tuple[str, ...], tuple[int, int], Profile], tuple[str, ...]] | None = None
     # known options that exist only when a build Profile flag is set: (flag, options)
     configured: tuple[str, frozenset[str]] | None = None
 
@@ -253,7 +256,7 @@ class SuperBlock:
     nouser = bit("bits", SB_NOUSER, "SB_NOUSER (nullfs; nsfs_init() clears it for nsfs)")
 
     def __init__(self, fstype: str, dev: int, user_ns: UserNamespace, options: tuple[str, ...] = (),
-                 opaque: bool = False, major: int = 0, owner: int = 0) -> None:
+                 opaque: bool = False, major: int = 0, owner: int = 0, group: int = 0) -> None:
         self.fstype = fstype
         self.s_dev = major << MINORBITS | dev   # MKDEV(); anonymous devices: major 0
         self.user_ns = user_ns           # s_user_ns
@@ -265,7 +268,9 @@ class SuperBlock:
         for o in options:
             if o.startswith("uid="):
                 owner = int(o[4:])
-        self.root = Dentry("/", None, self, uid=owner, mode=_root_mode(fstype, options))
+            elif o.startswith("gid=") and fstype == "tmpfs":
+                group = int(o[4:])
+        self.root = Dentry("/", None, self, uid=owner, mode=_root_mode(fstype, options), gid=group)
         self.root.unknown = opaque
 
     def show_options(self) -> str:
@@ -282,16 +287,18 @@ _TMPFS_SHOW_ORDER = ("size", "nr_inodes", "mode", "uid", "gid", "huge", "mpol", 
                      "inode64", "noswap", "quota", "usrquota", "grpquota")
 
 
-def tmpfs_options(options: tuple[str, ...], owner: int, profile: Profile) -> tuple[str, ...]:
-    """The options a new tmpfs shows: an owner other than root appears as uid= (the root
-    inode belongs to the mounter's fsuid unless uid= says otherwise), in kernel order.
+def tmpfs_options(options: tuple[str, ...], owner: tuple[int, int], profile: Profile) -> tuple[str, ...]:
+    """The options a new tmpfs shows: an owner or group other than root's appears as uid=
+    or gid= (the root inode belongs to the mounter's fsuid and fsgid unless uid= or gid=
+    say otherwise: shmem_init_fs_context()), in kernel order.
 
     Mirrors mm/shmem.c:shmem_show_options() for inode64/inode32: full_inums defaults to
     CONFIG_TMPFS_INODE64 (`profile.tmpfs_inode64`), the last of inode32/inode64 given wins;
     "inode64"/"inode32" is shown when the config is on or full_inums is set, else hidden.
     """
-    if owner != 0 and not any(o.startswith("uid=") for o in options):
-        options = options + (f"uid={owner}",)
+    for key, kid in zip(("uid=", "gid="), owner):
+        if kid != 0 and not any(o.startswith(key) for o in options):
+            options = options + (f"{key}{kid}",)
     full_inums = profile.tmpfs_inode64
     for o in options:
         if o in ("inode32", "inode64"):
@@ -337,7 +344,7 @@ def u32_octal(val: str, fs: str, key: str, where: str) -> int:
     return kstrtouint(val, 8, fs, key, where)
 
 
-def ramfs_options(options: tuple[str, ...], owner: int = 0, profile: Profile | None = None) -> tuple[str, ...]:
+def ramfs_options(options: tuple[str, ...], owner: tuple[int, int] = (0, 0), profile: Profile | None = None) -> tuple[str, ...]:
     """What ramfs_show_options() prints: mode= in octal (%o) unless RAMFS_DEFAULT_MODE 0755;
     the last mode given wins (ramfs_parse_param(): `mode & S_IALLUGO`)."""
     mode = 0o755
@@ -364,7 +371,7 @@ def devpts_options(options: tuple[str, ...]) -> tuple[str, ...]:
 _HIDEPID = {"0": "off", "1": "noaccess", "2": "invisible", "4": "ptraceable"}
 
 
-def proc_options(options: tuple[str, ...], owner: int = 0, profile: Profile | None = None) -> tuple[str, ...]:
+def proc_options(options: tuple[str, ...], owner: tuple[int, int] = (0, 0), profile: Profile | None = None) -> tuple[str, ...]:
     """What proc_show_options() prints: gid= unless 0, hidepid= by name unless off,
     subset=pid; the last of each wins. Errors: EINVAL (proc_parse_hidepid_param(): not one
     of 0/1/2/4 or their names; proc_parse_subset_param(): a subset other than pid)."""
@@ -593,7 +600,7 @@ def reconfigure_options(sb: SuperBlock, new: Iterable[str], profile: Profile) ->
         return sb.options
     options = merge_options(() if sb.fstype == "devpts" else sb.options, new)
     fst = FS_TYPES.get(sb.fstype)
-    return fst.shown(options, 0, profile) if fst is not None and fst.shown is not None else options
+    return fst.shown(options, (0, 0), profile) if fst is not None and fst.shown is not None else options
 
 
 def walk(d: Dentry) -> Iterator[Dentry]:

@@ -565,6 +565,75 @@ def k_inside_clone(draw, pid, add, pids, fds, next_fd):
             add(pid, op, (rel,))
 
 
+# Capability masks a program may capset or test: none of them has CAP_SYS_RESOURCE, which
+# this machine's root lacks (the model starts from this machine's sets: host_caps()).
+_CAPS = [uapi.CAP_SYS_ADMIN, uapi.CAP_DAC_OVERRIDE, uapi.CAP_DAC_READ_SEARCH, uapi.CAP_FOWNER,
+         uapi.CAP_CHOWN, uapi.CAP_SETUID, uapi.CAP_SETGID, uapi.CAP_SETPCAP, uapi.CAP_SYS_CHROOT,
+         uapi.CAP_FSETID, uapi.CAP_KILL]
+_NO_RESOURCE = uapi.CAP_FULL_SET & ~(1 << uapi.CAP_SYS_RESOURCE)
+_CAP_MASKS = [0, 1 << uapi.CAP_DAC_OVERRIDE, 1 << uapi.CAP_SYS_ADMIN | 1 << uapi.CAP_SYS_CHROOT,
+              _NO_RESOURCE, _NO_RESOURCE & ~(1 << uapi.CAP_SYS_ADMIN),
+              _NO_RESOURCE & ~(1 << uapi.CAP_DAC_OVERRIDE | 1 << uapi.CAP_DAC_READ_SEARCH)]
+_IDS = [0, 1000, 5, -1]
+
+
+def k_cred(draw, pid, add, pids, *_):
+    """A credential change or question: set*id, setgroups, capset, prctl's keepcaps,
+    bounding set, ambient set and securebits, get*id."""
+    op = draw(sampled(["setresuid", "setresgid", "setreuid", "setuid", "setgid", "setgroups",
+                       "capset", "capset", "keepcaps", "bset", "ambient", "securebits", "getid"]))
+    ids = lambda n: tuple(draw(sampled(_IDS)) for _ in range(n))   # noqa: E731
+    if op in ("setresuid", "setresgid"):
+        add(pid, op, ids(3))
+    elif op == "setreuid":
+        add(pid, op, ids(2))
+    elif op in ("setuid", "setgid"):
+        add(pid, op, ids(1))
+    elif op == "setgroups":
+        gids = list(draw(sampled([(), (0,), (1000, 5), (7,)])))
+        add(pid, "setgroups", (len(gids), gids))
+    elif op == "capset":
+        add(pid, "capset", ({"version": uapi._LINUX_CAPABILITY_VERSION_3, "pid": 0},
+                            {k: draw(sampled(_CAP_MASKS)) for k in ("effective", "permitted",
+                                                                    "inheritable")}))
+    elif op == "keepcaps":
+        add(pid, "prctl", (uapi.PR_SET_KEEPCAPS, draw(sampled([0, 1, 1, 2]))))
+    elif op == "bset":
+        option = draw(sampled([uapi.PR_CAPBSET_DROP, uapi.PR_CAPBSET_READ]))
+        add(pid, "prctl", (option, draw(sampled(_CAPS + [41]))))
+    elif op == "ambient":
+        add(pid, "prctl", (uapi.PR_CAP_AMBIENT, draw(sampled(
+            [uapi.PR_CAP_AMBIENT_RAISE, uapi.PR_CAP_AMBIENT_LOWER, uapi.PR_CAP_AMBIENT_IS_SET,
+             uapi.PR_CAP_AMBIENT_CLEAR_ALL])), draw(sampled(_CAPS)), 0, 0))
+    elif op == "securebits":
+        add(pid, "prctl", (uapi.PR_SET_SECUREBITS, draw(sampled(
+            [0, uapi.SECBIT_KEEP_CAPS, uapi.SECBIT_NO_SETUID_FIXUP | uapi.SECBIT_KEEP_CAPS,
+             uapi.SECBIT_KEEP_CAPS_LOCKED | uapi.SECBIT_KEEP_CAPS, uapi.SECBIT_NOROOT, 1 << 12]))))
+    else:
+        add(pid, draw(sampled(["getuid", "geteuid", "getgid", "getegid"])), ())
+
+
+_ATTR_TARGETS = ["/a", "/b", "/a/x", "/a/f", "/b/f", "/a/l", "/"]
+
+
+def k_attr(draw, pid, add, pids, fds, next_fd):
+    """chmod or chown of a directory, file or link the program made (or not), by any
+    process, in one of their spellings."""
+    path = draw(sampled(_ATTR_TARGETS))
+    op = draw(sampled(["chmod", "fchmodat", "chown", "lchown", "fchownat", "fchmodat2"]))
+    if op in ("chmod", "fchmodat", "fchmodat2"):
+        mode = draw(sampled([0o700, 0o755, 0o2775, 0o4755, 0, 0o1777, 0o640, 0o711]))
+        args = {"chmod": (path, mode), "fchmodat": (uapi.AT_FDCWD, path, mode),
+                "fchmodat2": (uapi.AT_FDCWD, path, mode,
+                              draw(sampled([0, uapi.AT_SYMLINK_NOFOLLOW, 0x8000])))}[op]
+    else:
+        uid, gid = draw(sampled(_IDS)), draw(sampled(_IDS))
+        args = {"chown": (path, uid, gid), "lchown": (path, uid, gid),
+                "fchownat": (uapi.AT_FDCWD, path, uid, gid,
+                             draw(sampled([0, uapi.AT_SYMLINK_NOFOLLOW])))}[op]
+    add(pid, op, args)
+
+
 KINDS = [k_mount, k_mount, k_mkdir, k_bind, k_bind, k_propagation, k_propagation, k_move,
          k_umount, k_umount, k_fork, k_unshare, k_chdir, k_pivot, k_open_tree, k_move_mount,
          k_move_mount, k_close, k_setattr, k_remount, k_rmdir, k_mount_proc, k_clone, k_exit,
@@ -573,4 +642,4 @@ KINDS = [k_mount, k_mount, k_mkdir, k_bind, k_bind, k_propagation, k_propagation
          k_read_mountinfo, k_read, k_read, k_inside_clone,
          k_file, k_file, k_symlink, k_symlink, k_unlink, k_rename, k_rename, k_readlink,
          k_path_mount, k_path_mount, k_pidns, k_mount_options, k_mount_options,
-         k_remount_options, k_fsconfig]
+         k_remount_options, k_fsconfig, k_cred, k_cred, k_cred, k_cred, k_attr, k_attr]

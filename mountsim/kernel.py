@@ -71,13 +71,15 @@ class Kernel:
     def new_sb(self, fstype: str, user_ns: UserNamespace, options: tuple[str, ...] = (),
                opaque: bool = False, dev: int | None = None, major: int = 0) -> SuperBlock:
         """sget_fc() + set_anon_super() for a nodev filesystem; its root belongs to the
-        caller's fsuid (shmem_fill_super(): ctx->uid = current_fsuid())."""
-        owner = self.current.cred.euid if self.current is not None else 0
+        caller's fsuid and fsgid (shmem_fill_super(): ctx->uid = current_fsuid(); ramfs:
+        inode_init_owner())."""
+        cred = self.current.cred if self.current is not None else None
+        owner, group = (cred.euid, cred.egid) if cred is not None else (0, 0)
         fst = FS_TYPES.get(fstype)
         if fst is not None and fst.shown is not None:
-            options = fst.shown(options, owner, self.profile)
+            options = fst.shown(options, (owner, group), self.profile)
         sb = SuperBlock(fstype, self.anon_devs.alloc() if dev is None else dev, user_ns,
-                        options, opaque, major, owner)
+                        options, opaque, major, owner, group)
         if fstype == "devpts":                   # devpts_fill_super() -> mknod_ptmx()
             ptmx = next((o for o in sb.options if o.startswith("ptmxmode=")), "ptmxmode=0")
             sb.root.create("ptmx", S_IFCHR, 0, int(ptmx[9:], 8))

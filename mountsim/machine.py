@@ -23,7 +23,7 @@ from .trace.normalise import unescape
 from .nullfs import init_mount_tree
 from .proc import ProcLookup, make_nsfs
 from .task import FdTable, FsStruct, Path, PidNamespace, Task
-from .user_namespace import Cred
+from .user_namespace import host_cred
 from .versions import Semantics
 
 
@@ -70,7 +70,7 @@ def boot(sem: Semantics | None = None, main_pid: int = 1, start_mountinfo: Itera
         k.attach_mnt(m, rootfs, rsb.root)
         ns.add(m)
     root = traverse_mounts(k, Path(ns.root, ns.root.root))
-    task = k.new_task(main_pid, Cred(k.init_user_ns), FsStruct(root, root), FdTable(), ns)
+    task = k.new_task(main_pid, host_cred(k.init_user_ns), FsStruct(root, root), FdTable(), ns)
     task.pid_ns = task.pid_ns_for_children = PidNamespace(k.init_user_ns)
     k.current = task
     for d in start_dirs:

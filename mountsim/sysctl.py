@@ -19,6 +19,7 @@ from .errors import KernelError
 from .fs import Dentry
 from .kernel import Kernel
 from .task import Task
+from .uapi import CAP_SYS_RESOURCE
 from .user_namespace import ns_capable
 
 # proc path (below the proc root) -> (attribute, minimum, maximum, mode): of the Kernel, or
@@ -51,9 +52,11 @@ def sysctl_perm(task: Task, table: tuple[str, int, int, int], mask: int) -> None
     if table[0] in _PER_USER_NS:
         # set_permissions(): the owner bits to CAP_SYS_RESOURCE over the namespace, else
         # at most read (S_IROTH), for everyone alike
-        mode = table[3] >> 6 if ns_capable(task.cred, task.cred.user_ns) else table[3] & 0o4
-    else:
-        mode = table[3] >> 6 if task.cred.euid == 0 else table[3] >> 3
+        mode = table[3] >> 6 if ns_capable(task.cred, task.cred.user_ns, CAP_SYS_RESOURCE) \
+            else table[3] & 0o4
+    else:                               # test_perm(): root's bits, group 0's, others'
+        mode = table[3] >> 6 if task.cred.euid == 0 else \
+            table[3] >> 3 if task.cred.in_group(0) else table[3]
     if mask & ~mode & 0o7:
         raise KernelError(errno.EACCES, "the sysctl is not writable by this user",
                           where="test_perm")

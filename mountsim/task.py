@@ -220,7 +220,7 @@ class Task:
     """struct task_struct: a pid (the trace's number), credentials, fs, files, nsproxy."""
 
     __slots__ = ("pid", "cred", "fs", "files", "mnt_ns", "alive", "pid_ns", "pid_ns_for_children",
-                 "dumpable", "exe", "net_ns", "ipc_ns", "uts_ns", "cgroup_ns", "time_ns",
+                 "dumpable", "exe", "exec_cred", "net_ns", "ipc_ns", "uts_ns", "cgroup_ns", "time_ns",
                  "time_ns_for_children", "nrs")
 
     def __init__(self, pid: int, cred: Cred, fs: FsStruct, files: FdTable, mnt_ns: MntNamespace) -> None:
@@ -233,6 +233,8 @@ class Task:
         self.pid_ns: PidNamespace | None = None               # task_active_pid_ns()
         self.pid_ns_for_children: PidNamespace | None = None  # nsproxy->pid_ns_for_children
         self.dumpable = True          # get_dumpable(mm) == SUID_DUMP_USER
+        self.exec_cred = None         # the credentials before the last exec, while its
+        #                               file's set-id bits are undecided (syscalls/cred.py)
         self.exe: File | None = None  # mm->exe_file: known once the trace shows an execve
         # nsproxy's other namespaces (user_namespace.OtherNamespace; Kernel.new_task() starts
         # them at the initial ones): net and ipc decide sysfs and mqueue mounts, all of them

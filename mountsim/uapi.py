@@ -219,6 +219,42 @@ S_IFCHR = 0o020000
 S_IFIFO = 0o010000
 
 
+# include/uapi/linux/capability.h: capability numbers (bits of the sets), capset's versions
+CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER = 0, 1, 2, 3
+CAP_FSETID, CAP_KILL, CAP_SETGID, CAP_SETUID = 4, 5, 6, 7
+CAP_SETPCAP, CAP_LINUX_IMMUTABLE, CAP_NET_BIND_SERVICE, CAP_NET_BROADCAST = 8, 9, 10, 11
+CAP_NET_ADMIN, CAP_NET_RAW, CAP_IPC_LOCK, CAP_IPC_OWNER = 12, 13, 14, 15
+CAP_SYS_MODULE, CAP_SYS_RAWIO, CAP_SYS_CHROOT, CAP_SYS_PTRACE = 16, 17, 18, 19
+CAP_SYS_PACCT, CAP_SYS_ADMIN, CAP_SYS_BOOT, CAP_SYS_NICE = 20, 21, 22, 23
+CAP_SYS_RESOURCE, CAP_SYS_TIME, CAP_SYS_TTY_CONFIG, CAP_MKNOD = 24, 25, 26, 27
+CAP_LEASE, CAP_AUDIT_WRITE, CAP_AUDIT_CONTROL, CAP_SETFCAP = 28, 29, 30, 31
+CAP_MAC_OVERRIDE, CAP_MAC_ADMIN, CAP_SYSLOG, CAP_WAKE_ALARM = 32, 33, 34, 35
+CAP_BLOCK_SUSPEND, CAP_AUDIT_READ, CAP_PERFMON, CAP_BPF = 36, 37, 38, 39
+CAP_CHECKPOINT_RESTORE = 40
+CAP_LAST_CAP = 40
+CAP_FULL_SET = (1 << (CAP_LAST_CAP + 1)) - 1
+_LINUX_CAPABILITY_VERSION_1, _LINUX_CAPABILITY_VERSION_2, _LINUX_CAPABILITY_VERSION_3 = (
+    0x19980330, 0x20071026, 0x20080522)
+# include/uapi/linux/prctl.h: the options that read or change credentials
+PR_GET_DUMPABLE, PR_SET_DUMPABLE, PR_GET_KEEPCAPS, PR_SET_KEEPCAPS = 3, 4, 7, 8
+PR_CAPBSET_READ, PR_CAPBSET_DROP, PR_GET_SECUREBITS, PR_SET_SECUREBITS = 23, 24, 27, 28
+PR_CAP_AMBIENT = 47
+SUID_DUMP_DISABLE, SUID_DUMP_USER, SUID_DUMP_ROOT = 0, 1, 2     # include/linux/sched/coredump.h
+PR_CAP_AMBIENT_IS_SET, PR_CAP_AMBIENT_RAISE, PR_CAP_AMBIENT_LOWER, PR_CAP_AMBIENT_CLEAR_ALL = 1, 2, 3, 4
+# include/uapi/linux/securebits.h: SECBIT_X is 1 << SECURE_X; each bit's lock is the next one
+SECBIT_NOROOT, SECBIT_NOROOT_LOCKED = 1 << 0, 1 << 1
+SECBIT_NO_SETUID_FIXUP, SECBIT_NO_SETUID_FIXUP_LOCKED = 1 << 2, 1 << 3
+SECBIT_KEEP_CAPS, SECBIT_KEEP_CAPS_LOCKED = 1 << 4, 1 << 5
+SECBIT_NO_CAP_AMBIENT_RAISE, SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED = 1 << 6, 1 << 7
+SECBIT_EXEC_RESTRICT_FILE, SECBIT_EXEC_RESTRICT_FILE_LOCKED = 1 << 8, 1 << 9
+SECBIT_EXEC_DENY_INTERACTIVE, SECBIT_EXEC_DENY_INTERACTIVE_LOCKED = 1 << 10, 1 << 11
+SECURE_ALL_BITS = 0x555
+SECURE_ALL_LOCKS = SECURE_ALL_BITS << 1
+SECURE_ALL_UNPRIVILEGED = SECBIT_EXEC_RESTRICT_FILE | SECBIT_EXEC_DENY_INTERACTIVE
+# include/uapi/linux/limits.h
+NGROUPS_MAX = 65536
+
+
 def _table(prefix: str, *, exclude: tuple[str, ...] = ()) -> dict[str, int]:
     return {k: v for k, v in globals().items()
             if k.startswith(prefix) and isinstance(v, int) and k not in exclude}
@@ -249,6 +285,9 @@ FLAG_NAMES: dict[str, dict[str, int]] = {
               "F_DUPFD_CLOEXEC": F_DUPFD_CLOEXEC},
     "fd_flags": {"FD_CLOEXEC": FD_CLOEXEC},
     "resolve": _table("RESOLVE_", exclude=()),
+    "cap": _table("CAP_", exclude=("CAP_LAST_CAP", "CAP_FULL_SET")),   # a number each
+    "prctl": _table("PR_", exclude=tuple(_table("PR_CAP_AMBIENT_"))),
+    "secbits": _table("SECBIT_"),
 }
 # unshare(2) reuses the clone table; UNSHARE_EMPTY_MNTNS is parsed by name too.
 FLAG_NAMES["clone"]["UNSHARE_EMPTY_MNTNS"] = UNSHARE_EMPTY_MNTNS
@@ -260,6 +299,9 @@ ALL_NAMES.update({"MNT_ID_REQ_SIZE_VER0": MNT_ID_REQ_SIZE_VER0,   # mnt_id_req.s
                   "MNT_ID_REQ_SIZE_VER1": MNT_ID_REQ_SIZE_VER1})
 ALL_NAMES.update({"AT_FDCWD": AT_FDCWD, "LSMT_ROOT": LSMT_ROOT, "MS_MGC_VAL": MS_MGC_VAL,
                   "STATMOUNT_BY_FD": STATMOUNT_BY_FD, "MOUNT_ATTR_SIZE_VER0": MOUNT_ATTR_SIZE_VER0})
+ALL_NAMES.update(_table("PR_CAP_AMBIENT_"))
+ALL_NAMES.update(_table("SUID_DUMP_"))
+ALL_NAMES.update(_table("_LINUX_CAPABILITY_VERSION_"))
 
 ERRNO_NAMES: dict[str, int] = {n: getattr(_errno, n) for n in dir(_errno) if n.startswith("E")}
 
@@ -269,7 +311,7 @@ def errno_name(code: int) -> str:
     return _errno.errorcode.get(code, str(code))
 
 
-ENUM_FAMILIES = frozenset({"fsconfig", "seek", "fcntl"})   # one value, not a set of bits
+ENUM_FAMILIES = frozenset({"fsconfig", "seek", "fcntl", "cap", "prctl"})   # one value, not a set of bits
 
 
 def flags_to_str(family: str, value: int) -> str:

@@ -1,14 +1,16 @@
-"""User namespaces and credentials: who may do what (kernel/user_namespace.c, cred.c).
+"""User namespaces and credentials: who may do what (kernel/user_namespace.c, cred.c,
+kernel/sys.c, kernel/capability.c, security/commoncap.c).
 
-Mirrors security/commoncap.c:cap_capable() for the question the mount code asks,
-`ns_capable(ns, CAP_SYS_ADMIN)`, and cap_emulate_setxuid() for how setresuid() drops
-capabilities. Capabilities are modelled as one bit: a task has all of them in its own user
-namespace or none (`Cred.caps`); that is enough for mount semantics.
+A `Cred` holds the real, effective and saved uids and gids, the supplementary groups and
+the five capability sets as bitmasks (CAP_* of include/uapi/linux/capability.h), with the
+securebits. `ns_capable()` mirrors cap_capable(); `setresuid()` cap_emulate_setxuid();
+`bprm_creds()` cap_bprm_creds_from_file(); `capset()` cap_capset(); `cap_prctl()`
+cap_task_prctl(). The fsuid and fsgid are the effective ones (no setfsuid/setfsgid).
 
 Ids in credentials and inodes are kernel ids (kuid_t/kgid_t: the initial namespace's
 numbers). A child namespace maps its own ids to kernel ids through the uid_map/gid_map
 written once through /proc/<pid>/ (map_write(), new_idmap_permitted()); before that every
-id is unmapped in it. Tasks have one gid, 0 (no setgid calls are modelled).
+id is unmapped in it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from . import uapi
 from .errors import KernelError
 
 _ns_inum = itertools.count(0xF0000000)
@@ -73,17 +76,40 @@ class OtherNamespace:
 
 @attrs.define(slots=True, eq=False)
 class Cred:
-    """struct cred, reduced to what mount permission checks read."""
+    """struct cred: ids (kernel ids; fsuid/fsgid are euid/egid) and capability sets."""
 
     user_ns: UserNamespace
     ruid: int = 0
     euid: int = 0
     suid: int = 0
-    caps: bool = True            # effective capability set is full (True) or empty
-    permitted: bool = True
+    rgid: int = 0
+    egid: int = 0
+    sgid: int = 0
+    groups: frozenset = frozenset()          # group_info, kernel gids
+    cap_effective: int = uapi.CAP_FULL_SET
+    cap_permitted: int = uapi.CAP_FULL_SET
+    cap_inheritable: int = 0
+    cap_bset: int = uapi.CAP_FULL_SET
+    cap_ambient: int = 0
+    securebits: int = 0
 
     def copy(self) -> Cred:
         return attrs.evolve(self)
+
+    def has(self, cap: int) -> bool:
+        """cap_raised(cap_effective, cap)."""
+        return bool(self.cap_effective >> cap & 1)
+
+    def in_group(self, gid: int) -> bool:
+        """in_group_p(): the fsgid or a supplementary group."""
+        return gid == self.egid or gid in self.groups
+
+    def set_user_ns(self, ns: UserNamespace) -> None:
+        """set_cred_user_ns(): every capability, and nothing else, in the new namespace."""
+        self.user_ns = ns
+        self.securebits = 0
+        self.cap_inheritable = self.cap_ambient = 0
+        self.cap_permitted = self.cap_effective = self.cap_bset = uapi.CAP_FULL_SET
 
 
 def _map_id(ns: UserNamespace, which: str, value: int, up: bool) -> int | None:
@@ -113,15 +139,15 @@ def ids_mapped(ns: UserNamespace, uid: int, gid: int = 0) -> bool:
     return from_kid(ns, "uid_map", uid) is not None and from_kid(ns, "gid_map", gid) is not None
 
 
-def ns_capable(cred: Cred, ns: UserNamespace) -> bool:
-    """Does *cred* hold CAP_SYS_ADMIN (any cap) in *ns*? Mirrors cap_capable().
+def ns_capable(cred: Cred, ns: UserNamespace, cap: int = uapi.CAP_SYS_ADMIN) -> bool:
+    """Does *cred* hold *cap* in *ns*? Mirrors cap_capable().
 
     The creator's euid owns a child namespace and has every capability in it when the
     creator lives in the parent namespace, even without capabilities of its own.
     """
     while True:
         if ns is cred.user_ns:
-            return cred.caps
+            return cred.has(cap)
         if ns.level <= cred.user_ns.level:
             return False
         if ns.parent is cred.user_ns and ns.owner == cred.euid:
@@ -146,38 +172,77 @@ def create_user_ns(cred: Cred, chrooted: bool) -> Cred:
     if chrooted:
         raise KernelError(errno.EPERM, "a chrooted process may not create a user namespace",
                           where="create_user_ns")
-    if not ids_mapped(parent, cred.euid):
+    if not ids_mapped(parent, cred.euid, cred.egid):
         raise KernelError(errno.EPERM, "creator's uid or gid is not mapped in its user namespace",
                           where="create_user_ns")
     for n, u in charge:                  # past the checks that would dec_user_namespaces()
         n.user_ns_counts[u] = n.user_ns_counts.get(u, 0) + 1
     # ns->flags = parent_ns->flags: USERNS_SETGROUPS_ALLOWED is inherited
-    ns = UserNamespace(parent, cred.euid, parent.level + 1, parent_could_setfcap=cred.caps,
+    ns = UserNamespace(parent, cred.euid, parent.level + 1,
+                       parent_could_setfcap=cred.has(uapi.CAP_SETFCAP),
                        setgroups_allowed=parent.setgroups_allowed)
     new = cred.copy()
-    new.user_ns = ns
-    new.caps = new.permitted = True      # set_cred_user_ns(): CAP_FULL_SET in the new ns
+    new.set_user_ns(ns)
     return new
 
 
-def exec_creds(task) -> None:
-    """The capabilities after an exec, in a user namespace other than the initial one.
-    Mirrors security/commoncap.c cap_bprm_creds_from_file() -> handle_privileged_root():
-    a task whose euid is its namespace's root keeps them all, one whose ruid is keeps them
-    permitted only, any other has none (`unshare --map-user=1000` then a shell: mount is
-    EPERM). Model-only: set-user-id bits and file capabilities are not known (executables
-    live on filesystems of unknown contents), so in the initial namespace, where set-uid
-    helpers are common, an exec leaves the capabilities as they were."""
-    cred = task.cred
-    if cred.user_ns.parent is None:
-        return
-    root = make_kid(cred.user_ns, "uid_map", 0)
-    effective = root is not None and cred.euid == root
-    permitted = effective or (root is not None and cred.ruid == root)
-    if (cred.caps, cred.permitted) != (effective, permitted):
-        new = cred.copy()
-        new.caps, new.permitted = effective, permitted
-        task.cred = new
+def exec_creds(task, old: Cred | None = None, euid: int | None = None,
+               egid: int | None = None) -> None:
+    """The credentials after an exec: cap_bprm_creds_from_file() for a file without file
+    capabilities, then begin_new_exec()'s dumpability.
+
+    A set-user-id or set-group-id file sets the effective id (*euid*, *egid*: the file's
+    owner or group). A namespace's root (euid or ruid) then gets pP' = bset | pI, and
+    pE' = pP' if it is the euid (handle_privileged_root(); SECBIT_NOROOT turns that off);
+    anyone else keeps only the ambient set (pP' = pE' = pA), which a change of id clears.
+    SECBIT_KEEP_CAPS is cleared. Model-only: executables live on filesystems of unknown
+    contents, so an exec is first taken as of a file without set-id bits; the recorded
+    result of a later geteuid()/getegid() shows one that had them (`setid_exec()`)."""
+    old = old if old is not None else task.cred
+    new = old.copy()
+    new.euid = old.euid if euid is None else euid
+    new.egid = old.egid if egid is None else egid
+    if new.euid != old.euid or not old.in_group(new.egid):
+        new.cap_ambient = 0                  # file caps or setid cancel ambient
+    root = make_kid(old.user_ns, "uid_map", 0)
+    permitted, effective = 0, False
+    if not old.securebits & uapi.SECBIT_NOROOT and root is not None:
+        if root in (new.euid, new.ruid):
+            permitted = old.cap_bset | old.cap_inheritable
+        effective = new.euid == root
+    permitted |= new.cap_ambient
+    new.cap_permitted = permitted
+    new.cap_effective = permitted if effective else new.cap_ambient
+    new.securebits &= ~uapi.SECBIT_KEEP_CAPS
+    new.suid, new.sgid = new.euid, new.egid
+    task.cred = new
+    task.dumpable = new.ruid == new.euid and new.rgid == new.egid
+
+
+@functools.cache
+def host_caps() -> dict[str, int]:
+    """The capability sets of this machine's processes (Cap* of /proc/self/status: a root
+    shell's, where the model starts its first task). Model-only: the model simulates this
+    machine, whose root may lack some capabilities (a container's CAP_SYS_RESOURCE, say);
+    every one where the file cannot be read."""
+    sets = {"CapInh": 0, "CapPrm": uapi.CAP_FULL_SET, "CapEff": uapi.CAP_FULL_SET,
+            "CapBnd": uapi.CAP_FULL_SET, "CapAmb": 0}
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key in sets:
+                    sets[key] = int(value, 16) & uapi.CAP_FULL_SET
+    except (OSError, ValueError):
+        pass
+    return sets
+
+
+def host_cred(ns: UserNamespace) -> Cred:
+    """The first task's credentials: root, with this machine's capability sets."""
+    c = host_caps()
+    return Cred(ns, cap_inheritable=c["CapInh"], cap_permitted=c["CapPrm"],
+                cap_effective=c["CapEff"], cap_bset=c["CapBnd"], cap_ambient=c["CapAmb"])
 
 
 @functools.cache
@@ -208,34 +273,152 @@ def inc_user_namespaces(ns: UserNamespace, uid: int) -> list[tuple[UserNamespace
     return chain
 
 
+def _kids(ns: UserNamespace, which: str, ids: tuple[int, ...], keep: bool = True) -> list[int]:
+    """make_kuid()/make_kgid() of each id, -1 kept (with *keep*: the set*id calls that take
+    -1 as "unchanged"; setuid() and setgid() do not). Errors: EINVAL for an unmapped one."""
+    ids = tuple(-1 if x & 0xFFFFFFFF == 0xFFFFFFFF else x & 0xFFFFFFFF for x in ids)
+    out = [(-1 if keep else None) if x == -1 else make_kid(ns, which, x) for x in ids]
+    if None in out:
+        raise KernelError(errno.EINVAL, f"id not mapped in the caller's user namespace ({which})",
+                          where="make_kuid" if which == "uid_map" else "make_kgid")
+    return out  # type: ignore[return-value]
+
+
 def setresuid(cred: Cred, r: int, e: int, s: int) -> None:
-    """__sys_setresuid() + cap_emulate_setxuid(). -1 keeps an id; ids are the caller's
+    """__sys_setresuid() + cap_task_fix_setuid(). -1 keeps an id; ids are the caller's
     namespace's, stored as kernel ids.
 
-    Errors: EINVAL for an id the caller's user namespace does not map; EPERM when an
-    unprivileged caller asks for an id it does not already have.
+    Errors: EINVAL for an id the caller's user namespace does not map; EPERM when a caller
+    without CAP_SETUID asks for an id that is none of its three.
     """
-    kids = [make_kid(cred.user_ns, "uid_map", x) if x != -1 else -1 for x in (r, e, s)]
-    if None in kids:
-        raise KernelError(errno.EINVAL, "uid not mapped in the caller's user namespace",
-                          where="make_kuid")
-    r, e, s = kids
-    new = [cred.ruid if r == -1 else r, cred.euid if e == -1 else e, cred.suid if s == -1 else s]
-    if not cred.caps:
-        have = {cred.ruid, cred.euid, cred.suid}
-        if any(x not in have for x in new):
-            raise KernelError(errno.EPERM, "setresuid needs CAP_SETUID for a new uid",
-                              where="__sys_setresuid")
-    old_any_root = 0 in (cred.ruid, cred.euid, cred.suid)
-    old_euid = cred.euid
+    r, e, s = _kids(cred.user_ns, "uid_map", (r, e, s))
+    old = (cred.ruid, cred.euid, cred.suid)
+    new = tuple(o if x == -1 else x for o, x in zip(old, (r, e, s)))
+    if not cred.has(uapi.CAP_SETUID) and any(x not in old for x in (r, e, s) if x != -1):
+        raise KernelError(errno.EPERM, "setresuid needs CAP_SETUID for a new uid",
+                          where="__sys_setresuid")
+    _set_uids(cred, new)
+
+
+def setreuid(cred: Cred, r: int, e: int) -> None:
+    """__sys_setreuid(): the real uid may become the real or effective one, the effective
+    any of the three, without CAP_SETUID; the saved uid follows the new effective one when
+    the real uid is set or the effective changes away from the real. Errors: EINVAL, EPERM."""
+    r, e = _kids(cred.user_ns, "uid_map", (r, e))
+    ruid, euid, suid = cred.ruid, cred.euid, cred.suid
+    capable = cred.has(uapi.CAP_SETUID)
+    if r != -1 and r not in (ruid, euid) and not capable:
+        raise KernelError(errno.EPERM, "setreuid: a new real uid needs CAP_SETUID", where="__sys_setreuid")
+    if e != -1 and e not in (ruid, euid, suid) and not capable:
+        raise KernelError(errno.EPERM, "setreuid: a new effective uid needs CAP_SETUID",
+                          where="__sys_setreuid")
+    nr = ruid if r == -1 else r
+    ne = euid if e == -1 else e
+    ns = ne if r != -1 or (e != -1 and e != ruid) else suid
+    _set_uids(cred, (nr, ne, ns))
+
+
+def setuid(cred: Cred, uid: int) -> None:
+    """__sys_setuid(): with CAP_SETUID all three uids, else the effective one to the real
+    or saved uid. Errors: EINVAL, EPERM."""
+    (k,) = _kids(cred.user_ns, "uid_map", (uid,), keep=False)
+    if cred.has(uapi.CAP_SETUID):
+        _set_uids(cred, (k, k, k))
+    elif k in (cred.ruid, cred.suid):
+        _set_uids(cred, (cred.ruid, k, cred.suid))
+    else:
+        raise KernelError(errno.EPERM, "setuid needs CAP_SETUID for a new uid", where="__sys_setuid")
+
+
+def _set_uids(cred: Cred, new: tuple[int, int, int]) -> None:
+    """commit the uids, then cap_task_fix_setuid() -> cap_emulate_setxuid(): leaving root
+    (of the caller's namespace) in all three drops the permitted and effective sets unless
+    SECBIT_KEEP_CAPS, and the ambient set always; the effective set follows the euid.
+    SECBIT_NO_SETUID_FIXUP turns this off."""
+    old_ids = (cred.ruid, cred.euid, cred.suid)
     cred.ruid, cred.euid, cred.suid = new
-    if old_any_root and 0 not in new:
-        cred.permitted = False
-        cred.caps = False
-    if old_euid == 0 and cred.euid != 0:
-        cred.caps = False
-    elif old_euid != 0 and cred.euid == 0:
-        cred.caps = cred.permitted
+    if cred.securebits & uapi.SECBIT_NO_SETUID_FIXUP:
+        return
+    root = make_kid(cred.user_ns, "uid_map", 0)
+    if root in old_ids and root not in new:
+        if not cred.securebits & uapi.SECBIT_KEEP_CAPS:
+            cred.cap_permitted = cred.cap_effective = 0
+        cred.cap_ambient = 0
+    if old_ids[1] == root and new[1] != root:
+        cred.cap_effective = 0
+    elif old_ids[1] != root and new[1] == root:
+        cred.cap_effective = cred.cap_permitted
+
+
+def setresgid(cred: Cred, r: int, e: int, s: int) -> None:
+    """__sys_setresgid(): as setresuid() with CAP_SETGID; no capability changes."""
+    r, e, s = _kids(cred.user_ns, "gid_map", (r, e, s))
+    old = (cred.rgid, cred.egid, cred.sgid)
+    if not cred.has(uapi.CAP_SETGID) and any(x not in old for x in (r, e, s) if x != -1):
+        raise KernelError(errno.EPERM, "setresgid needs CAP_SETGID for a new gid",
+                          where="__sys_setresgid")
+    cred.rgid, cred.egid, cred.sgid = (o if x == -1 else x for o, x in zip(old, (r, e, s)))
+
+
+def setregid(cred: Cred, r: int, e: int) -> None:
+    """__sys_setregid(): setreuid()'s rules for gids, with CAP_SETGID."""
+    r, e = _kids(cred.user_ns, "gid_map", (r, e))
+    rgid, egid, sgid = cred.rgid, cred.egid, cred.sgid
+    capable = cred.has(uapi.CAP_SETGID)
+    if r != -1 and r not in (rgid, egid) and not capable:
+        raise KernelError(errno.EPERM, "setregid: a new real gid needs CAP_SETGID", where="__sys_setregid")
+    if e != -1 and e not in (rgid, egid, sgid) and not capable:
+        raise KernelError(errno.EPERM, "setregid: a new effective gid needs CAP_SETGID",
+                          where="__sys_setregid")
+    cred.rgid = rgid if r == -1 else r
+    cred.egid = egid if e == -1 else e
+    if r != -1 or (e != -1 and e != rgid):
+        cred.sgid = cred.egid
+
+
+def setgid(cred: Cred, gid: int) -> None:
+    """__sys_setgid(): setuid()'s rules for gids, with CAP_SETGID."""
+    (k,) = _kids(cred.user_ns, "gid_map", (gid,), keep=False)
+    if cred.has(uapi.CAP_SETGID):
+        cred.rgid = cred.egid = cred.sgid = k
+    elif k in (cred.rgid, cred.sgid):
+        cred.egid = k
+    else:
+        raise KernelError(errno.EPERM, "setgid needs CAP_SETGID for a new gid", where="__sys_setgid")
+
+
+def setgroups(cred: Cred, gids: list[int]) -> None:
+    """SYSCALL setgroups(): EPERM without CAP_SETGID or while the namespace may not set
+    groups (may_setgroups(): setgroups "deny", or no gid_map yet), then EINVAL past
+    NGROUPS_MAX or for an unmapped gid."""
+    ns = cred.user_ns
+    if not cred.has(uapi.CAP_SETGID) or not userns_may_setgroups(ns):
+        raise KernelError(errno.EPERM, "setgroups needs CAP_SETGID and a namespace that allows it",
+                          where="may_setgroups")
+    if len(gids) > uapi.NGROUPS_MAX:
+        raise KernelError(errno.EINVAL, "more than NGROUPS_MAX groups", where="setgroups")
+    kids = _kids(ns, "gid_map", tuple(gids), keep=False)   # gid -1 is no group: EINVAL
+    cred.groups = frozenset(kids)
+
+
+def userns_may_setgroups(ns: UserNamespace) -> bool:
+    """userns_may_setgroups(): the gid_map is written and setgroups was not denied."""
+    return ns.parent is None or (bool(ns.gid_map) and ns.setgroups_allowed)
+
+
+def capset(cred: Cred, effective: int, permitted: int, inheritable: int) -> None:
+    """cap_capset(): no inheritable bit outside pI | pP (unless CAP_SETPCAP) nor outside
+    pI | bset, permitted only shrinks, effective within the new permitted. Errors: EPERM."""
+    if not cred.has(uapi.CAP_SETPCAP) and inheritable & ~(cred.cap_inheritable | cred.cap_permitted):
+        raise KernelError(errno.EPERM, "new inheritable bits need CAP_SETPCAP", where="cap_capset")
+    if inheritable & ~(cred.cap_inheritable | cred.cap_bset):
+        raise KernelError(errno.EPERM, "inheritable bits outside the bounding set", where="cap_capset")
+    if permitted & ~cred.cap_permitted:
+        raise KernelError(errno.EPERM, "the permitted set may only shrink", where="cap_capset")
+    if effective & ~permitted:
+        raise KernelError(errno.EPERM, "effective bits outside the permitted set", where="cap_capset")
+    cred.cap_effective, cred.cap_permitted, cred.cap_inheritable = effective, permitted, inheritable
+    cred.cap_ambient &= permitted & inheritable
 
 
 MAX_EXTENTS = 340                        # UID_GID_MAP_MAX_EXTENTS
@@ -309,9 +492,10 @@ def _idmap_permitted(ns: UserNamespace, which: str, extents: list[Extent], opene
         kid = make_kid(ns.parent, which, extents[0][1])
         if which == "uid_map" and kid == opener.euid:
             return True
-        if which == "gid_map" and not ns.setgroups_allowed and kid == 0:   # egid is 0
+        if which == "gid_map" and not ns.setgroups_allowed and kid == opener.egid:
             return True
-    return ns_capable(writer, ns.parent) and ns_capable(opener, ns.parent)
+    cap = uapi.CAP_SETUID if which == "uid_map" else uapi.CAP_SETGID
+    return ns_capable(writer, ns.parent, cap) and ns_capable(opener, ns.parent, cap)
 
 
 def _verify_root_map(ns: UserNamespace, extents: list[Extent], opener: Cred) -> bool:
@@ -321,7 +505,7 @@ def _verify_root_map(ns: UserNamespace, extents: list[Extent], opener: Cred) -> 
         return True
     if opener.user_ns is ns:
         return ns.parent_could_setfcap
-    return ns_capable(opener, ns.parent)
+    return ns_capable(opener, ns.parent, uapi.CAP_SETFCAP)
 
 
 def setgroups_write(ns: UserNamespace, text: str) -> None:

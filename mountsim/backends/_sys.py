@@ -39,6 +39,11 @@ NR: dict[str, dict[str, int]] = {"x86_64": {
     "statx": 332,                                  # the sandbox guard's own lookups
     "dup": 32, "dup2": 33, "dup3": 292, "fcntl": 72,   # dup*: as fcntl(F_DUPFD*)
     "openat2": 437,
+    # credentials and inode attributes
+    "getuid": 102, "getgid": 104, "geteuid": 107, "getegid": 108, "setgid": 106,
+    "setreuid": 113, "setregid": 114, "setgroups": 116, "setresgid": 119,
+    "capset": 126, "prctl": 157, "chmod": 90, "fchmod": 91, "chown": 92, "fchown": 93,
+    "lchown": 94, "fchownat": 260, "fchmodat": 268, "fchmodat2": 452,
 }}
 ARCH = platform.machine()
 
@@ -102,6 +107,31 @@ def fork_call(name: str, *args: Any) -> tuple[int, int]:
 
 def _u64(d: dict, key: str) -> int:
     return int(d.get(key) or 0) & ((1 << 64) - 1)
+
+
+def cap_header(d: dict | None) -> ctypes.Array | None:
+    """struct __user_cap_header_struct: u32 version, int pid."""
+    if d is None:
+        return None
+    data = struct.pack("<Ii", _u64(d, "version") & 0xFFFFFFFF, int(d.get("pid") or 0))
+    return ctypes.create_string_buffer(data, len(data))
+
+
+def cap_data(d: dict | None) -> ctypes.Array | None:
+    """struct __user_cap_data_struct[2] (version 2 and 3; version 1 reads the first): each
+    set's low 32 bits, then its high 32 bits."""
+    if d is None:
+        return None
+    sets = [_u64(d, k) for k in ("effective", "permitted", "inheritable")]
+    data = struct.pack("<6I", *(s & 0xFFFFFFFF for s in sets), *(s >> 32 & 0xFFFFFFFF for s in sets))
+    return ctypes.create_string_buffer(data, len(data))
+
+
+def gid_list(gids: list | None) -> ctypes.Array | None:
+    """A gid_t array for setgroups(2)."""
+    if gids is None:
+        return None
+    return (ctypes.c_uint32 * max(len(gids), 1))(*(int(g) & 0xFFFFFFFF for g in gids))
 
 
 def mount_attr(d: dict | None, size: int) -> ctypes.Array | None:

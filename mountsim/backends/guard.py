@@ -127,6 +127,8 @@ def path_refusal(facts: SandboxFacts, name: str, cargs: list[Any]) -> str | None
         dirfd, path, flags = ((uapi.AT_FDCWD, cargs[0], cargs[1]) if name == "open" else
                               (uapi.AT_FDCWD, cargs[0], _CREAT) if name == "creat" else cargs[:3])
         return _open_refusal(facts, dirfd, path, int(flags))
+    if name in _ATTR_CALLS:
+        return _attr_refusal(facts, name, cargs)
     for d, i in _CREATES.get(name, ()):
         path = cargs[i] if i < len(cargs) else None
         if isinstance(path, str) and path:
@@ -269,6 +271,46 @@ def _open_refusal(facts: SandboxFacts, dirfd: Any, path: str, flags: int) -> str
             return None
         if magic not in WRITABLE_MAGICS or st.st_dev == facts.rootfs_dev:
             return f"{path}: writes outside the sandbox's own filesystems are refused"
+    finally:
+        os.close(fd)
+    return None
+
+
+# chmod/chown family: name -> (dirfd index or None, path index or None (an fd call), flags
+# index or None, follows the last link without flags)
+_ATTR_CALLS = {
+    "chmod": (None, 0, None, True), "fchmodat": (0, 1, None, True), "fchmodat2": (0, 1, 3, True),
+    "chown": (None, 0, None, True), "lchown": (None, 0, None, False),
+    "fchownat": (0, 1, 4, True), "fchmod": (0, None, None, True), "fchown": (0, None, None, True),
+}
+
+
+def _attr_refusal(facts: SandboxFacts, name: str, cargs: list[Any]) -> str | None:
+    """A mode, owner or group changes only on an inode of the sandbox's own memory
+    filesystems: never the host's rootfs, proc (whose entries are shared by every proc
+    instance) or sysfs."""
+    d, p, f, follow = _ATTR_CALLS[name]
+    flags = int(cargs[f] or 0) if f is not None and f < len(cargs) else 0
+    dirfd = uapi.AT_FDCWD if d is None else cargs[d]
+    path = cargs[p] if p is not None and p < len(cargs) else ""
+    if p is None or (path == "" and flags & uapi.AT_EMPTY_PATH):
+        fd = None
+        try:                               # the fd itself (AT_FDCWD: the cwd)
+            fd = os.open(".", os.O_PATH | os.O_CLOEXEC) if dirfd == uapi.AT_FDCWD else \
+                os.dup(int(dirfd))
+        except (OSError, ValueError, OverflowError):
+            return None                    # EBADF from the call itself
+    elif not isinstance(path, str) or not path:
+        return None                        # EFAULT or ENOENT from the call itself
+    else:
+        fd = _open_path(dirfd, path, follow and not flags & uapi.AT_SYMLINK_NOFOLLOW)
+    if fd is None:
+        return None                        # the call itself will fail
+    try:
+        if facts.rootfs_dev is not None and os.fstat(fd).st_dev == facts.rootfs_dev:
+            return f"{name} {path}: the namespace's hidden root is the host's rootfs"
+        if _magic(fd) not in WRITABLE_MAGICS:
+            return f"{name} {path}: only the sandbox's own memory filesystems change attributes"
     finally:
         os.close(fd)
     return None

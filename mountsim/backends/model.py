@@ -143,6 +143,7 @@ class ModelSession:
             t.files.users -= 1
             t.files = t.files.copy()
         t.time_ns = t.time_ns_for_children      # exec_task_namespaces() -> timens_on_fork()
+        t.exec_cred = t.cred                   # its set-id bits undecided (cred._setid_exec())
         exec_creds(t)
         for fd in sorted(t.files.cloexec):      # do_close_on_exec()
             if fd in t.files.fds:

@@ -268,6 +268,10 @@ def _call_args(task: _Task, name: str, args: tuple) -> list[Any]:
         out[4] = _fd(task, out[4])           # aux is a dfd (SET_PATH*) or an fd (SET_FD)
     if name == "mount_setattr":
         out[3] = _mount_attr(task, out[3], out[4])
+    elif name == "capset":
+        out = [_sys.cap_header(out[0]), _sys.cap_data(out[1])]
+    elif name == "setgroups":
+        out[1] = _sys.gid_list(out[1])
     return out
 
 

@@ -23,15 +23,9 @@ if TYPE_CHECKING:
 Handler = Callable[..., Any]
 
 
-def _setuid(k: Kernel, t: Task, uid: int) -> int:
-    from .ns import sys_setresuid
-    return sys_setresuid(k, t, uid if t.cred.caps else -1, uid, uid if t.cred.caps else -1)
-
-
 TABLE: dict[str, Handler] = {
     "mount": mount.sys_mount,
     "umount2": mount.sys_umount2,
-    "setuid": _setuid,
     "mkdir": file.sys_mkdir,
     "mkdirat": file.sys_mkdirat,
     "open": file.sys_open,
@@ -78,7 +72,27 @@ LAZY: dict[str, tuple[str, str]] = {
     "fchdir": ("ns", "sys_fchdir"),
     "chroot": ("ns", "sys_chroot"),
     "pivot_root": ("ns", "sys_pivot_root"),
-    "setresuid": ("ns", "sys_setresuid"),
+    "setuid": ("cred", "sys_setuid"),
+    "getuid": ("cred", "sys_getuid"),
+    "geteuid": ("cred", "sys_geteuid"),
+    "getgid": ("cred", "sys_getgid"),
+    "getegid": ("cred", "sys_getegid"),
+    "setreuid": ("cred", "sys_setreuid"),
+    "setresuid": ("cred", "sys_setresuid"),
+    "setgid": ("cred", "sys_setgid"),
+    "setregid": ("cred", "sys_setregid"),
+    "setresgid": ("cred", "sys_setresgid"),
+    "setgroups": ("cred", "sys_setgroups"),
+    "capset": ("cred", "sys_capset"),
+    "prctl": ("cred", "sys_prctl"),
+    "chmod": ("attr", "sys_chmod"),
+    "fchmod": ("attr", "sys_fchmod"),
+    "fchmodat": ("attr", "sys_fchmodat"),
+    "fchmodat2": ("attr", "sys_fchmodat2"),
+    "chown": ("attr", "sys_chown"),
+    "lchown": ("attr", "sys_lchown"),
+    "fchown": ("attr", "sys_fchown"),
+    "fchownat": ("attr", "sys_fchownat"),
     "open_tree": ("newapi", "sys_open_tree"),
     "move_mount": ("newapi", "sys_move_mount"),
     "unlink": ("dirops", "sys_unlink"),

@@ -34,7 +34,7 @@ from ..proc_namespace import prepend_path
 from ..task import Path
 from ..user_namespace import ns_capable
 from . import register
-from .file import is_local_mountpoint, may_create, mnt_want_write
+from .file import create_inode, is_local_mountpoint, may_create, mnt_want_write
 
 if TYPE_CHECKING:
     from ..kernel import Kernel
@@ -363,7 +363,7 @@ def do_symlinkat(k: Kernel, task: Task, target: str | None, newdfd: int, name: s
     may_create(task, parent.dentry, "vfs_symlink")
     if parent.dentry.sb.fstype in ("nullfs", "devpts"):
         raise KernelError(errno.EPERM, "the filesystem has no ->symlink", where="vfs_symlink")
-    d = parent.dentry.create(last, S_IFLNK, task.cred.euid, 0o777)
+    d = create_inode(task, parent.dentry, last, S_IFLNK, 0o777)
     d.target = body
     return 0
 
@@ -460,11 +460,12 @@ def do_mknodat(k: Kernel, task: Task, dfd: int, name: str | None, mode: int = 0,
     parent, last = filename_create(k, task, dfd, name)
     may_create(task, parent.dentry, "vfs_mknod")
     whiteout = kind == S_IFCHR and not dev
-    if kind in (S_IFCHR, S_IFBLK) and not whiteout and not ns_capable(task.cred, k.init_user_ns):
+    if kind in (S_IFCHR, S_IFBLK) and not whiteout and not ns_capable(task.cred, k.init_user_ns,
+                                                                           uapi.CAP_MKNOD):
         raise KernelError(errno.EPERM, "device nodes need CAP_MKNOD", where="vfs_mknod")
     if parent.dentry.sb.fstype in ("nullfs", "devpts"):
         raise KernelError(errno.EPERM, "the filesystem has no ->mknod", where="vfs_mknod")
-    parent.dentry.create(last, kind, task.cred.euid, mode & ~task.fs.umask & 0o7777)
+    create_inode(task, parent.dentry, last, kind, mode & ~task.fs.umask & 0o7777)
     return 0
 
 

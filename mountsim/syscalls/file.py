@@ -18,7 +18,7 @@ from ..errors import KernelError
 from ..fs import S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, S_IFSOCK
 from ..mount_hash import MountHash
 from ..mount import MNT
-from ..permission import MAY_READ, MAY_WRITE, generic_permission, may_write_dir
+from ..permission import MAY_READ, MAY_WRITE, generic_permission, inode_init_owner, may_write_dir
 from ..proc import idmap_target, outside_answer, proc_task
 from ..user_namespace import ids_mapped, map_write, ns_capable, setgroups_write
 from ..namei import (LOOKUP_DIRECTORY, LOOKUP_FOLLOW, NameiData, check_name_len, lookup_parent,
@@ -43,7 +43,13 @@ def mnt_want_write(p: Path) -> None:
 
 def fsuidgid_has_mapping(sb, cred) -> bool:
     """fsuidgid_has_mapping(): the caller's fsuid and fsgid map into the sb's user namespace."""
-    return ids_mapped(sb.user_ns, cred.euid)
+    return ids_mapped(sb.user_ns, cred.euid, cred.egid)
+
+
+def create_inode(task: Task, dir, name: str, kind: str, mode: int):
+    """A new inode *name* in *dir*, owned as inode_init_owner() says."""
+    uid, gid, mode = inode_init_owner(task.cred, dir, kind, mode)
+    return dir.create(name, kind, uid, mode, gid)
 
 
 def may_create(task: Task, d, where: str) -> None:
@@ -79,7 +85,7 @@ def sys_mkdirat(k: Kernel, task: Task, dfd: int, name: str | None, mode: int | N
     may_create(task, d, "vfs_mkdir")
     if d.sb.fstype == "devpts":
         raise KernelError(errno.EPERM, "devpts has no ->mkdir", where="vfs_mkdir")
-    new = d.create(last, S_IFDIR, task.cred.euid, (0o777 if mode is None else mode) & ~task.fs.umask & 0o1777)
+    new = create_inode(task, d, last, S_IFDIR, (0o777 if mode is None else mode) & ~task.fs.umask & 0o1777)
     if d.sb.fstype in CGROUP_FS:
         new.unknown = True                  # cgroup_mkdir(): a new cgroup comes with its files
     return 0
@@ -178,6 +184,7 @@ def do_file_open(k: Kernel, task: Task, dfd: int, name: str | None, flags: int,
             # task_dump_owner(): a non-dumpable task's files belong to root; they are 0644
             owner = target[1]
             p.dentry.uid = owner.cred.euid if owner.dumpable else 0
+            p.dentry.gid = owner.cred.egid if owner.dumpable else 0
             p.dentry.mode = 0o644
             if not generic_permission(task.cred, p.dentry, MAY_WRITE):
                 raise KernelError(errno.EACCES, "the proc file belongs to someone else", where="may_open")
@@ -349,8 +356,8 @@ def _open_create(k: Kernel, task: Task, dfd: int, name: str | None, flags: int,
     may_create(task, parent.dentry, "may_o_create")
     if parent.dentry.sb.fstype == "devpts":
         raise KernelError(errno.EACCES, "devpts has no ->create", where="lookup_open")
-    return Path(parent.mnt, parent.dentry.create(last, S_IFREG, task.cred.euid,
-                                                 (mode or 0) & ~task.fs.umask & 0o7777)), True
+    return Path(parent.mnt, create_inode(task, parent.dentry, last, S_IFREG,
+                                    (mode or 0) & ~task.fs.umask & 0o7777)), True
 
 
 def _create_lookup(parent: Path, last: str):

@@ -312,8 +312,7 @@ def _userns_install(task: Task, ns: UserNamespace) -> int:
     if not ns_capable(task.cred, ns):
         raise KernelError(errno.EPERM, "no CAP_SYS_ADMIN in the target user namespace", where="userns_install")
     cred = task.cred.copy()
-    cred.user_ns = ns
-    cred.caps = cred.permitted = True
+    cred.set_user_ns(ns)
     task.cred = cred
     return 0
 
@@ -346,7 +345,7 @@ def sys_chroot(k: Kernel, task: Task, path: str | None) -> int:
     (no CAP_SYS_CHROOT)."""
     p = user_path_at(k, task, uapi.AT_FDCWD, path, LOOKUP_FOLLOW | LOOKUP_DIRECTORY)
     may_lookup(task, p.dentry, "chroot")
-    if not ns_capable(task.cred, task.cred.user_ns):
+    if not ns_capable(task.cred, task.cred.user_ns, uapi.CAP_SYS_CHROOT):
         raise KernelError(errno.EPERM, "chroot needs CAP_SYS_CHROOT", where="ksys_chroot")
     old = task.fs.root.mnt
     task.fs.set_root(p)
@@ -409,14 +408,4 @@ def sys_pivot_root(k: Kernel, task: Task, new_root: str | None, put_old: str | N
     k.attach_mnt(new_mnt, root_parent, root_mp)  # mount new_root on /
     new_mnt.expire = False
     k.chroot_fs_refs(root, new)
-    return 0
-
-
-def sys_setresuid(k: Kernel, task: Task, r: int, e: int, s: int) -> int:
-    """setresuid(2). Errors: EINVAL (unmapped), EPERM."""
-    cred = task.cred.copy()
-    setresuid(cred, r, e, s)
-    if cred.euid != task.cred.euid:
-        task.dumpable = False               # commit_creds(): set_dumpable(suid_dumpable = 0)
-    task.cred = cred
     return 0

@@ -660,15 +660,22 @@ _RET_FD = re.compile(r"\)\s*=\s*(\d+)(?:\s*<[^<>]*>)?\s*$")
 _PAIR = re.compile(r"\[(\d+)(?:<[^<>]*>)?,\s*(\d+)(?:<[^<>]*>)?\]")
 _RET_ZERO = re.compile(r"\)\s*=\s*0\s*$")
 _FCNTL_CMD = re.compile(r"^fcntl\([^,]*,\s*(F_[A-Z_]+)")
+_PRCTL_OPTION = re.compile(r"^prctl\((0x[0-9a-f]+|[A-Z_0-9]+)")
+_PRCTL_MODELLED = frozenset(uapi.FLAG_NAMES["prctl"].values())
 _FCNTL_MODELLED = frozenset(n for n, v in uapi.FLAG_NAMES["fcntl"].items() if v in FCNTL_CMDS)
 
 
 def modelled(name: str, body: str) -> bool:
     """Is this call one the model runs? fcntl only with the fd table's commands (F_DUPFD,
-    F_DUPFD_CLOEXEC, F_GETFD, F_SETFD); its others (file locks, status flags) are skipped."""
+    F_DUPFD_CLOEXEC, F_GETFD, F_SETFD); its others (file locks, status flags) are skipped;
+    prctl only with the credential options (uapi.FLAG_NAMES["prctl"])."""
     if name == "fcntl":
         m = _FCNTL_CMD.match(body)
         return m is not None and m.group(1) in _FCNTL_MODELLED
+    if name == "prctl":                   # PR_GET_DUMPABLE, or 0x3 from strace -X raw
+        m = _PRCTL_OPTION.match(body)
+        return m is not None and (m.group(1) in uapi.FLAG_NAMES["prctl"] or (
+            m.group(1)[:1].isdigit() and int(m.group(1), 0) in _PRCTL_MODELLED))
     return name in SYSCALLS or name == "umount"
 
 
@@ -920,6 +927,12 @@ def _convert(call: str, pname: str, kind: str, v: Any, path: str, n: int) -> Any
         raise TraceError(path, n, f"{call}: {pname} must be a string or NULL, got {_show(v)}")
     if kind.startswith("out:"):
         return None
+    if kind == "ints":
+        if v is None:
+            return None
+        if not isinstance(v, list):
+            raise TraceError(path, n, f"{call}: {pname} must be a [...] list")
+        return [_int(x, None, path, n) for x in v if not isinstance(x, _Ellipsis)]
     if kind.startswith("struct:"):
         sname = kind.split(":", 1)[1]
         if v is None:

@@ -30,6 +30,8 @@ STRUCTS: dict[str, tuple[str, ...]] = {
                    "stack_size", "tls", "set_tid", "set_tid_size", "cgroup"),
     "mount_attr": ("attr_set", "attr_clr", "propagation", "userns_fd"),
     "open_how": ("flags", "mode", "resolve"),
+    "cap_user_header": ("version", "pid"),
+    "cap_user_data": ("effective", "permitted", "inheritable"),     # strace joins v3's two
     # the u32 after size is one union: `spare` (6.18), `mnt_ns_fd` / `mnt_fd` (7.0); a
     # trace spells it one way, kept as written (syscalls/stat.py:mnt_id_req_fd() reads it)
     "mnt_id_req": ("size", "spare", "mnt_ns_fd", "mnt_fd", "mnt_id", "param", "mnt_ns_id"),

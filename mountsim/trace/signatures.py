@@ -8,7 +8,7 @@ Model-only. Plain data with no imports, so that the live backend's sandbox proce
 from __future__ import annotations
 
 # Argument kinds: "path" and "str" (str or None for NULL), "fd" (int; AT_FDCWD is -100),
-# "int", "mode" (int), "flags:<family>" (int; family names a uapi.FLAG_NAMES table),
+# "int", "mode" (int), "ints" (a list of ints: setgroups'), "flags:<family>" (int; family names a uapi.FLAG_NAMES table),
 # "struct:<name>" (dict of field -> int/str), "out:<name>" (an output buffer: the parser
 # stores what strace printed there in Step.out, backends fill Result.out).
 # Optional trailing args are marked with a trailing "?".
@@ -71,6 +71,25 @@ SYSCALLS: dict[str, tuple[tuple[str, str], ...]] = {
                   ("flags", "flags:listmount")),
     "setresuid": (("ruid", "int"), ("euid", "int"), ("suid", "int")),
     "setuid": (("uid", "int"),),
+    "setreuid": (("ruid", "int"), ("euid", "int")),
+    "getuid": (), "geteuid": (), "getgid": (), "getegid": (),
+    "setgid": (("gid", "int"),),
+    "setregid": (("rgid", "int"), ("egid", "int")),
+    "setresgid": (("rgid", "int"), ("egid", "int"), ("sgid", "int")),
+    "setgroups": (("size", "int"), ("list", "ints")),
+    "capset": (("hdrp", "struct:cap_user_header"), ("datap", "struct:cap_user_data")),
+    # prctl: only the credential options (PRCTL_OPTIONS); strace's other ones are skipped
+    "prctl": (("option", "flags:prctl"), ("arg2", "int?"), ("arg3", "int?"), ("arg4", "int?"),
+              ("arg5", "int?")),
+    "chmod": (("pathname", "path"), ("mode", "mode")),
+    "fchmod": (("fd", "fd"), ("mode", "mode")),
+    "fchmodat": (("dirfd", "fd"), ("pathname", "path"), ("mode", "mode")),
+    "fchmodat2": (("dirfd", "fd"), ("pathname", "path"), ("mode", "mode"), ("flags", "flags:at")),
+    "chown": (("pathname", "path"), ("owner", "int"), ("group", "int")),
+    "lchown": (("pathname", "path"), ("owner", "int"), ("group", "int")),
+    "fchown": (("fd", "fd"), ("owner", "int"), ("group", "int")),
+    "fchownat": (("dirfd", "fd"), ("pathname", "path"), ("owner", "int"), ("group", "int"),
+                 ("flags", "flags:at")),
     "exit_group": (("status", "int"),),
     "exit": (("status", "int"),),
 }

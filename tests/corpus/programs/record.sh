@@ -213,4 +213,15 @@ command -v busybox > /dev/null &&
 rec_filtered filtered-fexecve %file $U /usr/bin/python3 -c 'import os
 fd = os.open("/usr/bin/busybox", os.O_PATH)
 os.execve(fd, ["readlink", "/proc/self/exe"], {})'
+# dropping privileges: setpriv's keepcaps + setresuid + capset + setgroups, then an exec
+# as uid 1000 (its capabilities recomputed); capsh's bounding-set drop; ambient capabilities
+rec_tables setpriv           $U sh -c 'mount -t tmpfs -o mode=0777 t /mnt; echo hi > /mnt/secret
+chmod 600 /mnt/secret; mkdir -m 700 /mnt/priv; chgrp 1000 /mnt/priv; chmod 2770 /mnt/priv
+setpriv --reuid 1000 --regid 1000 --clear-groups sh -c "cat /mnt/secret; ls /mnt/priv; echo x > /mnt/secret; touch /mnt/newfile /mnt/priv/f; mkdir /mnt/priv/d; mount -t tmpfs z /mnt/priv"
+setpriv --reuid 1000 --regid 1001 --groups 1000 sh -c "touch /mnt/priv/f; mkdir /mnt/priv/d; chmod 4755 /mnt/priv/f; chown 0 /mnt/priv/f"
+ls -la /mnt /mnt/priv'
+rec_tables capsh-drop        $U capsh --drop=cap_sys_admin,cap_sys_chroot -- -c 'mount -t tmpfs none /mnt; chroot / true; cat /proc/self/status | grep Cap'
+rec_tables setpriv-ambient   $U sh -c 'mount -t tmpfs -o mode=0700 t /mnt; mkdir /mnt/d
+setpriv --reuid 1000 --regid 1000 --clear-groups --inh-caps +dac_read_search,+sys_admin --ambient-caps +dac_read_search,+sys_admin sh -c "ls /mnt; mount -t tmpfs x /mnt/d; grep Cap /proc/self/status"
+setpriv --reuid 1000 --regid 1000 --clear-groups ls /mnt'
 rm -rf "$S"
