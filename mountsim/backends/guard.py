@@ -148,7 +148,8 @@ _PATH_ARGS = {  # name -> ((dirfd index or None, path index), ...)
     "mount_setattr": ((0, 1),), "unlink": ((None, 0),), "unlinkat": ((0, 1),),
     "rename": ((None, 0), (None, 1)), "renameat": ((0, 1), (2, 3)), "renameat2": ((0, 1), (2, 3)),
     "symlink": ((None, 1),), "symlinkat": ((1, 2),), "readlink": ((None, 0),),
-    "readlinkat": ((0, 1),),
+    "readlinkat": ((0, 1),), "chmod": ((None, 0),), "fchmodat": ((0, 1),), "fchmodat2": ((0, 1),),
+    "chown": ((None, 0),), "lchown": ((None, 0),), "fchownat": ((0, 1),),
 }
 
 

@@ -38,17 +38,30 @@ SYSCTLS = [s for s in ("/proc/sys/fs/mount-max", "/proc/sys/kernel/sysrq",
 
 
 def _host_state(canary: pathlib.Path) -> tuple:
-    """What a successful escape would change: the mount table, the canary tree, sysctls."""
+    """What a successful escape would change: the mount table, the canary tree (names,
+    modes, owners), sysctls."""
     with open("/proc/self/mountinfo") as f:
         table = f.read()
-    tree = sorted(str(p.relative_to(canary)) for p in canary.rglob("*"))
+    tree = sorted((str(p.relative_to(canary)), *_owner_mode(p))
+                  for p in [canary, *canary.rglob("*")])
     return table, tree, tuple(pathlib.Path(s).read_text() for s in SYSCTLS)
 
 
-@pytest.fixture
-def canary():
-    d = pathlib.Path(tempfile.mkdtemp(prefix="mountsim-canary-"))
+def _owner_mode(p: pathlib.Path) -> tuple[int, int, int]:
+    st = p.lstat()
+    return st.st_mode, st.st_uid, st.st_gid
+
+
+@pytest.fixture(params=["rootfs", "tmpfs"])
+def canary(request):
+    """A host directory on the host's rootfs (/tmp here) or on a host tmpfs (/dev/shm),
+    which passes the guard's "memory filesystem" test and so must be caught by name."""
+    base = None if request.param == "rootfs" else "/dev/shm"
+    if base is not None and not os.path.isdir(base):
+        pytest.skip("no /dev/shm on this host")
+    d = pathlib.Path(tempfile.mkdtemp(prefix="mountsim-canary-", dir=base))
     (d / "keep").mkdir()
+    (d / "file").write_text("x")
     yield d
     shutil.rmtree(d, ignore_errors=True)
 
@@ -108,6 +121,30 @@ umount2("/", MNT_DETACH) = 0
 setns(3, CLONE_NEWNS) = 0
 openat(4, "l", O_WRONLY|O_CREAT, 0644) = 5
 """, 7),
+    # a mode, owner or group changes only inside the sandbox's own memory filesystems
+    "chmod-host-pid-root": ("""mount("proc", "/d", "proc", 0, NULL) = 0
+chmod("/d/{pid}/root{canary}/keep", 0700) = 0
+""", 2),
+    "chown-via-symlink-to-host-pid": ("""mount("proc", "/d", "proc", 0, NULL) = 0
+symlink("/d/{pid}/root{canary}", "/mnt/l") = 0
+fchownat(AT_FDCWD, "/mnt/l/file", 1000, 1000, 0) = 0
+""", 3),
+    "chmod-proc-entry": ("""mount("proc", "/d", "proc", 0, NULL) = 0
+chmod("/d/sysvipc", 0777) = 0
+""", 2),
+    "lchown-hidden-rootfs": ("""mount("proc", "/d", "proc", 0, NULL) = 0
+openat(AT_FDCWD, "/d/self/ns/mnt", O_RDONLY) = 3
+umount2("/", MNT_DETACH) = 0
+setns(3, CLONE_NEWNS) = 0
+lchown("/", 1000, 1000) = 0
+""", 5),
+    "fchmod-hidden-rootfs-fd": ("""mount("proc", "/d", "proc", 0, NULL) = 0
+openat(AT_FDCWD, "/d/self/ns/mnt", O_RDONLY) = 3
+umount2("/", MNT_DETACH) = 0
+setns(3, CLONE_NEWNS) = 0
+openat(AT_FDCWD, "/", O_RDONLY|O_DIRECTORY) = 4
+fchmod(4, 0700) = 0
+""", 6),
     "rename-into-rootfs": ("""mount("proc", "/d", "proc", 0, NULL) = 0
 openat(AT_FDCWD, "/d/self/ns/mnt", O_RDONLY) = 3
 mkdir("/mnt/x", 0755) = 0
