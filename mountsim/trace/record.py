@@ -32,9 +32,10 @@ across a mount-relevant call of any process (it pins a mount: a shell's `exec 3<
 keeps /srv busy for the umount it runs; opens closed before are dropped). close is kept only for an
 fd whose open was kept. fd tables are followed per process through fork/clone
 (CLONE_FILES shares one), dup2/dup3, fcntl, close_range and execve; where the kernel
-closed a kept fd without a close call (close-on-exec at execve, dup2 over it,
-close_range) a `close(N) = 0` line is added after a `#` comment saying why. execve is
-dropped. creat(p, m) is written as the equivalent open(p, O_WRONLY|O_CREAT|O_TRUNC, m)
+closed a kept fd without a close call (dup2 over it, close_range) a `close(N) = 0` line is
+added after a `#` comment saying why. A successful execve/execveat is kept: the replay
+closes the close-on-exec fds there and recomputes the process's credentials (a uid-1000
+process's capabilities go, a set-user-id binary's recorded geteuid() shows its owner). creat(p, m) is written as the equivalent open(p, O_WRONLY|O_CREAT|O_TRUNC, m)
 below a comment with strace's line (the model has no creat). strace 6.1 does not know
 statmount/listmount and prints `syscall_0x1c9(0x7f…, …)` with raw pointers; such calls are
 named (x86_64 numbers) in a `#` comment but not replayed, as their arguments are not in
@@ -399,12 +400,17 @@ def build(text: str, snapshots: dict[int, str]) -> Recording:
                 else:
                     tables[c.ret] = {fd: _Fd(e.producer, e.cloexec) for fd, e in t.items()}
             continue
-        # Not kept: only what it does to the fd table matters.
-        if c.name == "execve" and c.ok:
+        # A successful exec is kept: the replay recomputes the process's credentials and
+        # closes its close-on-exec fds there (ModelSession.exec_done()).
+        if c.name in ("execve", "execveat") and c.ok:
+            seeds.append(c)
             if any(tb is t for p, tb in tables.items() if p != c.pid):
                 tables[c.pid] = t = {fd: _Fd(e.producer, e.cloexec) for fd, e in t.items()}
             for fd in [fd for fd, e in t.items() if e.cloexec]:
-                drop_fd(c, fd, "close-on-exec at execve")
+                e = t.pop(fd)
+                if e.producer is not None and e.producer.closed_at is None:
+                    e.producer.closed_at = c.idx
+        # Not kept: only what it does to the fd table matters.
         elif c.name in ("dup2", "dup3") and c.ok:
             if c.ret != _first_arg(c):
                 drop_fd(c, c.ret, f"{c.name} replaced it")

@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from mountsim.backends.model import ModelBackend
 from mountsim.cli import main
 from mountsim.backends import recorder
 from mountsim.trace import record
@@ -172,7 +173,8 @@ def _build(text: str, snapshots: dict[int, str] | None = None) -> tuple[record.R
 
 def test_noise_is_dropped_and_mount_calls_kept():
     """If a process opens library files and closes them, neither the opens nor the closes
-    are kept; mount calls are, with a [pid N] prefix; execve is dropped."""
+    are kept; mount calls are, with a [pid N] prefix; a successful execve is kept (not a
+    step: the replay runs it as the exec it was)."""
     rec, text = _build(
         '100 execve("/usr/bin/mount", ["mount"], 0x7ffd /* 3 vars */) = 0\n'
         '100 openat(AT_FDCWD, "/etc/ld.so.cache", O_RDONLY|O_CLOEXEC) = 3\n'
@@ -182,7 +184,8 @@ def test_noise_is_dropped_and_mount_calls_kept():
         '100 +++ exited with 0 +++\n', {100: FINAL})
     steps = parse_text(text).steps
     assert [(s.pid, s.name) for s in steps] == [(99, "fork"), (100, "mount")]
-    assert rec.kept == 1 and rec.after_snapshot == 1 and rec.final_pid == 100
+    assert '[pid 100] execve("/usr/bin/mount"' in text and "ld.so.cache" not in text
+    assert rec.kept == 2 and rec.after_snapshot == 1 and rec.final_pid == 100
 
 
 def test_open_whose_fd_a_kept_call_uses_is_kept_with_its_close():
@@ -222,17 +225,27 @@ def test_trailing_exits_are_left_out_so_the_last_line_is_the_tables_process():
     assert rec.after_snapshot == 2
 
 
-def test_close_on_exec_of_a_kept_fd_becomes_a_close_line():
-    """If a kept fd is O_CLOEXEC and the process execs, a close line is added where the
-    kernel closed it (execve(2): close-on-exec)."""
+def test_close_on_exec_of_a_kept_fd_happens_at_the_kept_exec():
+    """If a kept fd is O_CLOEXEC and the process execs, the execve line is kept and no
+    close line added: replayed, the exec closes it (execve(2): close-on-exec) and recomputes
+    the credentials (found by a `setpriv --reuid 1000` recording, whose dropped execs left
+    the uid-1000 shell its capabilities: its mount succeeded in the model)."""
     _, text = _build(
         '100 open_tree(AT_FDCWD, "/mnt", OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC) = 3\n'
         '100 execve("/usr/bin/mount", ["mount"], 0x7ffd /* 3 vars */) = 0\n'
         '100 mount("none", "/", NULL, MS_REC|MS_SHARED, NULL) = 0\n'
         '100 exit_group(0) = ?\n', {100: FINAL})
-    steps = parse_text(text).steps
-    assert [(s.name, s.args[0] if s.name == "close" else None) for s in steps] == [
-        ("fork", None), ("open_tree", None), ("close", 3), ("mount", None)]
+    prog = parse_text(text)
+    assert [s.name for s in prog.steps] == ["fork", "open_tree", "mount"]
+    assert [pid for pid, _, _ in prog.execs[2]] == [100]       # just before the mount
+    session = ModelBackend().start(prog)
+    for i, step in enumerate(prog.steps):
+        for pid, dfd, path in prog.execs.get(i, ()):
+            session.exec_done(pid, dfd, path)
+        session.execute(step)
+        if step.name == "open_tree":
+            assert session.has_fd(100, 3)
+    assert not session.has_fd(100, 3)
 
 
 def test_pid_in_a_child_pid_namespace_is_translated():
