@@ -177,6 +177,9 @@ def do_file_open(k: Kernel, task: Task, dfd: int, name: str | None, flags: int,
                               where="may_open")
         if p.dentry.is_dir and (acc != uapi.O_RDONLY or flags & uapi.O_CREAT):
             raise KernelError(errno.EISDIR, "cannot open a directory for writing", where="may_open")
+        if acc != uapi.O_RDONLY and p.dentry.sb.rdonly and p.dentry.kind == S_IFREG:
+            # inode_permission() -> sb_permission(): before any DAC check or capability
+            raise KernelError(errno.EROFS, "a read-only superblock", where="sb_permission")
         table = sysctl_of(p.dentry)
         if table is not None and acc != uapi.O_RDONLY:
             sysctl_perm(task, table, MAY_WRITE)  # may_open() -> proc_sys_permission()

@@ -174,3 +174,29 @@ def test_set_group_id_directories_and_ids_in_a_user_namespace(live):
     assert errnos(got[5:12]) == [0, 0, 0, 3, 0, 0, 0]
     assert errnos(got[13:20]) == [4, 5, 4, 6, 5, 7, 5]
     assert errnos(got[20:]) == ["EINVAL", "EPERM", 0, 0, "EINVAL", "EPERM", "EINVAL"]
+
+
+def test_read_only_superblock_answers_before_permission(live):
+    """If a tmpfs superblock is reconfigured read-only and a process without capabilities
+    opens a root-owned 0644 file there for writing, then it is EROFS, not EACCES:
+    inode_permission() asks sb_permission() before generic_permission() (found by the
+    generator once the main process could drop its capabilities); on a read-only bind
+    mount of a writable superblock the DAC check comes first (EACCES; the mount's
+    read-only flag is only mnt_want_write() in vfs_open(), after may_open())."""
+    prog = program(
+        (1, "mount", ("tmpfs", "/d", "tmpfs", 0, None), None),
+        (1, "openat", (AT, "/d/f", uapi.O_CREAT | uapi.O_WRONLY, 0o644), 3),
+        (1, "close", (3,), None),                                # a writer keeps it rw
+        (1, "mount", ("/d", "/e", None, uapi.MS_BIND, None), None),
+        (1, "mount", (None, "/e", None, uapi.MS_REMOUNT | uapi.MS_BIND | uapi.MS_RDONLY, None), None),
+        (1, "fspick", (AT, "/d", 0), 4),
+        (1, "fsconfig", (4, uapi.FSCONFIG_SET_FLAG, "ro", None, 0), None),
+        (1, "fork", (), 2),
+        (2, "setresuid", (1000, 1000, 1000), None),
+        (2, "openat", (AT, "/e/f", uapi.O_WRONLY), 5),           # EACCES
+        (1, "fsconfig", (4, uapi.FSCONFIG_CMD_RECONFIGURE, None, None, 0), None),
+        (2, "openat", (AT, "/d/f", uapi.O_WRONLY), 5),           # EROFS
+        (2, "openat", (AT, "/d/f", uapi.O_RDONLY), 5),           # 5: reading is fine
+    )
+    got = kernel_agrees(live, prog)
+    assert errnos(got[9:]) == ["EACCES", 0, "EROFS", 5]

@@ -224,4 +224,11 @@ rec_tables capsh-drop        $U capsh --drop=cap_sys_admin,cap_sys_chroot -- -c 
 rec_tables setpriv-ambient   $U sh -c 'mount -t tmpfs -o mode=0700 t /mnt; mkdir /mnt/d
 setpriv --reuid 1000 --regid 1000 --clear-groups --inh-caps +dac_read_search,+sys_admin --ambient-caps +dac_read_search,+sys_admin sh -c "ls /mnt; mount -t tmpfs x /mnt/d; grep Cap /proc/self/status"
 setpriv --reuid 1000 --regid 1000 --clear-groups ls /mnt'
+rec_tables chroot-userspec   $U sh -c 'mount -t tmpfs -o mode=0755 t /mnt; mkdir -m 0700 /mnt/p
+chroot --userspec=1000:1000 --groups=5,7 / sh -c "ls /mnt/p; id; touch /mnt/x"'
+rec_tables install-chown     $U sh -c 'mount -t tmpfs t /mnt; mkdir /mnt/a; echo x > /mnt/a/f
+install -o 1000 -g 1000 -m 0640 /mnt/a/f /mnt/b; chown -R 5:5 /mnt/a; chmod -R g+s,o-rwx /mnt/a
+cp -a /mnt/a /mnt/c; ls -lnR /mnt'
+rec_tables bwrap-caps        bwrap --unshare-user --uid 0 --cap-add CAP_SYS_ADMIN --cap-drop CAP_DAC_OVERRIDE \
+    --dev-bind / / --tmpfs /mnt sh -c 'mkdir -m 0 /mnt/z; touch /mnt/z/f; mount -t tmpfs t /mnt/z; grep Cap /proc/self/status'
 rm -rf "$S"
