@@ -37,12 +37,14 @@ class BadCopy(BadMountinfo):
 
 def boot(sem: Semantics | None = None, main_pid: int = 1, start_mountinfo: Iterable[str] = (),
          start_dirs: Iterable[str] = (), contents_known: bool = False,
-         unknown_root: bool = False, start_copy: Iterable[str] = ()) -> tuple[Kernel, Task]:
+         unknown_root: bool = False, start_copy: Iterable[str] = (),
+         start_caps: dict[str, int] | None = None) -> tuple[Kernel, Task]:
     """A fresh machine and its first process. *contents_known*: the start table's
     filesystems hold exactly what start_dirs names (`# start-contents: complete`).
     *unknown_root*: the model host, but its root's contents are unknown (a raw strace
     output from an unknown machine). *start_copy*: the start table as a fresh copy of its
-    namespace lists it, for the order its mounts were attached in (order_as_copied())."""
+    namespace lists it, for the order its mounts were attached in (order_as_copied()).
+    *start_caps*: the first process's capability sets (None: this machine's)."""
     k = Kernel(sem)
     ns = MntNamespace(k.init_user_ns)
     if k.sem.nullfs_root:                  # 7.0: rooted in nullfs, rootfs on top
@@ -70,7 +72,7 @@ def boot(sem: Semantics | None = None, main_pid: int = 1, start_mountinfo: Itera
         k.attach_mnt(m, rootfs, rsb.root)
         ns.add(m)
     root = traverse_mounts(k, Path(ns.root, ns.root.root))
-    task = k.new_task(main_pid, host_cred(k.init_user_ns), FsStruct(root, root), FdTable(), ns)
+    task = k.new_task(main_pid, host_cred(k.init_user_ns, start_caps), FsStruct(root, root), FdTable(), ns)
     task.pid_ns = task.pid_ns_for_children = PidNamespace(k.init_user_ns)
     k.current = task
     for d in start_dirs:

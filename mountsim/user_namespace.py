@@ -238,9 +238,12 @@ def host_caps() -> dict[str, int]:
     return sets
 
 
-def host_cred(ns: UserNamespace) -> Cred:
-    """The first task's credentials: root, with this machine's capability sets."""
-    c = host_caps()
+def host_cred(ns: UserNamespace, caps: dict[str, int] | None = None) -> Cred:
+    """The first task's credentials: root, with *caps* (a trace's `# start-caps:`, the
+    others full or empty as for root) or this machine's capability sets."""
+    c = host_caps() if caps is None else {
+        "CapInh": 0, "CapPrm": uapi.CAP_FULL_SET, "CapEff": uapi.CAP_FULL_SET,
+        "CapBnd": uapi.CAP_FULL_SET, "CapAmb": 0, **caps}
     return Cred(ns, cap_inheritable=c["CapInh"], cap_permitted=c["CapPrm"],
                 cap_effective=c["CapEff"], cap_bset=c["CapBnd"], cap_ambient=c["CapAmb"])
 

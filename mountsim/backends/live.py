@@ -609,6 +609,7 @@ class LiveBackend:
     for the same start_dirs are asked for, and the next start() takes the oldest."""
 
     name = "live"
+    start_caps = None              # this machine's: the model's default (host_caps())
 
     def __init__(self) -> None:
         self._why: str | None | bool = False            # False: not probed yet

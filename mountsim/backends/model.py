@@ -7,6 +7,7 @@ that creates an fd installs it at the trace's number (Step.label) when that slot
 from __future__ import annotations
 
 import errno as _errno
+from typing import Any
 
 import attrs
 
@@ -31,12 +32,14 @@ class UnknownPid(Exception):
 class ModelSession:
     """A simulated machine executing one program."""
 
-    def __init__(self, program: Program, sem: Semantics | None = None) -> None:
+    def __init__(self, program: Program, sem: Semantics | None = None,
+                 start_caps: dict[str, int] | None = None) -> None:
         self.sem = sem or semantics(program.kernel)
         try:
             self.k, _ = boot(self.sem, program.main_pid, program.start_mountinfo,
                              program.start_dirs, program.start_contents_known,
-                             program.start_unknown, program.start_copy)
+                             program.start_unknown, program.start_copy,
+                             program.start_caps if program.start_caps is not None else start_caps)
         except BadCopy as e:                    # a copy listing that is not the table's
             raise TraceError(program.start_copy_file or program.file,
                              program.start_copy_lines[0] if program.start_copy_lines else 0,
@@ -167,9 +170,20 @@ class ModelSession:
 class ModelBackend:
     name = "model"
 
-    def __init__(self, kernel: str | None = None, profile: str | None = None) -> None:
+    def __init__(self, kernel: str | None = None, profile: str | None = None,
+                 start_caps: dict[str, int] | None = None) -> None:
         self.kernel = kernel
         self.profile = profile        # a versions.PROFILES name overriding the row's default
+        # the first process's capability sets where a program names none: the real
+        # kernel's it is compared with (`for_real()`); None: this machine's
+        self.start_caps = start_caps
+
+    @classmethod
+    def for_real(cls, real: Any, kernel: str | None = None) -> ModelBackend:
+        """The model to compare with the backend *real*: its first process starts with the
+        capability sets *real*'s does (a VM guest's root has them all; this machine's root
+        may lack some)."""
+        return cls(kernel, start_caps=getattr(real, "start_caps", None))
 
     def unavailable(self) -> str | None:
         return None
@@ -178,7 +192,7 @@ class ModelBackend:
         sem = semantics(self.kernel or program.kernel)
         if self.profile is not None:
             sem = attrs.evolve(sem, profile=self.profile)
-        return ModelSession(program, sem)
+        return ModelSession(program, sem, self.start_caps)
 
 
 __all__ = ["ModelBackend", "ModelSession", "UnknownPid", "_errno"]

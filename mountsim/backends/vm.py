@@ -37,7 +37,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from .. import versions
+from .. import uapi, versions
 from ..errors import StepRefused
 from ..trace.program import Program, Result, Step
 from ..vm import wire
@@ -46,6 +46,10 @@ from ..vm.kernels import DEFAULT_SERIES, PINS, Kernel, KernelUnavailable, fetch
 from .live import LiveUnsupported
 
 QEMU = "qemu-system-x86_64"
+# The guest's processes descend from its /init, which the kernel starts with init_cred's
+# full capability sets (kernel/cred.c): the model's first process starts so against it.
+GUEST_CAPS = {"CapInh": 0, "CapPrm": uapi.CAP_FULL_SET, "CapEff": uapi.CAP_FULL_SET,
+              "CapBnd": uapi.CAP_FULL_SET, "CapAmb": 0}
 TIMEOUT = 30.0              # seconds a guest may take to answer one request
 BOOT_TIMEOUT = 90.0         # seconds from qemu's start to the agent's hello (TCG is slow)
 PR_SET_PDEATHSIG = 1
@@ -280,6 +284,7 @@ class VmBackend:
     """Runs programs on Debian's *kernel* series ("7.1") in a QEMU guest, booted lazily."""
 
     name = "vm"
+    start_caps = GUEST_CAPS        # what the model's first process starts with against it
 
     def __init__(self, kernel: str = DEFAULT_SERIES, timeout: float = TIMEOUT,
                  memory_mb: int = 256) -> None:

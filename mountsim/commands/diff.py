@@ -78,7 +78,7 @@ def _run(program, real, row: str | None):
     """The first divergence of *program* between the model (at *row*) and *real*."""
     b = real.start(program)
     try:
-        return run_pair(program, ModelBackend(row).start(program), b, with_tables=True)
+        return run_pair(program, ModelBackend.for_real(real, row).start(program), b, with_tables=True)
     finally:
         b.close()
 

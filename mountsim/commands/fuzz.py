@@ -158,7 +158,7 @@ def run_campaign(examples: int, seed: int, max_steps: int, live, progress: Progr
 
 
 def run_one(program, live, row: str | None = None) -> Divergence | None:
-    a = ModelBackend(row).start(program)
+    a = ModelBackend.for_real(live, row).start(program)
     if live is None:
         for step in program.steps:
             if step.pid in a.pids():

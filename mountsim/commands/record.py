@@ -101,7 +101,8 @@ def _record(args: argparse.Namespace, command: list[str]) -> int:
             except OSError as e:
                 raise RecordError(f"cannot write {args.raw}: {e.strerror}")
         rec = build(run.strace_text, run.snapshots)
-        text = render(rec, run.start_table, command, run.strace_pid)
+        text = render(rec, run.start_table, command, run.strace_pid,
+                      caps=guest_caps() if args.vm else None)
         if args.vm:                             # render() names this host's kernel
             text = re.sub(r"(?m)^(# Recorded by mountsim record on Linux )\S+:",
                           lambda m: f"{m.group(1)}{release} (QEMU guest):", text, count=1)

@@ -7,7 +7,7 @@ import sys
 
 from ..backends.model import ModelBackend
 from ..errors import TraceError
-from ..trace.parse import parse_ff, parse_file, start_copy, start_table
+from ..trace.parse import parse_ff, parse_file, start_caps, start_copy, start_table
 from ..trace.replay import replay
 from ..versions import DEFAULT, KERNELS, PROFILES
 
@@ -36,6 +36,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "table as a fresh copy of its namespace lists it (`unshare -m --propagation "
                    "unchanged cat /proc/self/mountinfo`), for the order the mounts were attached "
                    "in, which every recursive copy's rows follow")
+    p.add_argument("--start-caps", metavar="FILE", help="the capability sets the recorded "
+                   "command started with: the recording machine's /proc/self/status (or its "
+                   "Cap* lines); default: a '# start-caps:' header, else this machine's")
     p.add_argument("--explain", action="store_true", help="for each failing call, the kernel "
                    "rule that refused it and the mounts involved; for each mount propagation "
                    "created, the path it came by")
@@ -75,6 +78,8 @@ def main(args: argparse.Namespace) -> int:
                 start_table(program, args.start_mountinfo)
             if args.start_copy:
                 start_copy(program, args.start_copy)
+            if args.start_caps:
+                start_caps(program, args.start_caps)
             check_kernel(program, kernels[0] if kernels else None)
         except TraceError as e:
             print(f"mountsim: {e}", file=sys.stderr)

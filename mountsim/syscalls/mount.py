@@ -303,8 +303,16 @@ def mount_is_ancestor(old: Mount, p: Mount) -> bool:
         p = p.parent
 
 
-def can_move_mount_beneath(k: Kernel, task: Task, frm: Path, to: Path, mp) -> None:
+def can_move_mount_beneath(k: Kernel, task: Task, frm: Path, to: Path, mp, over: Mount) -> None:
     """May *frm* go between *to* (the topmost mount at the target) and its parent?
+
+    *over* is the mount the checks after the first look at: do_move_mount()'s `over`,
+    the target path's own mount when that mount's parent is the topmost mount's parent,
+    else that parent's overmount. Those are the topmost mount except for a target path
+    at the root of a namespace's root mount (its parent is itself): then the root mount
+    itself, so beneath the caller's root by way of "/" after chroot into a detached tree
+    is refused as the caller's root (observed on Linux 6.18; by an fd to the same root
+    without the chroot it succeeds).
 
     Mirrors fs/namespace.c:can_move_mount_beneath(). Errors: EINVAL, for (in order) a
     target with no parent (7.x: do_lock_mount()), a locked target whose lock the source
@@ -321,10 +329,10 @@ def can_move_mount_beneath(k: Kernel, task: Task, frm: Path, to: Path, mp) -> No
     own EINVAL checks; the errno is the same, so the model keeps 6.18's place.
     """
     sem = k.sem
-    mnt_from, mnt_to = frm.mnt, to.mnt
+    mnt_from, mnt_to = frm.mnt, over
     parent_mnt_to = mnt_to.parent
     why = None
-    if not mnt_to.has_parent:
+    if not to.mnt.has_parent:
         why = "target has no parent"
     elif sem.beneath_locked_nsfs_refused and mnt_to.is_locked and is_mnt_ns_file(mnt_from.root):
         why = "a mount namespace file cannot take over the target's lock"
@@ -365,6 +373,7 @@ def do_move_mount(k: Kernel, task: Task, old_path: Path, new_path: Path, beneath
         raise KernelError(errno.EINVAL, "source is not a mount root", where="do_move_mount")
     if new_path.dentry.is_dir != old_path.dentry.is_dir:
         raise KernelError(errno.EINVAL, "directory and non-directory mismatch", where="do_move_mount")
+    target = new_path.mnt
     new_path, mp = lock_mount(k, new_path, beneath)
     old = old_path.mnt
     p = new_path.mnt
@@ -388,7 +397,10 @@ def do_move_mount(k: Kernel, task: Task, old_path: Path, new_path: Path, beneath
         if not (check_mnt(task, p) or check_anonymous_mnt(task, p)):
             raise inval("target namespace is not usable")
     if beneath:
-        can_move_mount_beneath(k, task, old_path, new_path, mp)
+        over = target                       # do_move_mount()'s `over`
+        if p.parent is not over.parent:
+            over = p.parent.overmount or p
+        can_move_mount_beneath(k, task, old_path, new_path, mp, over)
         p = p.parent
     if p.is_shared and tree_contains_unbindable(old):
         raise inval("unbindable mounts cannot go under a shared mount")

@@ -494,6 +494,8 @@ def _header(prog: Program, lines: list[str], i: int, n: int, raw: str, path: str
         prog.start_contents_known = val == "complete"
     elif key == "start-dirs":
         prog.start_dirs.extend(val.split())
+    elif key == "start-caps":
+        prog.start_caps = parse_caps(val, path, n)
     elif key == "expect-tree":
         prog.expect_tree, prog.expect_line = [], n
         while i < len(lines) and lines[i].startswith("#"):
@@ -503,6 +505,26 @@ def _header(prog: Program, lines: list[str], i: int, n: int, raw: str, path: str
             prog.expect_tree.append(_expect_row(row, path, i + 1))
             i += 1
     return i
+
+
+CAP_SETS = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")
+
+
+def parse_caps(val: str, path: str, n: int) -> dict[str, int]:
+    """`CapInh=0 CapPrm=1fffeffffff …` (hex, as /proc/<pid>/status prints them): the sets
+    named; the others default to the first process's usual (all but inheritable and
+    ambient). Errors: a one-line TraceError."""
+    caps: dict[str, int] = {}
+    for word in val.split():
+        name, eq, hexval = word.partition("=")
+        if not eq or name not in CAP_SETS:
+            raise TraceError(path, n, f"start-caps: expected NAME=HEX with NAME one of "
+                             f"{', '.join(CAP_SETS)}, not {word!r}")
+        try:
+            caps[name] = int(hexval, 16) & uapi.CAP_FULL_SET
+        except ValueError:
+            raise TraceError(path, n, f"start-caps: {hexval!r} is not a hex number") from None
+    return caps
 
 
 _MI_OPTIONAL = re.compile(r"^(shared|master|propagate_from):\d+$|^unbindable$")
@@ -594,6 +616,26 @@ def start_copy(prog: Program, path: str) -> None:
     prog.start_copy, prog.start_copy_lines = _table_file(path)
     _table_error(prog.start_copy, prog.start_copy_lines, path, "start-copy")
     prog.start_copy_file = path
+
+
+def start_caps(prog: Program, path: str) -> None:
+    """Take the first process's capability sets from a file (`replay --start-caps FILE`:
+    the recording machine's `/proc/self/status`, or just its Cap* lines, as root would have
+    started the command). Errors: TraceError naming FILE:LINE."""
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        raise TraceError(path, 0, f"cannot read: {e.strerror}")
+    caps: dict[str, int] = {}
+    for n, line in enumerate(lines, 1):
+        key, sep, val = line.partition(":")
+        if key.strip() in CAP_SETS:
+            caps.update(parse_caps(f"{key.strip()}={val.strip()}", path, n))
+    if not caps:
+        raise TraceError(path, 0, f"no capability sets ({', '.join(CAP_SETS)} lines, as "
+                         "/proc/self/status prints them)")
+    prog.start_caps = caps
 
 
 def _table_file(path: str) -> tuple[list[str], list[int]]:

@@ -107,6 +107,9 @@ class Program:
     main_pid: int = 1
     start_mountinfo: list[str] = attrs.Factory(list)
     start_dirs: list[str] = attrs.Factory(list)
+    # "# start-caps:" the first process's capability sets, /proc/<pid>/status's names
+    # (CapInh, CapPrm, CapEff, CapBnd, CapAmb) to values; None: this machine's
+    start_caps: dict[str, int] | None = None
     steps: list[Step] = attrs.Factory(list)
     expect_tree: list[ExpectRow] | None = None
     expect_line: int = 0

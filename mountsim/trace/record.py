@@ -61,6 +61,7 @@ import attrs
 
 from .. import uapi
 from ..errors import TraceError
+from ..user_namespace import host_caps
 from .parse import join_resumed, parse_text
 from .program import RETURNS_FD, RETURNS_PID, SYSCALLS, Step, fds_used
 
@@ -527,15 +528,20 @@ def kernel_version() -> str:
     return f"{m.group(1)}.{m.group(2)}" if m else os.uname().release
 
 
-def render(rec: Recording, start_table: str, command: list[str], holder: int | None) -> str:
-    """The trace text. *holder* (strace's pid) becomes the main pid, forking the command."""
+def render(rec: Recording, start_table: str, command: list[str], holder: int | None,
+           caps: dict[str, int] | None = None) -> str:
+    """The trace text. *holder* (strace's pid) becomes the main pid, forking the command.
+    *caps*: the capability sets the command started with (None: this process's, which
+    strace and the command inherit)."""
     shown = shlex.join(command).replace("\r", "\\r").replace("\n", "\\n")
     out = [f"# Recorded by mountsim record on Linux {os.uname().release}: {shown}",
            "# (run as root under strace -f in a throwaway sandbox: a private mount namespace on",
            "#  a fresh tmpfs root with read-only /usr and /etc and proc on /proc; only the",
            "#  mount-relevant calls are kept)",
            f"# kernel: {kernel_version()}",
-           f"# main-pid: {holder or rec.main_pid}"]
+           f"# main-pid: {holder or rec.main_pid}",
+           "# start-caps: " + " ".join(f"{k}={v:016x}" for k, v in
+                                       (caps if caps is not None else host_caps()).items())]
     out += [f"# start-mountinfo: {ln}" for ln in start_table.splitlines() if ln.strip()]
     if holder:
         out += [f"# strace (pid {holder}) forked the command and, like the recorder, stays in the",

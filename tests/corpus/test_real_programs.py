@@ -18,7 +18,7 @@ import pytest
 
 from mountsim.backends.model import ModelBackend
 from mountsim.cli import main
-from mountsim.trace.parse import parse_file, start_copy, start_table
+from mountsim.trace.parse import parse_file, start_caps, start_copy, start_table
 from mountsim.trace.program import RETURNS_PID, Result
 from mountsim.trace.replay import replay
 
@@ -51,6 +51,7 @@ def test_real_program_replays_exactly(path):
     start_table(program, str(path.with_suffix(".mountinfo")))
     if path.with_suffix(".copy").exists():
         start_copy(program, str(path.with_suffix(".copy")))
+    start_caps(program, str(HERE / "recording.caps"))
     rep = replay(program, ModelBackend().start(program))
     lines, why = GAPS.get(path.stem, ((), ""))
     assert [int(d.split(":")[1]) for d in rep.diffs] == list(lines), (why, rep.diffs)

@@ -48,7 +48,8 @@ def test_ns7_trace_agrees_with_vm_kernel(vm_backend, name, series):
     program = parse_file(str(MODELS / f"{name}.trace"))
     session = vm.start(program)
     try:
-        div = run_pair(program, ModelBackend(vm.row).start(program), session, with_tables=True)
+        model = ModelBackend.for_real(vm, vm.row).start(program)
+        div = run_pair(program, model, session, with_tables=True)
     finally:
         session.close()
     assert div is None, div.describe()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from mountsim import uapi
 from mountsim.backends.model import ModelBackend
 from mountsim.differential import run_pair
 from mountsim.trace.parse import parse_file
@@ -40,7 +41,7 @@ def test_corpus_trace_agrees_with_vm_kernel(vm_backend, series, name):
     assert not program.start_mountinfo
     session = vm.start(program)
     try:
-        div = run_pair(program, ModelBackend(vm.row).start(program), session)
+        div = run_pair(program, ModelBackend.for_real(vm, vm.row).start(program), session)
     finally:
         session.close()
     assert div is None, div.describe()
@@ -147,3 +148,23 @@ class TestCli:
         assert "\n# kernel: 7.1\n" in text and "# expect-tree:" in text
         capsys.readouterr()
         assert main(["replay", out]) == 0
+
+
+def test_the_models_first_process_starts_with_the_guests_capabilities(vm_backend):
+    """If the guest's root reads its bounding set, then CAP_SYS_RESOURCE is in it (the
+    guest's /init starts with the kernel's full init_cred sets), while this machine's root
+    may lack it; the model compared with the guest starts from the guest's sets
+    (ModelBackend.for_real(): VmBackend.start_caps), so both say 1 (source: the real 7.1
+    kernel in the guest)."""
+    vm = vm_backend("7.1")
+    program = Program(start_dirs=["/a"], steps=[
+        Step(1, "prctl", (uapi.PR_CAPBSET_READ, uapi.CAP_SYS_RESOURCE)),
+        Step(1, "prctl", (uapi.PR_CAPBSET_READ, uapi.CAP_LAST_CAP + 1))])
+    session = vm.start(program)
+    try:
+        div = run_pair(program, ModelBackend.for_real(vm, vm.row).start(program), session)
+    finally:
+        session.close()
+    assert div is None, div.describe()
+    got = [ModelBackend.for_real(vm, vm.row).start(program).execute(s) for s in program.steps]
+    assert [(r.ret, r.errno) for r in got] == [(1, None), (-1, "EINVAL")]

@@ -2,11 +2,14 @@
 # Re-record the real-program corpus with plain `strace -f -o NAME.strace` (as root). Every
 # program runs in a mount namespace of its own (util-linux unshare, or bwrap's), so nothing
 # reaches the host's table; NAME.mountinfo is the table the program started from.
-# `record.sh NAME...` re-records only those cases.
+# `record.sh NAME...` re-records only those cases. recording.caps: the sets they start with.
 set -eu
 cd "$(dirname "$0")"
 ONLY=" $* "
 S=$(mktemp -d /tmp/mountsim-rec.XXXXXX)
+# the capability sets every recording starts with (this machine's root may lack some:
+# CAP_SYS_RESOURCE here); the corpus test replays with them (replay --start-caps)
+grep '^Cap' /proc/self/status > recording.caps
 mkdir -p "$S/dir" "$S/new/old" && : > "$S/file" && : > "$S/file2"
 wanted() { [ "$ONLY" = "  " ] || case "$ONLY" in *" $1 "*) true ;; *) false ;; esac; }
 rec() {   # rec NAME CMD...
