@@ -287,60 +287,94 @@ def _kids(ns: UserNamespace, which: str, ids: tuple[int, ...], keep: bool = True
     return out  # type: ignore[return-value]
 
 
+# The uid and gid twins of kernel/sys.c share their rules: the map their ids go through,
+# the three fields, the capability that waives the rules.
+_UIDS = ("uid_map", ("ruid", "euid", "suid"), uapi.CAP_SETUID)
+_GIDS = ("gid_map", ("rgid", "egid", "sgid"), uapi.CAP_SETGID)
+
+
 def setresuid(cred: Cred, r: int, e: int, s: int) -> None:
     """__sys_setresuid() + cap_task_fix_setuid(). -1 keeps an id; ids are the caller's
-    namespace's, stored as kernel ids.
+    namespace's, stored as kernel ids. Errors: EINVAL for an id the caller's user namespace
+    does not map; EPERM when a caller without CAP_SETUID asks for an id that is none of
+    its three."""
+    _setres(cred, _UIDS, (r, e, s))
 
-    Errors: EINVAL for an id the caller's user namespace does not map; EPERM when a caller
-    without CAP_SETUID asks for an id that is none of its three.
-    """
-    r, e, s = _kids(cred.user_ns, "uid_map", (r, e, s))
-    old = (cred.ruid, cred.euid, cred.suid)
-    new = tuple(o if x == -1 else x for o, x in zip(old, (r, e, s)))
-    if not cred.has(uapi.CAP_SETUID) and any(x not in old for x in (r, e, s) if x != -1):
-        raise KernelError(errno.EPERM, "setresuid needs CAP_SETUID for a new uid",
-                          where="__sys_setresuid")
-    _set_uids(cred, new)
+
+def setresgid(cred: Cred, r: int, e: int, s: int) -> None:
+    """__sys_setresgid(): setresuid()'s rules with CAP_SETGID; no capability changes."""
+    _setres(cred, _GIDS, (r, e, s))
 
 
 def setreuid(cred: Cred, r: int, e: int) -> None:
     """__sys_setreuid(): the real uid may become the real or effective one, the effective
     any of the three, without CAP_SETUID; the saved uid follows the new effective one when
     the real uid is set or the effective changes away from the real. Errors: EINVAL, EPERM."""
-    r, e = _kids(cred.user_ns, "uid_map", (r, e))
-    ruid, euid, suid = cred.ruid, cred.euid, cred.suid
-    capable = cred.has(uapi.CAP_SETUID)
-    if r != -1 and r not in (ruid, euid) and not capable:
-        raise KernelError(errno.EPERM, "setreuid: a new real uid needs CAP_SETUID", where="__sys_setreuid")
-    if e != -1 and e not in (ruid, euid, suid) and not capable:
-        raise KernelError(errno.EPERM, "setreuid: a new effective uid needs CAP_SETUID",
-                          where="__sys_setreuid")
-    nr = ruid if r == -1 else r
-    ne = euid if e == -1 else e
-    ns = ne if r != -1 or (e != -1 and e != ruid) else suid
-    _set_uids(cred, (nr, ne, ns))
+    _setre(cred, _UIDS, r, e)
+
+
+def setregid(cred: Cred, r: int, e: int) -> None:
+    """__sys_setregid(): setreuid()'s rules for gids, with CAP_SETGID."""
+    _setre(cred, _GIDS, r, e)
 
 
 def setuid(cred: Cred, uid: int) -> None:
     """__sys_setuid(): with CAP_SETUID all three uids, else the effective one to the real
-    or saved uid. Errors: EINVAL, EPERM."""
-    (k,) = _kids(cred.user_ns, "uid_map", (uid,), keep=False)
-    if cred.has(uapi.CAP_SETUID):
-        _set_uids(cred, (k, k, k))
-    elif k in (cred.ruid, cred.suid):
-        _set_uids(cred, (cred.ruid, k, cred.suid))
+    or saved uid. -1 is no uid here. Errors: EINVAL, EPERM."""
+    _set1(cred, _UIDS, uid)
+
+
+def setgid(cred: Cred, gid: int) -> None:
+    """__sys_setgid(): setuid()'s rules for gids, with CAP_SETGID."""
+    _set1(cred, _GIDS, gid)
+
+
+def _setres(cred: Cred, kind: tuple, ids: tuple[int, int, int]) -> None:
+    which, fields, cap = kind
+    kids = _kids(cred.user_ns, which, ids)
+    old = tuple(getattr(cred, f) for f in fields)
+    if not cred.has(cap) and any(x not in old for x in kids if x != -1):
+        raise KernelError(errno.EPERM, f"a new id needs {_CAP_NAME[cap]}", where=f"__sys_setres{fields[0][1:]}")
+    _commit_ids(cred, kind, tuple(o if x == -1 else x for o, x in zip(old, kids)))
+
+
+def _setre(cred: Cred, kind: tuple, r: int, e: int) -> None:
+    which, fields, cap = kind
+    r, e = _kids(cred.user_ns, which, (r, e))
+    real, eff, saved = (getattr(cred, f) for f in fields)
+    if not cred.has(cap) and ((r != -1 and r not in (real, eff)) or
+                              (e != -1 and e not in (real, eff, saved))):
+        raise KernelError(errno.EPERM, f"a new id needs {_CAP_NAME[cap]}", where=f"__sys_setre{fields[0][1:]}")
+    new_e = eff if e == -1 else e
+    new_s = new_e if r != -1 or (e != -1 and e != real) else saved
+    _commit_ids(cred, kind, (real if r == -1 else r, new_e, new_s))
+
+
+def _set1(cred: Cred, kind: tuple, nid: int) -> None:
+    which, fields, cap = kind
+    (k,) = _kids(cred.user_ns, which, (nid,), keep=False)
+    real, eff, saved = (getattr(cred, f) for f in fields)
+    if cred.has(cap):
+        _commit_ids(cred, kind, (k, k, k))
+    elif k in (real, saved):
+        _commit_ids(cred, kind, (real, k, saved))
     else:
-        raise KernelError(errno.EPERM, "setuid needs CAP_SETUID for a new uid", where="__sys_setuid")
+        raise KernelError(errno.EPERM, f"a new id needs {_CAP_NAME[cap]}", where=f"__sys_set{fields[0][1:]}")
 
 
-def _set_uids(cred: Cred, new: tuple[int, int, int]) -> None:
-    """commit the uids, then cap_task_fix_setuid() -> cap_emulate_setxuid(): leaving root
-    (of the caller's namespace) in all three drops the permitted and effective sets unless
-    SECBIT_KEEP_CAPS, and the ambient set always; the effective set follows the euid.
-    SECBIT_NO_SETUID_FIXUP turns this off."""
-    old_ids = (cred.ruid, cred.euid, cred.suid)
-    cred.ruid, cred.euid, cred.suid = new
-    if cred.securebits & uapi.SECBIT_NO_SETUID_FIXUP:
+_CAP_NAME = {uapi.CAP_SETUID: "CAP_SETUID", uapi.CAP_SETGID: "CAP_SETGID"}
+
+
+def _commit_ids(cred: Cred, kind: tuple, new: tuple[int, int, int]) -> None:
+    """Set the three ids; for uids, cap_task_fix_setuid() -> cap_emulate_setxuid():
+    leaving root (of the caller's namespace) in all three drops the permitted and
+    effective sets unless SECBIT_KEEP_CAPS, and the ambient set always; the effective set
+    follows the euid. SECBIT_NO_SETUID_FIXUP turns this off."""
+    fields = kind[1]
+    old_ids = tuple(getattr(cred, f) for f in fields)
+    for f, v in zip(fields, new):
+        setattr(cred, f, v)
+    if kind is not _UIDS or cred.securebits & uapi.SECBIT_NO_SETUID_FIXUP:
         return
     root = make_kid(cred.user_ns, "uid_map", 0)
     if root in old_ids and root not in new:
@@ -353,44 +387,7 @@ def _set_uids(cred: Cred, new: tuple[int, int, int]) -> None:
         cred.cap_effective = cred.cap_permitted
 
 
-def setresgid(cred: Cred, r: int, e: int, s: int) -> None:
-    """__sys_setresgid(): as setresuid() with CAP_SETGID; no capability changes."""
-    r, e, s = _kids(cred.user_ns, "gid_map", (r, e, s))
-    old = (cred.rgid, cred.egid, cred.sgid)
-    if not cred.has(uapi.CAP_SETGID) and any(x not in old for x in (r, e, s) if x != -1):
-        raise KernelError(errno.EPERM, "setresgid needs CAP_SETGID for a new gid",
-                          where="__sys_setresgid")
-    cred.rgid, cred.egid, cred.sgid = (o if x == -1 else x for o, x in zip(old, (r, e, s)))
-
-
-def setregid(cred: Cred, r: int, e: int) -> None:
-    """__sys_setregid(): setreuid()'s rules for gids, with CAP_SETGID."""
-    r, e = _kids(cred.user_ns, "gid_map", (r, e))
-    rgid, egid, sgid = cred.rgid, cred.egid, cred.sgid
-    capable = cred.has(uapi.CAP_SETGID)
-    if r != -1 and r not in (rgid, egid) and not capable:
-        raise KernelError(errno.EPERM, "setregid: a new real gid needs CAP_SETGID", where="__sys_setregid")
-    if e != -1 and e not in (rgid, egid, sgid) and not capable:
-        raise KernelError(errno.EPERM, "setregid: a new effective gid needs CAP_SETGID",
-                          where="__sys_setregid")
-    cred.rgid = rgid if r == -1 else r
-    cred.egid = egid if e == -1 else e
-    if r != -1 or (e != -1 and e != rgid):
-        cred.sgid = cred.egid
-
-
-def setgid(cred: Cred, gid: int) -> None:
-    """__sys_setgid(): setuid()'s rules for gids, with CAP_SETGID."""
-    (k,) = _kids(cred.user_ns, "gid_map", (gid,), keep=False)
-    if cred.has(uapi.CAP_SETGID):
-        cred.rgid = cred.egid = cred.sgid = k
-    elif k in (cred.rgid, cred.sgid):
-        cred.egid = k
-    else:
-        raise KernelError(errno.EPERM, "setgid needs CAP_SETGID for a new gid", where="__sys_setgid")
-
-
-def setgroups(cred: Cred, gids: list[int]) -> None:
+def setgroups(cred: Cred, size: int, gids: list[int]) -> None:
     """SYSCALL setgroups(): EPERM without CAP_SETGID or while the namespace may not set
     groups (may_setgroups(): setgroups "deny", or no gid_map yet), then EINVAL past
     NGROUPS_MAX or for an unmapped gid."""
@@ -398,9 +395,9 @@ def setgroups(cred: Cred, gids: list[int]) -> None:
     if not cred.has(uapi.CAP_SETGID) or not userns_may_setgroups(ns):
         raise KernelError(errno.EPERM, "setgroups needs CAP_SETGID and a namespace that allows it",
                           where="may_setgroups")
-    if len(gids) > uapi.NGROUPS_MAX:
+    if not 0 <= size <= uapi.NGROUPS_MAX:      # (unsigned)gidsetsize > NGROUPS_MAX
         raise KernelError(errno.EINVAL, "more than NGROUPS_MAX groups", where="setgroups")
-    kids = _kids(ns, "gid_map", tuple(gids), keep=False)   # gid -1 is no group: EINVAL
+    kids = _kids(ns, "gid_map", tuple(gids[:size]), keep=False)   # gid -1 is no group: EINVAL
     cred.groups = frozenset(kids)
 
 

@@ -101,8 +101,11 @@ def _record(args: argparse.Namespace, command: list[str]) -> int:
             except OSError as e:
                 raise RecordError(f"cannot write {args.raw}: {e.strerror}")
         rec = build(run.strace_text, run.snapshots)
-        text = render(rec, run.start_table, command, run.strace_pid,
-                      caps=guest_caps() if args.vm else None)
+        caps = None
+        if args.vm:                             # the guest's root: every capability
+            from ..backends.vm import GUEST_CAPS
+            caps = GUEST_CAPS
+        text = render(rec, run.start_table, command, run.strace_pid, caps=caps)
         if args.vm:                             # render() names this host's kernel
             text = re.sub(r"(?m)^(# Recorded by mountsim record on Linux )\S+:",
                           lambda m: f"{m.group(1)}{release} (QEMU guest):", text, count=1)

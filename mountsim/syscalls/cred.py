@@ -123,9 +123,7 @@ def sys_setresgid(k: Kernel, task: Task, r: int, e: int, s: int) -> int:
 def sys_setgroups(k: Kernel, task: Task, size: int, gids: list | None) -> int:
     """setgroups(2): *gids* as strace printed the list. Errors: EPERM, EINVAL."""
     new = task.cred.copy()
-    if size < 0 or size > uapi.NGROUPS_MAX:
-        setgroups(new, [0] * (uapi.NGROUPS_MAX + 1))   # may_setgroups() first, then EINVAL
-    setgroups(new, list(gids or [])[:size])
+    setgroups(new, size, list(gids or []))
     return commit_creds(task, new)
 
 

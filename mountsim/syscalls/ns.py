@@ -21,7 +21,7 @@ from ..namespace import (check_mnt, copy_mnt_ns, get_mnt_ns, is_path_reachable, 
 from ..newns import copy_empty_mnt_ns
 from ..proc import in_outside_process
 from ..task import FsStruct, Path, PidNamespace, Task, alloc_pid
-from ..user_namespace import OtherNamespace, UserNamespace, create_user_ns, ns_capable, setresuid
+from ..user_namespace import OtherNamespace, UserNamespace, create_user_ns, ns_capable
 from .file import set_mm_exe_file
 from .mount import require_may_mount
 

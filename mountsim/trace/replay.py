@@ -9,7 +9,6 @@ Steps the model cannot judge (an fd or pid it never saw created) become notes; w
 
 from __future__ import annotations
 
-import re
 
 import attrs
 
