@@ -121,7 +121,7 @@ def index(snap: Snapshot) -> dict[int, MountRef]:
 def _kernel_files() -> dict[str, str]:
     """function name -> kernel file, from the `fs/x.c:function()` mentions in mountsim's own
     docstrings (the style card has every mirrored function name its kernel file)."""
-    pat = re.compile(r"\b((?:fs|kernel|mm|include)/[\w/.-]+\.[ch]):(\w+)\(\)")
+    pat = re.compile(r"\b((?:fs|kernel|mm|include|security)/[\w/.-]+\.[ch]):(\w+)\(\)")
     found: dict[str, str] = {}
     for py in sorted(FsPath(__file__).resolve().parents[1].rglob("*.py")):
         for f, fn in pat.findall(py.read_text(encoding="utf-8")):

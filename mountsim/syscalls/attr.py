@@ -1,8 +1,10 @@
 """chmod and chown, all their spellings: an inode's mode, owner and group.
 
-Mirrors fs/open.c (do_fchmodat(), chmod_common(), do_fchownat(), chown_common(),
-vfs_fchown()) and fs/attr.c (notify_change(), setattr_prepare(): chown_ok(), chgrp_ok(),
-inode_owner_or_capable(), setattr_should_drop_sgid()). The ids are the caller's
+Mirrors fs/open.c:do_fchmodat(), fs/open.c:chmod_common(), fs/open.c:do_fchownat(),
+fs/open.c:chown_common() and fs/open.c:vfs_fchown(); fs/attr.c:notify_change(),
+fs/attr.c:setattr_prepare() with fs/attr.c:chown_ok() and fs/attr.c:chgrp_ok(),
+fs/inode.c:inode_owner_or_capable(), fs/attr.c:setattr_should_drop_sgid(); proc's refusal
+is fs/proc/base.c:proc_setattr(). The ids are the caller's
 namespace's, stored as kernel ids. Inodes of proc, and guessed ones of filesystems whose
 contents are unknown, answer what the replayed call recorded (their owners are not known).
 """

@@ -1,8 +1,12 @@
 """The credential syscalls: set*id, setgroups, capset and prctl's credential options.
 
-Mirrors kernel/sys.c (__sys_setresuid() and friends, prctl()), kernel/groups.c
-(setgroups), kernel/capability.c (capset) and security/commoncap.c (cap_task_prctl(),
-cap_prctl_drop()); the rules themselves live with `Cred` in user_namespace.py. Each call
+Mirrors kernel/sys.c:__sys_setresuid() and its twins (kernel/sys.c:__sys_setreuid(),
+kernel/sys.c:__sys_setuid(), kernel/sys.c:__sys_setresgid(), kernel/sys.c:__sys_setregid(),
+kernel/sys.c:__sys_setgid()), kernel/sys.c:prctl(), kernel/groups.c:may_setgroups() and
+kernel/groups.c:setgroups(), kernel/capability.c:capset() with
+kernel/capability.c:cap_validate_magic(), and security/commoncap.c:cap_capset(),
+security/commoncap.c:cap_task_prctl(), security/commoncap.c:cap_prctl_drop(); the rules
+themselves live with `Cred` in user_namespace.py. Each call
 works on a copy and commits it (commit_creds()), as the kernel's prepare_creds() does, so a
 refused call changes nothing.
 """

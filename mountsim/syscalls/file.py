@@ -178,7 +178,8 @@ def do_file_open(k: Kernel, task: Task, dfd: int, name: str | None, flags: int,
         if p.dentry.is_dir and (acc != uapi.O_RDONLY or flags & uapi.O_CREAT):
             raise KernelError(errno.EISDIR, "cannot open a directory for writing", where="may_open")
         if acc != uapi.O_RDONLY and p.dentry.sb.rdonly and p.dentry.kind == S_IFREG:
-            # inode_permission() -> sb_permission(): before any DAC check or capability
+            # fs/namei.c:inode_permission() -> fs/namei.c:sb_permission(): before any DAC
+            # check or capability
             raise KernelError(errno.EROFS, "a read-only superblock", where="sb_permission")
         table = sysctl_of(p.dentry)
         if table is not None and acc != uapi.O_RDONLY:

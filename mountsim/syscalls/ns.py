@@ -113,24 +113,33 @@ def sys_unshare(k: Kernel, task: Task, flags: int) -> int:
         raise KernelError(errno.EINVAL, "unknown unshare flags", where="check_unshare_flags")
     if empty:                                # unshare_nsproxy_namespaces(): the 64-bit flag
         flags = flags & ~uapi.UNSHARE_EMPTY_MNTNS | uapi.CLONE_EMPTY_MNTNS
-    new_fs = task.fs.copy() if flags & uapi.CLONE_FS and task.fs.users > 1 else None
+    # unshare_fs(): a copy when shared, and always for CLONE_NEWNS (copy_mnt_ns() moves
+    # root and cwd into the new namespace; a later failure drops the copy, not the task's)
+    new_fs = task.fs.copy() if flags & uapi.CLONE_FS and (
+        flags & uapi.CLONE_NEWNS or task.fs.users > 1) else None
     cred = task.cred
     if flags & uapi.CLONE_NEWUSER:
         cred = create_user_ns(task.cred, current_chrooted(k, task))
-    pid_ns = _pid_ns_for(task, flags, cred)
     fs = new_fs or task.fs
+    ns = None
     try:
         ns = _new_namespaces(k, task, flags, cred, fs)
+        pid_ns = _pid_ns_for(task, flags, cred)   # create_new_namespaces(): after the mnt ns
     except KernelError:
         if new_fs is not None:
             new_fs.release()
+        if ns is not None:
+            ns.users += 1
+            put_mnt_ns(k, ns)
         raise
     if ns is not None:
         _switch_ns(k, task, ns)
     _set_others(task, copy_other_namespaces(task, flags, cred))
     if new_fs is not None:
-        task.fs.users -= 1
-        task.fs = new_fs
+        old_fs, task.fs = task.fs, new_fs
+        old_fs.users -= 1
+        if old_fs.users == 0:
+            old_fs.release()
     if flags & uapi.CLONE_FILES and task.files.users > 1:
         task.files.users -= 1
         task.files = task.files.copy()
@@ -160,7 +169,6 @@ def do_fork(k: Kernel, task: Task, flags: int, child_pid: int) -> int:
     cred = task.cred.copy()
     if flags & uapi.CLONE_NEWUSER:
         cred = create_user_ns(task.cred, current_chrooted(k, task))
-    pid_ns = _pid_ns_for(task, flags, cred)
     if flags & uapi.CLONE_FS:
         fs = task.fs
         fs.users += 1
@@ -169,6 +177,7 @@ def do_fork(k: Kernel, task: Task, flags: int, child_pid: int) -> int:
     ns = None
     try:
         ns = _new_namespaces(k, task, flags, cred, fs)
+        pid_ns = _pid_ns_for(task, flags, cred)   # create_new_namespaces(): after the mnt ns
         if not pid_ns.adding:          # alloc_pid() comes after copy_namespaces()
             raise KernelError(errno.ENOMEM, "the pid namespace's init has exited",
                               where="alloc_pid")
@@ -201,7 +210,8 @@ def do_fork(k: Kernel, task: Task, flags: int, child_pid: int) -> int:
 def _pid_ns_for(task: Task, flags: int, cred) -> PidNamespace:
     """copy_pid_ns(): the pid namespace a child (or, after unshare, the next child) lives in;
     a new one is owned by the (possibly new) user namespace. Errors: EINVAL (a new one while
-    an unshared one is still waiting for its first child)."""
+    an unshared one is still waiting for its first child), which create_new_namespaces()
+    finds after copy_namespaces()'s EPERM and the new mount namespace (freed then)."""
     if not flags & uapi.CLONE_NEWPID:
         return task.pid_ns_for_children
     if task.pid_ns_for_children is not task.pid_ns:

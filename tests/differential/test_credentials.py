@@ -200,3 +200,22 @@ def test_read_only_superblock_answers_before_permission(live):
     )
     got = kernel_agrees(live, prog)
     assert errnos(got[9:]) == ["EACCES", 0, "EROFS", 5]
+
+
+def test_no_capability_refuses_before_a_pending_pid_namespace(live):
+    """If a process has unshared a pid namespace its next child has yet to enter, then
+    another CLONE_NEWPID (clone or unshare) is EINVAL for root but EPERM for a process
+    without CAP_SYS_ADMIN: copy_namespaces() asks for the capability before
+    create_new_namespaces() -> copy_pid_ns() finds the pending namespace (found by the
+    generator once the main process could drop its capabilities)."""
+    prog = program(
+        (1, "fork", (), 2),
+        (2, "unshare", (uapi.CLONE_NEWPID,), None),
+        (2, "clone", (uapi.CLONE_NEWPID | uapi.SIGCHLD,), 3),            # EINVAL
+        (2, "unshare", (uapi.CLONE_NEWPID | uapi.CLONE_NEWNS,), None),   # EINVAL
+        (2, "setuid", (1000,), None),
+        (2, "clone", (uapi.CLONE_NEWPID | uapi.SIGCHLD,), 3),            # EPERM
+        (2, "unshare", (uapi.CLONE_NEWPID | uapi.CLONE_NEWNS,), None),   # EPERM
+    )
+    got = kernel_agrees(live, prog)
+    assert errnos(got[1:]) == [0, "EINVAL", "EINVAL", 0, "EPERM", "EPERM"]
