@@ -221,21 +221,21 @@ def exec_creds(task, old: Cred | None = None, euid: int | None = None,
 
 @functools.cache
 def host_caps() -> dict[str, int]:
-    """The capability sets of this machine's processes (Cap* of /proc/self/status: a root
-    shell's, where the model starts its first task). Model-only: the model simulates this
+    """The capability sets a root shell of this machine has: its bounding set (CapBnd of
+    /proc/self/status, which a root exec makes the permitted and effective sets, whoever
+    runs mountsim), none inheritable or ambient. Model-only: the model simulates this
     machine, whose root may lack some capabilities (a container's CAP_SYS_RESOURCE, say);
     every one where the file cannot be read."""
-    sets = {"CapInh": 0, "CapPrm": uapi.CAP_FULL_SET, "CapEff": uapi.CAP_FULL_SET,
-            "CapBnd": uapi.CAP_FULL_SET, "CapAmb": 0}
+    bnd = uapi.CAP_FULL_SET
     try:
         with open("/proc/self/status") as f:
             for line in f:
                 key, _, value = line.partition(":")
-                if key in sets:
-                    sets[key] = int(value, 16) & uapi.CAP_FULL_SET
+                if key == "CapBnd":
+                    bnd = int(value, 16) & uapi.CAP_FULL_SET
     except (OSError, ValueError):
         pass
-    return sets
+    return {"CapInh": 0, "CapPrm": bnd, "CapEff": bnd, "CapBnd": bnd, "CapAmb": 0}
 
 
 def host_cred(ns: UserNamespace, caps: dict[str, int] | None = None) -> Cred:
