@@ -92,3 +92,27 @@ def test_record_writes_the_sets_the_command_started_with():
     assert "# start-caps: CapInh=0000000000000000 CapPrm=0000000000000005" in text
     assert parse_text(text).start_caps == {"CapInh": 0, "CapPrm": 5, "CapEff": 4, "CapBnd": 7,
                                            "CapAmb": 0}
+
+
+def test_a_runner_without_capabilities_still_simulates_root_with_the_bounding_set():
+    """If mountsim runs with no capabilities of its own (here uid 0 under SECBIT_NOROOT,
+    as an unprivileged user would), then the model's first process still starts with what
+    a root shell here has: the bounding set (the demo trace replays green), not the
+    runner's empty permitted and effective sets."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and util-linux setpriv to drop the capabilities")
+    root = pathlib.Path(__file__).resolve().parents[2]
+    code = ("import sys; from mountsim.user_namespace import host_caps; "
+            "from mountsim.cli import main; c = host_caps(); "
+            "own = [l for l in open('/proc/self/status') if l.startswith('CapEff:')]; "
+            "print(int(own[0].split()[1], 16) == 0 and c['CapEff'] == c['CapBnd'] != 0); "
+            f"sys.exit(main(['replay', '-q', {str(root / 'models' / 'demo.trace')!r}]))")
+    done = subprocess.run(["setpriv", "--securebits", "+noroot", "--inh-caps", "-all",
+                           sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd="/", env={**os.environ, "PYTHONPATH": str(root)}, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == "True"
