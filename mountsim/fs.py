@@ -265,11 +265,6 @@ class SuperBlock:
         self.mounts = None               # s_mounts: the first (mount.sb_add())
         self.dynamic = None              # proc: lookup(dentry, name) -> Dentry | Path | None
         self.oracle = None               # opaque: has `.recorded`, the replayed call's result
-        for o in options:
-            if o.startswith("uid="):
-                owner = int(o[4:])
-            elif o.startswith("gid=") and fstype == "tmpfs":
-                group = int(o[4:])
         self.root = Dentry("/", None, self, uid=owner, mode=_root_mode(fstype, options), gid=group)
         self.root.unknown = opaque
 
@@ -297,8 +292,9 @@ def tmpfs_options(options: tuple[str, ...], owner: tuple[int, int], profile: Pro
     "inode64"/"inode32" is shown when the config is on or full_inums is set, else hidden.
     """
     for key, kid in zip(("uid=", "gid="), owner):
-        if kid != 0 and not any(o.startswith(key) for o in options):
+        if not any(o.startswith(key) for o in options):
             options = options + (f"{key}{kid}",)
+    options = tuple(o for o in options if o not in ("uid=0", "gid=0"))   # GLOBAL_ROOT_UID/GID
     full_inums = profile.tmpfs_inode64
     for o in options:
         if o in ("inode32", "inode64"):
@@ -496,7 +492,7 @@ def _show_tmpfs_option(key: str, val: str, user_ns: UserNamespace | None = None)
         # printed as the initial namespace's id (from_kuid_munged(&init_user_ns, …)), not
         # at all for GLOBAL_ROOT_UID/GID
         kid = fsparam_kid(val, user_ns, "tmpfs", key, f"Bad value for '{key}'", "shmem_parse_one")
-        return "" if kid == 0 else f"{key}={kid}"
+        return f"{key}={kid}"          # 0 too: it overrides the mounter's; tmpfs_options() hides it
     if key == "mpol" and val == "default":
         return ""                                       # shmem_show_mpol(): MPOL_DEFAULT
     return f"{key}={val}" if val else key

@@ -75,6 +75,11 @@ class Kernel:
         inode_init_owner())."""
         cred = self.current.cred if self.current is not None else None
         owner, group = (cred.euid, cred.egid) if cred is not None else (0, 0)
+        for o in options:                        # tmpfs's uid=/gid= (kernel ids) own the root
+            if o.startswith("uid=") and fstype == "tmpfs":
+                owner = int(o[4:])
+            elif o.startswith("gid=") and fstype == "tmpfs":
+                group = int(o[4:])
         fst = FS_TYPES.get(fstype)
         if fst is not None and fst.shown is not None:
             options = fst.shown(options, (owner, group), self.profile)

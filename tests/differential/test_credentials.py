@@ -219,3 +219,23 @@ def test_no_capability_refuses_before_a_pending_pid_namespace(live):
     )
     got = kernel_agrees(live, prog)
     assert errnos(got[1:]) == [0, "EINVAL", "EINVAL", 0, "EPERM", "EPERM"]
+
+
+def test_tmpfs_root_group_is_the_mounters_unless_gid_says(live):
+    """If root with egid 1000 mounts tmpfs, then it shows gid=1000 (ctx->gid =
+    current_fsgid()) and its root belongs to group 1000; an explicit gid=0 hides it again
+    (found by the generator: the model kept gid=1000); a later chown of the root does not
+    change what the mount shows (sbinfo->gid, not the inode's)."""
+    prog = program(
+        (1, "fork", (), 2),
+        (2, "setresgid", (1000, 1000, 1000), None),
+        (2, "mount", ("tmpfs", "/d", "tmpfs", 0, "mode=0770"), None),
+        (2, "mount", ("tmpfs", "/e", "tmpfs", 0, "gid=0,uid=0,mode=0770"), None),
+        (2, "chown", ("/d", 5, 5), None),
+        (2, "fork", (), 3),
+        (3, "setresuid", (1000, 1000, 1000), None),
+        (3, "mkdir", ("/d/x", 0o755), None),     # EACCES: group 5 now, not 1000
+        (3, "mkdir", ("/e/x", 0o755), None),     # EACCES: group 0
+    )
+    got = kernel_agrees(live, prog)
+    assert errnos(got[7:]) == ["EACCES", "EACCES"]
