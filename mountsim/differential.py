@@ -30,10 +30,15 @@ class Divergence:
     a_table: str = ""           # normalised tables at the moment of divergence
     b_table: str = ""
     refused: str | None = None  # a sandbox refused the step: not comparable, not a divergence
+    flaky: bool = False         # the program did not diverge again when rerun
 
     def describe(self) -> str:
         if self.refused is not None:
             return f"not comparable: {self.refused}"
+        if self.flaky:
+            return ("flaky (this program did not diverge again when Hypothesis reran it: "
+                    "the real kernel's answer depended on timing); first run: "
+                    + attrs.evolve(self, flaky=False).describe())
         if self.step is None:
             return ("final tables differ:\n"
                     + side_by_side(self.a, self.b, self.a_name, self.b_name, renumber=False))

@@ -33,6 +33,8 @@ import sys
 import time
 from pathlib import Path
 
+import attrs
+
 from ..backends.model import ModelBackend
 from ..differential import Divergence, run_pair
 from .diff import add_backend_arguments, backend_or_say
@@ -119,6 +121,7 @@ def run_campaign(examples: int, seed: int, max_steps: int, live, progress: Progr
     """
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hseed
+    from hypothesis.errors import FlakyFailure
 
     from ..gen import programs
 
@@ -150,8 +153,12 @@ def run_campaign(examples: int, seed: int, max_steps: int, live, progress: Progr
         if not last:                           # not ours (an assert in mountsim): a bug
             raise
         return last[0], last[1]
-    except BaseExceptionGroup as group:        # Hypothesis found several distinct divergences
-        if last and not group.subgroup(lambda e: not isinstance(e, AssertionError)):
+    except BaseExceptionGroup as group:        # several distinct divergences, or a flaky one
+        leaves_ok = not group.subgroup(
+            lambda e: not isinstance(e, (AssertionError, BaseExceptionGroup)))
+        if last and leaves_ok:
+            if isinstance(group, FlakyFailure):
+                last[1] = attrs.evolve(last[1], flaky=True)
             return last[0], last[1]
         raise
     return None
