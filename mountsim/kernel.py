@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Callable
 
 from .fs import FS_TYPES, S_IFCHR, Dentry, SuperBlock
-from .mount import (FREED, ID_MASK, MNT, MNT_UNIQUE_ID_OFFSET, IdAllocator, MntNamespace, Mount,
+from .mount import (FREED, ID_MASK, IDMAPS, MNT, MNT_UNIQUE_ID_OFFSET, IdAllocator, MntNamespace, Mount,
                     T, add_child, del_child, sb_add, sb_del)
 from .mount_hash import MountHash
 from .task import FdTable, FsStruct, Path, Task
@@ -109,6 +109,8 @@ class Kernel:
     def free_mount(self, m: Mount) -> None:
         """mntput_no_expire() dropping the last reference: release ids, maybe the sb."""
         ids = m.ids
+        if m.flags & MNT.IDMAPPED:
+            IDMAPS.pop(m, None)
         if not ids & FREED:
             self.mnt_ids.free(ids & ID_MASK)
             m.ids = ids | FREED                    # mnt_id reads negative: for debugging

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 from operator import attrgetter
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from sortedcontainers import SortedKeyList
 
@@ -438,6 +438,17 @@ class MountTree(SortedKeyList):
     def before_id(self, uid: int) -> Iterator[Mount]:
         """Mounts with unique id < *uid*, descending (listmount(LISTMOUNT_REVERSE))."""
         return self.irange_key(max_key=self._first_ids(uid), inclusive=(True, False), reverse=True)
+
+
+# Model-only: the user namespace of each idmapped mount (kernel: mnt->mnt.mnt_idmap, built
+# from it by alloc_mnt_idmap()). Few mounts are idmapped, so a table rather than a slot on
+# every Mount; clone_mnt() copies an entry, free_mount() drops it.
+IDMAPS: dict[Mount, Any] = {}
+
+
+def mnt_idmap(m: Mount):
+    """The user namespace an idmapped mount maps ids through, or None (nop_mnt_idmap)."""
+    return IDMAPS.get(m) if m.flags & MNT.IDMAPPED else None
 
 
 class MntNamespace:

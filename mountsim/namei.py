@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from .errors import KernelError
 from .fs import D_KIND, D_LNK, D_MODE_SHIFT, D_UNLINKED, S_IFLNK
 from .mount import MNT
-from .permission import MAY_EXEC, generic_permission
+from .permission import MAY_EXEC, generic_permission, through
 from .task import Path
 from .uapi import (AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT, AT_SYMLINK_NOFOLLOW, RESOLVE_BENEATH,
                    RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV)
@@ -256,13 +256,13 @@ def _guess_link(k: Kernel, d) -> None:
         d.kind, d.target, d.unknown = S_IFLNK, d.name, False
 
 
-def may_lookup(task: Task, d, where: str = "may_lookup") -> None:
+def may_lookup(task: Task, d, where: str = "may_lookup", mnt=None) -> None:
     """inode_permission(dir, MAY_EXEC): before each component (link_path_walk()), and on
     the target of chdir, fchdir and chroot (MAY_EXEC | MAY_CHDIR). Search permission by the
     owner's bits if the caller owns the directory, else the group's (every task is in gid
     0), else CAP_DAC_READ_SEARCH over an inode whose ids its namespace maps
-    (generic_permission()). Errors: EACCES."""
-    if not generic_permission(task.cred, d, MAY_EXEC):
+    (generic_permission()), as the mount *mnt* shows its owner and group. Errors: EACCES."""
+    if not generic_permission(task.cred, through(mnt, d), MAY_EXEC):
         raise KernelError(errno.EACCES, "no search permission on the directory", where=where)
 
 
@@ -280,7 +280,7 @@ def walk(k: Kernel, task: Task, start: Path, comps: list[str], nd: NameiData | N
         if not p.dentry.is_dir:
             raise KernelError(errno.ENOTDIR, "a path component is not a directory", where="link_path_walk")
         if ~(p.dentry.bits >> D_MODE_SHIFT) & 0o111:      # may_lookup(), unless all may search
-            may_lookup(task, p.dentry)
+            may_lookup(task, p.dentry, mnt=p.mnt)
         if c == ".":
             continue
         if c == "..":
@@ -366,5 +366,5 @@ def lookup_parent(k: Kernel, task: Task, dfd: int, name: str | None,
     if not parent.dentry.is_dir:
         raise KernelError(errno.ENOTDIR, "parent is not a directory", where="filename_parentat")
     if ~(parent.dentry.bits >> D_MODE_SHIFT) & 0o111:   # link_path_walk(): the last name too
-        may_lookup(task, parent.dentry)
+        may_lookup(task, parent.dentry, mnt=parent.mnt)
     return parent, comps[-1]

@@ -19,7 +19,7 @@ from . import pnode
 from .errors import KernelError
 from .fs import Dentry, is_subdir
 from .klist import ListHead
-from .mount import (FREED, MNT, MNT_INTERNAL_FLAGS, MntNamespace, Mount, T, add_child, children, del_child,
+from .mount import (FREED, IDMAPS, MNT, MNT_INTERNAL_FLAGS, MntNamespace, Mount, T, add_child, children, del_child,
                     peer_add, peers, slave_add_behind, slave_add_head)
 from .packed import INTS, shared_int
 from .pnode import (CL_COPY_MNT_NS_FILE, CL_COPY_UNBINDABLE, CL_EXPIRE, CL_MAKE_SHARED,
@@ -88,6 +88,8 @@ def clone_mnt(k: Kernel, old: Mount, root: Dentry, flag: int) -> Mount:
     mnt = k.alloc_vfsmnt(root.sb, root, old.devname)
     v = old.flags & _NOT_INTERNAL
     mnt.flags = INTS.setdefault(v, v)        # shared_int()
+    if v & MNT.IDMAPPED:                     # mnt_idmap_get(mnt_idmap(&old->mnt))
+        IDMAPS[mnt] = IDMAPS.get(old)
     if k.sem.clone_keeps_unbindable:     # mnt_t_flags = old->mnt_t_flags & T_UNBINDABLE
         mnt.t_flags = old.t_flags & T.UNBINDABLE
     if not flag & (CL_SLAVE | CL_PRIVATE | CL_SHARED_TO_SLAVE):

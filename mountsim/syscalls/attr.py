@@ -18,7 +18,8 @@ from .. import uapi
 from ..errors import KernelError
 from ..fs import S_IFDIR, S_IFLNK, recorded
 from ..namei import LOOKUP_EMPTY, LOOKUP_FOLLOW, user_path_at
-from ..permission import S_ISGID, S_ISUID, S_IXGRP, capable_wrt_inode_uidgid
+from ..permission import (INVALID_ID, S_ISGID, S_ISUID, S_IXGRP, capable_wrt_inode_uidgid, from_vfs,
+                          through)
 from ..user_namespace import from_kid, make_kid
 from .file import mnt_want_write
 
@@ -69,7 +70,8 @@ def _unknown_owner(k: Kernel, d) -> bool:
 def _owner_or_capable(cred: Cred, d) -> bool:
     """inode_owner_or_capable(): the fsuid owns it, or CAP_FOWNER over a mapped owner."""
     return cred.euid == d.uid or (
-        from_kid(cred.user_ns, "uid_map", d.uid) is not None and cred.has(uapi.CAP_FOWNER))
+        d.uid != INVALID_ID and from_kid(cred.user_ns, "uid_map", d.uid) is not None
+        and cred.has(uapi.CAP_FOWNER))
 
 
 def _in_group_or_capable(cred: Cred, d, gid: int) -> bool:
@@ -87,11 +89,11 @@ def chmod_common(k: Kernel, task: Task, p: Path, mode: int) -> int:
         raise KernelError(errno.EOPNOTSUPP, "a symlink's mode cannot change", where="notify_change")
     if _unknown_owner(k, d):
         return 0
-    cred = task.cred
-    if not _owner_or_capable(cred, d):
+    cred, seen = task.cred, through(p.mnt, d)          # ids as the mount shows them
+    if not _owner_or_capable(cred, seen):
         raise KernelError(errno.EPERM, "only the owner (or CAP_FOWNER) may chmod", where="setattr_prepare")
     mode &= S_IALLUGO
-    if mode & S_ISGID and not _in_group_or_capable(cred, d, d.gid):
+    if mode & S_ISGID and not _in_group_or_capable(cred, seen, seen.gid):
         mode &= ~S_ISGID
     d.mode = mode
     return 0
@@ -113,27 +115,34 @@ def chown_common(k: Kernel, task: Task, p: Path, user: int, group: int) -> int:
     d = p.dentry
     if _unknown_owner(k, d):
         return 0
-    if uid is not None and not (cred.euid == d.uid == uid or
-                                capable_wrt_inode_uidgid(cred, d, uapi.CAP_CHOWN)):
+    fs_ns = d.sb.user_ns                    # notify_change(): the new ids must exist on disk
+    disk_uid = from_vfs(p.mnt, fs_ns, "uid_map", uid) if uid is not None else None
+    disk_gid = from_vfs(p.mnt, fs_ns, "gid_map", gid) if gid is not None else None
+    if (uid is not None and disk_uid is None) or (gid is not None and disk_gid is None):
+        raise KernelError(errno.EOVERFLOW, "the id has no mapping through the mount's idmapping",
+                          where="notify_change")
+    seen = through(p.mnt, d)                # chown_ok()/chgrp_ok() compare the ids it shows
+    if uid is not None and not (cred.euid == seen.uid == uid or
+                                capable_wrt_inode_uidgid(cred, seen, uapi.CAP_CHOWN)):
         raise KernelError(errno.EPERM, "changing the owner needs CAP_CHOWN", where="chown_ok")
-    if gid is not None and not ((cred.euid == d.uid and (gid == d.gid or cred.in_group(gid)))
-                                or capable_wrt_inode_uidgid(cred, d, uapi.CAP_CHOWN)):
+    if gid is not None and not ((cred.euid == seen.uid and (gid == seen.gid or cred.in_group(gid)))
+                                or capable_wrt_inode_uidgid(cred, seen, uapi.CAP_CHOWN)):
         raise KernelError(errno.EPERM, "changing the group needs membership or CAP_CHOWN",
                           where="chgrp_ok")
     mode = d.mode
     if d.kind != S_IFDIR:                   # ATTR_KILL_SUID, setattr_should_drop_sgid()
         kill = mode & S_ISUID
-        if mode & S_ISGID and (mode & S_IXGRP or not _in_group_or_capable(cred, d, d.gid)):
+        if mode & S_ISGID and (mode & S_IXGRP or not _in_group_or_capable(cred, seen, seen.gid)):
             kill |= S_ISGID
         if kill:
-            if not _owner_or_capable(cred, d):
+            if not _owner_or_capable(cred, seen):
                 raise KernelError(errno.EPERM, "clearing set-id bits is a chmod",
                                   where="setattr_prepare")
             mode &= ~kill
-    if uid is not None:
-        d.uid = uid
-    if gid is not None:
-        d.gid = gid
+    if disk_uid is not None:
+        d.uid = disk_uid
+    if disk_gid is not None:
+        d.gid = disk_gid
     d.mode = mode
     return 0
 

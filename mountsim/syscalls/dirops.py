@@ -28,7 +28,7 @@ from ..fs import S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, S_IFSOCK,
 from ..mount_hash import MountHash
 from ..namei import LOOKUP_EMPTY, check_name_len, getname, lookup_parent, user_path_at
 from ..namespace import UMOUNT_CONNECTED, umount_tree
-from ..permission import MAY_WRITE, check_sticky, generic_permission, may_write_dir
+from ..permission import MAY_WRITE, check_sticky, generic_permission, may_write_dir, through
 from ..proc import proc_self_nr
 from ..proc_namespace import prepend_path
 from ..task import Path
@@ -97,12 +97,13 @@ def filename_create(k: Kernel, task: Task, dfd: int, name: str | None,
     return parent, last
 
 
-def may_delete(task: Task, dir_: Dentry, victim: Dentry, isdir: bool) -> None:
+def may_delete(task: Task, dir_: Dentry, victim: Dentry, isdir: bool, mnt=None) -> None:
     """May *victim* leave *dir_*? Mirrors fs/namei.c:may_delete() (the negative-dentry
     ENOENT is the caller's). Errors: EACCES, EPERM (sticky), ENOTDIR/EBUSY (isdir: not a directory, a
     root), EISDIR (not isdir: a directory), ENOENT (the directory was removed)."""
-    may_write_dir(task.cred, dir_, "may_delete")
-    if check_sticky(task.cred, dir_, victim):
+    seen_dir = through(mnt, dir_)
+    may_write_dir(task.cred, seen_dir, "may_delete")
+    if check_sticky(task.cred, seen_dir, through(mnt, victim)):
         raise KernelError(errno.EPERM, "sticky directory: not the owner", where="may_delete")
     if isdir:
         if not victim.is_dir:
@@ -150,7 +151,7 @@ def do_unlinkat(k: Kernel, task: Task, dfd: int, name: str | None) -> int:
     if name.endswith("/"):
         raise KernelError(errno.EISDIR if d.is_dir else errno.ENOTDIR,
                           "trailing slash on a name to unlink", where="do_unlinkat")
-    may_delete(task, parent.dentry, d, False)
+    may_delete(task, parent.dentry, d, False, parent.mnt)
     if _no_dir_op(parent.dentry):
         raise KernelError(errno.EPERM, "the filesystem cannot unlink", where="vfs_unlink")
     if is_local_mountpoint(task, d):
@@ -179,7 +180,7 @@ def do_rmdir(k: Kernel, task: Task, dfd: int, name: str | None) -> int:
     if d is None:
         raise KernelError(errno.ENOENT, f"no such entry {last!r}", where="do_rmdir")
     _settle_victim(k, d, S_IFDIR)
-    may_delete(task, parent.dentry, d, True)
+    may_delete(task, parent.dentry, d, True, parent.mnt)
     if _no_dir_op(parent.dentry):
         raise KernelError(errno.EPERM, "the filesystem cannot rmdir", where="vfs_rmdir")
     if is_local_mountpoint(task, d):
@@ -282,7 +283,7 @@ def do_renameat2(k: Kernel, task: Task, olddfd: int, oldname: str | None, newdfd
         raise KernelError(errno.ENOTDIR, "trailing slash on a non-directory", where="do_renameat2")
     if not ancestors_first:
         _rename_traps(old, new, trap, flags)
-    vfs_rename(k, task, old_dir, old, new_dir, new, new_last, flags)
+    vfs_rename(k, task, old_dir, old, new_dir, new, new_last, flags, old_path.mnt)
     return 0
 
 
@@ -297,24 +298,24 @@ def _rename_traps(old: Dentry, new: Dentry | None, trap: Dentry | None, flags: i
 
 
 def vfs_rename(k: Kernel, task: Task, old_dir: Dentry, old: Dentry, new_dir: Dentry,
-               new: Dentry | None, new_last: str, flags: int) -> None:
+               new: Dentry | None, new_last: str, flags: int, mnt=None) -> None:
     """Mirrors fs/namei.c:vfs_rename() and mm/shmem.c:shmem_rename2()/simple_rename():
     the checks, then d_move() (or d_exchange()); a replaced name's mounts of other
     namespaces are detached."""
     if old is new:
         return                                  # source == target
     is_dir = old.is_dir
-    may_delete(task, old_dir, old, is_dir)
+    may_delete(task, old_dir, old, is_dir, mnt)
     if new is None:
-        may_create(task, new_dir, "may_create")
+        may_create(task, new_dir, "may_create", mnt)
     else:
-        may_delete(task, new_dir, new, is_dir if not flags & uapi.RENAME_EXCHANGE else new.is_dir)
+        may_delete(task, new_dir, new, is_dir if not flags & uapi.RENAME_EXCHANGE else new.is_dir, mnt)
     if _no_dir_op(old_dir):
         raise KernelError(errno.EPERM, "the filesystem cannot rename", where="vfs_rename")
     if new_dir is not old_dir:                  # '..' flips: write permission on what moves
         for moving in (old, new if flags & uapi.RENAME_EXCHANGE else None):
             if moving is not None and moving.is_dir and \
-                    not generic_permission(task.cred, moving, MAY_WRITE):
+                    not generic_permission(task.cred, through(mnt, moving), MAY_WRITE):
                 raise KernelError(errno.EACCES, "cannot write the directory that moves",
                                   where="vfs_rename")
     if is_local_mountpoint(task, old) or (new is not None and is_local_mountpoint(task, new)):
@@ -360,10 +361,10 @@ def do_symlinkat(k: Kernel, task: Task, target: str | None, newdfd: int, name: s
     """
     body = getname(target, 0)
     parent, last = filename_create(k, task, newdfd, name)
-    may_create(task, parent.dentry, "vfs_symlink")
+    may_create(task, parent.dentry, "vfs_symlink", parent.mnt)
     if parent.dentry.sb.fstype in ("nullfs", "devpts"):
         raise KernelError(errno.EPERM, "the filesystem has no ->symlink", where="vfs_symlink")
-    d = create_inode(task, parent.dentry, last, S_IFLNK, 0o777)
+    d = create_inode(task, parent.dentry, last, S_IFLNK, 0o777, parent.mnt)
     d.target = body
     return 0
 
@@ -458,14 +459,14 @@ def do_mknodat(k: Kernel, task: Task, dfd: int, name: str | None, mode: int = 0,
     """
     kind = may_mknod(mode)
     parent, last = filename_create(k, task, dfd, name)
-    may_create(task, parent.dentry, "vfs_mknod")
+    may_create(task, parent.dentry, "vfs_mknod", parent.mnt)
     whiteout = kind == S_IFCHR and not dev
     if kind in (S_IFCHR, S_IFBLK) and not whiteout and not ns_capable(task.cred, k.init_user_ns,
                                                                            uapi.CAP_MKNOD):
         raise KernelError(errno.EPERM, "device nodes need CAP_MKNOD", where="vfs_mknod")
     if parent.dentry.sb.fstype in ("nullfs", "devpts"):
         raise KernelError(errno.EPERM, "the filesystem has no ->mknod", where="vfs_mknod")
-    create_inode(task, parent.dentry, last, kind, mode & ~task.fs.umask & 0o7777)
+    create_inode(task, parent.dentry, last, kind, mode & ~task.fs.umask & 0o7777, parent.mnt)
     return 0
 
 

@@ -18,7 +18,8 @@ from ..errors import KernelError
 from ..fs import S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, S_IFSOCK
 from ..mount_hash import MountHash
 from ..mount import MNT
-from ..permission import MAY_READ, MAY_WRITE, generic_permission, inode_init_owner, may_write_dir
+from ..permission import (MAY_READ, MAY_WRITE, from_vfs, generic_permission, inode_init_owner,
+                          may_write_dir, through)
 from ..proc import idmap_target, outside_answer, proc_task
 from ..user_namespace import ids_mapped, map_write, ns_capable, setgroups_write
 from ..namei import (LOOKUP_DIRECTORY, LOOKUP_FOLLOW, NameiData, check_name_len, lookup_parent,
@@ -41,26 +42,30 @@ def mnt_want_write(p: Path) -> None:
         raise KernelError(errno.EROFS, "read-only mount", where="mnt_want_write")
 
 
-def fsuidgid_has_mapping(sb, cred) -> bool:
-    """fsuidgid_has_mapping(): the caller's fsuid and fsgid map into the sb's user namespace."""
-    return ids_mapped(sb.user_ns, cred.euid, cred.egid)
+def fsuidgid_has_mapping(sb, cred, mnt=None) -> bool:
+    """fsuidgid_has_mapping(): the caller's fsuid and fsgid, written through *mnt* (mapped
+    back through its idmapping, if any), have ids in the sb's user namespace."""
+    uid = from_vfs(mnt, sb.user_ns, "uid_map", cred.euid)      # mapped_fsuid()
+    gid = from_vfs(mnt, sb.user_ns, "gid_map", cred.egid)
+    return uid is not None and gid is not None and ids_mapped(sb.user_ns, uid, gid)
 
 
-def create_inode(task: Task, dir, name: str, kind: str, mode: int):
-    """A new inode *name* in *dir*, owned as inode_init_owner() says."""
-    uid, gid, mode = inode_init_owner(task.cred, dir, kind, mode)
+def create_inode(task: Task, dir, name: str, kind: str, mode: int, mnt=None):
+    """A new inode *name* in *dir* (created through *mnt*), owned as inode_init_owner()
+    says."""
+    uid, gid, mode = inode_init_owner(task.cred, dir, kind, mode, mnt)
     return dir.create(name, kind, uid, mode, gid)
 
 
-def may_create(task: Task, d, where: str) -> None:
-    """may_create()/may_o_create(). Errors: ENOENT (directory removed), EOVERFLOW (ids
-    unmapped), EACCES (no write permission on the directory)."""
+def may_create(task: Task, d, where: str, mnt=None) -> None:
+    """may_create()/may_o_create() in *d* through *mnt*. Errors: ENOENT (directory
+    removed), EOVERFLOW (ids unmapped), EACCES (no write permission on the directory)."""
     if d.unlinked:
         raise KernelError(errno.ENOENT, "parent directory was removed", where=where)
-    if not fsuidgid_has_mapping(d.sb, task.cred):
+    if not fsuidgid_has_mapping(d.sb, task.cred, mnt):
         raise KernelError(errno.EOVERFLOW, "caller's fsuid is not mapped in the filesystem's "
                           "user namespace", where=where)
-    may_write_dir(task.cred, d, where)
+    may_write_dir(task.cred, through(mnt, d), where)
 
 
 def sys_mkdirat(k: Kernel, task: Task, dfd: int, name: str | None, mode: int | None = 0o777) -> int:
@@ -82,10 +87,11 @@ def sys_mkdirat(k: Kernel, task: Task, dfd: int, name: str | None, mode: int | N
         raise KernelError(errno.ENOENT, "cannot create here", where="lookup_one_qstr_excl")
     check_name_len(d, last)                 # ->lookup() in lookup_one_qstr_excl()
     mnt_want_write(parent)
-    may_create(task, d, "vfs_mkdir")
+    may_create(task, d, "vfs_mkdir", parent.mnt)
     if d.sb.fstype == "devpts":
         raise KernelError(errno.EPERM, "devpts has no ->mkdir", where="vfs_mkdir")
-    new = create_inode(task, d, last, S_IFDIR, (0o777 if mode is None else mode) & ~task.fs.umask & 0o1777)
+    new = create_inode(task, d, last, S_IFDIR, (0o777 if mode is None else mode) & ~task.fs.umask & 0o1777,
+                       parent.mnt)
     if d.sb.fstype in CGROUP_FS:
         new.unknown = True                  # cgroup_mkdir(): a new cgroup comes with its files
     return 0
@@ -195,7 +201,7 @@ def do_file_open(k: Kernel, task: Task, dfd: int, name: str | None, flags: int,
         if not created and target is None and table is None and _plain_inode(p.dentry):
             mask = (MAY_READ if acc != uapi.O_WRONLY else 0) | \
                 (MAY_WRITE if acc != uapi.O_RDONLY or flags & uapi.O_TRUNC else 0)
-            if not generic_permission(task.cred, p.dentry, mask):
+            if not generic_permission(task.cred, through(p.mnt, p.dentry), mask):
                 raise KernelError(errno.EACCES, "no permission to open the file", where="may_open")
         if acc != uapi.O_RDONLY and p.dentry.kind in (S_IFREG, S_IFDIR):
             mnt_want_write(p)                   # vfs_open(): file_get_write_access(), not special files
@@ -357,11 +363,11 @@ def _open_create(k: Kernel, task: Task, dfd: int, name: str | None, flags: int,
         # with -ENOENT instead of a negative dentry, so lookup_open() never creates
         raise KernelError(errno.ENOENT, "proc has no such entry to create", where="proc_lookup")
     mnt_want_write(parent)
-    may_create(task, parent.dentry, "may_o_create")
+    may_create(task, parent.dentry, "may_o_create", parent.mnt)
     if parent.dentry.sb.fstype == "devpts":
         raise KernelError(errno.EACCES, "devpts has no ->create", where="lookup_open")
     return Path(parent.mnt, create_inode(task, parent.dentry, last, S_IFREG,
-                                    (mode or 0) & ~task.fs.umask & 0o7777)), True
+                                    (mode or 0) & ~task.fs.umask & 0o7777, parent.mnt)), True
 
 
 def _create_lookup(parent: Path, last: str):

@@ -330,7 +330,7 @@ def _userns_install(task: Task, ns: UserNamespace) -> int:
 def sys_chdir(k: Kernel, task: Task, path: str | None) -> int:
     """chdir(2). Errors: lookup errors, ENOTDIR, EACCES (path_permission(MAY_EXEC))."""
     p = user_path_at(k, task, uapi.AT_FDCWD, path, LOOKUP_FOLLOW | LOOKUP_DIRECTORY)
-    may_lookup(task, p.dentry, "chdir")
+    may_lookup(task, p.dentry, "chdir", p.mnt)
     old = task.fs.pwd.mnt
     task.fs.set_pwd(p)
     mntput(k, old)                          # set_fs_pwd(): path_put() of the old cwd
@@ -343,7 +343,7 @@ def sys_fchdir(k: Kernel, task: Task, fd: int) -> int:
     f = task.files.get(fd)
     if f.path is None or not f.path.dentry.is_dir:
         raise KernelError(errno.ENOTDIR, "fd is not a directory", where="fchdir")
-    may_lookup(task, f.path.dentry, "fchdir")
+    may_lookup(task, f.path.dentry, "fchdir", f.path.mnt)
     old = task.fs.pwd.mnt
     task.fs.set_pwd(f.path)
     mntput(k, old)                          # set_fs_pwd(): path_put() of the old cwd
@@ -354,7 +354,7 @@ def sys_chroot(k: Kernel, task: Task, path: str | None) -> int:
     """chroot(2). Errors: lookup errors, ENOTDIR, EACCES (path_permission(MAY_EXEC)), EPERM
     (no CAP_SYS_CHROOT)."""
     p = user_path_at(k, task, uapi.AT_FDCWD, path, LOOKUP_FOLLOW | LOOKUP_DIRECTORY)
-    may_lookup(task, p.dentry, "chroot")
+    may_lookup(task, p.dentry, "chroot", p.mnt)
     if not ns_capable(task.cred, task.cred.user_ns, uapi.CAP_SYS_CHROOT):
         raise KernelError(errno.EPERM, "chroot needs CAP_SYS_CHROOT", where="ksys_chroot")
     old = task.fs.root.mnt

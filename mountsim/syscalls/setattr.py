@@ -7,11 +7,13 @@ can_idmap_mount(), recalc_flags() and mount_setattr_commit().
 `uattr` arrives decoded as a dict {attr_set, attr_clr, propagation, userns_fd} (missing keys
 are 0) and `usize` as an int.
 
-Limitations: no writers are tracked, so mnt_hold_writers() never answers EBUSY; an
-idmapping is only the MNT.IDMAPPED mark (mountinfo's ",idmapped", statmount's
-MOUNT_ATTR_IDMAP). The model never writes uid_map, so every user namespace but the initial
-one is unmapped and idmapping with it is EINVAL (observed on Linux 6.18); `has_mappings()`
-is the one place that decides it.
+An idmapped mount is the MNT.IDMAPPED mark (mountinfo's ",idmapped", statmount's
+MOUNT_ATTR_IDMAP) and its user namespace (mount.IDMAPS), through which permission.py shows
+owners and groups and maps new ones back (make_vfsuid(), from_vfsuid()). Idmapping with a
+namespace whose maps are empty is EINVAL (observed on Linux 6.18; `has_mappings()` decides
+it); with a mapped one, tests/differential/test_idmapped_mounts.py.
+
+Limitations: no writers are tracked, so mnt_hold_writers() never answers EBUSY.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import attrs
 
 from .. import pnode, uapi
 from ..errors import KernelError
-from ..mount import MNT, Mount
+from ..mount import IDMAPS, MNT, Mount
 from ..namei import at_lookup_flags, user_path_at
 from ..namespace import check_mnt, cleanup_group_ids, invent_group_ids, next_mnt
 from ..task import Path
@@ -61,9 +63,8 @@ def has_mappings(userns: UserNamespace) -> bool:
     """Does *userns* map any id (has its uid_map or gid_map been written)?
 
     Observed on Linux 6.18: idmapping with a user namespace whose maps are empty fails
-    with EINVAL after the path lookup, before the "already idmapped" EPERM. The mapped
-    case has not been checked against a kernel yet (the campaign cannot name another
-    process's /proc/<pid>/ns/user portably).
+    with EINVAL after the path lookup, before the "already idmapped" EPERM; with written
+    maps it succeeds (tests/differential/test_idmapped_mounts.py).
     """
     return userns.parent is None or bool(userns.uid_map or userns.gid_map)
 
@@ -261,6 +262,7 @@ def mount_setattr_commit(k: Kernel, kattr: MountKattr, mnt: Mount) -> None:
         flags = recalc_flags(kattr, m)
         if kattr.mnt_userns is not None:
             flags |= MNT.IDMAPPED             # do_idmap_mount()
+            IDMAPS[m] = kattr.mnt_userns
         m.flags = flags
         if kattr.propagation:
             pnode.change_mnt_propagation(k, m, kattr.propagation)
