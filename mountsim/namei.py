@@ -259,8 +259,9 @@ def _guess_link(k: Kernel, d) -> None:
 def may_lookup(task: Task, d, where: str = "may_lookup", mnt=None) -> None:
     """inode_permission(dir, MAY_EXEC): before each component (link_path_walk()), and on
     the target of chdir, fchdir and chroot (MAY_EXEC | MAY_CHDIR). Search permission by the
-    owner's bits if the caller owns the directory, else the group's (every task is in gid
-    0), else CAP_DAC_READ_SEARCH over an inode whose ids its namespace maps
+    owner's bits if the caller owns the directory, else the group's if it is in the
+    directory's group, else the others', else CAP_DAC_READ_SEARCH over an inode whose ids
+    its namespace maps
     (generic_permission()), as the mount *mnt* shows its owner and group. Errors: EACCES."""
     if not generic_permission(task.cred, through(mnt, d), MAY_EXEC):
         raise KernelError(errno.EACCES, "no search permission on the directory", where=where)
