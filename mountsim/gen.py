@@ -205,11 +205,15 @@ def k_clone(draw, pid, add, pids, fds, next_fd):
 def k_pidns(draw, pid, add, pids, fds, next_fd):
     """A child in a pid namespace the program makes (unshare(CLONE_NEWPID) then fork, or
     clone(CLONE_NEWPID); a second unshare is EINVAL and the child joins the pending one)
-    mounts proc on /c and reads /c/self and /c/thread-self, and looks up /c/1 and /c/2; the
-    parent reads /c/self too (ENOENT: it is not in that namespace). Numbers in a namespace
-    the program made are the same on every backend (1, 2, … from its first process),
-    unlike the sandbox's own (see k_open)."""
+    mounts proc on a fresh directory under /c and reads self and thread-self there, and
+    looks up 1 and 2; the parent reads self too (ENOENT: it is not in that namespace).
+    Numbers in a namespace the program made are the same on every backend (1, 2, … from
+    its first process), unlike the sandbox's own (see k_open): the directory is fresh so
+    that where the namespace could not be made (a caller without CAP_SYS_ADMIN) no proc of
+    the sandbox's own namespace is read there."""
     child = max(pids) + 1
+    here = f"/c/n{child}"
+    add(pid, "mkdir", (here, 0o755))
     if draw(BOOLEANS):
         add(pid, "unshare", (uapi.CLONE_NEWPID,))
         add(pid, "fork", (), label=child)
@@ -217,13 +221,13 @@ def k_pidns(draw, pid, add, pids, fds, next_fd):
         add(pid, "clone", (uapi.CLONE_NEWPID | uapi.SIGCHLD,), label=child)
     pids.append(child)
     fds[child] = list(fds[pid])
-    add(child, "mount", ("proc", "/c", "proc", 0, None))
+    add(child, "mount", ("proc", here, "proc", 0, None))
     for who in draw(sampled([(child,), (child, pid), (pid, child)])):
-        add(who, "readlink", (draw(sampled(["/c/self", "/c/thread-self"])), None, 64))
+        add(who, "readlink", (here + draw(sampled(["/self", "/thread-self"])), None, 64))
     if draw(BOOLEANS):
         fd = next_fd[0]
         next_fd[0] += 1
-        add(child, "openat", (uapi.AT_FDCWD, draw(sampled(["/c/1", "/c/2"])),
+        add(child, "openat", (uapi.AT_FDCWD, here + draw(sampled(["/1", "/2"])),
                               uapi.O_PATH | uapi.O_CLOEXEC), label=fd)
         fds[child].append(fd)
 

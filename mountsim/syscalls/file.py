@@ -18,7 +18,7 @@ from ..errors import KernelError
 from ..fs import S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, S_IFSOCK
 from ..mount_hash import MountHash
 from ..mount import MNT
-from ..permission import (MAY_READ, MAY_WRITE, from_vfs, generic_permission, inode_init_owner,
+from ..permission import (MAY_READ, MAY_WRITE, S_ISVTX, from_vfs, generic_permission, inode_init_owner,
                           may_write_dir, through)
 from ..proc import idmap_target, outside_answer, proc_task
 from ..user_namespace import ids_mapped, map_write, ns_capable, setgroups_write
@@ -346,6 +346,8 @@ def _open_create(k: Kernel, task: Task, dfd: int, name: str | None, flags: int,
         p = traverse_mounts(k, Path(parent.mnt, d))
         if p.dentry.kind != S_IFLNK or nofollow:
             p.mnt.expiry_mark = False           # path_put() -> mntput()
+            if not p.dentry.is_dir:             # do_open(): EISDIR first (the caller's)
+                may_create_in_sticky(task, parent, p.dentry)
             return p, False
         jump, body = pick_link(k, task, nd, p)
         if not body:
@@ -368,6 +370,23 @@ def _open_create(k: Kernel, task: Task, dfd: int, name: str | None, flags: int,
         raise KernelError(errno.EACCES, "devpts has no ->create", where="lookup_open")
     return Path(parent.mnt, create_inode(task, parent.dentry, last, S_IFREG,
                                     (mode or 0) & ~task.fs.umask & 0o7777, parent.mnt)), True
+
+
+def may_create_in_sticky(task: Task, parent: Path, d) -> None:
+    """fs/namei.c:may_create_in_sticky(): O_CREAT on an existing name in a sticky
+    directory is refused to a caller who owns neither it nor the directory, when the
+    directory is world-writable, for every kind but regular files and FIFOs (which
+    fs.protected_regular and fs.protected_fifos would add: 0 here, as on this machine).
+    Errors: EACCES."""
+    dir_ = through(parent.mnt, parent.dentry)
+    if not dir_.mode & S_ISVTX or d.kind in (S_IFREG, S_IFIFO) or d.sb.opaque:
+        return
+    uid = through(parent.mnt, d).uid
+    if uid == dir_.uid or uid == task.cred.euid:
+        return
+    if dir_.mode & 0o002:
+        raise KernelError(errno.EACCES, "O_CREAT on someone else's entry in a sticky directory",
+                          where="may_create_in_sticky")
 
 
 def _create_lookup(parent: Path, last: str):

@@ -239,3 +239,27 @@ def test_tmpfs_root_group_is_the_mounters_unless_gid_says(live):
     )
     got = kernel_agrees(live, prog)
     assert errnos(got[7:]) == ["EACCES", "EACCES"]
+
+
+def test_o_creat_on_someone_elses_link_in_a_sticky_directory(live):
+    """If a world-writable sticky directory (a tmpfs root, 1777) holds a symlink owned by
+    uid 1000, then root's open(O_CREAT|O_NOFOLLOW) of it is EACCES (may_create_in_sticky():
+    neither the entry's nor the directory's owner; regular files and FIFOs are spared only
+    by fs.protected_regular/fifos being 0), while the same open of root's own link, or by
+    uid 1000 of its own link or of one the directory's owner owns, is ELOOP (may_open()). Found by the generator once lchown came in."""
+    flags = uapi.O_WRONLY | uapi.O_CREAT | uapi.O_NOFOLLOW
+    prog = program(
+        (1, "mount", ("tmpfs", "/d", "tmpfs", 0, None), None),
+        (1, "symlink", ("/e", "/d/theirs"), None),
+        (1, "symlink", ("/e", "/d/mine"), None),
+        (1, "lchown", ("/d/theirs", 1000, 1000), None),
+        (1, "openat", (AT, "/d/theirs", flags, 0o644), 3),       # EACCES
+        (1, "openat", (AT, "/d/mine", flags, 0o644), 3),         # ELOOP
+        (1, "fork", (), 2),
+        (2, "setresuid", (1000, 1000, 1000), None),
+        (2, "openat", (AT, "/d/theirs", flags, 0o644), 3),       # ELOOP: its own
+        (2, "openat", (AT, "/d/mine", flags, 0o644), 3),         # ELOOP: the dir's owner's
+    )
+    got = kernel_agrees(live, prog)
+    assert errnos(got[4:6]) == ["EACCES", "ELOOP"]
+    assert errnos(got[8:]) == ["ELOOP", "ELOOP"]
