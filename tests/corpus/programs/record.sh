@@ -234,4 +234,9 @@ install -o 1000 -g 1000 -m 0640 /mnt/a/f /mnt/b; chown -R 5:5 /mnt/a; chmod -R g
 cp -a /mnt/a /mnt/c; ls -lnR /mnt'
 rec_tables bwrap-caps        bwrap --unshare-user --uid 0 --cap-add CAP_SYS_ADMIN --cap-drop CAP_DAC_OVERRIDE \
     --dev-bind / / --tmpfs /mnt sh -c 'mkdir -m 0 /mnt/z; touch /mnt/z/f; mount -t tmpfs t /mnt/z; grep Cap /proc/self/status'
+# PAM's way: runuser and su switch groups (initgroups) and uids before the exec
+rec_tables runuser           $U sh -c 'mount -t tmpfs -o mode=0770,gid=5 t /mnt
+runuser -u nobody -g tty -- sh -c "touch /mnt/a; id"; runuser -u nobody -- sh -c "touch /mnt/b"; ls -ln /mnt'
+rec_tables su-c              $U sh -c 'mount -t tmpfs -o mode=0777 t /mnt
+su -s /bin/sh -c "touch /mnt/x; mount -t tmpfs y /mnt" nobody; ls -ln /mnt'
 rm -rf "$S"
