@@ -72,9 +72,11 @@ class Kernel:
                opaque: bool = False, dev: int | None = None, major: int = 0) -> SuperBlock:
         """sget_fc() + set_anon_super() for a nodev filesystem; its root belongs to the
         caller's fsuid and fsgid (shmem_fill_super(): ctx->uid = current_fsuid(); ramfs:
-        inode_init_owner())."""
+        inode_init_owner()), proc's and devpts's to root (proc_root's ids, new_inode())."""
         cred = self.current.cred if self.current is not None else None
         owner, group = (cred.euid, cred.egid) if cred is not None else (0, 0)
+        if fstype in ("proc", "devpts"):         # proc_root's and devpts's root: GLOBAL_ROOT
+            owner = group = 0
         for o in options:                        # tmpfs's uid=/gid= (kernel ids) own the root
             if o.startswith("uid=") and fstype == "tmpfs":
                 owner = int(o[4:])

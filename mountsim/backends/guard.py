@@ -288,8 +288,9 @@ _ATTR_CALLS = {
 
 def _attr_refusal(facts: SandboxFacts, name: str, cargs: list[Any]) -> str | None:
     """A mode, owner or group changes only on an inode of the sandbox's own memory
-    filesystems: never the host's rootfs, proc (whose entries are shared by every proc
-    instance) or sysfs."""
+    filesystems or on the root of a proc it mounted (each instance has its own): never the
+    host's rootfs, any other proc entry (proc_dir_entries are shared by every instance:
+    a chmod through one is seen by the host's next proc mount) or sysfs."""
     d, p, f, follow = _ATTR_CALLS[name]
     flags = int(cargs[f] or 0) if f is not None and f < len(cargs) else 0
     dirfd = uapi.AT_FDCWD if d is None else cargs[d]
@@ -308,9 +309,15 @@ def _attr_refusal(facts: SandboxFacts, name: str, cargs: list[Any]) -> str | Non
     if fd is None:
         return None                        # the call itself will fail
     try:
-        if facts.rootfs_dev is not None and os.fstat(fd).st_dev == facts.rootfs_dev:
+        st = os.fstat(fd)
+        if facts.rootfs_dev is not None and st.st_dev == facts.rootfs_dev:
             return f"{name} {path}: the namespace's hidden root is the host's rootfs"
-        if _magic(fd) not in WRITABLE_MAGICS:
+        magic = _magic(fd)
+        # a proc instance's root inode is its own (proc_fill_super()); every other proc
+        # entry's mode and owner live in proc_dir_entries every instance shares
+        # (proc_notify_change() writes de->mode): never those
+        own_proc_root = magic == PROC_SUPER_MAGIC and st.st_ino == PROC_ROOT_INO
+        if magic not in WRITABLE_MAGICS and not own_proc_root:
             return f"{name} {path}: only the sandbox's own memory filesystems change attributes"
     finally:
         os.close(fd)

@@ -52,11 +52,12 @@ def _fd_path(task: Task, fd: int) -> Path:
 
 
 def _unknown_owner(k: Kernel, d) -> bool:
-    """An inode whose owner the model does not know: proc's, or a guessed one (or the root)
-    of a filesystem of unknown contents. The recorded result answers for it; with none,
-    proc refuses (proc_setattr(), proc_sys_setattr(): EPERM) and others allow."""
+    """An inode whose owner the model does not know: proc's below its root (the root is
+    the instance's own inode, changed as any other: simple_setattr()), or a guessed one
+    (or the root) of a filesystem of unknown contents. The recorded result answers for it;
+    with none, proc refuses (proc_setattr(), proc_sys_setattr(): EPERM) and others allow."""
     sb = d.sb
-    if sb.dynamic is None and not (sb.opaque and (d.guessed or d.is_root)):
+    if (sb.dynamic is None or d.is_root) and not (sb.opaque and (d.guessed or d.is_root)):
         return False
     rec, _ = recorded(sb)
     if rec is not None and rec.errno is not None and hasattr(errno, rec.errno):

@@ -263,3 +263,23 @@ def test_o_creat_on_someone_elses_link_in_a_sticky_directory(live):
     got = kernel_agrees(live, prog)
     assert errnos(got[4:6]) == ["EACCES", "ELOOP"]
     assert errnos(got[8:]) == ["ELOOP", "ELOOP"]
+
+
+def test_a_proc_instances_root_takes_chmod_and_chown(live):
+    """If proc is mounted, then its root (owned by root whoever mounted it, 0555) takes
+    chmod and chown as any inode does (each instance has its own root inode: simple
+    setattr), and the new mode decides a later search: uid 1000 may not enter a 0700
+    proc root. (Its other entries share proc_dir_entries with the host's proc: the live
+    sandbox never changes those, tests/security.)"""
+    prog = program(
+        (1, "mount", ("proc", "/d", "proc", 0, None), None),
+        (1, "chmod", ("/d", 0o700), None),
+        (1, "fork", (), 2),
+        (2, "setresuid", (1000, 1000, 1000), None),
+        (2, "chdir", ("/d",), None),                 # EACCES
+        (2, "chmod", ("/d", 0o755), None),           # EPERM: root's
+        (1, "chown", ("/d", 1000, 1000), None),
+        (2, "chdir", ("/d",), None),                 # 0: its owner now
+    )
+    got = kernel_agrees(live, prog)
+    assert errnos(got[1:]) == [0, 2, 0, "EACCES", "EPERM", 0, 0]
