@@ -77,11 +77,12 @@ class Kernel:
         owner, group = (cred.euid, cred.egid) if cred is not None else (0, 0)
         if fstype in ("proc", "devpts"):         # proc_root's and devpts's root: GLOBAL_ROOT
             owner = group = 0
-        for o in options:                        # tmpfs's uid=/gid= (kernel ids) own the root
-            if o.startswith("uid=") and fstype == "tmpfs":
-                owner = int(o[4:])
-            elif o.startswith("gid=") and fstype == "tmpfs":
-                group = int(o[4:])
+        if fstype == "tmpfs":                    # uid=/gid= (kernel ids) own the root
+            for o in options:
+                if o.startswith("uid="):
+                    owner = int(o[4:])
+                elif o.startswith("gid="):
+                    group = int(o[4:])
         fst = FS_TYPES.get(fstype)
         if fst is not None and fst.shown is not None:
             options = fst.shown(options, (owner, group), self.profile)

@@ -446,9 +446,10 @@ class MountTree(SortedKeyList):
 IDMAPS: dict[Mount, Any] = {}
 
 
-def mnt_idmap(m: Mount):
-    """The user namespace an idmapped mount maps ids through, or None (nop_mnt_idmap)."""
-    return IDMAPS.get(m) if m.flags & MNT.IDMAPPED else None
+def mnt_idmap(m: Mount | None):
+    """The user namespace an idmapped mount maps ids through, or None (nop_mnt_idmap;
+    also for no mount at all)."""
+    return IDMAPS.get(m) if m is not None and m.flags & MNT.IDMAPPED else None
 
 
 class MntNamespace:

@@ -31,8 +31,6 @@ if TYPE_CHECKING:
 MAY_EXEC, MAY_WRITE, MAY_READ = 1, 2, 4
 S_ISVTX, S_ISGID, S_ISUID, S_IXGRP, S_IXUGO = 0o1000, 0o2000, 0o4000, 0o010, 0o111
 _UID_MASK = (1 << 32) - 1
-
-
 INVALID_ID = 0xFFFFFFFF           # INVALID_UID, INVALID_VFSUID: no caller has it, no map holds it
 
 
@@ -69,8 +67,6 @@ class VfsInode:
 def through(mnt, d):
     """*d* as the mount *mnt* shows it: *d* itself unless *mnt* is idmapped (the hot
     path: one flag test)."""
-    if mnt is None:
-        return d
     idmap = mnt_idmap(mnt)
     if idmap is None:
         return d
@@ -93,7 +89,7 @@ def from_vfs(mnt, fs_ns, which: str, vid: int) -> int | None:
     uid) written through *mnt*: unchanged without an idmapping, else mapped up through it
     and made a kernel id in the filesystem's namespace; None where either has no mapping
     (EOVERFLOW)."""
-    idmap = mnt_idmap(mnt) if mnt is not None else None
+    idmap = mnt_idmap(mnt)
     if idmap is None:
         return vid                      # nop_mnt_idmap: the kernel id itself
     nid = from_kid(idmap, which, vid)

@@ -3,9 +3,10 @@ kernel/sys.c, kernel/capability.c, security/commoncap.c).
 
 A `Cred` holds the real, effective and saved uids and gids, the supplementary groups and
 the five capability sets as bitmasks (CAP_* of include/uapi/linux/capability.h), with the
-securebits. `ns_capable()` mirrors cap_capable(); `setresuid()` cap_emulate_setxuid();
-`bprm_creds()` cap_bprm_creds_from_file(); `capset()` cap_capset(); `cap_prctl()`
-cap_task_prctl(). The fsuid and fsgid are the effective ones (no setfsuid/setfsgid).
+securebits. `ns_capable()` mirrors cap_capable(); `setresuid()` and its twins
+__sys_setresuid() with cap_emulate_setxuid(); `exec_creds()` cap_bprm_creds_from_file();
+`capset()` cap_capset() (prctl's options are syscalls/cred.py's). The fsuid and fsgid are
+the effective ones (no setfsuid/setfsgid).
 
 Ids in credentials and inodes are kernel ids (kuid_t/kgid_t: the initial namespace's
 numbers). A child namespace maps its own ids to kernel ids through the uid_map/gid_map
@@ -18,7 +19,7 @@ from __future__ import annotations
 import errno
 import functools
 import itertools
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import attrs
 
@@ -219,6 +220,13 @@ def exec_creds(task, old: Cred | None = None, euid: int | None = None,
     task.dumpable = new.ruid == new.euid and new.rgid == new.egid
 
 
+def root_caps(bset: int) -> dict[str, int]:
+    """The sets a root process has after an exec with bounding set *bset*
+    (handle_privileged_root(): permitted and effective = bset), by /proc/<pid>/status's
+    names; none inheritable or ambient."""
+    return {"CapInh": 0, "CapPrm": bset, "CapEff": bset, "CapBnd": bset, "CapAmb": 0}
+
+
 @functools.cache
 def host_caps() -> dict[str, int]:
     """The capability sets a root shell of this machine has: its bounding set (CapBnd of
@@ -235,15 +243,13 @@ def host_caps() -> dict[str, int]:
                     bnd = int(value, 16) & uapi.CAP_FULL_SET
     except (OSError, ValueError):
         pass
-    return {"CapInh": 0, "CapPrm": bnd, "CapEff": bnd, "CapBnd": bnd, "CapAmb": 0}
+    return root_caps(bnd)
 
 
 def host_cred(ns: UserNamespace, caps: dict[str, int] | None = None) -> Cred:
     """The first task's credentials: root, with *caps* (a trace's `# start-caps:`, the
     others full or empty as for root) or this machine's capability sets."""
-    c = host_caps() if caps is None else {
-        "CapInh": 0, "CapPrm": uapi.CAP_FULL_SET, "CapEff": uapi.CAP_FULL_SET,
-        "CapBnd": uapi.CAP_FULL_SET, "CapAmb": 0, **caps}
+    c = host_caps() if caps is None else {**root_caps(uapi.CAP_FULL_SET), **caps}
     return Cred(ns, cap_inheritable=c["CapInh"], cap_permitted=c["CapPrm"],
                 cap_effective=c["CapEff"], cap_bset=c["CapBnd"], cap_ambient=c["CapAmb"])
 
@@ -287,10 +293,17 @@ def _kids(ns: UserNamespace, which: str, ids: tuple[int, ...], keep: bool = True
     return out  # type: ignore[return-value]
 
 
-# The uid and gid twins of kernel/sys.c share their rules: the map their ids go through,
-# the three fields, the capability that waives the rules.
-_UIDS = ("uid_map", ("ruid", "euid", "suid"), uapi.CAP_SETUID)
-_GIDS = ("gid_map", ("rgid", "egid", "sgid"), uapi.CAP_SETGID)
+class _IdKind(NamedTuple):
+    """What the uid and gid twins of kernel/sys.c differ in: the map their ids go
+    through, the three fields, the capability that waives the rules."""
+    which: str
+    fields: tuple[str, str, str]
+    cap: int
+    name: str                            # "uid" or "gid": __sys_setres{name}() & co
+
+
+_UIDS = _IdKind("uid_map", ("ruid", "euid", "suid"), uapi.CAP_SETUID, "uid")
+_GIDS = _IdKind("gid_map", ("rgid", "egid", "sgid"), uapi.CAP_SETGID, "gid")
 
 
 def setresuid(cred: Cred, r: int, e: int, s: int) -> None:
@@ -329,50 +342,52 @@ def setgid(cred: Cred, gid: int) -> None:
     _set1(cred, _GIDS, gid)
 
 
-def _setres(cred: Cred, kind: tuple, ids: tuple[int, int, int]) -> None:
-    which, fields, cap = kind
-    kids = _kids(cred.user_ns, which, ids)
-    old = tuple(getattr(cred, f) for f in fields)
-    if not cred.has(cap) and any(x not in old for x in kids if x != -1):
-        raise KernelError(errno.EPERM, f"a new id needs {_CAP_NAME[cap]}", where=f"__sys_setres{fields[0][1:]}")
+def _ids(cred: Cred, kind: _IdKind) -> tuple[int, int, int]:
+    return tuple(getattr(cred, f) for f in kind.fields)  # type: ignore[return-value]
+
+
+def _refuse(kind: _IdKind, call: str) -> KernelError:
+    cap = "CAP_SETUID" if kind is _UIDS else "CAP_SETGID"
+    return KernelError(errno.EPERM, f"a new id needs {cap}", where=f"__sys_{call}{kind.name}")
+
+
+def _setres(cred: Cred, kind: _IdKind, ids: tuple[int, int, int]) -> None:
+    kids = _kids(cred.user_ns, kind.which, ids)
+    old = _ids(cred, kind)
+    if not cred.has(kind.cap) and any(x not in old for x in kids if x != -1):
+        raise _refuse(kind, "setres")
     _commit_ids(cred, kind, tuple(o if x == -1 else x for o, x in zip(old, kids)))
 
 
-def _setre(cred: Cred, kind: tuple, r: int, e: int) -> None:
-    which, fields, cap = kind
-    r, e = _kids(cred.user_ns, which, (r, e))
-    real, eff, saved = (getattr(cred, f) for f in fields)
-    if not cred.has(cap) and ((r != -1 and r not in (real, eff)) or
-                              (e != -1 and e not in (real, eff, saved))):
-        raise KernelError(errno.EPERM, f"a new id needs {_CAP_NAME[cap]}", where=f"__sys_setre{fields[0][1:]}")
+def _setre(cred: Cred, kind: _IdKind, r: int, e: int) -> None:
+    r, e = _kids(cred.user_ns, kind.which, (r, e))
+    real, eff, saved = _ids(cred, kind)
+    if not cred.has(kind.cap) and ((r != -1 and r not in (real, eff)) or
+                                   (e != -1 and e not in (real, eff, saved))):
+        raise _refuse(kind, "setre")
     new_e = eff if e == -1 else e
     new_s = new_e if r != -1 or (e != -1 and e != real) else saved
     _commit_ids(cred, kind, (real if r == -1 else r, new_e, new_s))
 
 
-def _set1(cred: Cred, kind: tuple, nid: int) -> None:
-    which, fields, cap = kind
-    (k,) = _kids(cred.user_ns, which, (nid,), keep=False)
-    real, eff, saved = (getattr(cred, f) for f in fields)
-    if cred.has(cap):
+def _set1(cred: Cred, kind: _IdKind, nid: int) -> None:
+    (k,) = _kids(cred.user_ns, kind.which, (nid,), keep=False)
+    real, eff, saved = _ids(cred, kind)
+    if cred.has(kind.cap):
         _commit_ids(cred, kind, (k, k, k))
     elif k in (real, saved):
         _commit_ids(cred, kind, (real, k, saved))
     else:
-        raise KernelError(errno.EPERM, f"a new id needs {_CAP_NAME[cap]}", where=f"__sys_set{fields[0][1:]}")
+        raise _refuse(kind, "set")
 
 
-_CAP_NAME = {uapi.CAP_SETUID: "CAP_SETUID", uapi.CAP_SETGID: "CAP_SETGID"}
-
-
-def _commit_ids(cred: Cred, kind: tuple, new: tuple[int, int, int]) -> None:
+def _commit_ids(cred: Cred, kind: _IdKind, new: tuple[int, int, int]) -> None:
     """Set the three ids; for uids, cap_task_fix_setuid() -> cap_emulate_setxuid():
     leaving root (of the caller's namespace) in all three drops the permitted and
     effective sets unless SECBIT_KEEP_CAPS, and the ambient set always; the effective set
     follows the euid. SECBIT_NO_SETUID_FIXUP turns this off."""
-    fields = kind[1]
-    old_ids = tuple(getattr(cred, f) for f in fields)
-    for f, v in zip(fields, new):
+    old_ids = _ids(cred, kind)
+    for f, v in zip(kind.fields, new):
         setattr(cred, f, v)
     if kind is not _UIDS or cred.securebits & uapi.SECBIT_NO_SETUID_FIXUP:
         return

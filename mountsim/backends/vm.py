@@ -40,6 +40,7 @@ from typing import Any
 from .. import uapi, versions
 from ..errors import StepRefused
 from ..trace.program import Program, Result, Step
+from ..user_namespace import root_caps
 from ..vm import wire
 from ..vm.guest import PORT_NAME
 from ..vm.kernels import DEFAULT_SERIES, PINS, Kernel, KernelUnavailable, fetch
@@ -48,8 +49,7 @@ from .live import LiveUnsupported
 QEMU = "qemu-system-x86_64"
 # The guest's processes descend from its /init, which the kernel starts with init_cred's
 # full capability sets (kernel/cred.c): the model's first process starts so against it.
-GUEST_CAPS = {"CapInh": 0, "CapPrm": uapi.CAP_FULL_SET, "CapEff": uapi.CAP_FULL_SET,
-              "CapBnd": uapi.CAP_FULL_SET, "CapAmb": 0}
+GUEST_CAPS = root_caps(uapi.CAP_FULL_SET)
 TIMEOUT = 30.0              # seconds a guest may take to answer one request
 BOOT_TIMEOUT = 90.0         # seconds from qemu's start to the agent's hello (TCG is slow)
 PR_SET_PDEATHSIG = 1

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from .. import uapi
 from ..errors import KernelError
 from ..fs import S_IFDIR, S_IFLNK, recorded
-from ..namei import LOOKUP_EMPTY, LOOKUP_FOLLOW, user_path_at
+from ..namei import at_lookup_flags, user_path_at
 from ..permission import (INVALID_ID, S_ISGID, S_ISUID, S_IXGRP, capable_wrt_inode_uidgid, from_vfs,
                           through)
 from ..user_namespace import from_kid, make_kid
@@ -37,10 +37,7 @@ def _at_path(k: Kernel, task: Task, dfd: int, name: str | None, flags: int) -> P
     """The preamble of do_fchmodat() and do_fchownat(). Errors: EINVAL, lookup errors."""
     if flags & ~_AT_FLAGS:
         raise KernelError(errno.EINVAL, "unknown AT_* flags", where="do_fchmodat")
-    lookup = 0 if flags & uapi.AT_SYMLINK_NOFOLLOW else LOOKUP_FOLLOW
-    if flags & uapi.AT_EMPTY_PATH:
-        lookup |= LOOKUP_EMPTY
-    return user_path_at(k, task, dfd, name, lookup)
+    return user_path_at(k, task, dfd, name, at_lookup_flags(flags))
 
 
 def _fd_path(task: Task, fd: int) -> Path:

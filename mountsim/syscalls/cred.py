@@ -14,13 +14,15 @@ refused call changes nothing.
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+import attrs
 
 from .. import uapi
 from ..errors import KernelError
 from ..task import pid_nr_ns
-from ..user_namespace import (Cred, capset, exec_creds, from_kid, make_kid, setgid, setgroups, setregid, setresgid, setresuid,
-                              setreuid, setuid)
+from ..user_namespace import (Cred, capset, exec_creds, from_kid, make_kid, setgid, setgroups,
+                              setregid, setresgid, setresuid, setreuid, setuid)
 
 if TYPE_CHECKING:
     from ..kernel import Kernel
@@ -42,10 +44,16 @@ def commit_creds(task: Task, new: Cred) -> int:
     return 0
 
 
-def _change(task: Task, change: Callable[..., None], *args: int) -> int:
+def _change(task: Task, change: Callable[..., None], *args: Any) -> int:
+    """prepare_creds(), *change* (which may refuse), commit_creds()."""
     new = task.cred.copy()
     change(new, *args)
     return commit_creds(task, new)
+
+
+def _commit(task: Task, **fields: int) -> int:
+    """commit_creds() of the task's credentials with *fields* changed."""
+    return commit_creds(task, attrs.evolve(task.cred, **fields))
 
 
 def _munged(task: Task, which: str, kid: int) -> int:
@@ -126,9 +134,7 @@ def sys_setresgid(k: Kernel, task: Task, r: int, e: int, s: int) -> int:
 
 def sys_setgroups(k: Kernel, task: Task, size: int, gids: list | None) -> int:
     """setgroups(2): *gids* as strace printed the list. Errors: EPERM, EINVAL."""
-    new = task.cred.copy()
-    setgroups(new, size, list(gids or []))
-    return commit_creds(task, new)
+    return _change(task, setgroups, size, list(gids or []))
 
 
 _CAP_VERSIONS = (uapi._LINUX_CAPABILITY_VERSION_1, uapi._LINUX_CAPABILITY_VERSION_2,
@@ -173,13 +179,12 @@ def sys_prctl(k: Kernel, task: Task, option: int, arg2: int = 0, arg3: int = 0, 
                               where="cap_prctl_drop")
         if not _cap_valid(arg2):
             raise KernelError(errno.EINVAL, "no such capability", where="cap_prctl_drop")
-        new = cred.copy()
-        new.cap_bset &= ~(1 << arg2)
-        return commit_creds(task, new)
+        return _commit(task, cap_bset=cred.cap_bset & ~(1 << arg2))
     if option == uapi.PR_GET_SECUREBITS:
         return cred.securebits
     if option == uapi.PR_SET_SECUREBITS:
-        return commit_creds(task, _set_securebits(cred, arg2))
+        _check_securebits(cred, arg2)
+        return _commit(task, securebits=arg2)
     if option == uapi.PR_GET_KEEPCAPS:
         return int(bool(cred.securebits & uapi.SECBIT_KEEP_CAPS))
     if option == uapi.PR_SET_KEEPCAPS:
@@ -187,10 +192,8 @@ def sys_prctl(k: Kernel, task: Task, option: int, arg2: int = 0, arg3: int = 0, 
             raise KernelError(errno.EINVAL, "keepcaps is 0 or 1", where="cap_task_prctl")
         if cred.securebits & uapi.SECBIT_KEEP_CAPS_LOCKED:
             raise KernelError(errno.EPERM, "keepcaps is locked", where="cap_task_prctl")
-        new = cred.copy()
-        new.securebits = (new.securebits & ~uapi.SECBIT_KEEP_CAPS) | (
-            uapi.SECBIT_KEEP_CAPS if arg2 else 0)
-        return commit_creds(task, new)
+        return _commit(task, securebits=cred.securebits & ~uapi.SECBIT_KEEP_CAPS | (
+            uapi.SECBIT_KEEP_CAPS if arg2 else 0))
     if option == uapi.PR_CAP_AMBIENT:
         return _cap_ambient(task, arg2, arg3, arg4, arg5)
     if option == uapi.PR_GET_DUMPABLE:
@@ -203,7 +206,7 @@ def sys_prctl(k: Kernel, task: Task, option: int, arg2: int = 0, arg3: int = 0, 
     raise KernelError(errno.EINVAL, f"prctl option {option} is not modelled", where="prctl")
 
 
-def _set_securebits(cred: Cred, bits: int) -> Cred:
+def _check_securebits(cred: Cred, bits: int) -> None:
     """cap_task_prctl(PR_SET_SECUREBITS): no locked bit changed, no lock released, no
     unknown bit; without CAP_SETPCAP only the unprivileged bits and their locks may
     change, and a call that changes nothing is refused. Errors: EPERM."""
@@ -216,9 +219,6 @@ def _set_securebits(cred: Cred, bits: int) -> Cred:
         changed = old ^ bits
         if not changed or changed & ~unpriv:
             raise KernelError(errno.EPERM, "securebits need CAP_SETPCAP", where="cap_task_prctl")
-    new = cred.copy()
-    new.securebits = bits
-    return new
 
 
 def _cap_ambient(task: Task, op: int, cap: int, arg4: int, arg5: int) -> int:
@@ -229,9 +229,7 @@ def _cap_ambient(task: Task, op: int, cap: int, arg4: int, arg5: int) -> int:
     if op == uapi.PR_CAP_AMBIENT_CLEAR_ALL:
         if cap | arg4 | arg5:
             raise KernelError(errno.EINVAL, "CLEAR_ALL takes no arguments", where="cap_task_prctl")
-        new = cred.copy()
-        new.cap_ambient = 0
-        return commit_creds(task, new)
+        return _commit(task, cap_ambient=0)
     if not _cap_valid(cap) or arg4 or arg5:
         raise KernelError(errno.EINVAL, "no such capability", where="cap_task_prctl")
     bit = 1 << cap
@@ -244,6 +242,5 @@ def _cap_ambient(task: Task, op: int, cap: int, arg4: int, arg5: int) -> int:
             or cred.securebits & uapi.SECBIT_NO_CAP_AMBIENT_RAISE):
         raise KernelError(errno.EPERM, "an ambient capability must be permitted and inheritable",
                           where="cap_task_prctl")
-    new = cred.copy()
-    new.cap_ambient = new.cap_ambient | bit if op == uapi.PR_CAP_AMBIENT_RAISE else new.cap_ambient & ~bit
-    return commit_creds(task, new)
+    raise_it = op == uapi.PR_CAP_AMBIENT_RAISE
+    return _commit(task, cap_ambient=cred.cap_ambient | bit if raise_it else cred.cap_ambient & ~bit)

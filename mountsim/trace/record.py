@@ -35,7 +35,8 @@ fd whose open was kept. fd tables are followed per process through fork/clone
 closed a kept fd without a close call (dup2 over it, close_range) a `close(N) = 0` line is
 added after a `#` comment saying why. A successful execve/execveat is kept: the replay
 closes the close-on-exec fds there and recomputes the process's credentials (a uid-1000
-process's capabilities go, a set-user-id binary's recorded geteuid() shows its owner). creat(p, m) is written as the equivalent open(p, O_WRONLY|O_CREAT|O_TRUNC, m)
+process's capabilities go, a set-user-id binary's recorded geteuid() shows its owner).
+creat(p, m) is written as the equivalent open(p, O_WRONLY|O_CREAT|O_TRUNC, m)
 below a comment with strace's line (the model has no creat). strace 6.1 does not know
 statmount/listmount and prints `syscall_0x1c9(0x7f…, …)` with raw pointers; such calls are
 named (x86_64 numbers) in a `#` comment but not replayed, as their arguments are not in
